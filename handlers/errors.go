@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"wsusfix/store"
+	"wsusfix/views"
+)
+
+// badRequest is a problem with the request itself; its message is safe to
+// show because the handler wrote it for people.
+type badRequest struct{ msg string }
+
+func (e badRequest) Error() string { return e.msg }
+
+// fail is the one place an error becomes a response. It logs once, here,
+// and shows a safe message; err.Error() never reaches the client.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	ref := requestIDFrom(r.Context())
+	p := views.ErrorProps{Status: http.StatusInternalServerError, Title: "Something went wrong",
+		Message: "The server could not complete this request.", Ref: ref}
+	var br badRequest
+	level := slog.LevelError
+	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		h.log.Debug("client went away", "route", routePattern(r), "request_id", ref)
+		return
+	case errors.Is(err, store.ErrNotFound):
+		p = views.ErrorProps{Status: http.StatusNotFound, Title: "Not found",
+			Message: "There is nothing at this address. The host may have been renamed or removed from the inventory."}
+		level = slog.LevelDebug
+	case errors.As(err, &br):
+		p = views.ErrorProps{Status: http.StatusBadRequest, Title: "Bad request", Message: br.msg}
+		level = slog.LevelDebug
+	case errors.Is(err, store.ErrConflict):
+		p = views.ErrorProps{Status: http.StatusConflict, Title: "Conflict", Message: "That conflicts with what is already stored."}
+		level = slog.LevelWarn
+	case errors.Is(err, context.DeadlineExceeded):
+		p = views.ErrorProps{Status: http.StatusGatewayTimeout, Title: "Timed out",
+			Message: "The request took too long. Try again, or narrow the filters.", Ref: ref}
+		level = slog.LevelWarn
+	}
+	h.log.Log(r.Context(), level, "request failed", "method", r.Method, "route", routePattern(r),
+		"status", p.Status, "request_id", ref, "error", err)
+	h.render(w, r, p.Status, views.ErrorPage(p))
+}
+
+// handleNotFound renders the 404 page for unknown paths.
+func (h *handler) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	h.fail(w, r, fmt.Errorf("no route for %s: %w", r.URL.Path, store.ErrNotFound))
+}
+
+// handleMethodNotAllowed answers 405 with an Allow-less plain page.
+func (h *handler) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusMethodNotAllowed, views.ErrorPage(views.ErrorProps{
+		Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
+		Message: "This address does not accept that kind of request."}))
+}

@@ -1,0 +1,81 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"wsusfix/handlers"
+	"wsusfix/store"
+)
+
+// testApp is the real handler over a real database file.
+type testApp struct {
+	srv   *httptest.Server
+	store *store.Store
+}
+
+func newTestApp(t *testing.T) *testApp {
+	t.Helper()
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(handlers.New(handlers.Deps{Logger: log, Store: st}))
+	t.Cleanup(srv.Close)
+	return &testApp{srv: srv, store: st}
+}
+
+// seed adds hosts and history; each failing host gets one failed event.
+func (a *testApp) seed(t *testing.T, hosts []store.HostInput, failures map[string]uint32) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := a.store.UpsertHosts(ctx, hosts); err != nil {
+		t.Fatal(err)
+	}
+	var ev []store.EventInput
+	for i, h := range hosts {
+		code, failing := failures[h.Name]
+		result := "Succeeded"
+		if failing {
+			result = "Failed"
+		}
+		ev = append(ev, store.EventInput{HostName: h.Name, At: time.Date(2026, 10, 1+i%28, 9, 0, 0, 0, time.UTC),
+			UpdateID: "u1", KB: "KB5066835", Title: "2026-10 Cumulative Update", Operation: "Installation",
+			Result: result, HResult: code, Source: store.SourceImport})
+	}
+	if _, err := a.store.AddUpdateEvents(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// get fetches path and parses the body as HTML.
+func (a *testApp) get(t *testing.T, path string) (*http.Response, *goquery.Document) {
+	t.Helper()
+	res, err := http.Get(a.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, doc
+}
+
+func texts(doc *goquery.Document, sel string) []string {
+	var out []string
+	doc.Find(sel).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })
+	return out
+}

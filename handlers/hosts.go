@@ -1,0 +1,37 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"wsusfix/views"
+)
+
+// historyPerPage is how many history entries one host page lists.
+const historyPerPage = 200
+
+// handleHostShow renders GET /hosts/{name}: facts and update history.
+func (h *handler) handleHostShow(w http.ResponseWriter, r *http.Request) {
+	host, err := h.store.HostByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	events, total, err := h.store.History(r.Context(), host.ID, historyPerPage, (page-1)*historyPerPage)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := views.HostProps{Host: host, HistoryTotal: total, Page: page,
+		Pages: max(1, (total+historyPerPage-1)/historyPerPage)}
+	if host.Failure != nil {
+		in := decode(host.Failure.HResult)
+		p.Failure = &in
+	}
+	for _, e := range events {
+		p.History = append(p.History, views.HistoryRow{Event: e, Error: decode(e.HResult)})
+	}
+	h.render(w, r, http.StatusOK, views.HostPage(p))
+}

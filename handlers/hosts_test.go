@@ -1,0 +1,83 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"wsusfix/store"
+)
+
+// TestHandleHostShow ensures a host page shows its facts and full history
+// newest first with decoded codes, and an unknown host is a 404 page.
+func TestHandleHostShow(t *testing.T) {
+	a := newTestApp(t)
+	ctx := context.Background()
+	a.store.UpsertHosts(ctx, []store.HostInput{{Name: "FIN-LT-0042", FQDN: "fin-lt-0042.corp.test",
+		OSCaption: "Microsoft Windows 11 Enterprise", OSBuild: "10.0.26100.4351", Group: "Laptops"}})
+	var ev []store.EventInput
+	for d := 1; d <= 5; d++ {
+		r, code := "Succeeded", uint32(0)
+		if d == 5 {
+			r, code = "Failed", 0x80070003
+		}
+		ev = append(ev, store.EventInput{HostName: "FIN-LT-0042", At: time.Date(2026, 10, d, 9, 0, 0, 0, time.UTC),
+			UpdateID: string(rune('a' + d)), KB: "KB500000" + string(rune('0'+d)), Title: "Update",
+			Operation: "Installation", Result: r, HResult: code, Source: store.SourceImport})
+	}
+	a.store.AddUpdateEvents(ctx, ev)
+
+	res, doc := a.get(t, "/hosts/fin-lt-0042")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if got := doc.Find(`[data-testid="host-name"]`).Text(); got != "FIN-LT-0042" {
+		t.Errorf("name %q", got)
+	}
+	facts := doc.Find(`[data-testid="host-facts"]`).Text()
+	for _, want := range []string{"fin-lt-0042.corp.test", "10.0.26100.4351", "Laptops", "Failing"} {
+		if !strings.Contains(facts, want) {
+			t.Errorf("facts lack %q: %s", want, facts)
+		}
+	}
+	if got := doc.Find(`[data-testid="failure-code"]`).Text(); got != "0x80070003" {
+		t.Errorf("failure code %q", got)
+	}
+	codes := texts(doc, `[data-testid="history-code"]`)
+	results := texts(doc, `[data-testid="history-result"]`)
+	if len(codes) != 5 || codes[0] != "0x80070003" || results[0] != "Failed" || results[4] != "Succeeded" {
+		t.Errorf("history codes %v results %v, want 5 rows newest (failed) first", codes, results)
+	}
+	if !strings.Contains(doc.Find(`[data-testid="history-row"]`).First().Text(), "ERROR_PATH_NOT_FOUND") {
+		t.Error("failed row lacks the decoded symbol")
+	}
+
+	res, doc = a.get(t, "/hosts/NO-SUCH-HOST")
+	if res.StatusCode != http.StatusNotFound || doc.Find(`[data-testid="error-title"]`).Text() != "Not found" {
+		t.Fatalf("unknown host: status %d, title %q", res.StatusCode, doc.Find(`[data-testid="error-title"]`).Text())
+	}
+}
+
+// TestHandleHealthz ensures the health check answers ok while the database does.
+func TestHandleHealthz(t *testing.T) {
+	a := newTestApp(t)
+	res, err := http.Get(a.srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	a.store.Close()
+	res, err = http.Get(a.srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("closed store: status %d, want 503", res.StatusCode)
+	}
+}

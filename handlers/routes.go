@@ -1,0 +1,32 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"wsusfix/static"
+)
+
+// routes lists the whole surface at a glance.
+func (h *handler) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(requestID, h.accessLog, h.recoverer, securityHeaders)
+	r.NotFound(h.handleNotFound)
+	r.MethodNotAllowed(h.handleMethodNotAllowed)
+
+	r.Get("/healthz", h.handleHealthz)
+	r.Handle("/static/*", http.StripPrefix("/static/", static.Handler()))
+
+	r.Group(func(r chi.Router) {
+		r.Use(middleware.Timeout(30 * time.Second))
+		r.Get("/", h.handleTriageList)
+		r.Get("/hosts/{name}", h.handleHostShow)
+	})
+	// Streams rows as they are read: no page-sized timeout.
+	r.Get("/export/hosts.csv", h.handleExportHosts)
+
+	return http.NewCrossOriginProtection().Handler(r)
+}

@@ -1,0 +1,91 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+
+	"wsusfix/remote/hresult"
+	"wsusfix/store"
+	"wsusfix/views"
+)
+
+// triagePerPage is how many failing hosts one page lists.
+const triagePerPage = 50
+
+// parseTriageQuery reads the triage filters from the URL. A malformed error
+// code is a bad request (the user typed it); other oddities fall back to
+// defaults so an old bookmark still works.
+func parseTriageQuery(r *http.Request) (views.TriageQuery, store.TriageFilter, error) {
+	v := r.URL.Query()
+	q := views.TriageQuery{Group: v.Get("group"), Q: v.Get("q"), Desc: v.Get("dir") == "desc"}
+	f := store.TriageFilter{Group: q.Group, Search: q.Q, Desc: true, Sort: store.SortFailedAt}
+	if s := v.Get("code"); s != "" {
+		c, err := hresult.Parse(s)
+		if err != nil {
+			return q, f, badRequest{"The error code " + strconv.Quote(s) +
+				" is not an HRESULT. Use a form such as 0x80070002, 80070002 or -2147024894."}
+		}
+		q.Code = c.String()
+		u := uint32(c)
+		f.HResult = &u
+	}
+	switch s := v.Get("sort"); s {
+	case store.SortName, store.SortGroup, store.SortOS, store.SortCode, store.SortKB, store.SortFailedAt:
+		q.Sort, f.Sort, f.Desc = s, s, q.Desc
+	}
+	q.Page, _ = strconv.Atoi(v.Get("page"))
+	q.Page = max(q.Page, 1)
+	return q, f, nil
+}
+
+// handleTriageList renders GET /: failing hosts, filtered, sorted and paged.
+func (h *handler) handleTriageList(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q, f, err := parseTriageQuery(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := views.TriageProps{Query: q}
+	if p.Inventory, err = h.store.CountHosts(ctx); err != nil || p.Inventory == 0 {
+		h.renderTriage(w, r, p, err)
+		return
+	}
+	counts, err := h.store.FailureCounts(ctx, f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, c := range counts {
+		p.Counts = append(p.Counts, views.CodeCount{Error: decode(c.HResult), Hosts: c.Hosts})
+		p.Failing += c.Hosts
+	}
+	if p.Groups, err = h.store.Groups(ctx); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f.Limit, f.Offset = triagePerPage, (q.Page-1)*triagePerPage
+	hosts, total, err := h.store.FailingHosts(ctx, f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p.Matching, p.Page, p.Pages = total, q.Page, max(1, (total+triagePerPage-1)/triagePerPage)
+	if q.Page > p.Pages {
+		// A page past the end (the list shrank): show the last one.
+		http.Redirect(w, r, string(q.WithPage(p.Pages).Href("/")), http.StatusSeeOther)
+		return
+	}
+	for _, host := range hosts {
+		p.Rows = append(p.Rows, views.TriageRow{Host: host, Error: decode(host.Failure.HResult)})
+	}
+	h.renderTriage(w, r, p, nil)
+}
+
+func (h *handler) renderTriage(w http.ResponseWriter, r *http.Request, p views.TriageProps, err error) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.TriagePage(p))
+}

@@ -1,0 +1,1 @@
+// Scripts for wsusfix pages. No inline scripts anywhere, so a strict CSP holds.

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Host states.
+const (
+	StateFailing  = "failing"
+	StateOK       = "ok"
+	StateRepaired = "repaired"
+	StateUnknown  = "unknown"
+)
+
+// Host is one computer of the inventory.
+type Host struct {
+	ID                 int64
+	Name               string
+	FQDN               string
+	Address            string // IP or IP:port to dial; empty means resolve Name
+	OSCaption          string
+	OSBuild            string
+	Group              string // WSUS computer target group
+	LastReportAt       time.Time
+	HistoryRefreshedAt time.Time
+	State              string
+	Failure            *Failure // newest failed installation; nil when none
+}
+
+// Failure is a host's newest failed update installation.
+type Failure struct {
+	EventID int64
+	HResult uint32
+	At      time.Time
+	KB      string
+	Title   string
+}
+
+// HostInput is a host as an import supplies it.
+type HostInput struct {
+	Name         string
+	FQDN         string
+	Address      string
+	OSCaption    string
+	OSBuild      string
+	Group        string
+	LastReportAt time.Time
+}
+
+// UpsertCounts says what an upsert did with its rows.
+type UpsertCounts struct {
+	Inserted  int
+	Updated   int
+	Unchanged int
+}
+
+// UpsertHosts inserts new hosts and updates changed ones, by name, in one
+// transaction. A row identical to the stored host counts as unchanged, so
+// importing the same file twice changes nothing.
+func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, error) {
+	var c UpsertCounts
+	now := s.now().UnixMilli()
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		c = UpsertCounts{}
+		exists, err := tx.PrepareContext(ctx, "SELECT count(*) FROM hosts WHERE name = ?")
+		if err != nil {
+			return err
+		}
+		defer exists.Close()
+		// Insert, or update only when some field differs: the WHERE makes an
+		// identical row a no-op we can count as unchanged.
+		upsert, err := tx.PrepareContext(ctx, `INSERT INTO hosts (name, fqdn, address, os_caption, os_build, wsus_group, last_report_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET
+				fqdn = excluded.fqdn, address = excluded.address, os_caption = excluded.os_caption,
+				os_build = excluded.os_build, wsus_group = excluded.wsus_group,
+				last_report_at = excluded.last_report_at, updated_at = excluded.updated_at
+			WHERE (fqdn, address, os_caption, os_build, wsus_group, ifnull(last_report_at, -1))
+			   IS NOT (excluded.fqdn, excluded.address, excluded.os_caption, excluded.os_build,
+			           excluded.wsus_group, ifnull(excluded.last_report_at, -1))`)
+		if err != nil {
+			return err
+		}
+		defer upsert.Close()
+		for _, h := range in {
+			var n int
+			if err := exists.QueryRowContext(ctx, h.Name).Scan(&n); err != nil {
+				return fmt.Errorf("host %q: %w", h.Name, err)
+			}
+			res, err := upsert.ExecContext(ctx, h.Name, h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group,
+				ms(h.LastReportAt), now, now)
+			if err != nil {
+				return fmt.Errorf("host %q: %w", h.Name, err)
+			}
+			changed, _ := res.RowsAffected()
+			switch {
+			case n == 0:
+				c.Inserted++
+			case changed > 0:
+				c.Updated++
+			default:
+				c.Unchanged++
+			}
+		}
+		return nil
+	})
+	return c, mapErr("upsert hosts", err)
+}
+
+const hostColumns = `id, name, fqdn, address, os_caption, os_build, wsus_group, last_report_at,
+	history_refreshed_at, state, fail_event_id, fail_hresult, fail_at, fail_kb, fail_title`
+
+// scanHost reads hostColumns from one row.
+func scanHost(sc interface{ Scan(...any) error }) (Host, error) {
+	var (
+		h                          Host
+		lastReport, refreshed      sql.NullInt64
+		failID, failCode, failTime sql.NullInt64
+		failKB, failTitle          string
+	)
+	err := sc.Scan(&h.ID, &h.Name, &h.FQDN, &h.Address, &h.OSCaption, &h.OSBuild, &h.Group,
+		&lastReport, &refreshed, &h.State, &failID, &failCode, &failTime, &failKB, &failTitle)
+	if err != nil {
+		return Host{}, err
+	}
+	h.LastReportAt, h.HistoryRefreshedAt = fromMS(lastReport), fromMS(refreshed)
+	if failCode.Valid {
+		h.Failure = &Failure{EventID: failID.Int64, HResult: uint32(failCode.Int64),
+			At: fromMS(failTime), KB: failKB, Title: failTitle}
+	}
+	return h, nil
+}
+
+// HostByName returns the host with that name (case-insensitive).
+func (s *Store) HostByName(ctx context.Context, name string) (Host, error) {
+	row := s.read.QueryRowContext(ctx, "SELECT "+hostColumns+" FROM hosts WHERE name = ?", name)
+	h, err := scanHost(row)
+	return h, mapErr(fmt.Sprintf("host %q", name), err)
+}
+
+// CountHosts returns how many hosts the inventory holds.
+func (s *Store) CountHosts(ctx context.Context) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM hosts").Scan(&n)
+	return n, mapErr("count hosts", err)
+}
+
+// Groups returns the distinct WSUS groups, sorted.
+func (s *Store) Groups(ctx context.Context) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, "SELECT DISTINCT wsus_group FROM hosts WHERE wsus_group <> '' ORDER BY wsus_group")
+	if err != nil {
+		return nil, mapErr("groups", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return nil, mapErr("groups", err)
+		}
+		out = append(out, g)
+	}
+	return out, mapErr("groups", rows.Err())
+}
+
+// likePattern turns free text into a LIKE pattern matching it anywhere,
+// escaping the wildcards so "%" and "_" match themselves.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}

@@ -1,0 +1,106 @@
+// Package store owns wsusfix's SQLite database: the schema and its
+// migrations, and every query. It imports nothing else of wsusfix and knows
+// nothing of HTTP; callers get plain records and typed errors.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Per-connection pragmas travel in the DSN so every pooled connection gets
+// them; busy_timeout comes first so the others wait rather than fail.
+// synchronous(FULL): the audit trail and run logs must survive power loss.
+const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
+
+// Store is the database. It is safe for concurrent use.
+type Store struct {
+	write *sql.DB // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
+	read  *sql.DB // query_only pool for everything else
+	now   func() time.Time
+}
+
+// Open opens (creating if needed) the database file at path and applies any
+// pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("store: open: empty database path")
+	}
+	file := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	w, err := sql.Open("sqlite", file+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", file+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	r.SetMaxIdleConns(max(4, runtime.NumCPU()))
+	return &Store{write: w, read: r, now: time.Now}, nil
+}
+
+// Close runs PRAGMA optimize and closes both pools. Call it last.
+func (s *Store) Close() error {
+	_, _ = s.write.Exec("PRAGMA optimize")
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// Ping checks that the database answers a read.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return mapErr("ping", s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+}
+
+// querier is what private helpers need, satisfied by *sql.DB and *sql.Tx, so
+// they compose inside a transaction or run alone.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// withTx runs fn in an immediate transaction on the writer. Never call a
+// public write method from fn: the writer has one connection.
+func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ms converts a time to stored unix milliseconds; the zero time is NULL.
+func ms(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+// fromMS converts stored unix milliseconds back to UTC; NULL is the zero time.
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64).UTC()
+}

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"strings"
+)
+
+// Sort keys accepted by TriageFilter.Sort.
+const (
+	SortFailedAt = "failed"
+	SortName     = "name"
+	SortGroup    = "group"
+	SortOS       = "os"
+	SortCode     = "code"
+	SortKB       = "kb"
+)
+
+// sortColumns maps sort keys to ORDER BY terms; only these reach the SQL.
+var sortColumns = map[string]string{
+	SortFailedAt: "fail_at",
+	SortName:     "name",
+	SortGroup:    "wsus_group",
+	SortOS:       "os_caption",
+	SortCode:     "fail_hresult",
+	SortKB:       "fail_kb",
+}
+
+// TriageFilter selects and orders failing hosts.
+type TriageFilter struct {
+	HResult *uint32 // only hosts whose newest failure has this code
+	Group   string  // only this WSUS group
+	Search  string  // substring of the host name, case-insensitive
+	Sort    string  // one of the Sort* keys; default SortFailedAt
+	Desc    bool
+	Limit   int // 0 means no limit
+	Offset  int
+}
+
+// where builds the WHERE clause and its arguments. Values only ever travel
+// as placeholders.
+func (f TriageFilter) where() (string, []any) {
+	conds := []string{"state = 'failing'"}
+	var args []any
+	if f.HResult != nil {
+		conds = append(conds, "fail_hresult = ?")
+		args = append(args, int64(*f.HResult))
+	}
+	if f.Group != "" {
+		conds = append(conds, "wsus_group = ?")
+		args = append(args, f.Group)
+	}
+	if f.Search != "" {
+		conds = append(conds, `name LIKE ? ESCAPE '\'`)
+		args = append(args, likePattern(f.Search))
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// orderBy returns the ORDER BY clause; id breaks ties so pages are stable.
+func (f TriageFilter) orderBy() string {
+	col, ok := sortColumns[f.Sort]
+	if !ok {
+		col = sortColumns[SortFailedAt]
+	}
+	dir := " ASC"
+	if f.Desc {
+		dir = " DESC"
+	}
+	return " ORDER BY " + col + dir + ", id" + dir
+}
+
+// FailingHosts returns one page of failing hosts and the number of hosts that
+// match the filter in all.
+func (s *Store) FailingHosts(ctx context.Context, f TriageFilter) ([]Host, int, error) {
+	where, args := f.where()
+	var total int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM hosts"+where, args...).Scan(&total); err != nil {
+		return nil, 0, mapErr("failing hosts", err)
+	}
+	var hosts []Host
+	err := s.EachFailingHost(ctx, f, func(h Host) error {
+		hosts = append(hosts, h)
+		return nil
+	})
+	return hosts, total, err
+}
+
+// EachFailingHost calls fn for every host the filter selects, in order,
+// streaming rows so memory does not grow with the result. fn's error stops
+// the walk and is returned.
+func (s *Store) EachFailingHost(ctx context.Context, f TriageFilter, fn func(Host) error) error {
+	where, args := f.where()
+	q := "SELECT " + hostColumns + " FROM hosts" + where + f.orderBy()
+	if f.Limit > 0 {
+		q += " LIMIT ? OFFSET ?"
+		args = append(args, f.Limit, f.Offset)
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return mapErr("failing hosts", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		h, err := scanHost(rows)
+		if err != nil {
+			return mapErr("failing hosts", err)
+		}
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	return mapErr("failing hosts", rows.Err())
+}
+
+// CodeCount is how many failing hosts share one error code.
+type CodeCount struct {
+	HResult uint32
+	Hosts   int
+}
+
+// FailureCounts counts failing hosts by error code, most common first,
+// within the given group and name search (the code filter is ignored so the
+// counts stay a menu of every code).
+func (s *Store) FailureCounts(ctx context.Context, f TriageFilter) ([]CodeCount, error) {
+	f.HResult = nil
+	where, args := f.where()
+	rows, err := s.read.QueryContext(ctx,
+		"SELECT fail_hresult, count(*) AS n FROM hosts"+where+" GROUP BY fail_hresult ORDER BY n DESC, fail_hresult", args...)
+	if err != nil {
+		return nil, mapErr("failure counts", err)
+	}
+	defer rows.Close()
+	var out []CodeCount
+	for rows.Next() {
+		var c CodeCount
+		var code int64
+		if err := rows.Scan(&code, &c.Hosts); err != nil {
+			return nil, mapErr("failure counts", err)
+		}
+		c.HResult = uint32(code)
+		out = append(out, c)
+	}
+	return out, mapErr("failure counts", rows.Err())
+}

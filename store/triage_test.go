@@ -1,0 +1,91 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func names(hs []Host) []string {
+	var out []string
+	for _, h := range hs {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+// TestStore_FailingHosts ensures the triage query filters by code, group
+// and name, sorts, pages, counts, and treats LIKE wildcards as text.
+func TestStore_FailingHosts(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s,
+		HostInput{Name: "HQ-LT-1", Group: "Laptops"}, HostInput{Name: "HQ-LT-2", Group: "Laptops"},
+		HostInput{Name: "FIN_WS_3", Group: "Desktops"}, HostInput{Name: "SRV-SQL01", Group: "Servers"},
+		HostInput{Name: "OK-PC", Group: "Desktops"})
+	addEvents(t, s,
+		ev("HQ-LT-1", 3, "1", "Failed", fileNotFound),
+		ev("HQ-LT-2", 5, "1", "Failed", fileNotFound),
+		ev("FIN_WS_3", 4, "1", "Failed", pathNotFound),
+		ev("SRV-SQL01", 1, "1", "Failed", wsusUnavail),
+		ev("OK-PC", 1, "1", "Succeeded", 0))
+	code := uint32(fileNotFound)
+	tests := []struct {
+		name  string
+		f     TriageFilter
+		want  []string
+		total int
+	}{
+		{"newest first by default", TriageFilter{Desc: true}, []string{"HQ-LT-2", "FIN_WS_3", "HQ-LT-1", "SRV-SQL01"}, 4},
+		{"by code", TriageFilter{HResult: &code, Sort: SortName}, []string{"HQ-LT-1", "HQ-LT-2"}, 2},
+		{"by group", TriageFilter{Group: "Servers"}, []string{"SRV-SQL01"}, 1},
+		{"search is case-insensitive", TriageFilter{Search: "lt-", Sort: SortName, Desc: true}, []string{"HQ-LT-2", "HQ-LT-1"}, 2},
+		{"underscore is literal", TriageFilter{Search: "_"}, []string{"FIN_WS_3"}, 1},
+		{"percent is literal", TriageFilter{Search: "%"}, nil, 0},
+		{"paged", TriageFilter{Sort: SortName, Limit: 2, Offset: 2}, []string{"HQ-LT-2", "SRV-SQL01"}, 4},
+		{"unknown sort falls back", TriageFilter{Sort: "name; DROP TABLE hosts", Desc: true}, []string{"HQ-LT-2", "FIN_WS_3", "HQ-LT-1", "SRV-SQL01"}, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, total, err := s.FailingHosts(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, names(got)); diff != "" || total != tt.total {
+				t.Fatalf("total %d (want %d), hosts (-want +got):\n%s", total, tt.total, diff)
+			}
+		})
+	}
+
+	counts, err := s.FailureCounts(ctx, TriageFilter{HResult: &code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []CodeCount{{fileNotFound, 2}, {pathNotFound, 1}, {wsusUnavail, 1}}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Fatalf("counts ignore the code filter and sort by size (-want +got):\n%s", diff)
+	}
+}
+
+// TestStore_EachFailingHost ensures the streaming walk stops at the
+// callback's error and returns it.
+func TestStore_EachFailingHost(t *testing.T) {
+	s := newTestStore(t)
+	for i := range 5 {
+		name := fmt.Sprintf("PC%d", i)
+		addHosts(t, s, HostInput{Name: name})
+		addEvents(t, s, ev(name, 1, "1", "Failed", fileNotFound))
+	}
+	stop := fmt.Errorf("stop")
+	n := 0
+	err := s.EachFailingHost(t.Context(), TriageFilter{}, func(Host) error {
+		if n++; n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 3 {
+		t.Fatalf("walk returned %v after %d rows, want stop after 3", err, n)
+	}
+}

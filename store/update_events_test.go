@@ -1,0 +1,83 @@
+package store
+
+import (
+	"testing"
+)
+
+const (
+	fileNotFound  = 0x80070002
+	pathNotFound  = 0x80070003
+	wsusUnavail   = 0x80244022
+	installFailed = "Installation"
+)
+
+func ev(host string, d int, update, result string, code uint32) EventInput {
+	return EventInput{HostName: host, At: day(d), UpdateID: update, KB: "KB" + update, Title: "Update " + update,
+		Operation: installFailed, Result: result, HResult: code, Source: SourceImport}
+}
+
+// TestStore_AddUpdateEvents ensures history is de-duplicated, unknown hosts
+// are reported rather than stored, and each host's failure summary follows
+// its newest attempt at every update.
+func TestStore_AddUpdateEvents(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s, HostInput{Name: "PC1"}, HostInput{Name: "PC2"}, HostInput{Name: "PC3"})
+
+	c := addEvents(t, s,
+		ev("PC1", 1, "5001", "Succeeded", 0),
+		ev("PC1", 2, "5002", "Failed", pathNotFound),
+		ev("PC1", 3, "5003", "Failed", fileNotFound), // newest failure
+		ev("pc2", 1, "5002", "Failed", fileNotFound),
+		ev("PC2", 4, "5002", "Succeeded", 0), // retried and fixed
+		ev("GHOST", 1, "5001", "Failed", fileNotFound),
+		ev("PC1", 1, "5001", "Succeeded", 0), // duplicate within the batch
+	)
+	if c.Inserted != 5 || c.Duplicates != 1 || len(c.UnknownIdx) != 1 || c.UnknownIdx[0] != 5 {
+		t.Fatalf("counts = %+v", c)
+	}
+	if again := addEvents(t, s, ev("PC1", 1, "5001", "Succeeded", 0)); again.Inserted != 0 || again.Duplicates != 1 {
+		t.Fatalf("re-import = %+v, want a duplicate", again)
+	}
+
+	pc1, _ := s.HostByName(ctx, "PC1")
+	if pc1.State != StateFailing || pc1.Failure == nil || pc1.Failure.HResult != fileNotFound || pc1.Failure.KB != "KB5003" {
+		t.Fatalf("PC1 = %+v / %+v, want failing with 0x80070002 on KB5003", pc1, pc1.Failure)
+	}
+	pc2, _ := s.HostByName(ctx, "PC2")
+	if pc2.State != StateOK || pc2.Failure != nil {
+		t.Fatalf("PC2 = %+v, want ok: its failed update later succeeded", pc2)
+	}
+	pc3, _ := s.HostByName(ctx, "PC3")
+	if pc3.State != StateUnknown {
+		t.Fatalf("PC3 state %q, want unknown (no history)", pc3.State)
+	}
+
+	// A later success of PC1's newest failure leaves the older failure as
+	// the one to show.
+	addEvents(t, s, ev("PC1", 5, "5003", "Succeeded", 0))
+	pc1, _ = s.HostByName(ctx, "PC1")
+	if pc1.Failure == nil || pc1.Failure.HResult != pathNotFound {
+		t.Fatalf("PC1 failure = %+v, want 0x80070003 after 5003 succeeded", pc1.Failure)
+	}
+
+	hist, total, err := s.History(ctx, pc1.ID, 2, 0)
+	if err != nil || total != 4 || len(hist) != 2 {
+		t.Fatalf("History = %d rows of %d, %v", len(hist), total, err)
+	}
+	if !hist[0].At.Equal(day(5)) || !hist[1].At.Equal(day(3)) || hist[1].HResult != fileNotFound {
+		t.Fatalf("history not newest first with codes intact: %+v", hist)
+	}
+}
+
+// TestStore_HResultRange ensures codes with the top bit set survive the
+// round trip as unsigned 32-bit values.
+func TestStore_HResultRange(t *testing.T) {
+	s := newTestStore(t)
+	addHosts(t, s, HostInput{Name: "PC1"})
+	addEvents(t, s, ev("PC1", 1, "1", "Failed", 0xFFFFFFFF))
+	h, _ := s.HostByName(t.Context(), "PC1")
+	if h.Failure == nil || h.Failure.HResult != 0xFFFFFFFF {
+		t.Fatalf("failure %+v, want 0xFFFFFFFF", h.Failure)
+	}
+}

@@ -1,0 +1,69 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/a-h/templ"
+
+	"wsusfix/store"
+)
+
+// HostProps is everything a host's page shows.
+type HostProps struct {
+	Host         store.Host
+	Failure      *ErrorInfo // decoded newest failure; nil when none
+	History      []HistoryRow
+	HistoryTotal int
+	Page         int
+	Pages        int
+}
+
+// HistoryRow is one history entry with its decoded result.
+type HistoryRow struct {
+	Event store.UpdateEvent
+	Error ErrorInfo
+}
+
+// historyPageHref is the URL of page n of a host's history.
+func historyPageHref(name string, n int) templ.SafeURL {
+	u := "/hosts/" + url.PathEscape(name)
+	if n > 1 {
+		u += "?page=" + strconv.Itoa(n)
+	}
+	return templ.SafeURL(u + "#history")
+}
+
+// resultClass picks the tag colour for a history result.
+func resultClass(result string) string {
+	switch result {
+	case "Succeeded":
+		return "tag ok"
+	case "Failed":
+		return "tag bad"
+	default:
+		return "tag warn"
+	}
+}
+
+// stateLabel is a host state in words, with its tag colour.
+func stateLabel(state string) (string, string) {
+	switch state {
+	case store.StateFailing:
+		return "Failing", "tag bad"
+	case store.StateOK:
+		return "Up to date", "tag ok"
+	case store.StateRepaired:
+		return "Repaired", "tag ok"
+	default:
+		return "Unknown", "tag warn"
+	}
+}
+
+// orDash shows an em dash for an empty value, so a blank cell is never ambiguous.
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"wsusfix/handlers"
+	"wsusfix/sim"
+	"wsusfix/store"
+)
+
+// runDemo runs `wsusfix demo`: the dashboard over a database seeded from a
+// deterministic simulated fleet, so a newcomer sees real-looking data with
+// no Windows machine and no files to prepare.
+func runDemo(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := env(getenv)
+	fs := newFlagSet("demo", "Run the dashboard over a simulated fleet. The database is created and\n"+
+		"seeded on first start and reused afterwards; delete it to start over.", stderr)
+	cfg := serverFlags(fs, e, "WSUSFIX_DEMO_DB", "wsusfix-demo.db")
+	seedDefault, err := e.int("WSUSFIX_DEMO_SEED", 1)
+	if err != nil {
+		return err
+	}
+	hostsDefault, err := e.int("WSUSFIX_DEMO_HOSTS", 400)
+	if err != nil {
+		return err
+	}
+	seed := fs.Int64("seed", int64(seedDefault), "fleet seed: the same seed always gives the same fleet [WSUSFIX_DEMO_SEED]")
+	hosts := fs.Int("hosts", hostsDefault, "number of simulated hosts [WSUSFIX_DEMO_HOSTS]")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *hosts < 1 || *hosts > 100000 {
+		return fmt.Errorf("-hosts %d: want 1 to 100000", *hosts)
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	n, err := st.CountHosts(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		fleet := sim.NewFleet(sim.FleetConfig{Seed: *seed, Hosts: *hosts, End: time.Now()})
+		start := time.Now()
+		if err := seedFleet(ctx, st, fleet); err != nil {
+			return fmt.Errorf("seed demo database %s: %w", cfg.db, err)
+		}
+		fmt.Fprintf(stdout, "Seeded %s with %d simulated hosts (seed %d) in %v.\n",
+			cfg.db, len(fleet.Hosts), *seed, time.Since(start).Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(stdout, "Using the existing demo database %s (%d hosts); delete it to reseed.\n", cfg.db, n)
+	}
+	return serveHTTP(ctx, cfg.addr, handlers.New(handlers.Deps{Logger: log, Store: st}), log, stdout)
+}
+
+// seedFleet stores a fleet's inventory and history, as an import would.
+func seedFleet(ctx context.Context, st *store.Store, f *sim.Fleet) error {
+	hosts := make([]store.HostInput, 0, len(f.Hosts))
+	var events []store.EventInput
+	for _, h := range f.Hosts {
+		hosts = append(hosts, store.HostInput{Name: h.Name, FQDN: h.FQDN, OSCaption: h.OSCaption,
+			OSBuild: h.OSBuild, Group: h.Group, LastReportAt: h.LastReport})
+		for _, ev := range h.History {
+			events = append(events, store.EventInput{HostName: h.Name, At: ev.Time, UpdateID: ev.UpdateID,
+				KB: ev.KB, Title: ev.Title, Operation: ev.Operation, Result: ev.Result,
+				HResult: ev.HResult, Source: store.SourceWSUS})
+		}
+	}
+	if _, err := st.UpsertHosts(ctx, hosts); err != nil {
+		return err
+	}
+	c, err := st.AddUpdateEvents(ctx, events)
+	if err != nil {
+		return err
+	}
+	if len(c.UnknownIdx) > 0 {
+		return fmt.Errorf("%d history entries name hosts outside the fleet: %s", len(c.UnknownIdx),
+			strings.Join([]string{events[c.UnknownIdx[0]].HostName}, ", "))
+	}
+	return nil
+}

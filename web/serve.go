@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"wsusfix/handlers"
+	"wsusfix/store"
+)
+
+// serverConfig is what serve and demo share: where to listen, which
+// database, how to log.
+type serverConfig struct {
+	addr      string
+	db        string
+	logFormat string
+	logLevel  string
+}
+
+// serverFlags registers the flags serve and demo share. dbKey and dbDefault
+// let demo keep its own database apart from a real one.
+func serverFlags(fs *flag.FlagSet, e env, dbKey, dbDefault string) *serverConfig {
+	c := &serverConfig{}
+	fs.StringVar(&c.addr, "addr", e.str("WSUSFIX_ADDR", "127.0.0.1:8080"), "listen address, host:port [WSUSFIX_ADDR]")
+	fs.StringVar(&c.db, "db", e.str(dbKey, dbDefault), "SQLite database file ["+dbKey+"]")
+	fs.StringVar(&c.logFormat, "log-format", e.str("WSUSFIX_LOG_FORMAT", "text"), "log format: text or json [WSUSFIX_LOG_FORMAT]")
+	fs.StringVar(&c.logLevel, "log-level", e.str("WSUSFIX_LOG_LEVEL", "info"), "log level: debug, info, warn or error [WSUSFIX_LOG_LEVEL]")
+	return c
+}
+
+// logger builds the one logger of the process.
+func (c *serverConfig) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(c.logFormat) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", c.logFormat)
+}
+
+// runServe runs `wsusfix serve`: the dashboard over an existing inventory.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "Run the dashboard over the inventory database.", stderr)
+	cfg := serverFlags(fs, env(getenv), "WSUSFIX_DB", defaultDB)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := cfg.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return serveHTTP(ctx, cfg.addr, handlers.New(handlers.Deps{Logger: log, Store: st}), log, stdout)
+}
+
+// serveHTTP listens on addr and serves h until ctx ends, then shuts down
+// gracefully: in-flight requests get up to 10 s to finish.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	fmt.Fprintf(stdout, "wsusfix is listening on http://%s/\n", ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String())
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}
