@@ -60,16 +60,17 @@ func (h *handler) handleTriageList(w http.ResponseWriter, r *http.Request) {
 		p.Counts = append(p.Counts, views.CodeCount{Error: decode(c.HResult), Hosts: c.Hosts})
 		p.Failing += c.Hosts
 	}
-	if p.Groups, err = h.store.Groups(ctx); err != nil {
+	if p.Groups, err = h.store.FailingGroups(ctx); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	f.Limit, f.Offset = triagePerPage, (q.Page-1)*triagePerPage
-	hosts, total, err := h.store.FailingHosts(ctx, f)
+	hosts, err := h.store.FailingHosts(ctx, f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	total := f.Matching(counts)
 	p.Matching, p.Page, p.Pages = total, q.Page, max(1, (total+triagePerPage-1)/triagePerPage)
 	if q.Page > p.Pages {
 		// A page past the end (the list shrank): show the last one.

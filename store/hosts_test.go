@@ -42,16 +42,47 @@ func TestStore_UpsertHosts(t *testing.T) {
 	}
 }
 
-// TestStore_Groups ensures the group menu lists each non-empty group once, sorted.
-func TestStore_Groups(t *testing.T) {
+// TestStore_FailingGroups ensures the group menu lists each group with a
+// failing host once, sorted, and leaves out groups with none.
+func TestStore_FailingGroups(t *testing.T) {
 	s := newTestStore(t)
 	addHosts(t, s, HostInput{Name: "A", Group: "Servers"}, HostInput{Name: "B", Group: "Pilot"},
-		HostInput{Name: "C", Group: "Servers"}, HostInput{Name: "D"})
-	got, err := s.Groups(t.Context())
+		HostInput{Name: "C", Group: "Servers"}, HostInput{Name: "D"}, HostInput{Name: "E", Group: "Kiosks"},
+		HostInput{Name: "F", Group: "Healthy"})
+	for _, n := range []string{"A", "B", "C", "D", "E"} {
+		addEvents(t, s, ev(n, 1, "1", "Failed", 0x80070002))
+	}
+	addEvents(t, s, ev("F", 1, "1", "Succeeded", 0))
+	got, err := s.FailingGroups(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"Pilot", "Servers"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"Kiosks", "Pilot", "Servers"}, got); diff != "" {
 		t.Fatal(diff)
+	}
+}
+
+// TestStore_SearchFollowsRenames ensures the name search index follows
+// inserts, renames and deletes made through SQL triggers.
+func TestStore_SearchFollowsRenames(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s, HostInput{Name: "OLD-NAME-1"})
+	addEvents(t, s, ev("OLD-NAME-1", 1, "1", "Failed", 0x80070002))
+	if _, err := s.write.ExecContext(ctx, "UPDATE hosts SET name = 'NEW-NAME-1'"); err != nil {
+		t.Fatal(err)
+	}
+	for search, want := range map[string]int{"old-name": 0, "new-name": 1} {
+		got, err := s.FailingHosts(ctx, TriageFilter{Search: search})
+		if err != nil || len(got) != want {
+			t.Fatalf("search %q: %d hosts, %v; want %d", search, len(got), err, want)
+		}
+	}
+	if _, err := s.write.ExecContext(ctx, "DELETE FROM hosts"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM hosts_search WHERE name LIKE '%name%'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("search index still holds %d deleted hosts (%v)", n, err)
 	}
 }

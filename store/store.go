@@ -45,6 +45,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	// Fresh planner statistics keep the triage queries on their partial
+	// indexes; analysis_limit bounds the cost on a large database.
+	if _, err := w.ExecContext(ctx, "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002"); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: optimize: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", file+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()

@@ -49,7 +49,12 @@ func (f TriageFilter) where() (string, []any) {
 		conds = append(conds, "wsus_group = ?")
 		args = append(args, f.Group)
 	}
-	if f.Search != "" {
+	switch {
+	case len(f.Search) >= 3 && !strings.ContainsAny(f.Search, `%_\`):
+		// The trigram index answers LIKE for three characters or more.
+		conds = append(conds, "id IN (SELECT rowid FROM hosts_search WHERE name LIKE ?)")
+		args = append(args, "%"+f.Search+"%")
+	case f.Search != "":
 		conds = append(conds, `name LIKE ? ESCAPE '\'`)
 		args = append(args, likePattern(f.Search))
 	}
@@ -69,20 +74,16 @@ func (f TriageFilter) orderBy() string {
 	return " ORDER BY " + col + dir + ", id" + dir
 }
 
-// FailingHosts returns one page of failing hosts and the number of hosts that
-// match the filter in all.
-func (s *Store) FailingHosts(ctx context.Context, f TriageFilter) ([]Host, int, error) {
-	where, args := f.where()
-	var total int
-	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM hosts"+where, args...).Scan(&total); err != nil {
-		return nil, 0, mapErr("failing hosts", err)
-	}
+// FailingHosts returns one page of failing hosts. The number matching in all
+// is the sum of FailureCounts (or its entry for the filter's code), which
+// the triage page reads anyway, so it is not counted twice here.
+func (s *Store) FailingHosts(ctx context.Context, f TriageFilter) ([]Host, error) {
 	var hosts []Host
 	err := s.EachFailingHost(ctx, f, func(h Host) error {
 		hosts = append(hosts, h)
 		return nil
 	})
-	return hosts, total, err
+	return hosts, err
 }
 
 // EachFailingHost calls fn for every host the filter selects, in order,
@@ -141,4 +142,16 @@ func (s *Store) FailureCounts(ctx context.Context, f TriageFilter) ([]CodeCount,
 		out = append(out, c)
 	}
 	return out, mapErr("failure counts", rows.Err())
+}
+
+// Matching returns how many hosts the filter selects, given the counts
+// FailureCounts returned for the same filter.
+func (f TriageFilter) Matching(counts []CodeCount) int {
+	n := 0
+	for _, c := range counts {
+		if f.HResult == nil || *f.HResult == c.HResult {
+			n += c.Hosts
+		}
+	}
+	return n
 }

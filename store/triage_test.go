@@ -42,16 +42,23 @@ func TestStore_FailingHosts(t *testing.T) {
 		{"by group", TriageFilter{Group: "Servers"}, []string{"SRV-SQL01"}, 1},
 		{"search is case-insensitive", TriageFilter{Search: "lt-", Sort: SortName, Desc: true}, []string{"HQ-LT-2", "HQ-LT-1"}, 2},
 		{"underscore is literal", TriageFilter{Search: "_"}, []string{"FIN_WS_3"}, 1},
+		{"long search uses the trigram index", TriageFilter{Search: "n_ws"}, []string{"FIN_WS_3"}, 1},
+		{"trigram search is case-insensitive", TriageFilter{Search: "sql0", Sort: SortName}, []string{"SRV-SQL01"}, 1},
 		{"percent is literal", TriageFilter{Search: "%"}, nil, 0},
 		{"paged", TriageFilter{Sort: SortName, Limit: 2, Offset: 2}, []string{"HQ-LT-2", "SRV-SQL01"}, 4},
 		{"unknown sort falls back", TriageFilter{Sort: "name; DROP TABLE hosts", Desc: true}, []string{"HQ-LT-2", "FIN_WS_3", "HQ-LT-1", "SRV-SQL01"}, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, total, err := s.FailingHosts(ctx, tt.f)
+			got, err := s.FailingHosts(ctx, tt.f)
 			if err != nil {
 				t.Fatal(err)
 			}
+			counts, err := s.FailureCounts(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := tt.f.Matching(counts)
 			if diff := cmp.Diff(tt.want, names(got)); diff != "" || total != tt.total {
 				t.Fatalf("total %d (want %d), hosts (-want +got):\n%s", total, tt.total, diff)
 			}

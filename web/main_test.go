@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+)
+
+// syncBuffer is a goroutine-safe bytes.Buffer for capturing output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fakeEnv returns a getenv over a map, so tests never see the real environment.
+func fakeEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+var listenRE = regexp.MustCompile(`listening on (http://[^/\s]+)/`)
+
+// startProgram runs the program in-process with args and returns its base
+// URL once /healthz answers, and a stop function that shuts it down and
+// reports run's error.
+func startProgram(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, fakeEnv(nil), &stdout, &stderr) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil {
+			if res, err := http.Get(m[1] + "/healthz"); err == nil {
+				res.Body.Close()
+				if res.StatusCode == http.StatusOK {
+					stopped := false
+					stop := func() error {
+						if stopped {
+							return nil
+						}
+						stopped = true
+						cancel()
+						select {
+						case err := <-done:
+							return err
+						case <-time.After(15 * time.Second):
+							return fmt.Errorf("program did not shut down within 15s")
+						}
+					}
+					t.Cleanup(func() { stop() })
+					return m[1], stop
+				}
+			}
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("program exited early: %v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("program not ready after 60s\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
+		}
+	}
+}
+
+func getDoc(t *testing.T, url string) (int, *goquery.Document) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, doc
+}
+
+// TestDemo_EndToEnd ensures `wsusfix demo` starts on a free port, seeds a
+// simulated fleet, serves the triage and host pages, and shuts down cleanly.
+func TestDemo_EndToEnd(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	base, stop := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", db, "-hosts", "300")
+
+	status, doc := getDoc(t, base+"/")
+	if status != http.StatusOK {
+		t.Fatalf("triage status %d", status)
+	}
+	first := doc
+	rows := doc.Find(`[data-testid="host-row"]`)
+	if rows.Length() == 0 {
+		t.Fatal("demo triage page lists no failing hosts")
+	}
+	top := doc.Find(`[data-testid="code-count"]`).First().AttrOr("data-code", "")
+	if top != "0x80070002" {
+		t.Errorf("most common error %q, want 0x80070002 in the demo fleet", top)
+	}
+	host := rows.First().AttrOr("data-host", "")
+	status, doc = getDoc(t, base+"/hosts/"+host)
+	if status != http.StatusOK || doc.Find(`[data-testid="history-row"]`).Length() < 10 {
+		t.Fatalf("host page %s: status %d, %d history rows", host, status, doc.Find(`[data-testid="history-row"]`).Length())
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	// A second start reuses the database instead of seeding it again.
+	base, stop = startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", db, "-hosts", "300")
+	_, again := getDoc(t, base+"/")
+	if got, want := again.Find(`[data-testid="code-counts"]`).Text(), first.Find(`[data-testid="code-counts"]`).Text(); got != want {
+		t.Errorf("restart changed the fleet's counts:\n%s\nvs\n%s", got, want)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("second shutdown: %v", err)
+	}
+}
+
+// TestServe_EmptyInventory ensures serve over a new database shows the
+// empty state that says how to import.
+func TestServe_EmptyInventory(t *testing.T) {
+	base, _ := startProgram(t, "serve", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "new.db"))
+	status, doc := getDoc(t, base+"/")
+	if status != http.StatusOK || !strings.Contains(doc.Find(`[data-testid="empty-inventory"]`).Text(), "import hosts") {
+		t.Fatalf("status %d; empty state missing", status)
+	}
+}
+
+// TestRun_Help ensures every subcommand documents its flags with their
+// environment variables, and that mistakes are reported, not ignored.
+func TestRun_Help(t *testing.T) {
+	for cmd, flags := range map[string][]string{
+		"serve":  {"-addr", "-db", "-log-format", "-log-level", "WSUSFIX_ADDR", "WSUSFIX_DB"},
+		"demo":   {"-addr", "-db", "-seed", "-hosts", "WSUSFIX_DEMO_DB"},
+		"import": {"-db", "WSUSFIX_DB"},
+	} {
+		var out syncBuffer
+		err := run(t.Context(), []string{cmd, "-h"}, fakeEnv(nil), &out, &out)
+		if err == nil && cmd != "import" {
+			t.Errorf("%s -h returned nil, want flag.ErrHelp so the exit code is non-zero", cmd)
+		}
+		for _, f := range flags {
+			if !strings.Contains(out.String(), f) {
+				t.Errorf("%s -h does not mention %s:\n%s", cmd, f, out.String())
+			}
+		}
+	}
+	if err := run(t.Context(), []string{"bogus"}, fakeEnv(nil), io.Discard, io.Discard); err == nil {
+		t.Error("unknown command accepted")
+	}
+	if err := run(t.Context(), []string{"serve", "-log-format", "xml", "-db", filepath.Join(t.TempDir(), "x.db")}, fakeEnv(nil), io.Discard, io.Discard); err == nil {
+		t.Error("bad -log-format accepted")
+	}
+}
+
+// TestRun_EnvFallback ensures WSUSFIX_* variables set flag defaults.
+func TestRun_EnvFallback(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "env.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, fakeEnv(map[string]string{"WSUSFIX_ADDR": "127.0.0.1:0", "WSUSFIX_DB": db}), &out, io.Discard)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !listenRE.MatchString(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not listening: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filepath.Glob(db); err != nil {
+		t.Fatal(err)
+	}
+}
