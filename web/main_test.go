@@ -155,7 +155,8 @@ func TestServe_EmptyInventory(t *testing.T) {
 // environment variables, and that mistakes are reported, not ignored.
 func TestRun_Help(t *testing.T) {
 	for cmd, flags := range map[string][]string{
-		"serve":  {"-addr", "-db", "-log-format", "-log-level", "WSUSFIX_ADDR", "WSUSFIX_DB"},
+		"serve": {"-addr", "-db", "-log-format", "-log-level", "WSUSFIX_ADDR", "WSUSFIX_DB", "-winrm-port", "-winrm-https",
+			"-winrm-ca", "-winrm-insecure", "-winrm-auth", "-winrm-user", "-winrm-password-file", "WSUSFIX_WINRM_PASSWORD"},
 		"demo":   {"-addr", "-db", "-seed", "-hosts", "WSUSFIX_DEMO_DB"},
 		"import": {"-db", "WSUSFIX_DB"},
 	} {
@@ -200,5 +201,24 @@ func TestRun_EnvFallback(t *testing.T) {
 	}
 	if _, err := filepath.Glob(db); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestServe_WinRMSettings ensures bad WinRM settings stop serve at start
+// with a reason, and that a password is never taken from a flag value.
+func TestServe_WinRMSettings(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "w.db")
+	err := run(t.Context(), []string{"serve", "-db", db, "-winrm-user", "admin", "-winrm-https=false", "-winrm-auth", "basic"},
+		fakeEnv(map[string]string{"WSUSFIX_WINRM_PASSWORD": "pw"}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "clear text") {
+		t.Fatalf("basic over http: got %v", err)
+	}
+	err = run(t.Context(), []string{"serve", "-db", db, "-winrm-user", "admin", "-winrm-password", "pw"}, fakeEnv(nil), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "flag provided but not defined: -winrm-password") {
+		t.Fatalf("-winrm-password accepted as a flag: %v", err)
+	}
+	err = run(t.Context(), []string{"serve", "-db", db, "-winrm-user", "admin", "-winrm-password-file", filepath.Join(t.TempDir(), "missing")}, fakeEnv(nil), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-winrm-password-file") {
+		t.Fatalf("missing password file: %v", err)
 	}
 }

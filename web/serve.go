@@ -58,8 +58,18 @@ func (c *serverConfig) logger(w io.Writer) (*slog.Logger, error) {
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "Run the dashboard over the inventory database.", stderr)
 	cfg := serverFlags(fs, env(getenv), "WSUSFIX_DB", defaultDB)
+	wf, err := registerWinRMFlags(fs, env(getenv))
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if wf.configured() {
+		// Check the WinRM settings at start, not at the first repair.
+		if _, err := wf.config(); err != nil {
+			return err
+		}
 	}
 	log, err := cfg.logger(stderr)
 	if err != nil {

@@ -1,0 +1,216 @@
+package sim
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Service start modes and states, spelled as Win32_Service reports them.
+const (
+	StartAuto     = "Auto"
+	StartManual   = "Manual"
+	StartDisabled = "Disabled"
+
+	StatusRunning = "Running"
+	StatusStopped = "Stopped"
+)
+
+// SoftwareDistribution is the folder KB 910336 renames, under %windir%.
+const SoftwareDistribution = `C:\Windows\SoftwareDistribution`
+
+// Service is one Windows service of a simulated host.
+type Service struct {
+	Name        string // service name, e.g. "wuauserv"
+	DisplayName string // e.g. "Windows Update"
+	StartMode   string // StartAuto, StartManual or StartDisabled
+	Status      string // StatusRunning or StatusStopped
+}
+
+// HostState is the live, mutable state of one simulated host: what the
+// repair scripts read and change. It starts from the fleet's Host and
+// persists across shells and commands for the life of the Server. Values
+// handed out are copies; change a host through Machine.Update.
+type HostState struct {
+	Name      string // NetBIOS name, e.g. "FIN-LT-0042"
+	FQDN      string
+	OSCaption string
+	OSBuild   string
+	PSVersion string
+	Server    bool
+
+	// Services lists the update-related services present on this OS, in the
+	// order wuauserv, BITS, DoSvc, CryptSvc, UsoSvc (DoSvc and UsoSvc only on
+	// Windows 10 / Server 2016 and later).
+	Services []Service
+
+	// SoftwareDistribution reports whether %windir%\SoftwareDistribution
+	// exists; Backups names its renamed copies in %windir%, oldest first,
+	// e.g. "SoftwareDistribution.SDTemp-20261101T120000Z".
+	SoftwareDistribution bool
+	Backups              []string
+
+	FreeDiskGB    int
+	RebootPending bool
+	History       []Event // newest first
+	Failure       uint32  // HRESULT of the newest failed installation, 0 if none
+	Fixable       bool    // whether a correct repair clears Failure
+
+	// Fault is the host's current misbehaviour. The fields below are the
+	// state some faults stand for, for the scripts of later work to honour.
+	Fault         Fault
+	StuckService  string // a service that will not stop (FaultServiceStuck: "wuauserv")
+	LockedRenames int    // rename attempts that still fail on a lock (FaultFolderLocked)
+}
+
+// Service returns the named service (case-insensitive) or nil when the OS
+// has no such service. On a state passed to Machine.Update the pointer may
+// be used to change the service.
+func (st *HostState) Service(name string) *Service {
+	for i := range st.Services {
+		if strings.EqualFold(st.Services[i].Name, name) {
+			return &st.Services[i]
+		}
+	}
+	return nil
+}
+
+// clone returns a deep copy, so callers never share slices with the live state.
+func (st HostState) clone() HostState {
+	st.Services = slices.Clone(st.Services)
+	st.Backups = slices.Clone(st.Backups)
+	st.History = slices.Clone(st.History)
+	return st
+}
+
+// newHostState builds a host's initial live state from its inventory.
+func newHostState(h Host) HostState {
+	st := HostState{
+		Name:                 h.Name,
+		FQDN:                 h.FQDN,
+		OSCaption:            h.OSCaption,
+		OSBuild:              h.OSBuild,
+		PSVersion:            h.PSVersion,
+		Server:               h.Server,
+		Services:             defaultServices(h.OSBuild),
+		SoftwareDistribution: true,
+		FreeDiskGB:           h.FreeDiskGB,
+		RebootPending:        h.RebootPending,
+		History:              slices.Clone(h.History),
+		Failure:              h.Failure(),
+	}
+	applyFault(&st, h.Fault)
+	return st
+}
+
+// defaultServices returns the services present on a build, with their
+// default start modes, all running as on a host that was just checking for
+// updates.
+func defaultServices(build string) []Service {
+	major, num := parseBuild(build)
+	modern := major >= 10
+	svcs := []Service{
+		{Name: "wuauserv", DisplayName: "Windows Update", StartMode: StartManual, Status: StatusRunning},
+		{Name: "BITS", DisplayName: "Background Intelligent Transfer Service", StartMode: StartManual, Status: StatusRunning},
+	}
+	if !modern {
+		svcs[1].StartMode = StartAuto // delayed auto-start before Windows 10
+	}
+	if modern && num >= 10240 {
+		svcs = append(svcs, Service{Name: "DoSvc", DisplayName: "Delivery Optimization", StartMode: StartAuto, Status: StatusRunning})
+	}
+	svcs = append(svcs, Service{Name: "CryptSvc", DisplayName: "Cryptographic Services", StartMode: StartAuto, Status: StatusRunning})
+	if modern && num >= 14393 {
+		svcs = append(svcs, Service{Name: "UsoSvc", DisplayName: "Update Orchestrator Service", StartMode: StartAuto, Status: StatusRunning})
+	}
+	return svcs
+}
+
+// parseBuild returns the major version and build number of "10.0.20348.2762"
+// (10 and 20348); missing parts are 0.
+func parseBuild(build string) (major, num int) {
+	parts := strings.Split(build, ".")
+	get := func(i int) int {
+		if i >= len(parts) {
+			return 0
+		}
+		n, _ := strconv.Atoi(parts[i])
+		return n
+	}
+	return get(0), get(2)
+}
+
+// Machine is one simulated host's live state as commands see it. It is safe
+// for concurrent use: every access holds the machine's lock, so a command
+// runner may read and change state while other shells do the same.
+type Machine struct {
+	mu    sync.Mutex
+	state HostState
+}
+
+// Name returns the host's NetBIOS name; it never changes.
+func (m *Machine) Name() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state.Name
+}
+
+// State returns a copy of the host's current state.
+func (m *Machine) State() HostState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state.clone()
+}
+
+// Update changes the host's state atomically: fn runs under the machine's
+// lock and must not block or call back into the Machine.
+func (m *Machine) Update(fn func(st *HostState)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fn(&m.state)
+}
+
+// Fault returns the host's current fault.
+func (m *Machine) Fault() Fault {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state.Fault
+}
+
+// setFault switches the host's fault and the state that goes with it.
+func (m *Machine) setFault(f Fault) {
+	m.Update(func(st *HostState) { applyFault(st, f) })
+}
+
+// HostState returns a copy of a host's live state (by short name or FQDN,
+// case-insensitive) and whether the host exists.
+func (s *Server) HostState(name string) (HostState, bool) {
+	h := s.lookup(name)
+	if h == nil {
+		return HostState{}, false
+	}
+	return h.m.State(), true
+}
+
+// Machine returns a host's live state for reading and changing it, e.g. to
+// prepare a test, and whether the host exists.
+func (s *Server) Machine(name string) (*Machine, bool) {
+	h := s.lookup(name)
+	if h == nil {
+		return nil, false
+	}
+	return h.m, true
+}
+
+// SetFault changes a host's fault at run time and reports whether the host
+// exists. Connection-level faults apply to the next request; Receive
+// timeouts to commands started afterwards.
+func (s *Server) SetFault(name string, f Fault) bool {
+	h := s.lookup(name)
+	if h == nil {
+		return false
+	}
+	h.m.setFault(f)
+	return true
+}

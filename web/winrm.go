@@ -1,0 +1,88 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"wsusfix/remote"
+)
+
+// winrmFlags are the settings for reaching real hosts. The password is
+// never a flag value (it would show in ps): it comes from
+// WSUSFIX_WINRM_PASSWORD or from the file -winrm-password-file names.
+type winrmFlags struct {
+	port         int
+	https        bool
+	caFile       string
+	insecure     bool
+	auth         string
+	user         string
+	passwordFile string
+	opTimeout    time.Duration
+	e            env
+}
+
+// registerWinRMFlags adds the -winrm-* flags to fs.
+func registerWinRMFlags(fs *flag.FlagSet, e env) (*winrmFlags, error) {
+	w := &winrmFlags{e: e}
+	port, err := e.int("WSUSFIX_WINRM_PORT", 0)
+	if err != nil {
+		return nil, err
+	}
+	https, err := e.bool("WSUSFIX_WINRM_HTTPS", true)
+	if err != nil {
+		return nil, err
+	}
+	insecure, err := e.bool("WSUSFIX_WINRM_INSECURE", false)
+	if err != nil {
+		return nil, err
+	}
+	op, err := e.duration("WSUSFIX_WINRM_OPERATION_TIMEOUT", 20*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	fs.IntVar(&w.port, "winrm-port", port, "WinRM port; 0 means 5986 with HTTPS, 5985 without [WSUSFIX_WINRM_PORT]")
+	fs.BoolVar(&w.https, "winrm-https", https, "reach hosts over HTTPS [WSUSFIX_WINRM_HTTPS]")
+	fs.StringVar(&w.caFile, "winrm-ca", e.str("WSUSFIX_WINRM_CA", ""), "PEM file of the CA that issued the hosts' WinRM certificates [WSUSFIX_WINRM_CA]")
+	fs.BoolVar(&w.insecure, "winrm-insecure", insecure, "do not verify host certificates (labs only) [WSUSFIX_WINRM_INSECURE]")
+	fs.StringVar(&w.auth, "winrm-auth", e.str("WSUSFIX_WINRM_AUTH", remote.AuthNTLM), "authentication: basic, ntlm or kerberos [WSUSFIX_WINRM_AUTH]")
+	fs.StringVar(&w.user, "winrm-user", e.str("WSUSFIX_WINRM_USER", ""), "account for WinRM, e.g. CORP\\svc-wsusfix [WSUSFIX_WINRM_USER]")
+	fs.StringVar(&w.passwordFile, "winrm-password-file", e.str("WSUSFIX_WINRM_PASSWORD_FILE", ""),
+		"file holding the WinRM password; otherwise WSUSFIX_WINRM_PASSWORD is read [WSUSFIX_WINRM_PASSWORD_FILE]")
+	fs.DurationVar(&w.opTimeout, "winrm-operation-timeout", op, "how long a host may hold a request open [WSUSFIX_WINRM_OPERATION_TIMEOUT]")
+	return w, nil
+}
+
+// configured reports whether the user set up WinRM at all; without it the
+// dashboard still serves triage, and repair explains what to set.
+func (w *winrmFlags) configured() bool {
+	return w.user != "" || w.passwordFile != "" || w.e("WSUSFIX_WINRM_PASSWORD") != ""
+}
+
+// config reads the password and CA file and returns the remote settings.
+func (w *winrmFlags) config() (remote.Config, error) {
+	pw := w.e("WSUSFIX_WINRM_PASSWORD")
+	if w.passwordFile != "" {
+		b, err := os.ReadFile(w.passwordFile)
+		if err != nil {
+			return remote.Config{}, fmt.Errorf("-winrm-password-file: %w", err)
+		}
+		pw = strings.TrimRight(string(b), "\r\n")
+	}
+	cfg := remote.Config{Port: w.port, HTTPS: w.https, Insecure: w.insecure, Auth: strings.ToLower(w.auth),
+		User: w.user, Password: remote.Secret(pw), OperationTimeout: w.opTimeout}
+	if w.caFile != "" {
+		b, err := os.ReadFile(w.caFile)
+		if err != nil {
+			return remote.Config{}, fmt.Errorf("-winrm-ca: %w", err)
+		}
+		cfg.CAPEM = b
+	}
+	if err := cfg.Validate(); err != nil {
+		return remote.Config{}, err
+	}
+	return cfg, nil
+}
