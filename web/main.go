@@ -32,6 +32,7 @@ Commands:
   serve     run the dashboard over the inventory database
   demo      run the dashboard over a simulated fleet (no Windows needed)
   import    load hosts or update history from CSV: import hosts|history FILE.csv
+  sim       run a simulated fleet of Windows hosts that answers WinRM
 
 Run 'wsusfix COMMAND -h' for a command's flags.
 `
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, args[1:], getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], getenv, stdout, stderr)
+	case "sim":
+		return runSim(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"wsusfix/sim"
+)
+
+// faultFlags collects repeated -fault NAME=FAULT flags.
+type faultFlags map[string]sim.Fault
+
+func (f faultFlags) String() string { return fmt.Sprint(map[string]sim.Fault(f)) }
+
+func (f faultFlags) Set(v string) error {
+	name, fault, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want HOST=FAULT, got %q", v)
+	}
+	for _, known := range append([]sim.Fault{sim.FaultNone}, sim.Faults...) {
+		if sim.Fault(fault) == known {
+			f[strings.ToUpper(name)] = known
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown fault %q; known: %v (empty clears)", fault, sim.Faults)
+}
+
+// runSim runs `wsusfix sim`: the simulated fleet on its own listener, so a
+// real `serve` can be pointed at it like at a network of Windows hosts.
+func runSim(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := env(getenv)
+	fs := newFlagSet("sim", "Run a simulated fleet of Windows hosts that answers WinRM. With -out, also write\n"+
+		"the fleet's inventory and history as CSV files for `wsusfix import`, each host's\n"+
+		"address set to this listener, and the CA certificate that `serve -winrm-ca` needs.\n"+
+		"The password is WSUSFIX_SIM_PASSWORD, or generated and printed when unset.", stderr)
+	listen := fs.String("listen", e.str("WSUSFIX_SIM_LISTEN", "127.0.0.1:5986"), "listen address [WSUSFIX_SIM_LISTEN]")
+	seedDefault, err := e.int("WSUSFIX_SIM_SEED", 1)
+	if err != nil {
+		return err
+	}
+	hostsDefault, err := e.int("WSUSFIX_SIM_HOSTS", 400)
+	if err != nil {
+		return err
+	}
+	tlsDefault, err := e.bool("WSUSFIX_SIM_TLS", true)
+	if err != nil {
+		return err
+	}
+	seed := fs.Int64("seed", int64(seedDefault), "fleet seed; the demo uses the same fleets [WSUSFIX_SIM_SEED]")
+	hosts := fs.Int("hosts", hostsDefault, "number of simulated hosts [WSUSFIX_SIM_HOSTS]")
+	useTLS := fs.Bool("tls", tlsDefault, "serve HTTPS with a CA generated at start [WSUSFIX_SIM_TLS]")
+	user := fs.String("user", e.str("WSUSFIX_SIM_USER", "Administrator"), "the account every host accepts [WSUSFIX_SIM_USER]")
+	latency := fs.Duration("latency", 0, "added to every request, to model a WAN")
+	jitter := fs.Duration("jitter", 0, "random extra latency, up to this much")
+	out := fs.String("out", "", "directory to write hosts.csv, history.csv and sim-ca.pem into")
+	faults := faultFlags{}
+	fs.Var(faults, "fault", "HOST=FAULT: give a host a fault (repeatable); faults: "+fmt.Sprint(sim.Faults))
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *hosts < 1 || *hosts > 100000 {
+		return fmt.Errorf("-hosts %d: want 1 to 100000", *hosts)
+	}
+	password := getenv("WSUSFIX_SIM_PASSWORD")
+	if password == "" {
+		password = randomPassword()
+		fmt.Fprintf(stdout, "Generated the fleet's password (set WSUSFIX_SIM_PASSWORD to choose one):\n  %s\n", password)
+	}
+	fleet := sim.NewFleet(sim.FleetConfig{Seed: *seed, Hosts: *hosts, End: time.Now()})
+	srv := sim.NewServer(fleet, sim.Options{User: *user, Password: password, TLS: *useTLS, Latency: *latency, Jitter: *jitter, Seed: *seed})
+	for name, f := range faults {
+		if !srv.SetFault(name, f) {
+			return fmt.Errorf("-fault %s: no such host in the fleet", name)
+		}
+	}
+	if err := srv.Start(*listen); err != nil {
+		return fmt.Errorf("listen on %s: %w", *listen, err)
+	}
+	defer srv.Close()
+	fmt.Fprintf(stdout, "Simulated fleet of %d hosts (seed %d) answering WinRM on %s (%s), user %s.\n",
+		len(fleet.Hosts), *seed, srv.Addr(), map[bool]string{true: "HTTPS", false: "HTTP"}[*useTLS], *user)
+	if *out != "" {
+		if err := writeFleetFiles(*out, fleet, srv); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Wrote %s. To point the dashboard at this fleet:\n", filepath.Join(*out, "{hosts,history}.csv, sim-ca.pem"))
+		fmt.Fprintf(stdout, "  wsusfix import hosts %s\n  wsusfix import history %s\n", filepath.Join(*out, "hosts.csv"), filepath.Join(*out, "history.csv"))
+		fmt.Fprintf(stdout, "  WSUSFIX_WINRM_PASSWORD=... wsusfix serve -winrm-user %s -winrm-auth basic -winrm-ca %s\n", *user, filepath.Join(*out, "sim-ca.pem"))
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// writeFleetFiles writes the fleet in the CSV formats `import` reads, with
+// every host's address set to the simulator, and the CA certificate.
+func writeFleetFiles(dir string, f *sim.Fleet, srv *sim.Server) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if ca := srv.CACertPEM(); len(ca) > 0 {
+		if err := os.WriteFile(filepath.Join(dir, "sim-ca.pem"), ca, 0o644); err != nil {
+			return err
+		}
+	}
+	hosts := [][]string{{"name", "fqdn", "address", "os", "os_build", "group", "last_report"}}
+	history := [][]string{{"host", "time", "kb", "title", "operation", "result", "hresult", "update_id"}}
+	for _, h := range f.Hosts {
+		hosts = append(hosts, []string{h.Name, h.FQDN, srv.Addr(), h.OSCaption, h.OSBuild, h.Group, h.LastReport.UTC().Format(time.RFC3339)})
+		for _, ev := range h.History {
+			history = append(history, []string{h.Name, ev.Time.UTC().Format(time.RFC3339), ev.KB, ev.Title, ev.Operation,
+				ev.Result, fmt.Sprintf("0x%08X", ev.HResult), ev.UpdateID})
+		}
+	}
+	if err := writeCSVFile(filepath.Join(dir, "hosts.csv"), hosts); err != nil {
+		return err
+	}
+	return writeCSVFile(filepath.Join(dir, "history.csv"), history)
+}
+
+func writeCSVFile(path string, rows [][]string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	if err := w.WriteAll(rows); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// randomPassword returns 18 random bytes as URL-safe base64.
+func randomPassword() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var _ flag.Value = faultFlags{}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"wsusfix/remote"
+	"wsusfix/store"
+)
+
+// TestSim_ImportThenReach ensures the standalone simulator writes an
+// inventory that `import` accepts, and that every imported host is then
+// reachable over HTTPS at its inventory address with the CA written beside
+// it: the path `serve` takes to a simulated network.
+func TestSim_ImportThenReach(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	envs := fakeEnv(map[string]string{"WSUSFIX_SIM_PASSWORD": "fleet-pass-1"})
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"sim", "-listen", "127.0.0.1:0", "-hosts", "25", "-out", dir, "-fault", "NOPE=slow"}, envs, &out, &out)
+	}()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "no such host") {
+		t.Fatalf("fault for an unknown host: %v", err)
+	}
+	go func() {
+		done <- run(ctx, []string{"sim", "-listen", "127.0.0.1:0", "-hosts", "25", "-out", dir}, envs, &out, &out)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "wsusfix import history") {
+		if time.Now().After(deadline) {
+			t.Fatalf("sim did not write its files: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(out.String(), "fleet-pass-1") {
+		t.Fatal("sim printed a password it was given")
+	}
+
+	db := filepath.Join(dir, "inv.db")
+	for _, kind := range []string{"hosts", "history"} {
+		var buf bytes.Buffer
+		if err := run(ctx, []string{"import", kind, "-db", db, filepath.Join(dir, kind+".csv")}, fakeEnv(nil), &buf, &buf); err != nil {
+			t.Fatalf("import %s: %v\n%s", kind, err, buf.String())
+		}
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	failing, err := st.FailingHosts(ctx, store.TriageFilter{Limit: 3})
+	if err != nil || len(failing) == 0 {
+		t.Fatalf("no failing hosts imported (%v)", err)
+	}
+	ca, err := os.ReadFile(filepath.Join(dir, "sim-ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := remote.NewClient(remote.Config{HTTPS: true, CAPEM: ca, Auth: remote.AuthBasic, User: "Administrator", Password: "fleet-pass-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := failing[0]
+	if h.Address == "" {
+		t.Fatalf("host %s imported without the simulator's address", h.Name)
+	}
+	s, err := client.Open(ctx, remote.Target{Name: h.FQDN, Address: h.Address})
+	if err != nil {
+		t.Fatalf("reach %s at %s: %v", h.FQDN, h.Address, err)
+	}
+	defer s.Close()
+	var got bytes.Buffer
+	code, err := s.Run(ctx, "hostname", nil, &got, io.Discard)
+	if err != nil || code != 0 || strings.TrimSpace(got.String()) != h.Name {
+		t.Fatalf("hostname on %s = %q, %d, %v", h.Name, got.String(), code, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("sim shutdown: %v", err)
+	}
+}
