@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Kinds of run event.
+const (
+	EventStepStarted  = "step_started"
+	EventOutput       = "output"
+	EventStepFinished = "step_finished"
+	EventRunFinished  = "run_finished"
+)
+
+// RunEvent is one entry of a run's log. Seq numbers a run's events from 1
+// with no gap; it is the Server-Sent Events id.
+type RunEvent struct {
+	RunID      int64
+	Seq        int64
+	At         time.Time
+	Kind       string
+	Step       string
+	Stream     string // "stdout" or "stderr", for output
+	Text       string
+	Status     string // for step_finished and run_finished
+	DurationMS int64
+	Detail     string // JSON of the step's parsed result, or the run's outcome
+}
+
+// AppendRunEvent stores ev with the run's next sequence number and returns
+// it numbered. Events are stored before anyone is told of them.
+func (s *Store) AppendRunEvent(ctx context.Context, ev RunEvent) (RunEvent, error) {
+	if ev.At.IsZero() {
+		ev.At = s.now()
+	}
+	err := s.withTx(ctx, func(tx *sql.Tx) error { return appendEvent(ctx, tx, &ev) })
+	return ev, mapErr("append run event", err)
+}
+
+// AppendRunEvents stores several events in one transaction (output lines
+// arriving together), numbering them in order.
+func (s *Store) AppendRunEvents(ctx context.Context, evs []RunEvent) ([]RunEvent, error) {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		for i := range evs {
+			if evs[i].At.IsZero() {
+				evs[i].At = s.now()
+			}
+			if err := appendEvent(ctx, tx, &evs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return evs, mapErr("append run events", err)
+}
+
+// appendEvent numbers and inserts ev inside tx.
+func appendEvent(ctx context.Context, q querier, ev *RunEvent) error {
+	err := q.QueryRowContext(ctx, "SELECT ifnull(max(seq), 0) + 1 FROM run_events WHERE run_id = ?", ev.RunID).Scan(&ev.Seq)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO run_events (run_id, seq, at, kind, step, stream, text, status, duration_ms, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.RunID, ev.Seq, ev.At.UnixMilli(), ev.Kind, ev.Step, ev.Stream,
+		ev.Text, ev.Status, ev.DurationMS, ev.Detail)
+	return err
+}
+
+// RunEvents returns a run's events with seq greater than after, in order,
+// at most limit (0: all).
+func (s *Store) RunEvents(ctx context.Context, runID, after int64, limit int) ([]RunEvent, error) {
+	q := `SELECT run_id, seq, at, kind, step, stream, text, status, ifnull(duration_ms, 0), detail
+		FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq`
+	args := []any{runID, after}
+	if limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, limit)
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, mapErr("run events", err)
+	}
+	defer rows.Close()
+	var out []RunEvent
+	for rows.Next() {
+		var ev RunEvent
+		var at int64
+		if err := rows.Scan(&ev.RunID, &ev.Seq, &at, &ev.Kind, &ev.Step, &ev.Stream, &ev.Text, &ev.Status,
+			&ev.DurationMS, &ev.Detail); err != nil {
+			return nil, mapErr("run events", err)
+		}
+		ev.At = time.UnixMilli(at).UTC()
+		out = append(out, ev)
+	}
+	return out, mapErr("run events", rows.Err())
+}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"errors"
+	"sync"
+	"testing"
+)
+
+func newRunHost(t *testing.T, s *Store, name string) Host {
+	t.Helper()
+	addHosts(t, s, HostInput{Name: name})
+	h, err := s.HostByName(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestStore_OneActiveRunPerHost ensures that of many concurrent attempts to
+// start a run on one host exactly one succeeds, the others learning which
+// run is active; after it ends a new one may start.
+func TestStore_OneActiveRunPerHost(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	h := newRunHost(t, s, "PC1")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, conflicts int
+	var active []int64
+	for range 20 {
+		wg.Go(func() {
+			_, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: ProcedureRepair, RequestedBy: "alice"})
+			mu.Lock()
+			defer mu.Unlock()
+			var are *ActiveRunError
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &are) && errors.Is(err, ErrConflict):
+				conflicts++
+				active = append(active, are.RunID)
+			default:
+				t.Errorf("unexpected error %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 1 || conflicts != 19 {
+		t.Fatalf("%d started, %d conflicts; want 1 and 19", ok, conflicts)
+	}
+	run, err := s.ActiveRun(ctx, h.ID)
+	if err != nil || active[0] != run.ID || run.HostName != "PC1" || run.State != RunQueued {
+		t.Fatalf("active run %+v (%v); conflicts named %d", run, err, active[0])
+	}
+	if err := s.StartRun(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishRun(ctx, run.ID, RunResult{State: RunSucceeded, Outcome: "repaired"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishRun(ctx, run.ID, RunResult{State: RunFailed}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("finishing twice: %v, want ErrConflict", err)
+	}
+	if _, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: ProcedureRepair, RequestedBy: "bob"}); err != nil {
+		t.Fatalf("new run after the first ended: %v", err)
+	}
+}
+
+// TestStore_RunEvents ensures events are numbered per run from 1 without
+// gaps, read back after a sequence number, and closed by run_finished.
+func TestStore_RunEvents(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	a, b := newRunHost(t, s, "A"), newRunHost(t, s, "B")
+	ra, _ := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	rb, _ := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	s.AppendRunEvent(ctx, RunEvent{RunID: ra.ID, Kind: EventStepStarted, Step: "preflight"})
+	s.AppendRunEvent(ctx, RunEvent{RunID: rb.ID, Kind: EventStepStarted, Step: "preflight"})
+	evs, err := s.AppendRunEvents(ctx, []RunEvent{
+		{RunID: ra.ID, Kind: EventOutput, Step: "preflight", Stream: "stdout", Text: "line 1"},
+		{RunID: ra.ID, Kind: EventOutput, Step: "preflight", Stream: "stderr", Text: "\n\nevent: done"},
+	})
+	if err != nil || evs[0].Seq != 2 || evs[1].Seq != 3 {
+		t.Fatalf("batch append numbered %+v (%v)", evs, err)
+	}
+	fin, err := s.FinishRun(ctx, ra.ID, RunResult{State: RunFailed, Outcome: "refused", Summary: "reboot pending"})
+	if err != nil || fin.Seq != 4 || fin.Kind != EventRunFinished {
+		t.Fatalf("finish event %+v (%v)", fin, err)
+	}
+	got, err := s.RunEvents(ctx, ra.ID, 1, 0)
+	if err != nil || len(got) != 3 || got[0].Seq != 2 || got[1].Text != "\n\nevent: done" || got[2].Status != RunFailed {
+		t.Fatalf("events after 1: %+v (%v)", got, err)
+	}
+	if other, _ := s.RunEvents(ctx, rb.ID, 0, 0); len(other) != 1 || other[0].Seq != 1 {
+		t.Fatalf("run B numbered with A's events: %+v", other)
+	}
+}
+
+// TestStore_InterruptRuns ensures runs left active by a crash are marked
+// interrupted with the reason, and finished runs are untouched.
+func TestStore_InterruptRuns(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	a, b, c := newRunHost(t, s, "A"), newRunHost(t, s, "B"), newRunHost(t, s, "C")
+	running, _ := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	s.StartRun(ctx, running.ID)
+	queued, _ := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	done, _ := s.CreateRun(ctx, RunInput{HostID: c.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	s.FinishRun(ctx, done.ID, RunResult{State: RunSucceeded, Outcome: "repaired"})
+
+	n, err := s.InterruptRuns(ctx, "server restarted while the run was active")
+	if err != nil || n != 2 {
+		t.Fatalf("interrupted %d (%v), want 2", n, err)
+	}
+	for _, id := range []int64{running.ID, queued.ID} {
+		r, _ := s.Run(ctx, id)
+		if r.State != RunInterrupted || r.Error == "" || r.FinishedAt.IsZero() {
+			t.Fatalf("run %d = %+v, want interrupted with a reason", id, r)
+		}
+	}
+	if r, _ := s.Run(ctx, done.ID); r.State != RunSucceeded {
+		t.Fatalf("finished run changed to %s", r.State)
+	}
+	runs, total, err := s.Runs(ctx, RunFilter{State: RunInterrupted})
+	if err != nil || total != 2 || len(runs) != 2 || runs[0].ID != queued.ID {
+		t.Fatalf("Runs(interrupted) = %d of %d, first %+v (%v)", len(runs), total, runs, err)
+	}
+}
+
+// TestStore_Batches ensures a batch counts its runs by state and outcome.
+func TestStore_Batches(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	b, err := s.CreateBatch(ctx, Batch{Procedure: ProcedureRepair, RequestedBy: "x", Description: "0x80070002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"A", "B", "C"} {
+		h := newRunHost(t, s, name)
+		r, _ := s.CreateRun(ctx, RunInput{HostID: h.ID, BatchID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+		if i == 0 {
+			s.FinishRun(ctx, r.ID, RunResult{State: RunFailed, Outcome: "unreachable"})
+		}
+	}
+	states, outcomes, err := s.BatchCounts(ctx, b.ID)
+	if err != nil || states[RunQueued] != 2 || states[RunFailed] != 1 || outcomes["unreachable"] != 1 {
+		t.Fatalf("counts %v %v (%v)", states, outcomes, err)
+	}
+}
