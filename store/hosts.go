@@ -142,6 +142,13 @@ func (s *Store) HostByName(ctx context.Context, name string) (Host, error) {
 	return h, mapErr(fmt.Sprintf("host %q", name), err)
 }
 
+// HostByID returns the host with that ID.
+func (s *Store) HostByID(ctx context.Context, id int64) (Host, error) {
+	row := s.read.QueryRowContext(ctx, "SELECT "+hostColumns+" FROM hosts WHERE id = ?", id)
+	h, err := scanHost(row)
+	return h, mapErr(fmt.Sprintf("host %d", id), err)
+}
+
 // CountHosts returns how many hosts the inventory holds.
 func (s *Store) CountHosts(ctx context.Context) (int, error) {
 	var n int

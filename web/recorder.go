@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+
+	"wsusfix/remote"
+	"wsusfix/store"
+)
+
+// recorder satisfies remote.Recorder over the store: remote and store
+// import nothing of each other, so this is where their records meet.
+type recorder struct{ st *store.Store }
+
+// StartRun marks the run running.
+func (r recorder) StartRun(ctx context.Context, runID int64) error {
+	return r.st.StartRun(ctx, runID)
+}
+
+// AppendEvents stores events and returns them numbered.
+func (r recorder) AppendEvents(ctx context.Context, evs []remote.Event) ([]remote.Event, error) {
+	in := make([]store.RunEvent, len(evs))
+	for i, ev := range evs {
+		in[i] = toStoreEvent(ev)
+	}
+	out, err := r.st.AppendRunEvents(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		evs[i] = fromStoreEvent(out[i])
+	}
+	return evs, nil
+}
+
+// SaveHistory stores history read from the host, skipping entries already known.
+func (r recorder) SaveHistory(ctx context.Context, hostID int64, entries []remote.HistoryEntry, source string) error {
+	h, err := r.st.HostByID(ctx, hostID)
+	if err != nil {
+		return err
+	}
+	in := make([]store.EventInput, 0, len(entries))
+	for _, e := range entries {
+		in = append(in, store.EventInput{HostName: h.Name, At: e.Time, UpdateID: e.UpdateID, KB: e.KB, Title: e.Title,
+			Operation: e.Operation, Result: e.Result, HResult: e.HResult, Source: source})
+	}
+	_, err = r.st.AddUpdateEvents(ctx, in)
+	return err
+}
+
+// FinishRun records the end and, when the run says so, the host's state.
+func (r recorder) FinishRun(ctx context.Context, job remote.Job, res remote.Result) (remote.Event, error) {
+	if res.HostState != "" {
+		if err := r.st.SetHostState(ctx, job.HostID, res.HostState); err != nil {
+			return remote.Event{}, err
+		}
+	}
+	ev, err := r.st.FinishRun(ctx, job.RunID, store.RunResult{State: res.State, Outcome: res.Outcome,
+		Summary: res.Summary, Error: res.Error})
+	return fromStoreEvent(ev), err
+}
+
+func toStoreEvent(ev remote.Event) store.RunEvent {
+	return store.RunEvent{RunID: ev.RunID, Seq: ev.Seq, At: ev.At, Kind: ev.Kind, Step: ev.Step, Stream: ev.Stream,
+		Text: ev.Text, Status: ev.Status, DurationMS: ev.DurationMS, Detail: ev.Detail}
+}
+
+func fromStoreEvent(ev store.RunEvent) remote.Event {
+	return remote.Event{RunID: ev.RunID, Seq: ev.Seq, At: ev.At, Kind: ev.Kind, Step: ev.Step, Stream: ev.Stream,
+		Text: ev.Text, Status: ev.Status, DurationMS: ev.DurationMS, Detail: ev.Detail}
+}
