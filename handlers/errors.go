@@ -24,8 +24,18 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := views.ErrorProps{Status: http.StatusInternalServerError, Title: "Something went wrong",
 		Message: "The server could not complete this request.", Ref: ref}
 	var br badRequest
+	var un unavailable
+	var active *store.ActiveRunError
 	level := slog.LevelError
 	switch {
+	case errors.As(err, &active):
+		p = views.ErrorProps{Status: http.StatusConflict, Title: "Already running",
+			Message: "This host already has a run in progress; wait for it to end or cancel it.",
+			Link:    string(views.RunHref(active.RunID)), LinkFor: fmt.Sprintf("Follow run #%d", active.RunID)}
+		level = slog.LevelDebug
+	case errors.As(err, &un):
+		p = views.ErrorProps{Status: http.StatusServiceUnavailable, Title: "Not available", Message: un.msg}
+		level = slog.LevelWarn
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		h.log.Debug("client went away", "route", routePattern(r), "request_id", ref)
 		return

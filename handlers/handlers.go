@@ -7,23 +7,50 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
+	"wsusfix/remote"
 	"wsusfix/store"
 )
 
-// Deps are the collaborators the HTTP layer needs. All fields are required.
+// Deps are the collaborators the HTTP layer needs. Logger and Store are
+// required; without a Runner the dashboard serves triage only and says how
+// to enable repairs.
 type Deps struct {
 	Logger *slog.Logger
 	Store  *store.Store
+	Runner Runner
+	// Shutdown is closed when the server begins to shut down, so
+	// long-lived event streams end themselves.
+	Shutdown <-chan struct{}
+	// Heartbeat is how often an idle event stream sends a comment; 0 means 15s.
+	Heartbeat time.Duration
+}
+
+// Runner carries out repair runs and lets callers follow them; satisfied
+// by *remote.Executor.
+type Runner interface {
+	Submit(job remote.Job) error
+	Cancel(runID int64) bool
+	Subscribe(runID int64) (<-chan remote.Event, func())
 }
 
 type handler struct {
-	log   *slog.Logger
-	store *store.Store
+	log       *slog.Logger
+	store     *store.Store
+	runner    Runner
+	shutdown  <-chan struct{}
+	heartbeat time.Duration
 }
 
 // New returns the application's root HTTP handler.
 func New(d Deps) http.Handler {
-	h := &handler{log: d.Logger, store: d.Store}
+	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, shutdown: d.Shutdown, heartbeat: d.Heartbeat}
+	if h.heartbeat <= 0 {
+		h.heartbeat = 15 * time.Second
+	}
+	if h.shutdown == nil {
+		h.shutdown = make(chan struct{}) // never closed: streams end with their clients
+	}
 	return h.routes()
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"wsusfix/store"
 	"wsusfix/views"
 )
 
@@ -33,5 +34,13 @@ func (h *handler) handleHostShow(w http.ResponseWriter, r *http.Request) {
 	for _, e := range events {
 		p.History = append(p.History, views.HistoryRow{Event: e, Error: decode(e.HResult)})
 	}
+	if p.Runs, _, err = h.store.Runs(r.Context(), store.RunFilter{HostID: host.ID, Limit: 20}); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(p.Runs) > 0 && p.Runs[0].Active() {
+		p.ActiveRun = &p.Runs[0]
+	}
+	p.RepairOff, p.CanRepair = h.repairOff(), h.can(r, permRepair)
 	h.render(w, r, http.StatusOK, views.HostPage(p))
 }

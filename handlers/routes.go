@@ -24,7 +24,13 @@ func (h *handler) routes() http.Handler {
 		r.Use(middleware.Timeout(30 * time.Second))
 		r.Get("/", h.handleTriageList)
 		r.Get("/hosts/{name}", h.handleHostShow)
+		r.Post("/hosts/{name}/repair", h.handleHostRepair)
+		r.Get("/runs", h.handleRunList)
+		r.Get("/runs/{id}", h.handleRunShow)
+		r.Post("/runs/{id}/cancel", h.handleRunCancel)
 	})
+	// Long-lived: no Timeout middleware; ends with the client, the run or shutdown.
+	r.Get("/runs/{id}/events", h.handleRunEvents)
 	// Streams rows as they are read: no page-sized timeout.
 	r.Get("/export/hosts.csv", h.handleExportHosts)
 

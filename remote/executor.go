@@ -251,3 +251,6 @@ func (e *Executor) Close(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// Subscribe follows a run's events live (see Hub.Subscribe).
+func (e *Executor) Subscribe(runID int64) (<-chan Event, func()) { return e.hub.Subscribe(runID) }

@@ -17,6 +17,15 @@ type HostProps struct {
 	HistoryTotal int
 	Page         int
 	Pages        int
+	Runs         []store.Run // newest first
+	ActiveRun    *store.Run  // the run in progress, if any
+	RepairOff    string      // why repair is unavailable, e.g. WinRM not configured; "" when it is
+	CanRepair    bool        // the user's role allows starting runs
+}
+
+// repairHref is where the repair form posts.
+func repairHref(name string) templ.SafeURL {
+	return templ.SafeURL("/hosts/" + url.PathEscape(name) + "/repair")
 }
 
 // HistoryRow is one history entry with its decoded result.

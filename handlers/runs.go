@@ -1,0 +1,173 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"wsusfix/remote"
+	"wsusfix/store"
+	"wsusfix/views"
+)
+
+// runsPerPage is how many runs the runs list shows at once.
+const runsPerPage = 50
+
+// repairOff says why repairs cannot start, or "" when they can.
+func (h *handler) repairOff() string {
+	if h.runner == nil {
+		return "Repair is not configured: start wsusfix with WinRM settings (see README, 'Running it for real')."
+	}
+	return ""
+}
+
+// handleHostRepair starts POST /hosts/{name}/repair and answers 303 to the
+// run's page, or 409 with a link to the run already active on the host.
+func (h *handler) handleHostRepair(w http.ResponseWriter, r *http.Request) {
+	host, err := h.store.HostByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	procedure := r.PostFormValue("procedure")
+	if procedure == "" {
+		procedure = store.ProcedureRepair
+	}
+	if procedure != store.ProcedureRepair && procedure != store.ProcedureCheck {
+		h.fail(w, r, badRequest{"Unknown procedure " + strconv.Quote(procedure) + ": choose repair or check."})
+		return
+	}
+	run, err := h.startRun(r, host, procedure, 0)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, string(views.RunHref(run.ID)), http.StatusSeeOther)
+}
+
+// startRun records a queued run and hands it to the executor.
+func (h *handler) startRun(r *http.Request, host store.Host, procedure string, batchID int64) (store.Run, error) {
+	if off := h.repairOff(); off != "" {
+		return store.Run{}, unavailable{off}
+	}
+	run, err := h.store.CreateRun(r.Context(), store.RunInput{HostID: host.ID, BatchID: batchID,
+		Procedure: procedure, RequestedBy: h.actor(r)})
+	if err != nil {
+		return store.Run{}, err
+	}
+	job := remote.Job{RunID: run.ID, HostID: host.ID, Procedure: procedure,
+		Target: remote.Target{Name: targetName(host), Address: host.Address}}
+	if host.Failure != nil && host.Failure.KB != "" {
+		job.FailingKBs = []string{host.Failure.KB}
+	}
+	if err := h.runner.Submit(job); err != nil {
+		// Shutting down: close the run rather than leave it queued forever.
+		_, _ = h.store.FinishRun(r.Context(), run.ID, store.RunResult{State: store.RunCancelled,
+			Outcome: "cancelled", Summary: "The server was shutting down."})
+		return store.Run{}, unavailable{"The server is shutting down; try again in a minute."}
+	}
+	return run, nil
+}
+
+// targetName is the name to reach a host by: its FQDN when known, which
+// is what certificates and Kerberos expect.
+func targetName(h store.Host) string {
+	if h.FQDN != "" {
+		return h.FQDN
+	}
+	return h.Name
+}
+
+// handleRunShow renders GET /runs/{id}: steps, output and outcome.
+func (h *handler) handleRunShow(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	run, err := h.store.Run(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	events, err := h.store.RunEvents(r.Context(), id, 0, 0)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := views.RunProps{Run: run, Steps: views.BuildSteps(remote.Steps(run.Procedure), events),
+		CanCancel: h.runner != nil && h.can(r, permRepair)}
+	if len(events) > 0 {
+		p.LastSeq = events[len(events)-1].Seq
+	}
+	h.render(w, r, http.StatusOK, views.RunPage(p))
+}
+
+// handleRunCancel handles POST /runs/{id}/cancel and returns to the run.
+func (h *handler) handleRunCancel(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	run, err := h.store.Run(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if run.Active() && (h.runner == nil || !h.runner.Cancel(id)) {
+		// Active in the database but unknown to the executor: a run left by
+		// a crash the start-up sweep has not seen. Close it honestly.
+		_, _ = h.store.FinishRun(r.Context(), id, store.RunResult{State: store.RunInterrupted,
+			Outcome: "interrupted", Summary: "No worker was running it; its host's state is unknown."})
+	}
+	http.Redirect(w, r, string(views.RunHref(id)), http.StatusSeeOther)
+}
+
+// handleRunList renders GET /runs with its filters.
+func (h *handler) handleRunList(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q := views.RunsQuery{Host: v.Get("host"), State: v.Get("state"), Who: v.Get("who"), From: v.Get("from"), To: v.Get("to")}
+	q.Page, _ = strconv.Atoi(v.Get("page"))
+	q.Page = max(q.Page, 1)
+	f := store.RunFilter{Host: q.Host, State: q.State, Who: q.Who, Limit: runsPerPage, Offset: (q.Page - 1) * runsPerPage}
+	var err error
+	if f.Since, err = parseDay(q.From, "From"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if f.Until, err = parseDay(q.To, "To"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !f.Until.IsZero() {
+		f.Until = f.Until.AddDate(0, 0, 1) // the To day is included
+	}
+	runs, total, err := h.store.Runs(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.RunsPage(views.RunsProps{Runs: runs, Total: total, Filter: q, Page: q.Page,
+		Pages: max(1, (total+runsPerPage-1)/runsPerPage)}))
+}
+
+// parseDay reads a YYYY-MM-DD filter value; empty is no bound.
+func parseDay(s, label string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, badRequest{fmt.Sprintf("%s date %q: use the form 2026-11-23.", label, s)}
+	}
+	return t, nil
+}
+
+// unavailable is a request that cannot be served now, with a message for
+// people (503).
+type unavailable struct{ msg string }
+
+func (e unavailable) Error() string { return e.msg }
+

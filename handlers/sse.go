@@ -1,0 +1,163 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"wsusfix/remote"
+	"wsusfix/store"
+)
+
+// sseEvent is the JSON each event's data carries. Text is data, never
+// markup: the page inserts it with textContent.
+type sseEvent struct {
+	Seq        int64  `json:"seq"`
+	Kind       string `json:"kind"`
+	Step       string `json:"step,omitempty"`
+	Stream     string `json:"stream,omitempty"`
+	Text       string `json:"text,omitempty"`
+	Status     string `json:"status,omitempty"`
+	DurationMS int64  `json:"duration_ms,omitempty"`
+	Detail     string `json:"detail,omitempty"`
+	At         string `json:"at"`
+}
+
+// writeSSE writes one event. Every line of data becomes its own "data:"
+// line, splitting on CR, LF and CRLF as the SSE parser does, so no text
+// can end the event early or start a forged one.
+func writeSSE(w io.Writer, id int64, event, data string) error {
+	var b strings.Builder
+	if id > 0 {
+		fmt.Fprintf(&b, "id: %d\n", id)
+	}
+	fmt.Fprintf(&b, "event: %s\n", event)
+	data = strings.ReplaceAll(strings.ReplaceAll(data, "\r\n", "\n"), "\r", "\n")
+	for _, line := range strings.Split(data, "\n") {
+		b.WriteString("data: " + line + "\n")
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeRunEvent sends a stored event; run_finished is sent as "done".
+func writeRunEvent(w io.Writer, ev store.RunEvent) error {
+	payload, _ := json.Marshal(sseEvent{Seq: ev.Seq, Kind: ev.Kind, Step: ev.Step, Stream: ev.Stream, Text: ev.Text,
+		Status: ev.Status, DurationMS: ev.DurationMS, Detail: ev.Detail, At: ev.At.UTC().Format(time.RFC3339Nano)})
+	name := ev.Kind
+	if ev.Kind == store.EventRunFinished {
+		name = "done"
+	}
+	return writeSSE(w, ev.Seq, name, string(payload))
+}
+
+// lastEventID reads where a reconnecting client left off: the
+// Last-Event-ID header, or ?after= on the first connection.
+func lastEventID(r *http.Request) int64 {
+	for _, s := range []string{r.Header.Get("Last-Event-ID"), r.URL.Query().Get("after")} {
+		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+// handleRunEvents streams GET /runs/{id}/events: stored events after
+// Last-Event-ID, then live ones, then "done". GET never starts work.
+func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	run, err := h.store.Run(ctx, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // streams outlive the server's WriteTimeout
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	// Subscribe before replaying so nothing falls between the two; live
+	// events already replayed are skipped by seq.
+	var live <-chan remote.Event
+	if run.Active() && h.runner != nil {
+		ch, cancel := h.runner.Subscribe(id)
+		defer cancel()
+		live = ch
+	}
+	last := lastEventID(r)
+	replay := func() (finished bool, err error) {
+		evs, err := h.store.RunEvents(ctx, id, last, 0)
+		if err != nil {
+			return false, err
+		}
+		for _, ev := range evs {
+			if err := writeRunEvent(w, ev); err != nil {
+				return false, err
+			}
+			last = ev.Seq
+			finished = finished || ev.Kind == store.EventRunFinished
+		}
+		return finished, rc.Flush()
+	}
+	if done, err := replay(); done || err != nil || live == nil {
+		return
+	}
+	tick := time.NewTicker(h.heartbeat) // keeps proxies from timing out an idle stream
+	defer tick.Stop()
+	for {
+		select {
+		case ev, ok := <-live:
+			if !ok {
+				// The run ended, this watcher fell behind, or the hub closed:
+				// whatever is stored is the truth. A client still waiting
+				// reconnects with Last-Event-ID.
+				_, _ = replay()
+				return
+			}
+			if ev.Seq <= last {
+				continue
+			}
+			if err := writeRunEvent(w, storeEvent(ev)); err != nil {
+				return
+			}
+			last = ev.Seq
+			if err := rc.Flush(); err != nil || ev.Kind == remote.KindRunFinished {
+				return
+			}
+		case <-tick.C:
+			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		case <-ctx.Done():
+			return
+		case <-h.shutdown:
+			return
+		}
+	}
+}
+
+func storeEvent(ev remote.Event) store.RunEvent {
+	return store.RunEvent{RunID: ev.RunID, Seq: ev.Seq, At: ev.At, Kind: ev.Kind, Step: ev.Step, Stream: ev.Stream,
+		Text: ev.Text, Status: ev.Status, DurationMS: ev.DurationMS, Detail: ev.Detail}
+}
+
+// pathID reads a positive integer path value.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("bad %s %q: %w", name, r.PathValue(name), store.ErrNotFound)
+	}
+	return id, nil
+}

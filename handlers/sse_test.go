@@ -1,0 +1,305 @@
+package handlers_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wsusfix/handlers"
+	"wsusfix/remote"
+	"wsusfix/store"
+)
+
+// fakeRunner stands in for the executor at the handlers' Runner boundary:
+// it stores events, then publishes them, as the executor does. The real
+// executor is exercised end to end in package web.
+type fakeRunner struct {
+	st  *store.Store
+	hub *remote.Hub
+	mu  sync.Mutex
+	got []remote.Job
+}
+
+func (f *fakeRunner) Submit(job remote.Job) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got = append(f.got, job)
+	return nil
+}
+func (f *fakeRunner) Cancel(int64) bool { return false }
+func (f *fakeRunner) Subscribe(id int64) (<-chan remote.Event, func()) {
+	return f.hub.Subscribe(id)
+}
+
+// emit stores then publishes one event.
+func (f *fakeRunner) emit(t *testing.T, ev store.RunEvent) {
+	t.Helper()
+	stored, err := f.st.AppendRunEvent(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.hub.Publish(remote.Event{RunID: stored.RunID, Seq: stored.Seq, At: stored.At, Kind: stored.Kind, Step: stored.Step,
+		Stream: stored.Stream, Text: stored.Text, Status: stored.Status})
+}
+
+func (f *fakeRunner) finish(t *testing.T, runID int64) {
+	t.Helper()
+	ev, err := f.st.FinishRun(context.Background(), runID, store.RunResult{State: store.RunSucceeded, Outcome: "repaired", Summary: "Repaired."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.hub.Publish(remote.Event{RunID: ev.RunID, Seq: ev.Seq, Kind: ev.Kind, Status: ev.Status, Text: ev.Text})
+}
+
+type sseApp struct {
+	srv      *httptest.Server
+	st       *store.Store
+	runner   *fakeRunner
+	shutdown chan struct{}
+}
+
+func newSSEApp(t *testing.T) *sseApp {
+	t.Helper()
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := &sseApp{st: st, runner: &fakeRunner{st: st, hub: remote.NewHub()}, shutdown: make(chan struct{})}
+	a.srv = httptest.NewServer(handlers.New(handlers.Deps{Logger: slog.New(slog.DiscardHandler), Store: st,
+		Runner: a.runner, Shutdown: a.shutdown, Heartbeat: 50 * time.Millisecond}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+// newRun creates a host and a running run on it.
+func (a *sseApp) newRun(t *testing.T, name string) store.Run {
+	t.Helper()
+	ctx := context.Background()
+	a.st.UpsertHosts(ctx, []store.HostInput{{Name: name}})
+	h, _ := a.st.HostByName(ctx, name)
+	run, err := a.st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: store.ProcedureRepair, RequestedBy: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.st.StartRun(ctx, run.ID)
+	return run
+}
+
+// sseMsg is one parsed event, or a comment.
+type sseMsg struct {
+	id, event, data, comment string
+}
+
+// readSSE parses a stream as the SSE specification says a browser does:
+// lines end at CRLF, LF or CR; a blank line dispatches.
+func readSSE(t *testing.T, body io.Reader, out chan<- sseMsg) {
+	defer close(out)
+	sc := bufio.NewScanner(body)
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		for i, c := range data {
+			if c == '\n' {
+				return i + 1, data[:i], nil
+			}
+			if c == '\r' {
+				if i+1 < len(data) && data[i+1] == '\n' {
+					return i + 2, data[:i], nil
+				}
+				if i+1 < len(data) || atEOF {
+					return i + 1, data[:i], nil
+				}
+				return 0, nil, nil
+			}
+		}
+		if atEOF && len(data) > 0 {
+			return len(data), data, nil
+		}
+		return 0, nil, nil
+	})
+	var m sseMsg
+	var data []string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if m.event != "" || len(data) > 0 {
+				m.data = strings.Join(data, "\n")
+				out <- m
+			}
+			m, data = sseMsg{}, nil
+		case strings.HasPrefix(line, ":"):
+			out <- sseMsg{comment: line}
+		default:
+			field, value, _ := strings.Cut(line, ":")
+			value = strings.TrimPrefix(value, " ")
+			switch field {
+			case "id":
+				m.id = value
+			case "event":
+				m.event = value
+			case "data":
+				data = append(data, value)
+			}
+		}
+	}
+}
+
+// stream opens the run's event stream and returns its parsed messages.
+func (a *sseApp) stream(t *testing.T, runID int64, lastID string) (<-chan sseMsg, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.srv.URL+"/runs/"+itoa64(runID)+"/events", nil)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	ch := make(chan sseMsg, 100)
+	go readSSE(t, res.Body, ch)
+	return ch, func() { cancel(); res.Body.Close() }
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// next returns the next event (skipping comments), failing after a while.
+func next(t *testing.T, ch <-chan sseMsg) sseMsg {
+	t.Helper()
+	for {
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				t.Fatal("stream ended")
+			}
+			if m.comment != "" {
+				continue
+			}
+			return m
+		case <-time.After(5 * time.Second):
+			t.Fatal("no event within 5s")
+		}
+	}
+}
+
+func payload(t *testing.T, m sseMsg) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal([]byte(m.data), &v); err != nil {
+		t.Fatalf("data %q: %v", m.data, err)
+	}
+	return v
+}
+
+// TestHandleRunEvents ensures a watcher gets stored events, then live
+// ones, each with its id, and a final done; that host text which looks like
+// SSE stays one line of output; and that a reconnect with Last-Event-ID
+// resumes with no gap and no duplicate.
+func TestHandleRunEvents(t *testing.T) {
+	a := newSSEApp(t)
+	run := a.newRun(t, "PC1")
+	forged := "ok\n\nevent: done\ndata: {\"kind\":\"run_finished\"}\r\rid: 99"
+	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventStepStarted, Step: "preflight"})
+	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventOutput, Step: "preflight", Stream: "stdout", Text: forged})
+
+	ch, stop := a.stream(t, run.ID, "")
+	m := next(t, ch)
+	if m.id != "1" || m.event != "step_started" {
+		t.Fatalf("first message %+v", m)
+	}
+	m = next(t, ch)
+	if m.id != "2" || m.event != "output" || payload(t, m)["text"] != forged {
+		t.Fatalf("forged output arrived as %+v", m)
+	}
+	// Live.
+	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventOutput, Step: "preflight", Stream: "stderr", Text: "live line"})
+	if m = next(t, ch); m.id != "3" || payload(t, m)["stream"] != "stderr" {
+		t.Fatalf("live message %+v", m)
+	}
+	stop()
+
+	// Resume after id 2: exactly 3, then whatever comes next.
+	ch, stop = a.stream(t, run.ID, "2")
+	defer stop()
+	if m = next(t, ch); m.id != "3" {
+		t.Fatalf("resume after 2 gave %+v", m)
+	}
+	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventStepFinished, Step: "preflight", Status: "ok"})
+	if m = next(t, ch); m.id != "4" || m.event != "step_finished" {
+		t.Fatalf("after resume %+v", m)
+	}
+	a.runner.finish(t, run.ID)
+	if m = next(t, ch); m.event != "done" || payload(t, m)["status"] != "succeeded" {
+		t.Fatalf("final %+v", m)
+	}
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Fatal("stream continued after done")
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("stream not closed after done")
+	}
+}
+
+// TestHandleRunEvents_Finished ensures a finished run's stream replays the
+// stored log and ends at once, without a runner.
+func TestHandleRunEvents_Finished(t *testing.T) {
+	a := newSSEApp(t)
+	run := a.newRun(t, "PC2")
+	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventStepStarted, Step: "preflight"})
+	a.runner.finish(t, run.ID)
+	ch, stop := a.stream(t, run.ID, "")
+	defer stop()
+	if m := next(t, ch); m.event != "step_started" {
+		t.Fatalf("%+v", m)
+	}
+	if m := next(t, ch); m.event != "done" {
+		t.Fatalf("%+v", m)
+	}
+	if _, ok := <-ch; ok {
+		t.Fatal("finished run's stream stayed open")
+	}
+}
+
+// TestHandleRunEvents_HeartbeatAndShutdown ensures an idle stream sends
+// keepalive comments and ends when the server starts shutting down.
+func TestHandleRunEvents_HeartbeatAndShutdown(t *testing.T) {
+	a := newSSEApp(t)
+	run := a.newRun(t, "PC3")
+	ch, stop := a.stream(t, run.ID, "")
+	defer stop()
+	select {
+	case m := <-ch:
+		if m.comment != ": keepalive" {
+			t.Fatalf("first message on an idle stream %+v, want a keepalive comment", m)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no heartbeat")
+	}
+	close(a.shutdown)
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("stream still open after shutdown began")
+		}
+	}
+}
