@@ -170,4 +170,3 @@ func parseDay(s, label string) (time.Time, error) {
 type unavailable struct{ msg string }
 
 func (e unavailable) Error() string { return e.msg }
-

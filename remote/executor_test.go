@@ -47,7 +47,9 @@ func (m *memRecorder) AppendEvents(_ context.Context, evs []remote.Event) ([]rem
 	return evs, nil
 }
 
-func (m *memRecorder) SaveHistory(context.Context, int64, []remote.HistoryEntry, string) error { return nil }
+func (m *memRecorder) SaveHistory(context.Context, int64, []remote.HistoryEntry, string) error {
+	return nil
+}
 
 func (m *memRecorder) FinishRun(_ context.Context, job remote.Job, res remote.Result) (remote.Event, error) {
 	m.mu.Lock()

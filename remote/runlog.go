@@ -97,4 +97,3 @@ func (l *runLog) close() {
 	<-l.stopped
 	l.flush()
 }
-
