@@ -71,17 +71,22 @@ func NewFleet(cfg FleetConfig) *Fleet {
 		end = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	}
 	cfg.End = end
+	// Names come from one stream; each host's attributes and history from
+	// streams of their own, so End (which trims history) never changes
+	// which hosts exist: a demo database seeded last week still matches.
 	r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5753_5553_4649_58)) // "WSUSFIX"
 	f := &Fleet{Config: cfg, Domain: "corp.contoso.test", WSUSServer: "WSUS01"}
 	used := map[string]bool{f.WSUSServer: true}
-	for len(f.Hosts) < cfg.Hosts {
+	for i := 0; len(f.Hosts) < cfg.Hosts; i++ {
 		p := pickOS(r)
 		name := hostName(r, p)
 		if used[name] {
 			continue
 		}
 		used[name] = true
-		f.Hosts = append(f.Hosts, newHost(r, f.Domain, name, p, cfg))
+		hr := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)<<1|1))
+		hist := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)<<1))
+		f.Hosts = append(f.Hosts, newHost(hr, hist, f.Domain, name, p, cfg))
 	}
 	sort.Slice(f.Hosts, func(i, j int) bool { return f.Hosts[i].Name < f.Hosts[j].Name })
 	return f
@@ -134,7 +139,7 @@ func group(r *rand.Rand, p osProfile, name string) string {
 	}
 }
 
-func newHost(r *rand.Rand, domain, name string, p osProfile, cfg FleetConfig) Host {
+func newHost(r, hist *rand.Rand, domain, name string, p osProfile, cfg FleetConfig) Host {
 	rev := 1000 + r.IntN(6000)
 	h := Host{
 		Name:       name,
@@ -151,14 +156,11 @@ func newHost(r *rand.Rand, domain, name string, p osProfile, cfg FleetConfig) Ho
 		h.PSVersion = fmt.Sprintf("%s.%d", p.ps, rev)
 	}
 	failing := r.IntN(100) < 38
-	var code uint32
-	if failing {
-		code = pickFailure(r)
-	}
-	h.History = history(r, p, cfg, failing, code)
+	code := pickFailure(r)
 	if r.IntN(100) < 9 {
 		h.Fault = Faults[r.IntN(len(Faults))]
 	}
+	h.History = history(hist, p, cfg, failing, code)
 	h.RebootPending = h.Fault == FaultRebootPending
 	return h
 }

@@ -92,3 +92,17 @@ func TestNewFleet_Realistic(t *testing.T) {
 		t.Errorf("Host(%q) lookup failed", f.Hosts[42].Name)
 	}
 }
+
+// TestNewFleet_EndKeepsHosts ensures the history's end date never changes
+// which hosts the seed gives, so a demo database seeded on another day
+// still matches the simulator's fleet.
+func TestNewFleet_EndKeepsHosts(t *testing.T) {
+	a := NewFleet(FleetConfig{Seed: 5, Hosts: 200, End: testEnd})
+	b := NewFleet(FleetConfig{Seed: 5, Hosts: 200, End: testEnd.AddDate(0, 1, 13)})
+	for i := range a.Hosts {
+		ha, hb := a.Hosts[i], b.Hosts[i]
+		if ha.Name != hb.Name || ha.OSBuild != hb.OSBuild || ha.Fault != hb.Fault || ha.Group != hb.Group {
+			t.Fatalf("host %d differs across End: %s/%s vs %s/%s", i, ha.Name, ha.Fault, hb.Name, hb.Fault)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"wsusfix/handlers"
 	"wsusfix/sim"
 	"wsusfix/store"
 )
@@ -61,7 +60,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	} else {
 		fmt.Fprintf(stdout, "Using the existing demo database %s (%d hosts); delete it to reseed.\n", cfg.db, n)
 	}
-	return serveHTTP(ctx, cfg.addr, handlers.New(handlers.Deps{Logger: log, Store: st}), log, stdout)
+	return dashboard(ctx, cfg.addr, st, nil, 0, log, stdout)
 }
 
 // seedFleet stores a fleet's inventory and history, as an import would.

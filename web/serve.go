@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"wsusfix/handlers"
 	"wsusfix/store"
 )
 
@@ -80,12 +79,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
-	return serveHTTP(ctx, cfg.addr, handlers.New(handlers.Deps{Logger: log, Store: st}), log, stdout)
+	return dashboard(ctx, cfg.addr, st, nil, 0, log, stdout)
 }
 
 // serveHTTP listens on addr and serves h until ctx ends, then shuts down
 // gracefully: in-flight requests get up to 10 s to finish.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, stdout io.Writer) error {
+// onShutdown runs when shutdown begins, so long-lived streams end themselves.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, stdout io.Writer, onShutdown func()) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -98,6 +98,9 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelError),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if onShutdown != nil {
+		srv.RegisterOnShutdown(onShutdown)
 	}
 	fmt.Fprintf(stdout, "wsusfix is listening on http://%s/\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String())

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"time"
+
+	"wsusfix/handlers"
+	"wsusfix/remote"
+	"wsusfix/store"
+)
+
+// executorCloseTimeout bounds how long shutdown waits for running repairs
+// to restore their hosts' services after they are cancelled.
+const executorCloseTimeout = 60 * time.Second
+
+// runnerFlags are the executor settings serve and demo share.
+type runnerFlags struct{ concurrency int }
+
+func registerRunnerFlags(fs *flag.FlagSet, e env) (*runnerFlags, error) {
+	n, err := e.int("WSUSFIX_CONCURRENCY", 10)
+	if err != nil {
+		return nil, err
+	}
+	f := &runnerFlags{}
+	fs.IntVar(&f.concurrency, "concurrency", n, "repairs running at once across all hosts [WSUSFIX_CONCURRENCY]")
+	return f, nil
+}
+
+// dashboard serves the handlers over st until ctx ends. With run set it
+// also executes repairs. Shutdown order: HTTP (streams told to end), then
+// the executor (running repairs cancelled, services restored), then the
+// caller closes the store.
+func dashboard(ctx context.Context, addr string, st *store.Store, run remote.RunFunc, concurrency int,
+	log *slog.Logger, stdout io.Writer) error {
+	n, err := st.InterruptRuns(ctx, "The server stopped while this run was active, so the host's state is unknown; run Check on it.")
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Warn("runs left active by the last shutdown marked interrupted", "runs", n)
+	}
+	var runner handlers.Runner
+	var exec *remote.Executor
+	if run != nil {
+		exec = remote.NewExecutor(recorder{st}, remote.NewHub(), run,
+			remote.ExecutorOptions{Concurrency: concurrency, Logger: log})
+		runner = exec
+	}
+	shutdown := make(chan struct{})
+	h := handlers.New(handlers.Deps{Logger: log, Store: st, Runner: runner, Shutdown: shutdown})
+	err = serveHTTP(ctx, addr, h, log, stdout, func() { close(shutdown) })
+	if exec != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), executorCloseTimeout)
+		defer cancel()
+		if cerr := exec.Close(cctx); cerr != nil {
+			log.Error("repairs still running at shutdown; the next start marks them interrupted", "error", cerr)
+		}
+	}
+	return err
+}
