@@ -28,6 +28,10 @@ func (h *handler) routes() http.Handler {
 		r.Get("/runs", h.handleRunList)
 		r.Get("/runs/{id}", h.handleRunShow)
 		r.Post("/runs/{id}/cancel", h.handleRunCancel)
+		r.Get("/repairs/new", h.handleRepairNew)
+		r.Post("/repairs", h.handleRepairCreate)
+		r.Get("/batches/{id}", h.handleBatchShow)
+		r.Post("/batches/{id}/rerun", h.handleBatchRerun)
 	})
 	// Long-lived: no Timeout middleware; ends with the client, the run or shutdown.
 	r.Get("/runs/{id}/events", h.handleRunEvents)

@@ -47,8 +47,9 @@ type EventInput struct {
 // EventCounts says what an import of history entries did.
 type EventCounts struct {
 	Inserted   int
-	Duplicates int   // already stored: same host, time, update and operation
-	UnknownIdx []int // indexes into the input whose host is not in the inventory
+	Duplicates int     // already stored: same host, time, update and operation
+	UnknownIdx []int   // indexes into the input whose host is not in the inventory
+	Touched    []int64 // hosts that gained entries
 }
 
 // AddUpdateEvents appends history entries in one transaction, skipping ones
@@ -56,6 +57,33 @@ type EventCounts struct {
 // Entries for hosts not in the inventory are not stored; their indexes come
 // back in UnknownIdx so the caller can report them.
 func (s *Store) AddUpdateEvents(ctx context.Context, in []EventInput) (EventCounts, error) {
+	return s.addUpdateEvents(ctx, in, true)
+}
+
+// AppendUpdateEvents is AddUpdateEvents without the failure summaries: an
+// import of many batches calls RefreshFailures once, with every batch's
+// Touched hosts, instead of recomputing hosts after each batch.
+func (s *Store) AppendUpdateEvents(ctx context.Context, in []EventInput) (EventCounts, error) {
+	return s.addUpdateEvents(ctx, in, false)
+}
+
+// RefreshFailures recomputes the failure summaries of the given hosts, in
+// transactions of a few thousand hosts.
+func (s *Store) RefreshFailures(ctx context.Context, hostIDs []int64) error {
+	const chunk = 2000
+	for lo := 0; lo < len(hostIDs); lo += chunk {
+		set := map[int64]bool{}
+		for _, id := range hostIDs[lo:min(lo+chunk, len(hostIDs))] {
+			set[id] = true
+		}
+		if err := s.withTx(ctx, func(tx *sql.Tx) error { return refreshFailures(ctx, tx, set) }); err != nil {
+			return mapErr("refresh failures", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bool) (EventCounts, error) {
 	var c EventCounts
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		c = EventCounts{}
@@ -92,6 +120,12 @@ func (s *Store) AddUpdateEvents(ctx context.Context, in []EventInput) (EventCoun
 			} else {
 				c.Duplicates++
 			}
+		}
+		for id := range touched {
+			c.Touched = append(c.Touched, id)
+		}
+		if !refresh {
+			return nil
 		}
 		return refreshFailures(ctx, tx, touched)
 	})

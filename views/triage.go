@@ -141,3 +141,11 @@ func HostHref(name string) templ.SafeURL {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// repairAllLabel names the bulk action for the current filter.
+func repairAllLabel(p TriageProps) string {
+	if p.Query.Code != "" {
+		return "Repair all " + itoa(p.Matching) + " hosts with " + p.Query.Code + "…"
+	}
+	return "Repair all " + itoa(p.Matching) + " matching hosts…"
+}

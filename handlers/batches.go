@@ -1,0 +1,176 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"wsusfix/store"
+	"wsusfix/views"
+)
+
+// bulkLimit caps one bulk repair: beyond this a filter is almost surely
+// too broad, and the queue would run for days.
+const bulkLimit = 2000
+
+// bulkHosts resolves the hosts a bulk request names: explicit host names,
+// or every failing host matching the triage filter in the form.
+func (h *handler) bulkHosts(r *http.Request) ([]store.Host, views.TriageQuery, bool, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, views.TriageQuery{}, false, badRequest{"The form could not be read."}
+	}
+	names := r.Form["host"]
+	if len(names) > 0 {
+		if len(names) > bulkLimit {
+			return nil, views.TriageQuery{}, false, badRequest{fmt.Sprintf("At most %d hosts at once.", bulkLimit)}
+		}
+		var hosts []store.Host
+		for _, n := range names {
+			host, err := h.store.HostByName(r.Context(), n)
+			if err != nil {
+				return nil, views.TriageQuery{}, false, err
+			}
+			hosts = append(hosts, host)
+		}
+		return hosts, views.TriageQuery{}, false, nil
+	}
+	q, f, err := parseTriageQuery(r)
+	if err != nil {
+		return nil, q, true, err
+	}
+	if !q.Filtered() {
+		return nil, q, true, badRequest{"Choose hosts, or filter the list (by error code, group or name) before repairing all of them."}
+	}
+	f.Sort, f.Desc, f.Limit = store.SortName, false, bulkLimit+1
+	hosts, err := h.store.FailingHosts(r.Context(), f)
+	if err == nil && len(hosts) > bulkLimit {
+		err = badRequest{fmt.Sprintf("The filter matches more than %d hosts; narrow it down.", bulkLimit)}
+	}
+	return hosts, q, true, err
+}
+
+// handleRepairNew renders GET /repairs/new: the confirmation before a bulk
+// repair, naming how many hosts and what will be done. It starts nothing.
+func (h *handler) handleRepairNew(w http.ResponseWriter, r *http.Request) {
+	hosts, q, fromQuery, err := h.bulkHosts(r)
+	var br badRequest
+	p := views.BulkProps{Query: q, FromQuery: fromQuery, Shown: 100, Limit: bulkLimit, Procedure: r.FormValue("procedure")}
+	switch {
+	case errors.As(err, &br):
+		p.Problem = br.msg
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	case len(hosts) == 0:
+		p.Problem = "No failing hosts match; nothing to repair."
+	case h.repairOff() != "":
+		p.Problem = h.repairOff()
+	}
+	for _, host := range hosts {
+		p.Hosts = append(p.Hosts, host.Name)
+	}
+	h.render(w, r, http.StatusOK, views.BulkConfirmPage(p))
+}
+
+// handleRepairCreate handles POST /repairs: one batch, a run per host, then
+// 303 to the batch page. Hosts already being repaired are left to their run.
+func (h *handler) handleRepairCreate(w http.ResponseWriter, r *http.Request) {
+	hosts, q, _, err := h.bulkHosts(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	procedure := r.PostFormValue("procedure")
+	if procedure != store.ProcedureCheck {
+		procedure = store.ProcedureRepair
+	}
+	desc := fmt.Sprintf("%d hosts", len(hosts))
+	if q.Code != "" {
+		desc = fmt.Sprintf("%d hosts with %s", len(hosts), q.Code)
+	}
+	batch, err := h.startBatch(r, hosts, procedure, desc)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, string(views.BatchHref(batch.ID)), http.StatusSeeOther)
+}
+
+// startBatch creates a batch and queues a run for each host.
+func (h *handler) startBatch(r *http.Request, hosts []store.Host, procedure, desc string) (store.Batch, error) {
+	if off := h.repairOff(); off != "" {
+		return store.Batch{}, unavailable{off}
+	}
+	if len(hosts) == 0 {
+		return store.Batch{}, badRequest{"No hosts to repair."}
+	}
+	batch, err := h.store.CreateBatch(r.Context(), store.Batch{Procedure: procedure, RequestedBy: h.actor(r), Description: desc})
+	if err != nil {
+		return batch, err
+	}
+	for _, host := range hosts {
+		if _, err := h.startRun(r, host, procedure, batch.ID); err != nil && !errors.Is(err, store.ErrConflict) {
+			return batch, err
+		}
+	}
+	return batch, nil
+}
+
+// handleBatchShow renders GET /batches/{id}: counts and runs.
+func (h *handler) handleBatchShow(w http.ResponseWriter, r *http.Request) {
+	p, err := h.batchProps(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.BatchPage(p))
+}
+
+func (h *handler) batchProps(r *http.Request) (views.BatchProps, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return views.BatchProps{}, err
+	}
+	p := views.BatchProps{}
+	if p.Batch, err = h.store.Batch(r.Context(), id); err != nil {
+		return p, err
+	}
+	if p.Runs, _, err = h.store.Runs(r.Context(), store.RunFilter{BatchID: id}); err != nil {
+		return p, err
+	}
+	if p.States, p.Outcomes, err = h.store.BatchCounts(r.Context(), id); err != nil {
+		return p, err
+	}
+	p.Active = p.States[store.RunQueued]+p.States[store.RunRunning] > 0
+	p.Failed = p.States[store.RunFailed] + p.States[store.RunInterrupted]
+	return p, nil
+}
+
+// handleBatchRerun handles POST /batches/{id}/rerun: a new batch of the
+// hosts whose runs failed or were interrupted.
+func (h *handler) handleBatchRerun(w http.ResponseWriter, r *http.Request) {
+	p, err := h.batchProps(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var hosts []store.Host
+	for _, run := range p.Runs {
+		if run.State == store.RunFailed || run.State == store.RunInterrupted {
+			host, err := h.store.HostByID(r.Context(), run.HostID)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			hosts = append(hosts, host)
+		}
+	}
+	batch, err := h.startBatch(r, hosts, p.Batch.Procedure,
+		fmt.Sprintf("re-run of %d failed from batch %s", len(hosts), strconv.FormatInt(p.Batch.ID, 10)))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, string(views.BatchHref(batch.ID)), http.StatusSeeOther)
+}
