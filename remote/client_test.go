@@ -26,10 +26,11 @@ type fleet struct {
 func newFleet(t *testing.T, n int) *fleet {
 	t.Helper()
 	f := sim.NewFleet(sim.FleetConfig{Seed: 3, Hosts: n, End: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)})
+	// Tests choose their faults; the seed's own are cleared.
 	for i := range f.Hosts {
-		f.Hosts[i].Fault = sim.FaultNone
+		f.Hosts[i].Fault, f.Hosts[i].RebootPending = sim.FaultNone, false
 	}
-	srv := sim.NewServer(f, sim.Options{Password: testPassword, TLS: true, MaxOperationTimeout: 300 * time.Millisecond,
+	srv := sim.NewServer(f, sim.Options{Password: testPassword, TLS: true, MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: 0.05,
 		ReceiveTimeouts: 3, SlowLatency: 400 * time.Millisecond, SlowJitter: time.Millisecond})
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)

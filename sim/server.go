@@ -28,6 +28,8 @@ import (
 //	tlscert.go   the generated CA and per-name certificates
 //	state.go     per-host live state (services, folders, history)
 //	counters.go  per-host, per-action counters for tests and benchmarks
+//	scripts*.go  powershell.exe running the product's scripts (remote/scripts)
+//	wsus.go      the WSUS server's inventory script
 //
 // Not simulated: PowerShell remoting (PSRP), WS-Man Get/Enumerate (WMI),
 // Kerberos/CredSSP, NTLM message encryption, and cmd.exe syntax beyond the
@@ -78,6 +80,13 @@ type Options struct {
 	// Seed seeds the generator behind all jitter, so runs repeat.
 	Seed int64
 
+	// ScriptTimeScale scales the time the simulated product scripts take
+	// (a service stopping, a search, a retry delay, a service that does not
+	// stop within its timeout): 0 or 1 is realistic, 0.01 a hundred times
+	// faster, and a negative value makes every wait instant, for tests.
+	// The durations the scripts report (waited_ms) stay the simulated ones.
+	ScriptTimeScale float64
+
 	// Logger receives the HTTP server's own errors (TLS handshakes failing
 	// and the like); nil discards them.
 	Logger *slog.Logger
@@ -109,6 +118,9 @@ func (o Options) withDefaults(f *Fleet) Options {
 	if o.ReceiveTimeouts <= 0 {
 		o.ReceiveTimeouts = 3
 	}
+	if o.ScriptTimeScale == 0 {
+		o.ScriptTimeScale = 1
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,6 +133,7 @@ func (o Options) withDefaults(f *Fleet) Options {
 type Server struct {
 	opt    Options
 	domain string           // the fleet's DNS domain
+	wsus   *host            // the fleet's WSUS server, nil if it has none
 	hosts  []*host          // fixed after NewServer
 	byName map[string]*host // by normalized short name and FQDN; fixed after NewServer
 	cmds   registry
@@ -187,7 +200,11 @@ func NewServer(f *Fleet, opt Options) *Server {
 			s.byName[normalizeName(h.FQDN)] = hh
 		}
 	}
+	if f != nil && f.WSUSServer != "" {
+		s.wsus = s.lookup(f.WSUSServer)
+	}
 	s.registerBuiltins()
+	s.registerScripts()
 	s.ca, s.caErr = newCertAuthority(s.domain)
 	return s
 }

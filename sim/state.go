@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Service start modes and states, spelled as Win32_Service reports them.
@@ -15,6 +16,17 @@ const (
 
 	StatusRunning = "Running"
 	StatusStopped = "Stopped"
+	// The transitions in between, visible while a script waits for them.
+	StatusStopPending  = "StopPending"
+	StatusStartPending = "StartPending"
+)
+
+// Repair stages: how far the KB 910336 procedure has got on a host, so a
+// later script sees what an earlier one did (see HostState.Repair).
+const (
+	RepairNone     = ""         // no rename since the last install attempt
+	RepairRenamed  = "renamed"  // SoftwareDistribution was renamed; no search has rebuilt it yet
+	RepairDetected = "detected" // a search succeeded on the fresh folder: the pending updates can install
 )
 
 // SoftwareDistribution is the folder KB 910336 renames, under %windir%.
@@ -25,7 +37,7 @@ type Service struct {
 	Name        string // service name, e.g. "wuauserv"
 	DisplayName string // e.g. "Windows Update"
 	StartMode   string // StartAuto, StartManual or StartDisabled
-	Status      string // StatusRunning or StatusStopped
+	Status      string // StatusRunning, StatusStopped, or a Status*Pending while it changes
 }
 
 // HostState is the live, mutable state of one simulated host: what the
@@ -39,6 +51,9 @@ type HostState struct {
 	OSBuild   string
 	PSVersion string
 	Server    bool
+	// Group and LastReport are what the WSUS server knows of the host.
+	Group      string
+	LastReport time.Time
 
 	// Services lists the update-related services present on this OS, in the
 	// order wuauserv, BITS, DoSvc, CryptSvc, UsoSvc (DoSvc and UsoSvc only on
@@ -53,12 +68,26 @@ type HostState struct {
 
 	FreeDiskGB    int
 	RebootPending bool
-	History       []Event // newest first
-	Failure       uint32  // HRESULT of the newest failed installation, 0 if none
-	Fixable       bool    // whether a correct repair clears Failure
+	// History is every update event the host has had, newest first. The
+	// agent's own history (QueryHistory) lives in SoftwareDistribution, so
+	// it shows only the events since HistorySince: renaming the folder
+	// sets that, and the older entries are then readable only from what a
+	// caller saved before.
+	History      []Event
+	HistorySince time.Time // zero: the whole History
+	Failure      uint32    // HRESULT of the newest failed installation, 0 if none
+	Fixable      bool      // whether a correct repair clears Failure
+
+	// Repair is the repair stage (Repair* constants). SearchTrips counts
+	// the searches that will still fail with 0x80244010 (too many round
+	// trips), as the first search on a fresh SoftwareDistribution often
+	// does.
+	Repair      string
+	SearchTrips int
 
 	// Fault is the host's current misbehaviour. The fields below are the
-	// state some faults stand for, for the scripts of later work to honour.
+	// state some faults stand for, which the simulated scripts honour
+	// (scripts_*.go); tests may also set them directly.
 	Fault         Fault
 	StuckService  string // a service that will not stop (FaultServiceStuck: "wuauserv")
 	LockedRenames int    // rename attempts that still fail on a lock (FaultFolderLocked)
@@ -93,6 +122,8 @@ func newHostState(h Host) HostState {
 		OSBuild:              h.OSBuild,
 		PSVersion:            h.PSVersion,
 		Server:               h.Server,
+		Group:                h.Group,
+		LastReport:           h.LastReport,
 		Services:             defaultServices(h.OSBuild),
 		SoftwareDistribution: true,
 		FreeDiskGB:           h.FreeDiskGB,

@@ -1,0 +1,420 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"wsusfix/remote/scripts"
+)
+
+// ProcedureOptions tunes the repair procedure. Zero values get defaults.
+type ProcedureOptions struct {
+	MinFreeGB      int           // preflight refuses below this; default 10
+	ServiceTimeout time.Duration // wait for a service to stop or start; default 90s
+	RenameAttempts int           // tries when the folder is locked; default 3
+	RenameDelay    time.Duration // between tries; default 5s
+	DetectRetries  int           // retries of 0x80244010; default 3
+	KeepBackups    int           // SDTemp folders cleanup keeps; default 1
+	StepTimeout    time.Duration // bound on one step; default 10m
+	RestoreTimeout time.Duration // bound on the guaranteed service restart; default 3m
+	Now            func() time.Time
+}
+
+func (o ProcedureOptions) withDefaults() ProcedureOptions {
+	if o.MinFreeGB <= 0 {
+		o.MinFreeGB = 10
+	}
+	if o.ServiceTimeout <= 0 {
+		o.ServiceTimeout = 90 * time.Second
+	}
+	if o.RenameAttempts <= 0 {
+		o.RenameAttempts = 3
+	}
+	if o.RenameDelay <= 0 {
+		o.RenameDelay = 5 * time.Second
+	}
+	if o.DetectRetries <= 0 {
+		o.DetectRetries = 3
+	}
+	if o.KeepBackups <= 0 {
+		o.KeepBackups = 1
+	}
+	if o.StepTimeout <= 0 {
+		o.StepTimeout = 10 * time.Minute
+	}
+	if o.RestoreTimeout <= 0 {
+		o.RestoreTimeout = 3 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// updateServices are stopped in this order and started in reverse.
+var updateServices = []string{"wuauserv", "BITS", "DoSvc"}
+
+// RunFunc returns the procedure of DESIGN.md as an executor RunFunc: it
+// opens one shell on the job's host and runs the steps in order, emitting
+// every step's start, output and end.
+func (c *Client) RunFunc(opt ProcedureOptions) RunFunc {
+	opt = opt.withDefaults()
+	return func(ctx context.Context, job Job, sink Sink) Result {
+		p := &procedure{c: c, opt: opt, job: job, sink: sink}
+		return p.run(ctx)
+	}
+}
+
+// procedure is one run of the steps on one host.
+type procedure struct {
+	c    *Client
+	opt  ProcedureOptions
+	job  Job
+	sink Sink
+	sess *Session
+	// extra are services Windows stopped along with ours (dependents);
+	// they must be started again too.
+	extra []string
+}
+
+// stepResult is what one step produced.
+type stepResult struct {
+	status  string // ok, failed, skipped, refused, cancelled
+	message string
+	reason  string
+	lines   []scripts.Line
+	err     error
+}
+
+func (p *procedure) run(ctx context.Context) Result {
+	if res, ok := p.connect(ctx); !ok {
+		return res
+	}
+	defer p.sess.Close()
+
+	pre := p.step(ctx, scripts.Preflight, scripts.PreflightParams{MinFreeGB: p.opt.MinFreeGB})
+	if pre.status != "ok" {
+		return p.stopped(ctx, pre, "refused", "Preflight refused the repair: ")
+	}
+	hist := p.step(ctx, scripts.SaveHistory, scripts.SaveHistoryParams{PageSize: 100, Max: 2000})
+	if hist.status != "ok" {
+		return p.stopped(ctx, hist, "error", "Could not save the update history, so nothing was changed: ")
+	}
+	saved := p.saveHistory(hist.lines)
+	if p.job.Procedure == ProcedureCheck {
+		return Result{State: "succeeded", Outcome: "checked", HostState: "",
+			Summary: fmt.Sprintf("Preflight passed and %d history entries were saved. A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again.", saved)}
+	}
+	return p.repair(ctx)
+}
+
+// connect opens the shell, as a step of its own so an unreachable host
+// reads as such on the run page.
+func (p *procedure) connect(ctx context.Context) (Result, bool) {
+	p.sink.Emit(Event{Kind: KindStepStarted, Step: StepConnect})
+	start := time.Now()
+	sess, err := p.c.Open(ctx, p.job.Target)
+	dur := time.Since(start).Milliseconds()
+	if err != nil {
+		outcome, summary := classify(err)
+		p.sink.Emit(Event{Kind: KindStepFinished, Step: StepConnect, Status: stepStatus(ctx, "failed"), DurationMS: dur, Text: summary})
+		return Result{State: "failed", Outcome: outcome, Summary: summary, Error: err.Error()}, false
+	}
+	p.sess = sess
+	p.sink.Emit(Event{Kind: KindStepFinished, Step: StepConnect, Status: "ok", DurationMS: dur,
+		Text: "Connected to " + p.job.Target.Name + "."})
+	return Result{}, true
+}
+
+// repair runs the changing steps. Once stop-services has started,
+// start-services runs whatever happens next: failure, timeout or cancel.
+func (p *procedure) repair(ctx context.Context) (res Result) {
+	restored := false
+	defer func() {
+		if restored {
+			return
+		}
+		// The run's context may be cancelled or expired: restore on a fresh
+		// one so no host is left with Windows Update stopped.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opt.RestoreTimeout)
+		defer cancel()
+		start := p.step(rctx, scripts.StartServices, p.startParams())
+		if start.status != "ok" {
+			res.Summary += " Restarting the update services failed too: check wuauserv and BITS on the host now."
+			res.HostState = "unknown"
+		}
+	}()
+	stop := p.step(ctx, scripts.StopServices, scripts.StopServicesParams{Services: updateServices, TimeoutSec: secs(p.opt.ServiceTimeout)})
+	p.extra = dependents(stop.lines)
+	if stop.status != "ok" {
+		return p.failed(ctx, stop, "Stopping the update services failed: ")
+	}
+	renamedAt := p.opt.Now().UTC()
+	ren := p.step(ctx, scripts.Rename, scripts.RenameParams{Stamp: scripts.Stamp(renamedAt),
+		Attempts: p.opt.RenameAttempts, RetryDelaySec: secs(p.opt.RenameDelay), Services: updateServices,
+		TimeoutSec: secs(p.opt.ServiceTimeout)})
+	if ren.status != "ok" && ren.status != "skipped" {
+		return p.failed(ctx, ren, "Renaming SoftwareDistribution failed: ")
+	}
+	start := p.step(ctx, scripts.StartServices, p.startParams())
+	// Done unless the run's context ended during the step, which may have
+	// cut it short: then the deferred restart runs on a fresh one.
+	restored = ctx.Err() == nil
+	if start.status != "ok" {
+		res = p.failed(ctx, start, "Starting the update services failed: ")
+		res.Summary += " Check wuauserv and BITS on the host now."
+		res.HostState = "unknown"
+		return res
+	}
+	since := renamedAt.Format(time.RFC3339)
+	det := p.step(ctx, scripts.Detect, scripts.DetectParams{Retries: p.opt.DetectRetries, TimeoutSec: secs(p.opt.StepTimeout)})
+	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: p.job.FailingKBs})
+	p.saveHistory(ver.lines)
+	p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
+	if ctx.Err() != nil {
+		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled after the folder was renamed; the services were restarted."}
+	}
+	verdict, detail := evidence(ver.lines)
+	switch {
+	case verdict == "repaired":
+		return Result{State: "succeeded", Outcome: "repaired", HostState: "repaired", Summary: "Repaired: " + detail}
+	case verdict == "still_failing":
+		return Result{State: "failed", Outcome: "still_failing", HostState: "failing",
+			Summary: "The repair ran but the host still fails: " + detail}
+	case det.status != "ok":
+		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
+			Summary: "The folder was reset and the services restarted, but detection failed: " + det.message}
+	default:
+		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
+			Summary: "The folder was reset and the services restarted; no evidence yet whether the update now installs. " + detail}
+	}
+}
+
+// startParams lists the stopped services in stop order, dependents last;
+// the script starts them in reverse.
+func (p *procedure) startParams() scripts.StartServicesParams {
+	services := append(append([]string(nil), updateServices...), p.extra...)
+	return scripts.StartServicesParams{Services: services, TimeoutSec: secs(p.opt.ServiceTimeout)}
+}
+
+// dependents collects the services Windows stopped along with ours.
+func dependents(lines []scripts.Line) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range lines {
+		var s scripts.Service
+		if l.Kind != scripts.KindService || l.Decode(&s) != nil {
+			continue
+		}
+		for _, d := range s.Dependents {
+			if !seen[strings.ToLower(d)] {
+				seen[strings.ToLower(d)] = true
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// step runs one script and reports it: started, each human output line,
+// finished with status, duration and the script's result as detail.
+func (p *procedure) step(ctx context.Context, name string, params any) stepResult {
+	p.sink.Emit(Event{Kind: KindStepStarted, Step: name})
+	start := time.Now()
+	res := p.exec(ctx, name, params)
+	detail := ""
+	if n := len(res.lines); n > 0 {
+		b, _ := json.Marshal(res.lines[n-1])
+		detail = string(b)
+	}
+	text := res.message
+	if res.err != nil && text == "" {
+		_, text = classify(res.err)
+	}
+	p.sink.Emit(Event{Kind: KindStepFinished, Step: name, Status: res.status, Text: text,
+		DurationMS: time.Since(start).Milliseconds(), Detail: detail})
+	return res
+}
+
+// exec runs the script through the fixed bootstrap, its parameters and
+// text on stdin, and reads its tagged result lines.
+func (p *procedure) exec(ctx context.Context, name string, params any) stepResult {
+	payload, err := scripts.Payload(name, params)
+	if err != nil {
+		return stepResult{status: "failed", err: err, message: "internal error: " + err.Error()}
+	}
+	sctx, cancel := context.WithTimeout(ctx, p.opt.StepTimeout)
+	defer cancel()
+	var res stepResult
+	lines := NewLines(func(stream, line string) {
+		if stream == Stdout {
+			if l, ok := scripts.ParseLine(line); ok {
+				res.lines = append(res.lines, l)
+				return
+			}
+		}
+		if strings.TrimSpace(line) != "" {
+			p.sink.Emit(Event{Kind: KindOutput, Step: name, Stream: stream, Text: line})
+		}
+	})
+	code, err := p.sess.Run(sctx, scripts.Bootstrap, payload, lines.Writer(Stdout), lines.Writer(Stderr))
+	lines.Flush()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		res.status, res.err, res.message = stepStatus(ctx, "failed"), err, "Cancelled."
+	case err != nil:
+		res.status, res.err = "failed", err
+	default:
+		res.status, res.reason, res.message = finalStatus(res.lines, code)
+	}
+	return res
+}
+
+// finalStatus reads the script's final result line, or falls back on the
+// exit code when the script died before printing one.
+func finalStatus(lines []scripts.Line, code int) (status, reason, message string) {
+	if r, ok := result(lines); ok {
+		return r.Status, r.Reason, r.Message
+	}
+	if code == scripts.ExitOK {
+		return "ok", "", ""
+	}
+	return "failed", "exit", fmt.Sprintf("The script ended with exit code %d without a result.", code)
+}
+
+// result is the last result line among lines.
+func result(lines []scripts.Line) (scripts.Result, bool) {
+	for i := len(lines) - 1; i >= 0; i-- {
+		var r scripts.Result
+		if lines[i].Kind == scripts.KindResult && lines[i].Decode(&r) == nil {
+			return r, true
+		}
+	}
+	return scripts.Result{}, false
+}
+
+// stopped ends a run before anything changed on the host.
+func (p *procedure) stopped(ctx context.Context, r stepResult, outcome, prefix string) Result {
+	if ctx.Err() != nil {
+		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled before anything changed on the host."}
+	}
+	if r.err != nil {
+		o, s := classify(r.err)
+		return Result{State: "failed", Outcome: o, Summary: prefix + s, Error: r.err.Error()}
+	}
+	return Result{State: "failed", Outcome: outcome, Summary: prefix + orText(r.message, r.reason)}
+}
+
+// failed ends a run after services were stopped (the deferred restart
+// follows).
+func (p *procedure) failed(ctx context.Context, r stepResult, prefix string) Result {
+	if ctx.Err() != nil {
+		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled; the update services were restarted."}
+	}
+	res := Result{State: "failed", Outcome: "error", Summary: prefix + orText(r.message, r.reason)}
+	if r.err != nil {
+		res.Outcome, res.Summary = classify(r.err)
+		res.Summary = prefix + res.Summary
+		res.Error = r.err.Error()
+	}
+	return res
+}
+
+// saveHistory stores the history entries among a step's result lines.
+func (p *procedure) saveHistory(lines []scripts.Line) int {
+	var entries []HistoryEntry
+	for _, l := range lines {
+		var h scripts.History
+		if l.Kind != scripts.KindHistory || l.Decode(&h) != nil {
+			continue
+		}
+		for _, e := range h.Entries {
+			t, err := time.Parse(time.RFC3339, e.Date)
+			if err != nil {
+				continue
+			}
+			entries = append(entries, HistoryEntry{Time: t.UTC(), UpdateID: e.UpdateID, KB: e.KB, Title: e.Title,
+				Operation: titleWord(e.Operation), Result: resultName(e.Result), HResult: e.HResult})
+		}
+	}
+	if len(entries) > 0 {
+		if err := p.sink.SaveHistory(entries, "host"); err != nil {
+			p.sink.Emit(Event{Kind: KindOutput, Step: StepSaveHistory, Stream: Stderr, Text: "could not store history: " + err.Error()})
+		}
+	}
+	return len(entries)
+}
+
+// resultName turns a script's result word ("succeeded_with_errors") into
+// the stored name ("SucceededWithErrors").
+func resultName(s string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(s, "_") {
+		b.WriteString(titleWord(part))
+	}
+	return b.String()
+}
+
+func titleWord(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// evidence reads the verify step's verdict and the detail behind it.
+func evidence(lines []scripts.Line) (verdict, detail string) {
+	verdict = scripts.VerdictUnknown
+	if r, ok := result(lines); ok && r.Verdict != "" {
+		verdict, detail = r.Verdict, r.Message
+	}
+	for _, l := range lines {
+		var e scripts.Evidence
+		if l.Kind == scripts.KindEvidence && l.Decode(&e) == nil && e.Verdict == verdict && e.Detail != "" {
+			detail = e.Detail
+		}
+	}
+	return verdict, detail
+}
+
+// classify turns an error into a one-word outcome and a sentence.
+func classify(err error) (outcome, summary string) {
+	var e *Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "cancelled", "Cancelled."
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed_out", "The step did not finish in time."
+	case errors.As(err, &e):
+		kind := map[error]string{ErrUnreachable: "unreachable", ErrTLS: "unreachable", ErrAuth: "auth",
+			ErrAccessDenied: "auth", ErrQuota: "quota", ErrTimedOut: "timed_out", ErrShellGone: "unreachable"}[e.Kind]
+		if kind == "" {
+			kind = "error"
+		}
+		if e.Help == "" {
+			return kind, e.Kind.Error()
+		}
+		return kind, strings.ToUpper(e.Help[:1]) + e.Help[1:] + "."
+	}
+	return "error", err.Error()
+}
+
+func stepStatus(ctx context.Context, otherwise string) string {
+	if errors.Is(context.Cause(ctx), errCancelled) || errors.Is(ctx.Err(), context.Canceled) {
+		return "cancelled"
+	}
+	return otherwise
+}
+
+func orText(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func secs(d time.Duration) int { return int(d.Round(time.Second) / time.Second) }

@@ -1,0 +1,277 @@
+package remote_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wsusfix/remote"
+	"wsusfix/sim"
+)
+
+// memSink records what a procedure reports.
+type memSink struct {
+	mu      sync.Mutex
+	events  []remote.Event
+	history []remote.HistoryEntry
+	onEvent func(remote.Event)
+}
+
+func (m *memSink) Emit(ev remote.Event) {
+	m.mu.Lock()
+	m.events = append(m.events, ev)
+	f := m.onEvent
+	m.mu.Unlock()
+	if f != nil {
+		f(ev)
+	}
+}
+
+func (m *memSink) SaveHistory(entries []remote.HistoryEntry, _ string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.history = append(m.history, entries...)
+	return nil
+}
+
+// finished maps each finished step to its status.
+func (m *memSink) finished() map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for _, ev := range m.events {
+		if ev.Kind == remote.KindStepFinished {
+			out[ev.Step] = ev.Status
+		}
+	}
+	return out
+}
+
+// order lists the steps in the order they started.
+func (m *memSink) order() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, ev := range m.events {
+		if ev.Kind == remote.KindStepStarted {
+			out = append(out, ev.Step)
+		}
+	}
+	return out
+}
+
+var fastProcedure = remote.ProcedureOptions{ServiceTimeout: 2 * time.Second, RenameDelay: time.Second,
+	StepTimeout: 20 * time.Second, RestoreTimeout: 20 * time.Second, MinFreeGB: 1}
+
+// failingHost picks a fleet host failing with one of codes, without fault.
+func (f *fleet) failingHost(t *testing.T, skip map[string]bool, codes ...uint32) sim.Host {
+	t.Helper()
+	for _, h := range f.fleet.Hosts {
+		c := h.Failure()
+		for _, want := range codes {
+			if c == want && !skip[h.Name] && h.Fault == sim.FaultNone {
+				return h
+			}
+		}
+	}
+	t.Fatalf("no host failing with %x", codes)
+	return sim.Host{}
+}
+
+func (f *fleet) repair(t *testing.T, ctx context.Context, h sim.Host, procedure string, sink *memSink) remote.Result {
+	t.Helper()
+	c := f.client(t, nil)
+	job := remote.Job{RunID: 1, HostID: 1, Procedure: procedure, Target: remote.Target{Name: h.FQDN}}
+	if fl := h.Failure(); fl != 0 && len(h.History) > 0 {
+		for _, e := range h.History {
+			if e.HResult == fl {
+				job.FailingKBs = []string{e.KB}
+				break
+			}
+		}
+	}
+	return c.RunFunc(fastProcedure)(ctx, job, sink)
+}
+
+// servicesRunning reports whether the update services run on the host.
+func (f *fleet) servicesRunning(t *testing.T, name string) bool {
+	t.Helper()
+	st, ok := f.srv.HostState(name)
+	if !ok {
+		t.Fatalf("no host %s", name)
+	}
+	for _, s := range st.Services {
+		if (s.Name == "wuauserv" || s.Name == "BITS") && s.Status != "Running" {
+			return false
+		}
+	}
+	return true
+}
+
+// TestProcedure_RepairAcrossOSGenerations ensures the full procedure repairs
+// a 0x80070002/3 host on each OS generation of the fleet, in order, saving
+// history first, leaving the services running and a dated backup.
+func TestProcedure_RepairAcrossOSGenerations(t *testing.T) {
+	f := newFleet(t, 250)
+	seen := map[string]bool{}
+	tried := 0
+	for _, h := range f.fleet.Hosts {
+		gen := strings.Join(strings.Fields(h.OSCaption)[:min(4, len(strings.Fields(h.OSCaption)))], " ")
+		c := h.Failure()
+		if seen[gen] || h.Fault != sim.FaultNone || (c != 0x80070002 && c != 0x80070003) || h.FreeDiskGB < 12 {
+			continue
+		}
+		seen[gen] = true
+		tried++
+		t.Run(gen, func(t *testing.T) {
+			sink := &memSink{}
+			res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+			if res.State != "succeeded" || res.Outcome != "repaired" || res.HostState != "repaired" {
+				t.Fatalf("result %+v\nsteps %v", res, sink.finished())
+			}
+			want := remote.Steps(remote.ProcedureRepair)
+			if got := sink.order(); strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("steps ran %v, want %v", got, want)
+			}
+			if len(sink.history) == 0 {
+				t.Fatal("no history saved before the rename")
+			}
+			st, _ := f.srv.HostState(h.Name)
+			if !f.servicesRunning(t, h.Name) || len(st.Backups) != 1 || !strings.Contains(st.Backups[0], "SDTemp-") {
+				t.Fatalf("host after repair: services running %v, backups %v", f.servicesRunning(t, h.Name), st.Backups)
+			}
+		})
+	}
+	if tried < 3 {
+		t.Fatalf("only %d OS generations among failing hosts", tried)
+	}
+}
+
+// TestProcedure_SecondRepair ensures a second repair of the same host
+// works although the first one's backup exists, and cleanup keeps one.
+func TestProcedure_SecondRepair(t *testing.T) {
+	f := newFleet(t, 120)
+	h := f.failingHost(t, nil, 0x80070002)
+	for i := range 2 {
+		res := f.repair(t, t.Context(), h, remote.ProcedureRepair, &memSink{})
+		if res.State != "succeeded" {
+			t.Fatalf("repair %d: %+v", i+1, res)
+		}
+		time.Sleep(1100 * time.Millisecond) // the next backup gets another stamp
+	}
+	st, _ := f.srv.HostState(h.Name)
+	if len(st.Backups) != 1 {
+		t.Fatalf("backups after two repairs and cleanup: %v, want the newest only", st.Backups)
+	}
+}
+
+// TestProcedure_CheckChangesNothing ensures check mode runs only the
+// read-only steps and leaves the host as it was.
+func TestProcedure_CheckChangesNothing(t *testing.T) {
+	f := newFleet(t, 120)
+	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
+	before, _ := f.srv.HostState(h.Name)
+	sink := &memSink{}
+	res := f.repair(t, t.Context(), h, remote.ProcedureCheck, sink)
+	if res.State != "succeeded" || res.Outcome != "checked" {
+		t.Fatalf("check: %+v", res)
+	}
+	after, _ := f.srv.HostState(h.Name)
+	if len(after.Backups) != len(before.Backups) || after.SoftwareDistribution != before.SoftwareDistribution {
+		t.Fatal("check mode changed the host")
+	}
+	if got := strings.Join(sink.order(), ","); got != strings.Join(remote.Steps(remote.ProcedureCheck), ",") {
+		t.Fatalf("check ran %s", got)
+	}
+}
+
+// TestProcedure_Faults ensures each fault of the simulator's catalogue
+// ends the run with the right outcome and leaves the services running.
+func TestProcedure_Faults(t *testing.T) {
+	f := newFleet(t, 200)
+	used := map[string]bool{}
+	tests := []struct {
+		fault   sim.Fault
+		state   string
+		outcome string
+	}{
+		{sim.FaultUnreachable, "failed", "unreachable"},
+		{sim.FaultAuthRefused, "failed", "auth"},
+		{sim.FaultAccessDenied, "failed", "auth"},
+		{sim.FaultQuota, "failed", "quota"},
+		{sim.FaultRebootPending, "failed", "refused"},
+		{sim.FaultServiceStuck, "failed", "error"},
+		{sim.FaultFolderLocked, "succeeded", "repaired"},
+		{sim.FaultNotFixable, "failed", "still_failing"},
+		{sim.FaultReceiveTimeout, "succeeded", "repaired"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.fault), func(t *testing.T) {
+			h := f.failingHost(t, used, 0x80070002, 0x80070003)
+			used[h.Name] = true
+			f.srv.SetFault(h.Name, tt.fault)
+			sink := &memSink{}
+			res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+			if res.State != tt.state || res.Outcome != tt.outcome {
+				t.Fatalf("got %s/%s (%s), want %s/%s; steps %v", res.State, res.Outcome, res.Summary, tt.state, tt.outcome, sink.finished())
+			}
+			if res.Summary == "" {
+				t.Fatal("no summary for people")
+			}
+			if tt.fault != sim.FaultUnreachable && !f.servicesRunning(t, h.Name) {
+				t.Fatalf("services left stopped after %s", tt.fault)
+			}
+		})
+	}
+}
+
+// TestProcedure_CancelInEachStep ensures that whatever step a cancel lands
+// in, the run ends cancelled and the host's update services run.
+func TestProcedure_CancelInEachStep(t *testing.T) {
+	f := newFleet(t, 200)
+	used := map[string]bool{}
+	for _, step := range remote.Steps(remote.ProcedureRepair)[1:] {
+		t.Run(step, func(t *testing.T) {
+			h := f.failingHost(t, used, 0x80070002, 0x80070003)
+			used[h.Name] = true
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			sink := &memSink{onEvent: func(ev remote.Event) {
+				if ev.Kind == remote.KindStepStarted && ev.Step == step {
+					go func() { time.Sleep(30 * time.Millisecond); cancel() }()
+				}
+			}}
+			res := f.repair(t, ctx, h, remote.ProcedureRepair, sink)
+			if res.State != "cancelled" && !(step == remote.StepCleanup && res.State == "succeeded") {
+				t.Fatalf("cancel in %s: %+v; steps %v", step, res, sink.finished())
+			}
+			if !f.servicesRunning(t, h.Name) {
+				t.Fatalf("cancel in %s left the update services stopped", step)
+			}
+		})
+	}
+}
+
+// TestProcedure_RoundTrips ensures a repair uses one shell and few HTTP
+// round trips.
+func TestProcedure_RoundTrips(t *testing.T) {
+	f := newFleet(t, 120)
+	h := f.failingHost(t, nil, 0x80070002)
+	if res := f.repair(t, t.Context(), h, remote.ProcedureRepair, &memSink{}); res.State != "succeeded" {
+		t.Fatalf("%+v", res)
+	}
+	c := f.srv.Counters(h.Name)
+	var total int64
+	for _, n := range c.Requests {
+		total += n
+	}
+	t.Logf("round trips per repair: %d (%v)", total, c.Requests)
+	if c.ShellsCreated != 1 || c.ShellsOpen != 0 {
+		t.Fatalf("%d shells created, %d left open; want 1 and 0", c.ShellsCreated, c.ShellsOpen)
+	}
+	if total > 80 {
+		t.Fatalf("%d round trips for one repair; want few", total)
+	}
+}

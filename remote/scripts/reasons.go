@@ -1,0 +1,63 @@
+package scripts
+
+// Reason codes, in Result.Reason and Check.Reason. They are stable
+// identifiers for the procedure and the pages; the message beside them is
+// for people.
+const (
+	// Any script.
+	ReasonBadParams  = "bad_params"       // the parameters were not valid (ExitBadParams)
+	ReasonBadPayload = "bad_payload"      // the bootstrap got no script on stdin (ExitBadParams)
+	ReasonUnexpected = "unexpected_error" // an error the script did not handle (ExitUnexpected)
+	ReasonIncomplete = "incomplete"       // cleanup: done with warnings (still StatusOK)
+
+	// preflight: why the host is refused.
+	ReasonNotAdmin          = "not_admin"
+	ReasonNot64Bit          = "not_64bit"
+	ReasonPSTooOld          = "ps_too_old" // also from the bootstrap on PowerShell 2.0
+	ReasonOSUnsupported     = "os_unsupported"
+	ReasonLowDisk           = "low_disk"
+	ReasonServiceMissing    = "service_missing"
+	ReasonServiceDisabled   = "service_disabled" // also start-services
+	ReasonInstallInProgress = "install_in_progress"
+	ReasonRebootPending     = "reboot_pending"
+
+	// save-history and verify.
+	ReasonHistoryUnreadable = "history_unreadable"
+
+	// stop-services and start-services.
+	ReasonStopFailed   = "stop_failed"
+	ReasonStartTimeout = "start_timeout"
+	ReasonStartFailed  = "start_failed"
+
+	// rename.
+	ReasonAbsent       = "absent" // StatusSkipped: no SoftwareDistribution folder
+	ReasonTargetExists = "target_exists"
+	ReasonRenameLocked = "rename_locked"
+	ReasonRenameFailed = "rename_failed"
+
+	// detect.
+	ReasonScanFailed = "scan_failed"
+
+	// wsus-failed-computers.
+	ReasonWSUSAPIMissing    = "wsus_api_missing"
+	ReasonWSUSConnectFailed = "wsus_connect_failed"
+	ReasonWSUSQueryFailed   = "wsus_query_failed"
+)
+
+// Warning codes, in Warning.Code.
+const (
+	WarnOSUnreadable           = "os_unreadable"            // preflight: Win32_OperatingSystem
+	WarnDiskUnreadable         = "disk_unreadable"          // preflight: free space
+	WarnHistoryPageUnreadable  = "history_page_unreadable"  // save-history: a page was skipped
+	WarnHistoryEntryUnreadable = "history_entry_unreadable" // save-history, verify: an entry was skipped
+	WarnHistoryUnreadable      = "history_unreadable"       // verify: no history evidence
+	WarnHotfixUnreadable       = "hotfix_unreadable"        // verify: no Get-HotFix evidence
+	WarnSearchUnavailable      = "search_unavailable"       // verify: no download evidence
+	WarnScanWarnings           = "scan_warnings"            // detect: the search succeeded with errors
+	WarnScanDeadline           = "scan_deadline"            // detect: retries stopped at the deadline
+	WarnTriggerMissing         = "trigger_missing"          // detect: UsoClient/wuauclt not found
+	WarnRemoveFailed           = "remove_failed"            // cleanup: a backup was not removed
+	WarnEventsUnreadable       = "events_unreadable"        // wsus-failed-computers: no error codes
+	WarnComputerUnreadable     = "computer_unreadable"      // wsus-failed-computers: a computer was skipped
+	WarnTruncated              = "truncated"                // wsus-failed-computers: more than max
+)

@@ -1,0 +1,226 @@
+package scripts
+
+import (
+	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Vocabularies declared in Go, which the scripts must keep to.
+var (
+	kinds = set(KindFacts, KindCheck, KindService, KindHistory, KindRename, KindScan,
+		KindEvidence, KindFolder, KindComputer, KindWarning, KindResult)
+	statuses = set(StatusOK, StatusSkipped, StatusFailed, StatusRefused)
+	reasons  = set(ReasonBadParams, ReasonBadPayload, ReasonUnexpected, ReasonIncomplete,
+		ReasonNotAdmin, ReasonNot64Bit, ReasonPSTooOld, ReasonOSUnsupported, ReasonLowDisk,
+		ReasonServiceMissing, ReasonServiceDisabled, ReasonInstallInProgress, ReasonRebootPending,
+		ReasonHistoryUnreadable, ReasonStopFailed, ReasonStartTimeout, ReasonStartFailed,
+		ReasonAbsent, ReasonTargetExists, ReasonRenameLocked, ReasonRenameFailed, ReasonScanFailed,
+		ReasonWSUSAPIMissing, ReasonWSUSConnectFailed, ReasonWSUSQueryFailed)
+	warnings = set(WarnOSUnreadable, WarnDiskUnreadable, WarnHistoryPageUnreadable,
+		WarnHistoryEntryUnreadable, WarnHistoryUnreadable, WarnHotfixUnreadable, WarnSearchUnavailable,
+		WarnScanWarnings, WarnScanDeadline, WarnTriggerMissing, WarnRemoveFailed, WarnEventsUnreadable,
+		WarnComputerUnreadable, WarnTruncated)
+)
+
+func set(vs ...string) map[string]bool {
+	m := make(map[string]bool, len(vs))
+	for _, v := range vs {
+		m[v] = true
+	}
+	return m
+}
+
+// TestSources ensures every script has the shape the bootstrap, the
+// simulator and the security rules rely on.
+func TestSources(t *testing.T) {
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			src, err := Source(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(src, "\n")
+			if lines[0] != scriptHeader+name {
+				t.Errorf("line 1 = %q, want %q", lines[0], scriptHeader+name)
+			}
+			if n := strings.Count(src, scriptHeader); n != 1 {
+				t.Errorf("%d %q lines, want 1", n, scriptHeader)
+			}
+			// param() must be the first statement: only comments before it.
+			i := slices.Index(lines, "param([string]$ParamsB64)")
+			if i < 0 {
+				t.Fatal("no param([string]$ParamsB64) line")
+			}
+			for _, l := range lines[:i] {
+				if !strings.HasPrefix(l, "#") {
+					t.Errorf("statement before param(): %q", l)
+				}
+			}
+			for _, want := range []string{
+				"$P = Read-WsusfixParams $ParamsB64",
+				"trap { Stop-WsusfixOnError $_ }",
+				"$ErrorActionPreference = 'Stop'",
+				"$ProgressPreference = 'SilentlyContinue'",
+				"$WsusfixState.Step = '" + name + "'",
+				"# Exit:",
+			} {
+				if !strings.Contains(src, want) {
+					t.Errorf("missing %q", want)
+				}
+			}
+			// Scripts end only through Complete-Wsusfix, which prints the
+			// result line and maps the status to the exit code.
+			if regexp.MustCompile(`(?mi)^\s*exit\b`).MatchString(src) {
+				t.Error("calls exit directly; use Complete-Wsusfix")
+			}
+			if !strings.Contains(src, "Complete-Wsusfix -Status 'ok'") {
+				t.Error("never completes with status ok")
+			}
+		})
+	}
+}
+
+// TestSources_Text ensures every embedded file is ASCII with LF line ends,
+// so the payload is the same bytes whatever code page the host uses.
+func TestSources_Text(t *testing.T) {
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(Names())+3 {
+		t.Errorf("%d embedded files, want the %d scripts, the two prelude files and bootstrap.ps1", len(entries), len(Names()))
+	}
+	for _, e := range entries {
+		text := mustRead(e.Name())
+		for i, r := range text {
+			if r > 0x7E || (r < 0x20 && r != '\n') {
+				t.Errorf("%s: byte %d is %U; only printable ASCII and LF are allowed", e.Name(), i, r)
+				break
+			}
+		}
+		if !strings.HasSuffix(text, "\n") {
+			t.Errorf("%s does not end with a line break", e.Name())
+		}
+	}
+	for file, header := range map[string]string{
+		"prelude.ps1":      "# wsusfix-prelude\n",
+		"prelude-host.ps1": "# wsusfix-prelude: host\n",
+		"bootstrap.ps1":    "# wsusfix-bootstrap\n",
+	} {
+		if !strings.HasPrefix(mustRead(file), header) {
+			t.Errorf("%s does not start with %q", file, header)
+		}
+	}
+}
+
+// TestSources_Decode ensures parameters are decoded in the one documented
+// way, and that no script ever turns text into code.
+func TestSources_Decode(t *testing.T) {
+	if !strings.Contains(prelude, "[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($ParamsB64)) | ConvertFrom-Json") {
+		t.Error("the prelude does not decode base64 UTF-8 JSON")
+	}
+	// Data is never evaluated, and never sits in a double-quoted string,
+	// where $() and backticks would expand.
+	forbidden := regexp.MustCompile(`(?i)Invoke-Expression|\biex\b|ScriptBlock\]::Create|ExpandString|Add-Type|NewScriptBlock`)
+	texts := map[string]string{"prelude": prelude}
+	for _, name := range Names() {
+		texts[name+".ps1"] = sources[name]
+	}
+	for file, text := range texts {
+		if m := forbidden.FindString(text); m != "" {
+			t.Errorf("%s contains %q", file, m)
+		}
+		for _, q := range doubleQuoted(text) {
+			if strings.Contains(q, "$") {
+				t.Errorf("%s expands a variable in a double-quoted string: %s", file, q)
+			}
+		}
+	}
+	// Only the bootstrap creates a script block, from stdin.
+	if n := strings.Count(bootstrapScript, "[ScriptBlock]::Create("); n != 1 {
+		t.Errorf("bootstrap creates %d script blocks, want 1", n)
+	}
+}
+
+// TestSources_Vocabulary ensures the kinds, statuses, reasons and warning
+// codes the scripts print are the ones Go declares, and that each declared
+// reason and warning code is printed somewhere.
+func TestSources_Vocabulary(t *testing.T) {
+	all := prelude + bootstrapScript
+	for _, name := range Names() {
+		all += sources[name]
+	}
+	check := func(what, pattern string, known map[string]bool) {
+		t.Helper()
+		re := regexp.MustCompile(pattern)
+		ms := re.FindAllStringSubmatch(all, -1)
+		if len(ms) == 0 {
+			t.Errorf("no %s found with %s", what, pattern)
+		}
+		for _, m := range ms {
+			if !known[m[1]] {
+				t.Errorf("%s %q is not declared in Go", what, m[1])
+			}
+		}
+	}
+	check("kind", `Write-WsusfixLine '([a-z_]+)'`, kinds)
+	check("status", `-Status '([a-z_]+)'`, statuses)
+	check("reason", `-Reason '([a-z_]+)'`, reasons)
+	check("reason", `\$reason = '([a-z_]+)'`, reasons)
+	check("warning code", `-Code '([a-z_]+)'`, warnings)
+	for _, m := range []map[string]bool{reasons, warnings} {
+		for v := range m {
+			if !strings.Contains(all, "'"+v+"'") && !strings.Contains(all, `"`+v+`"`) {
+				t.Errorf("%q is declared but no script uses it", v)
+			}
+		}
+	}
+}
+
+// doubleQuoted returns the double-quoted strings of PowerShell text, quotes
+// included. It knows just enough of the language for these scripts:
+// comments to the end of the line, single-quoted strings with doubled
+// quotes inside, and double-quoted strings with backtick escapes.
+func doubleQuoted(text string) []string {
+	var out []string
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '#':
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+		case '\'':
+			for i++; i < len(text); i++ {
+				if text[i] == '\'' {
+					if i+1 < len(text) && text[i+1] == '\'' {
+						i++
+						continue
+					}
+					break
+				}
+			}
+		case '"':
+			start := i
+			for i++; i < len(text) && text[i] != '"'; i++ {
+				if text[i] == '`' {
+					i++
+				}
+			}
+			out = append(out, text[start:min(i+1, len(text))])
+		}
+	}
+	return out
+}
+
+// TestDoubleQuoted ensures the detector above sees through comments and
+// single quotes, or TestSources_Decode would prove nothing.
+func TestDoubleQuoted(t *testing.T) {
+	text := "$a = 'x\"y' # \"z\n$b = \"v `\" $c\"\n$d = 'it''s' + \"w\"\n"
+	want := []string{"\"v `\" $c\"", "\"w\""}
+	if got := doubleQuoted(text); !slices.Equal(got, want) {
+		t.Errorf("doubleQuoted = %q, want %q", got, want)
+	}
+}
