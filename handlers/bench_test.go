@@ -77,6 +77,7 @@ func BenchmarkPages(b *testing.B) {
 		}
 	}
 	h := handlers.New(handlers.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st})
+	cookie := sessionCookie(b, h, st, "bench", store.RoleViewer)
 	for _, bc := range []struct{ name, path string }{
 		{"triage", "/"},
 		{"triage-code", "/?code=0x80070003"},
@@ -89,7 +90,9 @@ func BenchmarkPages(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
 				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, bc.path, nil))
+				req := httptest.NewRequest(http.MethodGet, bc.path, nil)
+				req.AddCookie(cookie)
+				h.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {
 					b.Fatalf("%s: status %d", bc.path, rec.Code)
 				}

@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"encoding/csv"
-	"net/http"
 	"testing"
 
 	"wsusfix/store"
@@ -17,7 +16,7 @@ func TestHandleExportHosts(t *testing.T) {
 	fails["EVIL"] = 0x80070002
 	a.seed(t, hosts, fails)
 
-	res, err := http.Get(a.srv.URL + "/export/hosts.csv?code=0x80070002")
+	res, err := a.client.Get(a.srv.URL + "/export/hosts.csv?code=0x80070002")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,10 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
+
+	"github.com/alexedwards/scs/v2"
 
 	"wsusfix/remote"
 	"wsusfix/store"
@@ -25,6 +28,23 @@ type Deps struct {
 	Shutdown <-chan struct{}
 	// Heartbeat is how often an idle event stream sends a comment; 0 means 15s.
 	Heartbeat time.Duration
+
+	// Keys encrypts the WinRM password stored on the settings page; nil
+	// (no key file) makes the page refuse to store a password.
+	Keys *store.Keyring
+	// SecureCookies marks the session cookie Secure (named __Host-…) and
+	// sends HSTS: set it whenever users reach the server over TLS, directly
+	// or through a proxy.
+	SecureCookies bool
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
+	// client; empty believes only the connection's peer address.
+	TrustedProxies []netip.Prefix
+	// WinRMFromEnv says the environment or a password file configures
+	// WinRM, which then wins over the settings page (the page says so).
+	WinRMFromEnv bool
+	// SessionIdle and SessionLifetime end sessions after inactivity and in
+	// any case; 0 means 30 minutes and 10 hours.
+	SessionIdle, SessionLifetime time.Duration
 }
 
 // Runner carries out repair runs and lets callers follow them; satisfied
@@ -41,16 +61,29 @@ type handler struct {
 	runner    Runner
 	shutdown  <-chan struct{}
 	heartbeat time.Duration
+
+	sessions       *scs.SessionManager
+	throttle       *throttle
+	keys           *store.Keyring
+	secureCookies  bool
+	trustedProxies []netip.Prefix
+	winrmFromEnv   bool
 }
 
 // New returns the application's root HTTP handler.
-func New(d Deps) http.Handler {
-	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, shutdown: d.Shutdown, heartbeat: d.Heartbeat}
+func New(d Deps) http.Handler { return newHandler(d).routes() }
+
+// newHandler builds the handler with defaults filled in.
+func newHandler(d Deps) *handler {
+	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, shutdown: d.Shutdown, heartbeat: d.Heartbeat,
+		throttle: newThrottle(), keys: d.Keys, secureCookies: d.SecureCookies, trustedProxies: d.TrustedProxies,
+		winrmFromEnv: d.WinRMFromEnv}
+	h.sessions = newSessions(d, h.fail)
 	if h.heartbeat <= 0 {
 		h.heartbeat = 15 * time.Second
 	}
 	if h.shutdown == nil {
 		h.shutdown = make(chan struct{}) // never closed: streams end with their clients
 	}
-	return h.routes()
+	return h
 }

@@ -17,10 +17,13 @@ import (
 	"wsusfix/store"
 )
 
-// testApp is the real handler over a real database file.
+// testApp is the real handler over a real database file. client is signed
+// in as an admin, so resource tests see every page; authz_test.go covers
+// what each role may do.
 type testApp struct {
-	srv   *httptest.Server
-	store *store.Store
+	srv    *httptest.Server
+	store  *store.Store
+	client *http.Client
 }
 
 func newTestApp(t *testing.T) *testApp {
@@ -33,7 +36,7 @@ func newTestApp(t *testing.T) *testApp {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer(handlers.New(handlers.Deps{Logger: log, Store: st}))
 	t.Cleanup(srv.Close)
-	return &testApp{srv: srv, store: st}
+	return &testApp{srv: srv, store: st, client: signIn(t, srv.URL, st, "tester", store.RoleAdmin)}
 }
 
 // seed adds hosts and history; each failing host gets one failed event.
@@ -62,7 +65,7 @@ func (a *testApp) seed(t *testing.T, hosts []store.HostInput, failures map[strin
 // get fetches path and parses the body as HTML.
 func (a *testApp) get(t *testing.T, path string) (*http.Response, *goquery.Document) {
 	t.Helper()
-	res, err := http.Get(a.srv.URL + path)
+	res, err := a.client.Get(a.srv.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}

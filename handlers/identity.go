@@ -12,10 +12,16 @@ const (
 	permAdmin                    // users, settings, audit log
 )
 
-// actor names who is making the request, for run and audit records.
-// Until sign-in exists every request is the local operator.
-func (h *handler) actor(r *http.Request) string { return "local" }
+// actor names who is making the request, for run and audit records: the
+// signed-in user's name, or "" for nobody.
+func (h *handler) actor(r *http.Request) string {
+	u, _ := currentUser(r)
+	return u.Name
+}
 
-// can reports whether the request's user holds perm. Until roles exist,
-// everyone may view and repair, and no one administers.
-func (h *handler) can(r *http.Request, perm permission) bool { return perm != permAdmin }
+// can reports whether the request's user holds perm, for showing or hiding
+// controls. Routes enforce permissions themselves (require, in routes.go).
+func (h *handler) can(r *http.Request, perm permission) bool {
+	u, ok := currentUser(r)
+	return ok && u.Role.Allows(roleFor[perm])
+}

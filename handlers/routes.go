@@ -2,41 +2,121 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
 	"wsusfix/static"
+	"wsusfix/store"
 )
 
-// routes lists the whole surface at a glance.
+// routes lists the whole surface at a glance. Every route but /healthz,
+// /static and sign-in sits in a group that requires a role: viewer
+// (permView), operator (permRepair) or admin (permAdmin). A new route goes
+// into the group of the role it needs, and into the decision table of
+// authz_test.go, which fails for a route it does not know.
 func (h *handler) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(requestID, h.accessLog, h.recoverer, securityHeaders)
+	if h.secureCookies {
+		r.Use(hsts)
+	}
+	r.Use(h.crossOrigin) // every state-changing method, before any handler
 	r.NotFound(h.handleNotFound)
 	r.MethodNotAllowed(h.handleMethodNotAllowed)
+	pageTimeout := middleware.Timeout(30 * time.Second) // never around streams
 
+	// Public, and no session is read or written.
 	r.Get("/healthz", h.handleHealthz)
 	r.Handle("/static/*", http.StripPrefix("/static/", static.Handler()))
 
 	r.Group(func(r chi.Router) {
-		r.Use(middleware.Timeout(30 * time.Second))
-		r.Get("/", h.handleTriageList)
-		r.Get("/hosts/{name}", h.handleHostShow)
-		r.Post("/hosts/{name}/repair", h.handleHostRepair)
-		r.Get("/runs", h.handleRunList)
-		r.Get("/runs/{id}", h.handleRunShow)
-		r.Post("/runs/{id}/cancel", h.handleRunCancel)
-		r.Get("/repairs/new", h.handleRepairNew)
-		r.Post("/repairs", h.handleRepairCreate)
-		r.Get("/batches/{id}", h.handleBatchShow)
-		r.Post("/batches/{id}/rerun", h.handleBatchRerun)
-	})
-	// Long-lived: no Timeout middleware; ends with the client, the run or shutdown.
-	r.Get("/runs/{id}/events", h.handleRunEvents)
-	// Streams rows as they are read: no page-sized timeout.
-	r.Get("/export/hosts.csv", h.handleExportHosts)
+		r.Use(h.sessions.LoadAndSave, h.loadUser)
+		r.With(pageTimeout).Get("/login", h.handleLoginForm)
+		r.With(pageTimeout).Post("/login", h.handleLogin)
+		r.With(pageTimeout).Post("/logout", h.handleLogout)
 
-	return http.NewCrossOriginProtection().Handler(r)
+		// Viewers see everything and export.
+		r.Group(func(r chi.Router) {
+			r.Use(h.require(permView))
+			r.Group(func(r chi.Router) {
+				r.Use(pageTimeout)
+				r.Get("/", h.handleTriageList)
+				r.Get("/hosts/{name}", h.handleHostShow)
+				r.Get("/runs", h.handleRunList)
+				r.Get("/runs/{id}", h.handleRunShow)
+				r.Get("/batches/{id}", h.handleBatchShow)
+			})
+			// Long-lived: no Timeout middleware; ends with the client, the run or shutdown.
+			r.Get("/runs/{id}/events", h.handleRunEvents)
+			// Streams rows as they are read: no page-sized timeout.
+			r.With(h.audited(store.ActionExport, queryTarget)).Get("/export/hosts.csv", h.handleExportHosts)
+		})
+
+		// Operators also repair, cancel and refresh history.
+		r.Group(func(r chi.Router) {
+			r.Use(h.require(permRepair), pageTimeout)
+			r.Get("/repairs/new", h.handleRepairNew) // the confirmation step of a bulk repair
+			r.With(h.audited(store.ActionRepairStart, repairTarget)).Post("/hosts/{name}/repair", h.handleHostRepair)
+			r.With(h.audited(store.ActionRepairCancel, prefixed("run ", "id"))).Post("/runs/{id}/cancel", h.handleRunCancel)
+			r.With(h.audited(store.ActionRepairBulk, bulkTarget)).Post("/repairs", h.handleRepairCreate)
+			r.With(h.audited(store.ActionRepairBulk, prefixed("re-run of batch ", "id"))).Post("/batches/{id}/rerun", h.handleBatchRerun)
+		})
+
+		// Admins also manage users and settings, and read the audit log.
+		r.Group(func(r chi.Router) {
+			r.Use(h.require(permAdmin))
+			r.Group(func(r chi.Router) {
+				r.Use(pageTimeout)
+				r.Get("/admin", h.handleAdmin)
+				r.Get("/admin/users", h.handleUsers)
+				r.Post("/admin/users", h.handleUserCreate)
+				r.Post("/admin/users/{name}/role", h.handleUserRole)
+				r.Post("/admin/users/{name}/disable", h.handleUserDisable)
+				r.Post("/admin/users/{name}/enable", h.handleUserEnable)
+				r.Post("/admin/users/{name}/password", h.handleUserPassword)
+				r.Get("/admin/settings", h.handleSettings)
+				r.Post("/admin/settings", h.handleSettingsSave)
+				r.Get("/admin/audit", h.handleAudit)
+			})
+			r.With(h.audited(store.ActionExport, queryTarget)).Get("/admin/audit.csv", h.handleAuditExport)
+		})
+	})
+	return r
+}
+
+// queryTarget audits an export by its path and filters.
+func queryTarget(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return r.URL.Path
+	}
+	return r.URL.Path + "?" + r.URL.RawQuery
+}
+
+// repairTarget audits a single-host run by host name, noting a check.
+func repairTarget(r *http.Request) string {
+	if p := r.PostFormValue("procedure"); p != "" && p != store.ProcedureRepair {
+		return r.PathValue("name") + " (" + p + ")"
+	}
+	return r.PathValue("name")
+}
+
+// bulkTarget audits a bulk repair by the hosts it names or its filter.
+func bulkTarget(r *http.Request) string {
+	if hosts := r.PostForm["host"]; len(hosts) > 0 {
+		t := strconv.Itoa(len(hosts)) + " hosts: " + strings.Join(hosts[:min(len(hosts), 5)], ", ")
+		if len(hosts) > 5 {
+			t += ", …"
+		}
+		return t
+	}
+	return "filter " + r.URL.RawQuery + " " + r.PostForm.Encode()
+}
+
+// prefixed audits a route by a path value with a prefix ("run 42").
+func prefixed(prefix, key string) func(*http.Request) string {
+	return func(r *http.Request) string { return prefix + r.PathValue(key) }
 }

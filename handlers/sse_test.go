@@ -63,6 +63,7 @@ func (f *fakeRunner) finish(t *testing.T, runID int64) {
 
 type sseApp struct {
 	srv      *httptest.Server
+	client   *http.Client // signed in as an operator
 	st       *store.Store
 	runner   *fakeRunner
 	shutdown chan struct{}
@@ -79,6 +80,7 @@ func newSSEApp(t *testing.T) *sseApp {
 	a.srv = httptest.NewServer(handlers.New(handlers.Deps{Logger: slog.New(slog.DiscardHandler), Store: st,
 		Runner: a.runner, Shutdown: a.shutdown, Heartbeat: 50 * time.Millisecond}))
 	t.Cleanup(a.srv.Close)
+	a.client = signIn(t, a.srv.URL, st, "operator", store.RoleOperator)
 	return a
 }
 
@@ -162,7 +164,7 @@ func (a *sseApp) stream(t *testing.T, runID int64, lastID string) (<-chan sseMsg
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := a.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,3 +124,11 @@ func outcomeClass(o string) string {
 func userAction(name, action string) templ.SafeURL {
 	return templ.SafeURL("/admin/users/" + url.PathEscape(name) + "/" + action)
 }
+
+// entries counts audit entries in words.
+func entries(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return strconv.Itoa(n) + " entries"
+}

@@ -33,7 +33,7 @@ func registerRunnerFlags(fs *flag.FlagSet, e env) (*runnerFlags, error) {
 // also executes repairs. Shutdown order: HTTP (streams told to end), then
 // the executor (running repairs cancelled, services restored), then the
 // caller closes the store.
-func dashboard(ctx context.Context, addr string, st *store.Store, run remote.RunFunc, concurrency int,
+func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, run remote.RunFunc, concurrency int,
 	log *slog.Logger, stdout io.Writer) error {
 	n, err := st.InterruptRuns(ctx, "The server stopped while this run was active, so the host's state is unknown; run Check on it.")
 	if err != nil {
@@ -50,8 +50,8 @@ func dashboard(ctx context.Context, addr string, st *store.Store, run remote.Run
 		runner = exec
 	}
 	shutdown := make(chan struct{})
-	h := handlers.New(handlers.Deps{Logger: log, Store: st, Runner: runner, Shutdown: shutdown})
-	err = serveHTTP(ctx, addr, h, log, stdout, func() { close(shutdown) })
+	h := handlers.New(acc.deps(handlers.Deps{Logger: log, Store: st, Runner: runner, Shutdown: shutdown}))
+	err = acc.serve(ctx, addr, h, log, stdout, func() { close(shutdown) })
 	if exec != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), executorCloseTimeout)
 		defer cancel()

@@ -80,12 +80,30 @@ func waitLocation(t *testing.T, ctx context.Context, want string) string {
 	}
 }
 
+// browserSignIn signs in through the real form: it opens /login, types the
+// credentials, submits, and waits until the browser has left /login.
+func browserSignIn(t *testing.T, ctx context.Context, base, user, password string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-username"]`), user),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), password),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-menu"]`)),
+	)
+	if err != nil {
+		t.Fatalf("sign in as %s: %v", user, err)
+	}
+}
+
 // TestBrowser_TriageFilterAndOpenHost ensures that in a real browser a
 // person can filter the demo's triage page by 0x80070002 with the form and
 // open a host from the filtered list.
 func TestBrowser_TriageFilterAndOpenHost(t *testing.T) {
 	ctx := newBrowser(t)
 	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "300")
+	browserSignIn(t, ctx, base, "demo", testDemoPassword)
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/"),

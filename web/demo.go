@@ -29,6 +29,10 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	seed := fs.Int64("seed", int64(seedDefault), "fleet seed: the same seed always gives the same fleet [WSUSFIX_DEMO_SEED]")
 	hosts := fs.Int("hosts", hostsDefault, "number of simulated hosts [WSUSFIX_DEMO_HOSTS]")
+	acc, err := registerAccessFlags(fs, e)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,7 +64,13 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	} else {
 		fmt.Fprintf(stdout, "Using the existing demo database %s (%d hosts); delete it to reseed.\n", cfg.db, n)
 	}
-	return dashboard(ctx, cfg.addr, st, nil, 0, log, stdout)
+	if err := acc.load(cfg.db, log); err != nil {
+		return err
+	}
+	if err := ensureDemoUser(ctx, st, e("WSUSFIX_DEMO_PASSWORD"), stdout); err != nil {
+		return err
+	}
+	return dashboard(ctx, cfg.addr, st, acc, nil, 0, log, stdout)
 }
 
 // seedFleet stores a fleet's inventory and history, as an import would.

@@ -1,6 +1,6 @@
 // Command wsusfix is the WSUS failed-update dashboard: `serve` runs it over
 // an inventory, `demo` runs it over a simulated fleet, `import` loads CSV
-// files. This package wires the others together and owns configuration,
+// files, `user` manages accounts. This package wires the others together and owns configuration,
 // logging and shutdown; it holds no business logic.
 package main
 
@@ -33,6 +33,7 @@ Commands:
   demo      run the dashboard over a simulated fleet (no Windows needed)
   import    load hosts or update history from CSV: import hosts|history FILE.csv
   sim       run a simulated fleet of Windows hosts that answers WinRM
+  user      manage accounts: user add|list|set-role|disable|enable|reset-password
 
 Run 'wsusfix COMMAND -h' for a command's flags.
 `
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runImport(ctx, args[1:], getenv, stdout, stderr)
 	case "sim":
 		return runSim(ctx, args[1:], getenv, stdout, stderr)
+	case "user":
+		return runUser(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,15 +43,30 @@ func fakeEnv(m map[string]string) func(string) string {
 
 var listenRE = regexp.MustCompile(`listening on (http://[^/\s]+)/`)
 
+// firstAdminRE finds the password serve prints for its first admin.
+var firstAdminRE = regexp.MustCompile(`Sign in as admin / (\S+)`)
+
+// testDemoPassword is the demo account's password in tests, passed as
+// WSUSFIX_DEMO_PASSWORD by startProgram.
+const testDemoPassword = "demo password for tests"
+
 // startProgram runs the program in-process with args and returns its base
 // URL once /healthz answers, and a stop function that shuts it down and
-// reports run's error.
+// reports run's error. A demo's account is demo / testDemoPassword.
 func startProgram(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	base, _, stop := startProgramEnv(t, map[string]string{"WSUSFIX_DEMO_PASSWORD": testDemoPassword}, args...)
+	return base, stop
+}
+
+// startProgramEnv is startProgram with an environment, also returning what
+// the program printed to stdout (first-start passwords, say).
+func startProgramEnv(t *testing.T, environ map[string]string, args ...string) (string, *syncBuffer, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, fakeEnv(nil), &stdout, &stderr) }()
+	go func() { done <- run(ctx, args, fakeEnv(environ), &stdout, &stderr) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil {
@@ -71,7 +88,7 @@ func startProgram(t *testing.T, args ...string) (string, func() error) {
 						}
 					}
 					t.Cleanup(func() { stop() })
-					return m[1], stop
+					return m[1], &stdout, stop
 				}
 			}
 		}
@@ -88,9 +105,38 @@ func startProgram(t *testing.T, args ...string) (string, func() error) {
 	}
 }
 
+// signIn signs user in through the login form and returns a client that
+// carries the session cookie (and follows redirects).
+func signIn(t *testing.T, base, user, password string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	res, err := c.PostForm(base+"/login", url.Values{"username": {user}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/" {
+		t.Fatalf("sign in as %s: status %d at %s", user, res.StatusCode, res.Request.URL)
+	}
+	return c
+}
+
+// demoClient signs in to a demo started by startProgram.
+func demoClient(t *testing.T, base string) *http.Client {
+	return signIn(t, base, "demo", testDemoPassword)
+}
+
+// getDoc fetches a page anonymously.
 func getDoc(t *testing.T, url string) (int, *goquery.Document) {
 	t.Helper()
-	res, err := http.Get(url)
+	return getDocAs(t, http.DefaultClient, url)
+}
+
+// getDocAs fetches a page with client c, signed in or not.
+func getDocAs(t *testing.T, c *http.Client, url string) (int, *goquery.Document) {
+	t.Helper()
+	res, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +153,11 @@ func getDoc(t *testing.T, url string) (int, *goquery.Document) {
 func TestDemo_EndToEnd(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
 	base, stop := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", db, "-hosts", "300")
-
-	status, doc := getDoc(t, base+"/")
+	if _, doc := getDoc(t, base+"/"); doc.Find(`[data-testid="login-form"]`).Length() != 1 {
+		t.Fatal("an anonymous visitor is not sent to the sign-in form")
+	}
+	c := demoClient(t, base)
+	status, doc := getDocAs(t, c, base+"/")
 	if status != http.StatusOK {
 		t.Fatalf("triage status %d", status)
 	}
@@ -122,7 +171,7 @@ func TestDemo_EndToEnd(t *testing.T) {
 		t.Errorf("most common error %q, want 0x80070002 in the demo fleet", top)
 	}
 	host := rows.First().AttrOr("data-host", "")
-	status, doc = getDoc(t, base+"/hosts/"+host)
+	status, doc = getDocAs(t, c, base+"/hosts/"+host)
 	if status != http.StatusOK || doc.Find(`[data-testid="history-row"]`).Length() < 10 {
 		t.Fatalf("host page %s: status %d, %d history rows", host, status, doc.Find(`[data-testid="history-row"]`).Length())
 	}
@@ -132,7 +181,7 @@ func TestDemo_EndToEnd(t *testing.T) {
 
 	// A second start reuses the database instead of seeding it again.
 	base, stop = startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", db, "-hosts", "300")
-	_, again := getDoc(t, base+"/")
+	_, again := getDocAs(t, demoClient(t, base), base+"/")
 	if got, want := again.Find(`[data-testid="code-counts"]`).Text(), first.Find(`[data-testid="code-counts"]`).Text(); got != want {
 		t.Errorf("restart changed the fleet's counts:\n%s\nvs\n%s", got, want)
 	}
@@ -144,8 +193,12 @@ func TestDemo_EndToEnd(t *testing.T) {
 // TestServe_EmptyInventory ensures serve over a new database shows the
 // empty state that says how to import.
 func TestServe_EmptyInventory(t *testing.T) {
-	base, _ := startProgram(t, "serve", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "new.db"))
-	status, doc := getDoc(t, base+"/")
+	base, out, _ := startProgramEnv(t, nil, "serve", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "new.db"))
+	m := firstAdminRE.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no first admin password printed:\n%s", out.String())
+	}
+	status, doc := getDocAs(t, signIn(t, base, "admin", m[1]), base+"/")
 	if status != http.StatusOK || !strings.Contains(doc.Find(`[data-testid="empty-inventory"]`).Text(), "import hosts") {
 		t.Fatalf("status %d; empty state missing", status)
 	}
@@ -156,8 +209,10 @@ func TestServe_EmptyInventory(t *testing.T) {
 func TestRun_Help(t *testing.T) {
 	for cmd, flags := range map[string][]string{
 		"serve": {"-addr", "-db", "-log-format", "-log-level", "WSUSFIX_ADDR", "WSUSFIX_DB", "-winrm-port", "-winrm-https",
-			"-winrm-ca", "-winrm-insecure", "-winrm-auth", "-winrm-user", "-winrm-password-file", "WSUSFIX_WINRM_PASSWORD"},
-		"demo":   {"-addr", "-db", "-seed", "-hosts", "WSUSFIX_DEMO_DB"},
+			"-winrm-ca", "-winrm-insecure", "-winrm-auth", "-winrm-user", "-winrm-password-file", "WSUSFIX_WINRM_PASSWORD",
+			"-key-file", "WSUSFIX_KEY_FILE", "-tls-cert", "-secure-cookies", "-trusted-proxies", "-session-idle"},
+		"demo":   {"-addr", "-db", "-seed", "-hosts", "WSUSFIX_DEMO_DB", "-key-file"},
+		"user":   {"add", "list", "set-role", "disable", "reset-password", "-password-file", "WSUSFIX_DB"},
 		"import": {"-db", "WSUSFIX_DB"},
 	} {
 		var out syncBuffer

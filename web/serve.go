@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"wsusfix/remote"
 	"wsusfix/store"
 )
 
@@ -61,31 +62,61 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	if err := fs.Parse(args); err != nil {
+	rf, err := registerRunnerFlags(fs, env(getenv))
+	if err != nil {
 		return err
 	}
-	if wf.configured() {
-		// Check the WinRM settings at start, not at the first repair.
-		if _, err := wf.config(); err != nil {
-			return err
-		}
+	acc, err := registerAccessFlags(fs, env(getenv))
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
 	log, err := cfg.logger(stderr)
 	if err != nil {
 		return err
+	}
+	var run remote.RunFunc
+	if wf.configured() {
+		// Check the WinRM settings at start, not at the first repair.
+		rc, err := wf.config()
+		if err != nil {
+			return err
+		}
+		client, err := remote.NewClient(rc)
+		if err != nil {
+			return err
+		}
+		run = client.RunFunc(remote.ProcedureOptions{})
+	} else {
+		log.Warn("WinRM is not configured: triage works, repairs are off (set -winrm-user and WSUSFIX_WINRM_PASSWORD)")
 	}
 	st, err := store.Open(ctx, cfg.db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return dashboard(ctx, cfg.addr, st, nil, 0, log, stdout)
+	if err := acc.load(cfg.db, log); err != nil {
+		return err
+	}
+	acc.winrmFromEnv = wf.configured()
+	if err := ensureFirstAdmin(ctx, st, stdout); err != nil {
+		return err
+	}
+	return dashboard(ctx, cfg.addr, st, acc, run, rf.concurrency, log, stdout)
 }
 
 // serveHTTP listens on addr and serves h until ctx ends, then shuts down
 // gracefully: in-flight requests get up to 10 s to finish.
 // onShutdown runs when shutdown begins, so long-lived streams end themselves.
 func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, stdout io.Writer, onShutdown func()) error {
+	return serveHTTPS(ctx, addr, "", "", h, log, stdout, onShutdown)
+}
+
+// serveHTTPS is serveHTTP over TLS when certFile and keyFile are set.
+func serveHTTPS(ctx context.Context, addr, certFile, keyFile string, h http.Handler, log *slog.Logger, stdout io.Writer,
+	onShutdown func()) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -102,12 +133,20 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 	if onShutdown != nil {
 		srv.RegisterOnShutdown(onShutdown)
 	}
-	fmt.Fprintf(stdout, "wsusfix is listening on http://%s/\n", ln.Addr())
-	log.Info("listening", "addr", ln.Addr().String())
+	scheme := "http"
+	if certFile != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "wsusfix is listening on %s://%s/\n", scheme, ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String(), "tls", certFile != "")
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return srv.Serve(ln) }
+		if certFile != "" {
+			serve = func() error { return srv.ServeTLS(ln, certFile, keyFile) }
+		}
+		if err := serve(); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil

@@ -1,0 +1,139 @@
+package handlers
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sign-in throttling: after loginFailsPerUser failures for one account, or
+// loginFailsPerClient from one address, within loginWindow, further
+// attempts are refused until the oldest failure ages out. The per-account
+// limit stays below common directory lockout thresholds (5–10), so an
+// attacker cannot use wsusfix to lock an account in a directory behind it.
+const (
+	loginWindow         = 15 * time.Minute
+	loginFailsPerUser   = 5
+	loginFailsPerClient = 20
+	throttleMaxKeys     = 10000 // beyond this, expired keys are swept
+)
+
+// throttle counts recent sign-in failures per account and per client
+// address. Safe for concurrent use.
+type throttle struct {
+	mu    sync.Mutex
+	now   func() time.Time
+	fails map[string][]time.Time // key → failure times, oldest first
+}
+
+func newThrottle() *throttle {
+	return &throttle{now: time.Now, fails: map[string][]time.Time{}}
+}
+
+func userKeyOf(name string) string     { return "user:" + strings.ToLower(name) }
+func clientKeyOf(client string) string { return "client:" + client }
+
+// recent returns key's failures still inside the window, dropping the rest.
+// Call with mu held.
+func (t *throttle) recent(key string, now time.Time) []time.Time {
+	fs := t.fails[key]
+	i := 0
+	for i < len(fs) && now.Sub(fs[i]) >= loginWindow {
+		i++
+	}
+	fs = fs[i:]
+	if len(fs) == 0 {
+		delete(t.fails, key)
+	} else {
+		t.fails[key] = fs
+	}
+	return fs
+}
+
+// wait returns how long sign-ins for name from client must wait; 0 means
+// an attempt may go ahead. Unknown and known names are treated alike.
+func (t *throttle) wait(name, client string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	var wait time.Duration
+	for _, k := range []struct {
+		key   string
+		limit int
+	}{{userKeyOf(name), loginFailsPerUser}, {clientKeyOf(client), loginFailsPerClient}} {
+		if fs := t.recent(k.key, now); len(fs) >= k.limit {
+			wait = max(wait, loginWindow-now.Sub(fs[len(fs)-k.limit]))
+		}
+	}
+	return wait
+}
+
+// failed records a failed sign-in for name from client.
+func (t *throttle) failed(name, client string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	if len(t.fails) > throttleMaxKeys {
+		for k := range t.fails {
+			t.recent(k, now)
+		}
+	}
+	for _, k := range []string{userKeyOf(name), clientKeyOf(client)} {
+		fs := t.recent(k, now)
+		if len(fs) >= loginFailsPerClient {
+			fs = fs[1:] // only the newest failures matter; keep memory bounded
+		}
+		t.fails[k] = append(fs, now)
+	}
+}
+
+// succeeded clears the account's failures; the address's stay, so one good
+// password does not reset guessing at other accounts.
+func (t *throttle) succeeded(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.fails, userKeyOf(name))
+}
+
+// clientAddr is the client's IP address: the connection's peer, unless that
+// peer is a configured trusted proxy, in which case X-Forwarded-For is read
+// from the right, skipping trusted proxies. Nothing else is believed, since
+// any client can send any header.
+func (h *handler) clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if !h.trustedProxy(ip) {
+		return ip.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		ip = hop.Unmap()
+		if !h.trustedProxy(ip) {
+			break
+		}
+	}
+	return ip.String()
+}
+
+func (h *handler) trustedProxy(ip netip.Addr) bool {
+	for _, p := range h.trustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
