@@ -61,3 +61,22 @@ func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, r
 	}
 	return err
 }
+
+// runWithSource returns a RunFunc that reads the WinRM settings as each run
+// starts, so an account saved on the settings page applies to the next run
+// without a restart. Without settings the run fails, saying what to set.
+func runWithSource(src winrmSource, opt remote.ProcedureOptions) remote.RunFunc {
+	return func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+		cfg, err := src.Config(ctx)
+		var client *remote.Client
+		if err == nil {
+			client, err = remote.NewClient(cfg)
+		}
+		if err != nil {
+			sink.Emit(remote.Event{Kind: remote.KindStepStarted, Step: remote.StepConnect})
+			sink.Emit(remote.Event{Kind: remote.KindStepFinished, Step: remote.StepConnect, Status: "failed", Text: err.Error()})
+			return remote.Result{State: "failed", Outcome: "not_configured", Summary: err.Error()}
+		}
+		return client.RunFunc(opt)(ctx, job, sink)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
+	"wsusfix/remote"
 	"wsusfix/sim"
 	"wsusfix/store"
 )
@@ -33,6 +35,10 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	rf, err := registerRunnerFlags(fs, e)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,12 +55,12 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer st.Close()
 
+	fleet := sim.NewFleet(sim.FleetConfig{Seed: *seed, Hosts: *hosts, End: time.Now()})
 	n, err := st.CountHosts(ctx)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
-		fleet := sim.NewFleet(sim.FleetConfig{Seed: *seed, Hosts: *hosts, End: time.Now()})
 		start := time.Now()
 		if err := seedFleet(ctx, st, fleet); err != nil {
 			return fmt.Errorf("seed demo database %s: %w", cfg.db, err)
@@ -63,14 +69,49 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 			cfg.db, len(fleet.Hosts), *seed, time.Since(start).Round(time.Millisecond))
 	} else {
 		fmt.Fprintf(stdout, "Using the existing demo database %s (%d hosts); delete it to reseed.\n", cfg.db, n)
+		if n != len(fleet.Hosts) {
+			fmt.Fprintf(stdout, "It was seeded with other -hosts or -seed values: hosts outside this fleet will be unreachable.\n")
+		}
 	}
+	run, stopFleet, err := startDemoFleet(fleet, log)
+	if err != nil {
+		return err
+	}
+	// Defers run last-in first-out: the fleet stops after the dashboard
+	// (and the repairs it was running) and before the store closes.
+	defer stopFleet()
 	if err := acc.load(cfg.db, log); err != nil {
 		return err
 	}
 	if err := ensureDemoUser(ctx, st, e("WSUSFIX_DEMO_PASSWORD"), stdout); err != nil {
 		return err
 	}
-	return dashboard(ctx, cfg.addr, st, acc, nil, 0, log, stdout)
+	fmt.Fprintf(stdout, "Repairs run against the simulated fleet: every host answers WinRM, and some fail in each of the simulator's fault modes.\n")
+	return dashboard(ctx, cfg.addr, st, acc, run, rf.concurrency, log, stdout)
+}
+
+// startDemoFleet serves the fleet in-process over HTTPS and returns a
+// RunFunc wired to it with credentials that never leave the process.
+func startDemoFleet(fleet *sim.Fleet, log *slog.Logger) (remote.RunFunc, func(), error) {
+	password := randomPassword()
+	srv := sim.NewServer(fleet, sim.Options{Password: password, TLS: true, Logger: log,
+		// Quick enough to watch, slow enough to see each step stream.
+		Latency: 15 * time.Millisecond, Jitter: 30 * time.Millisecond, ScriptTimeScale: 0.5,
+		MaxOperationTimeout: 3 * time.Second, SlowLatency: 800 * time.Millisecond, SlowJitter: 400 * time.Millisecond,
+		ReceiveTimeouts: 2})
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		return nil, nil, fmt.Errorf("start the simulated fleet: %w", err)
+	}
+	client, err := remote.NewClient(remote.Config{HTTPS: true, CAPEM: srv.CACertPEM(), Auth: remote.AuthBasic,
+		User: "Administrator", Password: remote.Secret(password), OperationTimeout: 3 * time.Second,
+		DialContext: srv.DialContext})
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
+	run := client.RunFunc(remote.ProcedureOptions{ServiceTimeout: 20 * time.Second, RenameDelay: 2 * time.Second,
+		StepTimeout: 2 * time.Minute})
+	return run, func() { srv.Close() }, nil
 }
 
 // seedFleet stores a fleet's inventory and history, as an import would.

@@ -77,20 +77,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	var run remote.RunFunc
 	if wf.configured() {
-		// Check the WinRM settings at start, not at the first repair.
-		rc, err := wf.config()
-		if err != nil {
+		// Check the environment's WinRM settings at start, not at the first repair.
+		if _, err := wf.config(); err != nil {
 			return err
 		}
-		client, err := remote.NewClient(rc)
-		if err != nil {
-			return err
-		}
-		run = client.RunFunc(remote.ProcedureOptions{})
 	} else {
-		log.Warn("WinRM is not configured: triage works, repairs are off (set -winrm-user and WSUSFIX_WINRM_PASSWORD)")
+		log.Warn("WinRM is not configured by flags: repairs use the account saved on /admin/settings, if any")
 	}
 	st, err := store.Open(ctx, cfg.db)
 	if err != nil {
@@ -104,6 +97,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := ensureFirstAdmin(ctx, st, stdout); err != nil {
 		return err
 	}
+	run := runWithSource(winrmSource{flags: wf, st: st, keys: acc.keys}, remote.ProcedureOptions{})
 	return dashboard(ctx, cfg.addr, st, acc, run, rf.concurrency, log, stdout)
 }
 
