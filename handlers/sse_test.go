@@ -42,7 +42,7 @@ func (f *fakeRunner) Subscribe(id int64) (<-chan remote.Event, func()) {
 }
 
 // emit stores then publishes one event.
-func (f *fakeRunner) emit(t *testing.T, ev store.RunEvent) {
+func (f *fakeRunner) emit(t testing.TB, ev store.RunEvent) {
 	t.Helper()
 	stored, err := f.st.AppendRunEvent(context.Background(), ev)
 	if err != nil {
@@ -52,7 +52,7 @@ func (f *fakeRunner) emit(t *testing.T, ev store.RunEvent) {
 		Stream: stored.Stream, Text: stored.Text, Status: stored.Status})
 }
 
-func (f *fakeRunner) finish(t *testing.T, runID int64) {
+func (f *fakeRunner) finish(t testing.TB, runID int64) {
 	t.Helper()
 	ev, err := f.st.FinishRun(context.Background(), runID, store.RunResult{State: store.RunSucceeded, Outcome: "repaired", Summary: "Repaired."})
 	if err != nil {
@@ -69,7 +69,7 @@ type sseApp struct {
 	shutdown chan struct{}
 }
 
-func newSSEApp(t *testing.T) *sseApp {
+func newSSEApp(t testing.TB) *sseApp {
 	t.Helper()
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sse.db"))
 	if err != nil {
@@ -85,7 +85,7 @@ func newSSEApp(t *testing.T) *sseApp {
 }
 
 // newRun creates a host and a running run on it.
-func (a *sseApp) newRun(t *testing.T, name string) store.Run {
+func (a *sseApp) newRun(t testing.TB, name string) store.Run {
 	t.Helper()
 	ctx := context.Background()
 	a.st.UpsertHosts(ctx, []store.HostInput{{Name: name}})
@@ -105,7 +105,7 @@ type sseMsg struct {
 
 // readSSE parses a stream as the SSE specification says a browser does:
 // lines end at CRLF, LF or CR; a blank line dispatches.
-func readSSE(t *testing.T, body io.Reader, out chan<- sseMsg) {
+func readSSE(t testing.TB, body io.Reader, out chan<- sseMsg) {
 	defer close(out)
 	sc := bufio.NewScanner(body)
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
@@ -157,7 +157,7 @@ func readSSE(t *testing.T, body io.Reader, out chan<- sseMsg) {
 }
 
 // stream opens the run's event stream and returns its parsed messages.
-func (a *sseApp) stream(t *testing.T, runID int64, lastID string) (<-chan sseMsg, func()) {
+func (a *sseApp) stream(t testing.TB, runID int64, lastID string) (<-chan sseMsg, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.srv.URL+"/runs/"+itoa64(runID)+"/events", nil)

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"wsusfix/remote"
+	"wsusfix/sim"
+	"wsusfix/store"
+)
+
+// bulkFixture is a store seeded from a simulated fleet, the fleet serving
+// WinRM, and an executor wired to both as the product wires them.
+type bulkFixture struct {
+	st    *store.Store
+	srv   *sim.Server
+	fleet *sim.Fleet
+	exec  *remote.Executor
+}
+
+func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.Options) *bulkFixture {
+	t.Helper()
+	ctx := t.Context()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "bulk.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fleet := sim.NewFleet(sim.FleetConfig{Seed: 11, Hosts: hosts, End: time.Now()})
+	for i := range fleet.Hosts {
+		if !faults {
+			fleet.Hosts[i].Fault, fleet.Hosts[i].RebootPending = sim.FaultNone, false
+		}
+	}
+	if faults {
+		// Every fault of the catalogue on some host, whatever the seed drew.
+		for i, f := range sim.Faults {
+			fleet.Hosts[i*7].Fault = f
+			fleet.Hosts[i*7].RebootPending = f == sim.FaultRebootPending
+		}
+	}
+	if err := seedFleet(ctx, st, fleet); err != nil {
+		t.Fatal(err)
+	}
+	opt.Password, opt.TLS = "bulk-pass", true
+	srv := sim.NewServer(fleet, opt)
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	client, err := remote.NewClient(remote.Config{HTTPS: true, CAPEM: srv.CACertPEM(), Auth: remote.AuthBasic,
+		User: "Administrator", Password: "bulk-pass", OperationTimeout: 500 * time.Millisecond, DialContext: srv.DialContext})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := client.RunFunc(remote.ProcedureOptions{ServiceTimeout: 2 * time.Second, RenameDelay: time.Second,
+		StepTimeout: 30 * time.Second, RestoreTimeout: 30 * time.Second})
+	exec := remote.NewExecutor(recorder{st}, remote.NewHub(), run, remote.ExecutorOptions{Concurrency: concurrency})
+	t.Cleanup(func() { exec.Close(context.Background()) })
+	return &bulkFixture{st: st, srv: srv, fleet: fleet, exec: exec}
+}
+
+// repairAll queues a repair of every host in one batch and waits for all.
+func (b *bulkFixture) repairAll(t testing.TB, timeout time.Duration) store.Batch {
+	ctx := context.Background()
+	batch, err := b.st.CreateBatch(ctx, store.Batch{Procedure: store.ProcedureRepair, RequestedBy: "test", Description: "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range b.fleet.Hosts {
+		host, err := b.st.HostByName(ctx, h.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := b.st.CreateRun(ctx, store.RunInput{HostID: host.ID, BatchID: batch.ID, Procedure: store.ProcedureRepair, RequestedBy: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		job := remote.Job{RunID: run.ID, HostID: host.ID, Procedure: store.ProcedureRepair, Target: remote.Target{Name: host.FQDN}}
+		if host.Failure != nil {
+			job.FailingKBs = []string{host.Failure.KB}
+		}
+		if err := b.exec.Submit(job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		states, _, err := b.st.BatchCounts(ctx, batch.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if states[store.RunQueued]+states[store.RunRunning] == 0 {
+			return batch
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("batch not finished after %v: %v", timeout, states)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBulkRepair_MixedFaults ensures a bulk repair of 200 simulated hosts,
+// some with every fault of the simulator's catalogue, ends with every run
+// in a final state, each fault reported for what it is, and every host's
+// update services running.
+func TestBulkRepair_MixedFaults(t *testing.T) {
+	b := newBulkFixture(t, 200, 20, true, sim.Options{MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: -1,
+		SlowLatency: 200 * time.Millisecond, SlowJitter: 50 * time.Millisecond, ReceiveTimeouts: 2})
+	batch := b.repairAll(t, 3*time.Minute)
+	states, outcomes, err := b.st.BatchCounts(context.Background(), batch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("states %v outcomes %v", states, outcomes)
+	if n := states[store.RunSucceeded] + states[store.RunFailed]; n != 200 {
+		t.Fatalf("%d of 200 runs ended succeeded or failed: %v", n, states)
+	}
+	for _, want := range []string{"repaired", "unreachable", "auth", "quota", "refused", "still_failing"} {
+		if outcomes[want] == 0 {
+			t.Errorf("no run ended %q: %v", want, outcomes)
+		}
+	}
+	runs, _, err := b.st.Runs(context.Background(), store.RunFilter{BatchID: batch.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byHost := map[string]store.Run{}
+	for _, r := range runs {
+		byHost[r.HostName] = r
+	}
+	for _, h := range b.fleet.Hosts {
+		st, _ := b.srv.HostState(h.Name)
+		for _, s := range st.Services {
+			if (s.Name == "wuauserv" || s.Name == "BITS") && s.Status != "Running" {
+				r := byHost[h.Name]
+				t.Errorf("%s (fault %q): %s is %s after run %d %s/%s: %s", h.Name, h.Fault, s.Name, s.Status, r.ID, r.State, r.Outcome, r.Summary)
+			}
+		}
+	}
+}
+
+// TestServe_InterruptsLeftoverRuns ensures a run left running by a crash is
+// marked interrupted when the server starts, and not run again.
+func TestServe_InterruptsLeftoverRuns(t *testing.T) {
+	ctx := t.Context()
+	db := filepath.Join(t.TempDir(), "crash.db")
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.UpsertHosts(ctx, []store.HostInput{{Name: "PC1"}})
+	h, _ := st.HostByName(ctx, "PC1")
+	run, _ := st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: store.ProcedureRepair, RequestedBy: "x"})
+	st.StartRun(ctx, run.ID)
+	st.Close() // the "crash": the run row stays running
+
+	_, _, stop := startProgramEnv(t, nil, "serve", "-addr", "127.0.0.1:0", "-db", db)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := st.Run(ctx, run.ID)
+	if err != nil || got.State != store.RunInterrupted || got.Error == "" {
+		t.Fatalf("leftover run after restart: %+v (%v), want interrupted with a reason", got, err)
+	}
+	evs, _ := st.RunEvents(ctx, run.ID, 0, 0)
+	if len(evs) != 1 || evs[0].Kind != store.EventRunFinished {
+		t.Fatalf("events %+v, want only the run_finished that closed it", evs)
+	}
+}
