@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"net/http"
 	"strconv"
@@ -282,29 +281,9 @@ var auditHeader = []string{"time", "actor", "client", "action", "target", "outco
 // filters, newest first, without holding them in memory.
 func (h *handler) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 	_, f := parseAuditQuery(r)
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="audit-`+time.Now().UTC().Format("20060102-1504")+`.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
-	_ = cw.Write(auditHeader)
-	n := 0
-	err := h.store.EachAuditEntry(r.Context(), f, func(e store.AuditEntry) error {
-		row := []string{e.At.Format(time.RFC3339), e.Actor, e.Client, e.Action, e.Target, e.Outcome, e.Detail, e.RequestID}
-		for i := range row {
-			row[i] = neutralizeCell(row[i])
-		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
-		if n++; n%1000 == 0 {
-			cw.Flush()
-		}
-		return cw.Error()
+	h.streamCSV(w, r, "audit", auditHeader, func(emit func([]string) error) error {
+		return h.store.EachAuditEntry(r.Context(), f, func(e store.AuditEntry) error {
+			return emit([]string{e.At.Format(time.RFC3339), e.Actor, e.Client, e.Action, e.Target, e.Outcome, e.Detail, e.RequestID})
+		})
 	})
-	cw.Flush()
-	if err != nil {
-		h.log.Error("audit export failed", "route", routePattern(r), "rows", n, "error", err,
-			"request_id", requestIDFrom(r.Context()))
-		panic(http.ErrAbortHandler) // cut the download short so it visibly fails
-	}
 }

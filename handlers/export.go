@@ -22,18 +22,31 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	name := "failing-hosts-" + time.Now().UTC().Format("20060102-1504") + ".csv"
+	h.streamCSV(w, r, "failing-hosts", exportHeader, func(emit func([]string) error) error {
+		return h.store.EachFailingHost(r.Context(), f, func(host store.Host) error {
+			d := decode(host.Failure.HResult)
+			return emit([]string{host.Name, host.FQDN, host.Address, host.OSCaption, host.OSBuild, host.Group,
+				host.Failure.KB, host.Failure.Title, d.Code, d.Symbol, d.Meaning, d.Action,
+				strconv.FormatBool(d.RepairApplies), host.Failure.At.Format(time.RFC3339)})
+		})
+	})
+}
+
+// streamCSV sends a CSV download named prefix-<time>.csv: the header row,
+// then every row walk emits, with formula cells defused, flushed as it
+// goes so memory does not grow with the rows. A failure after the headers
+// are sent cuts the response short, so the download visibly fails rather
+// than looking complete.
+func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix string, header []string,
+	walk func(emit func(row []string) error) error) {
+	name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + ".csv"
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	_ = cw.Write(exportHeader)
+	_ = cw.Write(header)
 	n := 0
-	err = h.store.EachFailingHost(r.Context(), f, func(host store.Host) error {
-		d := decode(host.Failure.HResult)
-		row := []string{host.Name, host.FQDN, host.Address, host.OSCaption, host.OSBuild, host.Group,
-			host.Failure.KB, host.Failure.Title, d.Code, d.Symbol, d.Meaning, d.Action,
-			strconv.FormatBool(d.RepairApplies), host.Failure.At.Format(time.RFC3339)}
+	err := walk(func(row []string) error {
 		for i := range row {
 			row[i] = neutralizeCell(row[i])
 		}
@@ -47,8 +60,6 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 	})
 	cw.Flush()
 	if err != nil {
-		// Headers are gone; all we can do is log and cut the stream short, so
-		// the download visibly fails rather than looking complete.
 		h.log.Error("export failed", "route", routePattern(r), "rows", n, "error", err,
 			"request_id", requestIDFrom(r.Context()))
 		panic(http.ErrAbortHandler)
