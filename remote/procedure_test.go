@@ -206,6 +206,7 @@ func TestProcedure_Faults(t *testing.T) {
 		{sim.FaultFolderLocked, "succeeded", "repaired"},
 		{sim.FaultNotFixable, "failed", "still_failing"},
 		{sim.FaultReceiveTimeout, "succeeded", "repaired"},
+		{sim.FaultSlow, "succeeded", "repaired"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {
@@ -274,4 +275,53 @@ func TestProcedure_RoundTrips(t *testing.T) {
 	if total > 80 {
 		t.Fatalf("%d round trips for one repair; want few", total)
 	}
+}
+
+// TestProcedure_DeadlineRestoresServices ensures that when the run's
+// deadline expires after the services were stopped (here, while the rename
+// retries a locked folder), the services are started again on a fresh
+// context and the run says it timed out.
+func TestProcedure_DeadlineRestoresServices(t *testing.T) {
+	f := newFleet(t, 120)
+	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
+	f.srv.SetFault(h.Name, sim.FaultFolderLocked)
+	m, _ := f.srv.Machine(h.Name)
+	m.Update(func(s *sim.HostState) { s.LockedRenames = 1000 })
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sink := &memSink{onEvent: func(ev remote.Event) {
+		if ev.Kind == remote.KindStepStarted && ev.Step == remote.StepRename {
+			go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+		}
+	}}
+	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
+	defer dcancel()
+	res := f.repair(t, dctx, h, remote.ProcedureRepair, sink)
+	if res.State == "succeeded" {
+		t.Fatalf("run with a locked folder and an expired context succeeded: %+v", res)
+	}
+	if !f.servicesRunning(t, h.Name) {
+		t.Fatalf("services left stopped after the deadline; steps %v", sink.finished())
+	}
+	if sink.finished()[remote.StepStartServices] != "ok" {
+		t.Fatalf("start-services did not run to ok after the deadline: %v", sink.finished())
+	}
+}
+
+// TestProcedure_DroppedConnection ensures a host that drops the connection
+// mid-command ends the run as unreachable with a reason, without hanging.
+func TestProcedure_DroppedConnection(t *testing.T) {
+	f := newFleet(t, 120)
+	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
+	f.srv.SetFault(h.Name, sim.FaultDropConnection)
+	start := time.Now()
+	sink := &memSink{}
+	res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+	if res.State != "failed" || res.Outcome != "unreachable" || !strings.Contains(res.Summary, "closed the connection") {
+		t.Fatalf("got %+v; steps %v", res, sink.finished())
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Fatalf("a dropped connection took %v to report", time.Since(start))
+	}
+	t.Logf("dropped connection: %s (services running: %v)", res.Summary, f.servicesRunning(t, h.Name))
 }

@@ -106,7 +106,12 @@ func (s *Session) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	s.tr.setContext(ctx)
-	if err := s.shell.Close(); err != nil {
+	err := s.shell.Close()
+	// The session's connections die with it: an idle TLS connection per
+	// finished run would otherwise stay open (and its buffers alive) until
+	// the idle timeout, so memory would grow with the number of hosts.
+	s.tr.client.CloseIdleConnections()
+	if err != nil {
 		return hostError(ctx, s.target.Name, err)
 	}
 	return nil

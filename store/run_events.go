@@ -40,14 +40,29 @@ func (s *Store) AppendRunEvent(ctx context.Context, ev RunEvent) (RunEvent, erro
 }
 
 // AppendRunEvents stores several events in one transaction (output lines
-// arriving together), numbering them in order.
+// arriving together), numbering them in order. It reads each run's last
+// number once and reuses one prepared insert: a busy fleet appends many.
 func (s *Store) AppendRunEvents(ctx context.Context, evs []RunEvent) ([]RunEvent, error) {
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, insertEvent)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		next := map[int64]int64{}
 		for i := range evs {
-			if evs[i].At.IsZero() {
-				evs[i].At = s.now()
+			ev := &evs[i]
+			if ev.At.IsZero() {
+				ev.At = s.now()
 			}
-			if err := appendEvent(ctx, tx, &evs[i]); err != nil {
+			seq, ok := next[ev.RunID]
+			if !ok {
+				if err := tx.QueryRowContext(ctx, lastSeq, ev.RunID).Scan(&seq); err != nil {
+					return err
+				}
+			}
+			ev.Seq, next[ev.RunID] = seq+1, seq+1
+			if _, err := ins.ExecContext(ctx, eventArgs(ev)...); err != nil {
 				return err
 			}
 		}
@@ -56,15 +71,23 @@ func (s *Store) AppendRunEvents(ctx context.Context, evs []RunEvent) ([]RunEvent
 	return evs, mapErr("append run events", err)
 }
 
-// appendEvent numbers and inserts ev inside tx.
+const (
+	lastSeq     = "SELECT ifnull(max(seq), 0) FROM run_events WHERE run_id = ?"
+	insertEvent = `INSERT INTO run_events (run_id, seq, at, kind, step, stream, text, status, duration_ms, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+func eventArgs(ev *RunEvent) []any {
+	return []any{ev.RunID, ev.Seq, ev.At.UnixMilli(), ev.Kind, ev.Step, ev.Stream, ev.Text, ev.Status, ev.DurationMS, ev.Detail}
+}
+
+// appendEvent numbers and inserts one event inside a transaction.
 func appendEvent(ctx context.Context, q querier, ev *RunEvent) error {
-	err := q.QueryRowContext(ctx, "SELECT ifnull(max(seq), 0) + 1 FROM run_events WHERE run_id = ?", ev.RunID).Scan(&ev.Seq)
-	if err != nil {
+	if err := q.QueryRowContext(ctx, lastSeq, ev.RunID).Scan(&ev.Seq); err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO run_events (run_id, seq, at, kind, step, stream, text, status, duration_ms, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.RunID, ev.Seq, ev.At.UnixMilli(), ev.Kind, ev.Step, ev.Stream,
-		ev.Text, ev.Status, ev.DurationMS, ev.Detail)
+	ev.Seq++
+	_, err := q.ExecContext(ctx, insertEvent, eventArgs(ev)...)
 	return err
 }
 
