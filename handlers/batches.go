@@ -35,7 +35,7 @@ func (h *handler) bulkHosts(r *http.Request) ([]store.Host, views.TriageQuery, b
 		}
 		return hosts, views.TriageQuery{}, false, nil
 	}
-	q, f, err := parseTriageQuery(r)
+	q, f, err := parseTriageQuery(r.Form) // the URL's query and, on POST, the form fields
 	if err != nil {
 		return nil, q, true, err
 	}

@@ -17,7 +17,7 @@ var exportHeader = []string{"host", "fqdn", "address", "os", "os_build", "group"
 // handleExportHosts streams GET /export/hosts.csv: the failing hosts under
 // the current filters, every row, without holding them in memory.
 func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
-	_, f, err := parseTriageQuery(r)
+	_, f, err := parseTriageQuery(r.URL.Query())
 	if err != nil {
 		h.fail(w, r, err)
 		return

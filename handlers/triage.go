@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"wsusfix/remote/hresult"
@@ -12,11 +13,11 @@ import (
 // triagePerPage is how many failing hosts one page lists.
 const triagePerPage = 50
 
-// parseTriageQuery reads the triage filters from the URL. A malformed error
-// code is a bad request (the user typed it); other oddities fall back to
-// defaults so an old bookmark still works.
-func parseTriageQuery(r *http.Request) (views.TriageQuery, store.TriageFilter, error) {
-	v := r.URL.Query()
+// parseTriageQuery reads the triage filters from v: the URL's query on
+// GET, the parsed form when a form carries the filter (bulk repair). A
+// malformed error code is a bad request (the user typed it); other
+// oddities fall back to defaults so an old bookmark still works.
+func parseTriageQuery(v url.Values) (views.TriageQuery, store.TriageFilter, error) {
 	q := views.TriageQuery{Group: v.Get("group"), Q: v.Get("q"), Desc: v.Get("dir") == "desc"}
 	f := store.TriageFilter{Group: q.Group, Search: q.Q, Desc: true, Sort: store.SortFailedAt}
 	if s := v.Get("code"); s != "" {
@@ -41,7 +42,7 @@ func parseTriageQuery(r *http.Request) (views.TriageQuery, store.TriageFilter, e
 // handleTriageList renders GET /: failing hosts, filtered, sorted and paged.
 func (h *handler) handleTriageList(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	q, f, err := parseTriageQuery(r)
+	q, f, err := parseTriageQuery(r.URL.Query())
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -1,0 +1,103 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"wsusfix/store"
+)
+
+// TestBulkRepair ensures the bulk flow works as a person uses it: the
+// confirmation page states how many hosts the filter selects; posting its
+// form queues one run per host in one batch (skipping a host already being
+// repaired) and answers 303 to the batch page, which counts them; hosts
+// can also be chosen one by one; and an unfiltered "repair everything" is
+// refused.
+func TestBulkRepair(t *testing.T) {
+	a := newSSEApp(t)
+	ctx := context.Background()
+	var hosts []store.HostInput
+	var ev []store.EventInput
+	for i := range 30 {
+		name := fmt.Sprintf("PC-%02d", i)
+		hosts = append(hosts, store.HostInput{Name: name, FQDN: strings.ToLower(name) + ".corp.test"})
+		code, result := uint32(0x80244022), "Failed"
+		if i < 12 {
+			code = 0x80070002
+		}
+		ev = append(ev, store.EventInput{HostName: name, At: time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC), UpdateID: "u",
+			KB: "KB5066835", Operation: "Installation", Result: result, HResult: code, Source: store.SourceImport})
+	}
+	a.st.UpsertHosts(ctx, hosts)
+	a.st.AddUpdateEvents(ctx, ev)
+	busy, _ := a.st.HostByName(ctx, "PC-03")
+	if _, err := a.st.CreateRun(ctx, store.RunInput{HostID: busy.ID, Procedure: store.ProcedureRepair, RequestedBy: "x"}); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := a.client.Get(a.srv.URL + "/repairs/new?code=0x80070002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := goquery.NewDocumentFromReader(res.Body)
+	res.Body.Close()
+	if got := doc.Find(`[data-testid="bulk-title"]`).Text(); got != "Repair 12 hosts?" {
+		t.Fatalf("confirmation says %q", got)
+	}
+	form := url.Values{}
+	doc.Find(`[data-testid="bulk-form"] input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
+		form.Add(s.AttrOr("name", ""), s.AttrOr("value", ""))
+	})
+	form.Set("procedure", "repair")
+
+	noFollow := *a.client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	post := func(v url.Values) *http.Response {
+		t.Helper()
+		res, err := noFollow.PostForm(a.srv.URL+"/repairs", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	res = post(form)
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/batches/") {
+		t.Fatalf("bulk POST: %d to %q", res.StatusCode, loc)
+	}
+	if n := len(a.runner.got); n != 11 {
+		t.Fatalf("%d runs queued, want 11 (12 hosts, one already being repaired)", n)
+	}
+	for _, j := range a.runner.got {
+		if j.Procedure != "repair" || !strings.HasSuffix(j.Target.Name, ".corp.test") || j.Target.Name == "pc-03.corp.test" {
+			t.Fatalf("job %+v", j)
+		}
+	}
+	res, err = a.client.Get(a.srv.URL + loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ = goquery.NewDocumentFromReader(res.Body)
+	res.Body.Close()
+	if got := doc.Find(`[data-testid="count-queued"]`).Text(); got != "11" {
+		t.Fatalf("batch page counts %q queued, want 11", got)
+	}
+
+	if res := post(url.Values{"host": {"PC-20", "PC-21"}, "procedure": {"check"}}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("explicit hosts: %d", res.StatusCode)
+	}
+	if n := len(a.runner.got); n != 13 || a.runner.got[12].Procedure != "check" {
+		t.Fatalf("after choosing two hosts: %d jobs, last %+v", n, a.runner.got[n-1])
+	}
+	if res := post(url.Values{"procedure": {"repair"}}); res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("unfiltered bulk: %d, want 400", res.StatusCode)
+	}
+}
