@@ -375,7 +375,7 @@ func evidence(lines []scripts.Line) (verdict, detail string) {
 	for _, l := range lines {
 		var e scripts.Evidence
 		if l.Kind == scripts.KindEvidence && l.Decode(&e) == nil && e.Verdict == verdict && e.Detail != "" {
-			detail = e.Detail
+			detail = strings.TrimSpace(e.KB + " " + e.Detail)
 		}
 	}
 	return verdict, detail
