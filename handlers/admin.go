@@ -62,6 +62,7 @@ type statusWriter struct {
 	status int
 }
 
+// WriteHeader records the status before passing it on.
 func (s *statusWriter) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
@@ -69,6 +70,7 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Write records 200 when no status was set (as net/http does), then passes the bytes on.
 func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
@@ -76,6 +78,7 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// Unwrap exposes the wrapped ResponseWriter to http.ResponseController.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // outcomeOf reads an audit outcome from a response status.

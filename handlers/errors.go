@@ -15,6 +15,7 @@ import (
 // show because the handler wrote it for people.
 type badRequest struct{ msg string }
 
+// Error returns the message.
 func (e badRequest) Error() string { return e.msg }
 
 // fail is the one place an error becomes a response. It logs once, here,

@@ -169,4 +169,5 @@ func parseDay(s, label string) (time.Time, error) {
 // people (503).
 type unavailable struct{ msg string }
 
+// Error returns the message.
 func (e unavailable) Error() string { return e.msg }

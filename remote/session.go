@@ -135,6 +135,7 @@ type lockedWriter struct {
 	w  io.Writer
 }
 
+// Write passes p on to the sink under the shared lock.
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

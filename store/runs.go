@@ -52,6 +52,7 @@ type ActiveRunError struct {
 	RunID int64
 }
 
+// Error returns the message.
 func (e *ActiveRunError) Error() string {
 	return fmt.Sprintf("store: host %s already has active run %d", e.Host, e.RunID)
 }

@@ -19,8 +19,10 @@ import (
 // faultFlags collects repeated -fault NAME=FAULT flags.
 type faultFlags map[string]sim.Fault
 
+// String lists the faults given so far.
 func (f faultFlags) String() string { return fmt.Sprint(map[string]sim.Fault(f)) }
 
+// Set parses one HOST=FAULT flag value.
 func (f faultFlags) Set(v string) error {
 	name, fault, ok := strings.Cut(v, "=")
 	if !ok || name == "" {
