@@ -82,3 +82,52 @@ func TestBrowser_LoginRepairLogout(t *testing.T) {
 		t.Fatalf("sign out: %v", err)
 	}
 }
+
+// TestBrowser_BulkRepairLive ensures a bulk repair started from its
+// confirmation page lands on the batch page, whose counts reach the end
+// without the page being reloaded.
+func TestBrowser_BulkRepairLive(t *testing.T) {
+	ctx := newBrowser(t)
+	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "200")
+	f := sim.NewFleet(sim.FleetConfig{Seed: 1, Hosts: 200, End: time.Now()})
+	var picked []string
+	for _, h := range f.Hosts {
+		if (h.Failure() == 0x80070002 || h.Failure() == 0x80070003) && h.Fault == sim.FaultNone && !h.RebootPending && h.FreeDiskGB >= 20 {
+			picked = append(picked, h.Name)
+		}
+		if len(picked) == 3 {
+			break
+		}
+	}
+	browserSignIn(t, ctx, base, "demo", testDemoPassword)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/repairs/new?host="+picked[0]+"&host="+picked[1]+"&host="+picked[2]),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="bulk-start"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="bulk-title"]`)))
+	if err != nil || title != "Repair 3 hosts?" {
+		t.Fatalf("confirmation %q (%v)", title, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="bulk-start"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitLocation(t, ctx, "/batches/")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillHere = true`)); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#batch:not([data-active]) [data-testid="batch-outcomes"]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "batch-done")
+	done, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="count-succeeded"]`)))
+	if err != nil || done != "3" {
+		t.Fatalf("succeeded count %q (%v), want 3", done, err)
+	}
+	if kept, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillHere === true`)); err != nil || !kept {
+		t.Fatalf("the batch page was reloaded instead of updated in place (%v)", err)
+	}
+}
