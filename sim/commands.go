@@ -141,9 +141,8 @@ func (s *Server) exec(ctx context.Context, c *Cmd) int {
 	return fn(ctx, c)
 }
 
-// registerBuiltins installs the programs every simulated host has. They are
-// enough to test the transport; the product's PowerShell steps are plugged
-// in later with Handle.
+// registerBuiltins installs the cmd.exe programs every simulated host has.
+// The product's PowerShell steps are registered beside them (scripts.go).
 func (s *Server) registerBuiltins() {
 	s.Handle("hostname", func(_ context.Context, c *Cmd) int {
 		fmt.Fprintf(c.Stdout, "%s\r\n", c.Machine.Name())

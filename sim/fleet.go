@@ -1,6 +1,7 @@
 // Package sim is a simulated Windows fleet: a deterministic inventory with
-// months of update history, and (in later files) a WS-Management server that
-// answers WinRM for every host in it. The demo and the tests stand on it; no
+// months of update history (fleet.go, fleetgen.go), and a WS-Management
+// server that answers WinRM for every host in it and runs the product's
+// scripts on its state (server.go lists the rest). The demo and the tests stand on it; no
 // Windows machine is needed. It must never be imported by handlers or store.
 package sim
 
