@@ -91,6 +91,11 @@ func TestSettingsPage(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(doc.Find(`[data-testid="settings-password-state"]`).Text(), "Not set") {
 		t.Fatalf("empty settings page: %d %q", res.StatusCode, doc.Find(`[data-testid="settings-password-state"]`).Text())
 	}
+	var offered []string
+	doc.Find(`[data-testid="settings-auth"] option`).Each(func(_ int, s *goquery.Selection) { offered = append(offered, s.AttrOr("value", "")) })
+	if strings.Join(offered, ",") != "ntlm,basic" {
+		t.Fatalf("the form offers %v; want only the supported ntlm,basic", offered)
+	}
 	for _, tt := range []struct {
 		name string
 		form url.Values
@@ -98,6 +103,7 @@ func TestSettingsPage(t *testing.T) {
 		{"no user", url.Values{"winrm_password": {pw}, "winrm_auth": {"ntlm"}, "winrm_https": {"true"}}},
 		{"no password", url.Values{"winrm_user": {"svc"}, "winrm_auth": {"ntlm"}, "winrm_https": {"true"}}},
 		{"basic over http", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"basic"}}},
+		{"kerberos is not supported", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"kerberos"}, "winrm_https": {"true"}}},
 		{"bad port", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"ntlm"}, "winrm_https": {"true"}, "winrm_port": {"70000"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

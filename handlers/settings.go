@@ -31,7 +31,7 @@ func (h *handler) settingsProps(r *http.Request) (views.SettingsProps, error) {
 	if err != nil {
 		return views.SettingsProps{}, err
 	}
-	p := views.SettingsProps{FromEnv: h.winrmFromEnv, User: s.User, Auth: s.Auth, HTTPS: s.HTTPS,
+	p := views.SettingsProps{AuthMethods: remote.AuthMethods, FromEnv: h.winrmFromEnv, User: s.User, Auth: s.Auth, HTTPS: s.HTTPS,
 		PasswordSet: s.PasswordSet, PasswordSetAt: s.PasswordSetAt, PasswordSetBy: s.PasswordSetBy,
 		UpdatedAt: s.UpdatedAt, UpdatedBy: s.UpdatedBy}
 	if s.Port != 0 {
@@ -103,8 +103,8 @@ func (h *handler) settingsProblems(in *store.WinRMSettings, p views.SettingsProp
 	case len(in.Password) > 1024:
 		problems = append(problems, "The password is longer than 1024 bytes.")
 	}
-	if !slices.Contains(views.AuthMethods, in.Auth) {
-		problems = append(problems, "Choose an authentication method: "+strings.Join(views.AuthMethods, ", ")+".")
+	if !slices.Contains(remote.AuthMethods, in.Auth) {
+		problems = append(problems, "Choose an authentication method: "+strings.Join(remote.AuthMethods, ", ")+".")
 	}
 	if len(problems) > 0 {
 		return problems

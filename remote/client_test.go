@@ -283,7 +283,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"basic over http", remote.Config{Auth: remote.AuthBasic, User: "u", Password: "p"}, "clear text"},
 		{"no password", remote.Config{HTTPS: true, Auth: remote.AuthBasic, User: "u"}, "WSUSFIX_WINRM_PASSWORD"},
 		{"no user", remote.Config{HTTPS: true, Auth: remote.AuthNTLM, Password: "p"}, "-winrm-user"},
-		{"bad auth", remote.Config{HTTPS: true, Auth: "digest", User: "u", Password: "p"}, "want basic, ntlm or kerberos"},
+		{"bad auth", remote.Config{HTTPS: true, Auth: "digest", User: "u", Password: "p"}, "want ntlm or basic"},
+		{"kerberos is not offered", remote.Config{HTTPS: true, Auth: "kerberos", User: "u", Password: "p"}, "want ntlm or basic"},
 		{"insecure with CA", remote.Config{HTTPS: true, Auth: remote.AuthBasic, User: "u", Password: "p", Insecure: true, CAPEM: []byte("x")}, "contradict"},
 	}
 	for _, tt := range tests {

@@ -25,7 +25,7 @@ func secretAAD(name string) string { return "settings:" + name + ":value" }
 // WinRMSettings is the WinRM account stored on the settings page.
 type WinRMSettings struct {
 	User     string
-	Auth     string // basic, ntlm or kerberos
+	Auth     string // an authentication method of package remote: ntlm or basic
 	HTTPS    bool
 	Port     int    // 0: the default for the scheme
 	Password Secret // empty unless read with WinRMCredentials

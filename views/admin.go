@@ -42,7 +42,8 @@ type OneTimePassword struct {
 // SettingsProps is what the WinRM settings page shows. It never carries
 // the password itself, only whether one is stored.
 type SettingsProps struct {
-	FromEnv       bool // the environment or a file configures WinRM and wins
+	FromEnv       bool     // the environment or a file configures WinRM and wins
+	AuthMethods   []string // the choices of the form, the default first
 	User          string
 	Auth          string
 	HTTPS         bool
@@ -57,9 +58,6 @@ type SettingsProps struct {
 	Problems      []string
 	Saved         bool
 }
-
-// AuthMethods are the choices of the settings form.
-var AuthMethods = []string{"ntlm", "basic", "kerberos"}
 
 // AuditQuery is the audit page's filters as they travel in the URL.
 type AuditQuery struct {

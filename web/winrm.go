@@ -48,7 +48,7 @@ func registerWinRMFlags(fs *flag.FlagSet, e env) (*winrmFlags, error) {
 	fs.BoolVar(&w.https, "winrm-https", https, "reach hosts over HTTPS [WSUSFIX_WINRM_HTTPS]")
 	fs.StringVar(&w.caFile, "winrm-ca", e.str("WSUSFIX_WINRM_CA", ""), "PEM file of the CA that issued the hosts' WinRM certificates [WSUSFIX_WINRM_CA]")
 	fs.BoolVar(&w.insecure, "winrm-insecure", insecure, "do not verify host certificates (labs only) [WSUSFIX_WINRM_INSECURE]")
-	fs.StringVar(&w.auth, "winrm-auth", e.str("WSUSFIX_WINRM_AUTH", remote.AuthNTLM), "authentication: basic, ntlm or kerberos [WSUSFIX_WINRM_AUTH]")
+	fs.StringVar(&w.auth, "winrm-auth", e.str("WSUSFIX_WINRM_AUTH", remote.AuthNTLM), "authentication: "+strings.Join(remote.AuthMethods, " or ")+" [WSUSFIX_WINRM_AUTH]")
 	fs.StringVar(&w.user, "winrm-user", e.str("WSUSFIX_WINRM_USER", ""), "account for WinRM, e.g. CORP\\svc-wsusfix [WSUSFIX_WINRM_USER]")
 	fs.StringVar(&w.passwordFile, "winrm-password-file", e.str("WSUSFIX_WINRM_PASSWORD_FILE", ""),
 		"file holding the WinRM password; otherwise WSUSFIX_WINRM_PASSWORD is read [WSUSFIX_WINRM_PASSWORD_FILE]")
