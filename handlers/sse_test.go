@@ -24,10 +24,11 @@ import (
 // it stores events, then publishes them, as the executor does. The real
 // executor is exercised end to end in package web.
 type fakeRunner struct {
-	st  *store.Store
-	hub *remote.Hub
-	mu  sync.Mutex
-	got []remote.Job
+	st        *store.Store
+	hub       *remote.Hub
+	mu        sync.Mutex
+	got       []remote.Job
+	cancelled []int64 // Cancel calls, in order
 }
 
 func (f *fakeRunner) Submit(job remote.Job) error {
@@ -36,7 +37,19 @@ func (f *fakeRunner) Submit(job remote.Job) error {
 	f.got = append(f.got, job)
 	return nil
 }
-func (f *fakeRunner) Cancel(int64) bool { return false }
+
+// Cancel records the call; it knows the runs it was given.
+func (f *fakeRunner) Cancel(id int64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancelled = append(f.cancelled, id)
+	for _, j := range f.got {
+		if j.RunID == id {
+			return true
+		}
+	}
+	return false
+}
 func (f *fakeRunner) Subscribe(id int64) (<-chan remote.Event, func()) {
 	return f.hub.Subscribe(id)
 }

@@ -11,14 +11,15 @@ import (
 // Kinds of failure, for errors.Is. Every error from this package that
 // concerns a host is an *Error wrapping one of these.
 var (
-	ErrUnreachable  = errors.New("host unreachable")
-	ErrTLS          = errors.New("certificate not trusted")
-	ErrAuth         = errors.New("credentials refused")
-	ErrAccessDenied = errors.New("access denied")
-	ErrQuota        = errors.New("shell quota exceeded")
-	ErrTimedOut     = errors.New("operation timed out")
-	ErrShellGone    = errors.New("shell gone")
-	ErrFault        = errors.New("WS-Management fault")
+	ErrNotConfigured = errors.New("WinRM not configured")
+	ErrUnreachable   = errors.New("host unreachable")
+	ErrTLS           = errors.New("certificate not trusted")
+	ErrAuth          = errors.New("credentials refused")
+	ErrAccessDenied  = errors.New("access denied")
+	ErrQuota         = errors.New("shell quota exceeded")
+	ErrTimedOut      = errors.New("operation timed out")
+	ErrShellGone     = errors.New("shell gone")
+	ErrFault         = errors.New("WS-Management fault")
 )
 
 // Error is a failure talking to one host. Help says what a helpdesk

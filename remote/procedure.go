@@ -62,20 +62,28 @@ var updateServices = []string{"wuauserv", "BITS", "DoSvc"}
 // opens one shell on the job's host and runs the steps in order, emitting
 // every step's start, output and end.
 func (c *Client) RunFunc(opt ProcedureOptions) RunFunc {
+	return RunFuncFrom(func(context.Context) (*Client, error) { return c, nil }, opt)
+}
+
+// RunFuncFrom is RunFunc with the client obtained as each run starts, so
+// settings changed while the server runs apply to the next run. An error
+// from client fails the run's connect step like any other connection
+// problem; wrap it in an *Error of kind ErrNotConfigured to say so.
+func RunFuncFrom(client func(context.Context) (*Client, error), opt ProcedureOptions) RunFunc {
 	opt = opt.withDefaults()
 	return func(ctx context.Context, job Job, sink Sink) Result {
-		p := &procedure{c: c, opt: opt, job: job, sink: sink}
+		p := &procedure{client: client, opt: opt, job: job, sink: sink}
 		return p.run(ctx)
 	}
 }
 
 // procedure is one run of the steps on one host.
 type procedure struct {
-	c    *Client
-	opt  ProcedureOptions
-	job  Job
-	sink Sink
-	sess *Session
+	client func(context.Context) (*Client, error)
+	opt    ProcedureOptions
+	job    Job
+	sink   Sink
+	sess   *Session
 	// extra are services Windows stopped along with ours (dependents);
 	// they must be started again too.
 	extra []string
@@ -117,7 +125,11 @@ func (p *procedure) run(ctx context.Context) Result {
 func (p *procedure) connect(ctx context.Context) (Result, bool) {
 	p.sink.Emit(Event{Kind: KindStepStarted, Step: StepConnect})
 	start := time.Now()
-	sess, err := p.c.Open(ctx, p.job.Target)
+	c, err := p.client(ctx)
+	var sess *Session
+	if err == nil {
+		sess, err = c.Open(ctx, p.job.Target)
+	}
 	dur := time.Since(start).Milliseconds()
 	if err != nil {
 		outcome, summary := classify(err)
@@ -390,7 +402,7 @@ func classify(err error) (outcome, summary string) {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed_out", "The step did not finish in time."
 	case errors.As(err, &e):
-		kind := map[error]string{ErrUnreachable: "unreachable", ErrTLS: "unreachable", ErrAuth: "auth",
+		kind := map[error]string{ErrNotConfigured: "not_configured", ErrUnreachable: "unreachable", ErrTLS: "unreachable", ErrAuth: "auth",
 			ErrAccessDenied: "auth", ErrQuota: "quota", ErrTimedOut: "timed_out", ErrShellGone: "unreachable"}[e.Kind]
 		if kind == "" {
 			kind = "error"

@@ -19,6 +19,10 @@ const (
 	RunInterrupted = "interrupted"
 )
 
+// RunStates lists every run state in the order a run moves through them,
+// as the runs table's CHECK constraint allows them.
+var RunStates = []string{RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted}
+
 // Procedures a run can carry out.
 const (
 	ProcedureRepair = "repair"

@@ -42,7 +42,7 @@ var outcomeGroups = []struct {
 	{"Ran, no evidence yet", []string{"unknown", "checked"}},
 	{"Ran and did not help", []string{"still_failing"}},
 	{"Could not run: unreachable", []string{"unreachable", "timed_out"}},
-	{"Could not run: credentials or rights", []string{"auth", "quota"}},
+	{"Could not run: credentials, rights or settings", []string{"auth", "quota", "not_configured"}},
 	{"Could not run: refused by preflight", []string{"refused"}},
 	{"Error", []string{"error"}},
 	{"Cancelled or interrupted", []string{"cancelled", "interrupted"}},
@@ -55,6 +55,3 @@ func groupCount(outcomes map[string]int, names []string) int {
 	}
 	return n
 }
-
-// BatchStates lists the run states the batch page counts, in order.
-var BatchStates = []string{store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunCancelled, store.RunInterrupted}

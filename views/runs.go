@@ -160,9 +160,6 @@ func (q RunsQuery) Href() templ.SafeURL {
 // WithPage returns the query on page n.
 func (q RunsQuery) WithPage(n int) RunsQuery { q.Page = n; return q }
 
-// RunStates lists the states a run can be in, for the filter.
-var RunStates = []string{store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunCancelled, store.RunInterrupted}
-
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // runDuration is how long a run took, or has been going.

@@ -64,19 +64,14 @@ func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, r
 
 // runWithSource returns a RunFunc that reads the WinRM settings as each run
 // starts, so an account saved on the settings page applies to the next run
-// without a restart. Without settings the run fails, saying what to set.
+// without a restart. Without settings the run's connect step fails, saying
+// what to set.
 func runWithSource(src winrmSource, opt remote.ProcedureOptions) remote.RunFunc {
-	return func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	return remote.RunFuncFrom(func(ctx context.Context) (*remote.Client, error) {
 		cfg, err := src.Config(ctx)
-		var client *remote.Client
-		if err == nil {
-			client, err = remote.NewClient(cfg)
-		}
 		if err != nil {
-			sink.Emit(remote.Event{Kind: remote.KindStepStarted, Step: remote.StepConnect})
-			sink.Emit(remote.Event{Kind: remote.KindStepFinished, Step: remote.StepConnect, Status: "failed", Text: err.Error()})
-			return remote.Result{State: "failed", Outcome: "not_configured", Summary: err.Error()}
+			return nil, &remote.Error{Host: "wsusfix", Kind: remote.ErrNotConfigured, Help: err.Error(), Err: err}
 		}
-		return client.RunFunc(opt)(ctx, job, sink)
-	}
+		return remote.NewClient(cfg)
+	}, opt)
 }

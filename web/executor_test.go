@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,5 +175,56 @@ func TestServe_InterruptsLeftoverRuns(t *testing.T) {
 	evs, _ := st.RunEvents(ctx, run.ID, 0, 0)
 	if len(evs) != 1 || evs[0].Kind != store.EventRunFinished {
 		t.Fatalf("events %+v, want only the run_finished that closed it", evs)
+	}
+}
+
+// TestServe_RepairWithoutWinRM ensures that serve without any WinRM
+// settings still accepts a repair, and that the run fails at its connect
+// step saying where to set an account, instead of hanging or pretending.
+func TestServe_RepairWithoutWinRM(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nowinrm.db")
+	st, err := store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.UpsertHosts(t.Context(), []store.HostInput{{Name: "PC-1"}})
+	st.Close()
+	base, out, _ := startProgramEnv(t, nil, "serve", "-addr", "127.0.0.1:0", "-db", db)
+	m := firstAdminRE.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no first admin password printed: %s", out.String())
+	}
+	c := signIn(t, base, "admin", m[1])
+	res, err := c.PostForm(base+"/hosts/PC-1/repair", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Request.URL.Path, "/runs/") {
+		t.Fatalf("repair landed on %d %s", res.StatusCode, res.Request.URL)
+	}
+	id, _ := strconv.ParseInt(strings.TrimPrefix(res.Request.URL.Path, "/runs/"), 10, 64)
+	st, err = store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		run, err := st.Run(t.Context(), id)
+		if err == nil && !run.Active() {
+			if run.State != store.RunFailed || run.Outcome != "not_configured" || !strings.Contains(run.Summary, "/admin/settings") {
+				t.Fatalf("run %+v, want failed/not_configured naming /admin/settings", run)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %d still active (%v)", id, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	evs, _ := st.RunEvents(t.Context(), id, 0, 0)
+	if len(evs) < 2 || evs[0].Step != remote.StepConnect || evs[1].Status != "failed" {
+		t.Fatalf("events %+v, want the connect step to fail", evs)
 	}
 }

@@ -1,0 +1,131 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"wsusfix/handlers"
+	"wsusfix/store"
+)
+
+// noRedirect is c without following redirects, so tests see the 303s.
+func noRedirect(c *http.Client) *http.Client {
+	n := *c
+	n.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &n
+}
+
+func postForm(t *testing.T, c *http.Client, u string, v url.Values) (*http.Response, *goquery.Document) {
+	t.Helper()
+	res, err := c.PostForm(u, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, doc
+}
+
+// TestHandleHostRepair ensures a repair answers 303 to its run and hands
+// the executor a job for the host, reached by its FQDN and inventory
+// address; a second repair of the same host answers 409 naming the run
+// already active; and GET on the run's event stream starts nothing.
+func TestHandleHostRepair(t *testing.T) {
+	a := newSSEApp(t)
+	ctx := context.Background()
+	a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1", FQDN: "pc-1.corp.test", Address: "192.0.2.7:5986"}})
+	c := noRedirect(a.client)
+
+	res, _ := postForm(t, c, a.srv.URL+"/hosts/PC-1/repair", url.Values{"procedure": {"check"}})
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/runs/") {
+		t.Fatalf("repair: %d to %q", res.StatusCode, loc)
+	}
+	if len(a.runner.got) != 1 {
+		t.Fatalf("%d jobs submitted, want 1", len(a.runner.got))
+	}
+	j := a.runner.got[0]
+	if j.Procedure != "check" || j.Target.Name != "pc-1.corp.test" || j.Target.Address != "192.0.2.7:5986" {
+		t.Fatalf("job %+v", j)
+	}
+
+	res, doc := postForm(t, c, a.srv.URL+"/hosts/PC-1/repair", url.Values{})
+	if res.StatusCode != http.StatusConflict || doc.Find(`[data-testid="error-link"]`).AttrOr("href", "") != loc {
+		t.Fatalf("second repair: %d, link %q; want 409 linking %s", res.StatusCode, doc.Find(`[data-testid="error-link"]`).AttrOr("href", ""), loc)
+	}
+	res, _ = postForm(t, c, a.srv.URL+"/hosts/PC-1/repair", url.Values{"procedure": {"format-c"}})
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("unknown procedure: %d, want 400", res.StatusCode)
+	}
+
+	ch, stop := a.stream(t, j.RunID, "")
+	stop()
+	for range ch {
+	}
+	if len(a.runner.got) != 1 {
+		t.Fatalf("GET on the event stream submitted work: %d jobs", len(a.runner.got))
+	}
+}
+
+// TestHandleRunCancel ensures Cancel reaches the executor for a run it
+// knows, and that a run active in the database but unknown to it (left
+// by a crash) is closed as interrupted rather than shown as running.
+func TestHandleRunCancel(t *testing.T) {
+	a := newSSEApp(t)
+	ctx := context.Background()
+	a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1"}, {Name: "PC-2"}})
+	c := noRedirect(a.client)
+	res, _ := postForm(t, c, a.srv.URL+"/hosts/PC-1/repair", url.Values{})
+	known := a.runner.got[0].RunID
+	if res, _ = postForm(t, c, a.srv.URL+"/runs/"+itoa64(known)+"/cancel", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", res.StatusCode)
+	}
+	if len(a.runner.cancelled) != 1 || a.runner.cancelled[0] != known {
+		t.Fatalf("executor cancels %v, want [%d]", a.runner.cancelled, known)
+	}
+
+	orphan := a.newRun(t, "PC-2") // running in the database only
+	if res, _ = postForm(t, c, a.srv.URL+"/runs/"+itoa64(orphan.ID)+"/cancel", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel orphan: %d", res.StatusCode)
+	}
+	got, err := a.st.Run(ctx, orphan.ID)
+	if err != nil || got.State != store.RunInterrupted {
+		t.Fatalf("orphan run after cancel: %+v (%v), want interrupted", got, err)
+	}
+	if res, _ = postForm(t, c, a.srv.URL+"/runs/999/cancel", nil); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("cancel of no run: %d, want 404", res.StatusCode)
+	}
+}
+
+// TestHandleHostRepair_NoRunner ensures that without WinRM wired in, a
+// repair is refused with 503 and a reason, and nothing is recorded.
+func TestHandleHostRepair_NoRunner(t *testing.T) {
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "norun.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv := httptest.NewServer(handlers.New(handlers.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st}))
+	t.Cleanup(srv.Close)
+	c := noRedirect(signIn(t, srv.URL, st, "op", store.RoleOperator))
+	st.UpsertHosts(t.Context(), []store.HostInput{{Name: "PC-1"}})
+	res, doc := postForm(t, c, srv.URL+"/hosts/PC-1/repair", url.Values{})
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(doc.Find(`[data-testid="error-message"]`).Text(), "WinRM") {
+		t.Fatalf("no runner: %d %q", res.StatusCode, doc.Find(`[data-testid="error-message"]`).Text())
+	}
+	if runs, total, _ := st.Runs(t.Context(), store.RunFilter{}); total != 0 {
+		t.Fatalf("a refused repair left runs: %+v", runs)
+	}
+}
