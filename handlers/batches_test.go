@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,31 @@ func TestBulkRepair(t *testing.T) {
 	if got := doc.Find(`[data-testid="count-queued"]`).Text(); got != "11" {
 		t.Fatalf("batch page counts %q queued, want 11", got)
 	}
+
+	// Two runs of the batch fail; re-running the failed ones queues exactly
+	// those two hosts in a new batch.
+	var failedHosts []string
+	for _, j := range a.runner.got[:2] {
+		a.st.FinishRun(ctx, j.RunID, store.RunResult{State: store.RunFailed, Outcome: "unreachable"})
+		failedHosts = append(failedHosts, j.Target.Name)
+	}
+	res, err = noFollow.PostForm(a.srv.URL+loc+"/rerun", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") == loc {
+		t.Fatalf("re-run: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	var again []string
+	for _, j := range a.runner.got[11:] {
+		again = append(again, j.Target.Name)
+	}
+	slices.Sort(again)
+	if !slices.Equal(again, failedHosts) {
+		t.Fatalf("re-run queued %v; want the failed hosts %v again", again, failedHosts)
+	}
+	a.runner.got = a.runner.got[:11]
 
 	if res := post(url.Values{"host": {"PC-20", "PC-21"}, "procedure": {"check"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("explicit hosts: %d", res.StatusCode)

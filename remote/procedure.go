@@ -186,6 +186,7 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 	det := p.step(ctx, scripts.Detect, scripts.DetectParams{Retries: p.opt.DetectRetries, TimeoutSec: secs(p.opt.StepTimeout)})
 	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: p.job.FailingKBs})
 	p.saveHistory(ver.lines)
+	p.saveEvidence(ver.lines)
 	p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
 	if ctx.Err() != nil {
 		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled after the folder was renamed; the services were restarted."}
@@ -359,6 +360,39 @@ func (p *procedure) saveHistory(lines []scripts.Line) int {
 		}
 	}
 	return len(entries)
+}
+
+// saveEvidence stores what verify found as history entries (source
+// "repair"), so the host's history shows the install the repair brought
+// about, or the new failure. Pending downloads are not installs and are
+// left to the run log.
+func (p *procedure) saveEvidence(lines []scripts.Line) {
+	var entries []HistoryEntry
+	for _, l := range lines {
+		var e scripts.Evidence
+		if l.Kind != scripts.KindEvidence || l.Decode(&e) != nil || e.KB == "" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, e.Date)
+		if err != nil {
+			continue
+		}
+		entry := HistoryEntry{Time: at.UTC(), KB: e.KB, Title: e.Title, Operation: "Installation"}
+		switch {
+		case e.Verdict == scripts.VerdictRepaired && (e.Source == scripts.SourceHistory || e.Source == scripts.SourceHotfix):
+			entry.Result = "Succeeded"
+		case e.Verdict == scripts.VerdictStillFailing:
+			entry.Result, entry.HResult = "Failed", e.HResult
+		default:
+			continue
+		}
+		entries = append(entries, entry)
+	}
+	if len(entries) > 0 {
+		if err := p.sink.SaveHistory(entries, "repair"); err != nil {
+			p.sink.Emit(Event{Kind: KindOutput, Step: StepVerify, Stream: Stderr, Text: "could not store the evidence: " + err.Error()})
+		}
+	}
 }
 
 // resultName turns a script's result word ("succeeded_with_errors") into

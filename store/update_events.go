@@ -183,7 +183,11 @@ func refreshFailures(ctx context.Context, q querier, hosts map[int64]bool) error
 	}
 	_, err = q.ExecContext(ctx, `WITH latest AS (
 			SELECT host_id, id, at, hresult, kb, title, result,
-				row_number() OVER (PARTITION BY host_id, update_id ORDER BY at DESC, id DESC) AS rn
+				-- One update is one KB where there is a KB: a retry recorded
+				-- under another update ID (a repair's evidence, a revision)
+				-- still counts as the same update.
+				row_number() OVER (PARTITION BY host_id, CASE WHEN kb <> '' THEN kb ELSE update_id END
+					ORDER BY at DESC, id DESC) AS rn
 			FROM update_events
 			WHERE operation = 'Installation' AND host_id IN (SELECT value FROM json_each(?1))
 		), fails AS (

@@ -70,6 +70,20 @@ func TestStore_AddUpdateEvents(t *testing.T) {
 	}
 }
 
+// TestStore_SameKBIsSameUpdate ensures a later success of the same KB
+// recorded under another update ID (a repair's evidence) ends the failure.
+func TestStore_SameKBIsSameUpdate(t *testing.T) {
+	s := newTestStore(t)
+	addHosts(t, s, HostInput{Name: "PC1"})
+	addEvents(t, s, ev("PC1", 1, "5001", "Failed", fileNotFound))
+	fixed := ev("PC1", 2, "5001", "Succeeded", 0)
+	fixed.UpdateID, fixed.Source = "", SourceRepair // evidence has the KB only
+	addEvents(t, s, fixed)
+	if h, _ := s.HostByName(t.Context(), "PC1"); h.State != StateOK || h.Failure != nil {
+		t.Fatalf("host %+v still failing after its KB installed", h)
+	}
+}
+
 // TestStore_HResultRange ensures codes with the top bit set survive the
 // round trip as unsigned 32-bit values.
 func TestStore_HResultRange(t *testing.T) {

@@ -133,6 +133,28 @@ func TestBulkRepair_MixedFaults(t *testing.T) {
 	for _, r := range runs {
 		byHost[r.HostName] = r
 	}
+	// The inventory follows the evidence: repaired hosts are marked so and
+	// their history holds the verified install; hosts the repair did not
+	// help stay failing.
+	ctx := context.Background()
+	for _, r := range runs {
+		host, _ := b.st.HostByID(ctx, r.HostID)
+		switch r.Outcome {
+		case "repaired":
+			hist, _, _ := b.st.History(ctx, r.HostID, 500, 0)
+			var verified bool
+			for _, e := range hist {
+				verified = verified || (e.Source == store.SourceRepair && e.Result == "Succeeded" && !e.At.Before(r.StartedAt.Truncate(time.Second))) // hosts report whole seconds
+			}
+			if host.State != store.StateRepaired || !verified {
+				t.Errorf("%s repaired: state %q, verified install in history %v", host.Name, host.State, verified)
+			}
+		case "still_failing":
+			if host.State != store.StateFailing {
+				t.Errorf("%s still failing but state %q", host.Name, host.State)
+			}
+		}
+	}
 	for _, h := range b.fleet.Hosts {
 		st, _ := b.srv.HostState(h.Name)
 		for _, s := range st.Services {
