@@ -85,7 +85,10 @@ func (t *transport) Transport(ep *winrm.Endpoint) error {
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	if t.cfg.Auth == AuthNTLM {
+	switch {
+	case t.cfg.Auth == AuthNTLM && !ep.HTTPS:
+		rt = newSealer(t.cfg, t.dial)
+	case t.cfg.Auth == AuthNTLM:
 		rt = ntlmssp.Negotiator{RoundTripper: rt}
 	}
 	t.client = &http.Client{Transport: rt}

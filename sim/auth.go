@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/rc4"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
@@ -27,9 +28,10 @@ import (
 //   - Negotiate with raw NTLMSSP tokens (what Azure/go-ntlmssp, and so
 //     winrm.ClientNTLM, sends): NTLMv2 only, verified per MS-NLMP 3.3.2.
 //     The connection stays authenticated afterwards, as on Windows, so the
-//     client's anonymous first try succeeds. No signing or sealing: HTTP
-//     message encryption (winrm.NewEncryption) and SPNEGO-wrapped tokens
-//     (Kerberos, most non-Go clients) are not supported and get 401.
+//     client's anonymous first try succeeds. A client that asks for SIGN,
+//     SEAL and KEY_EXCH gets them, and the connection then carries WinRM
+//     message encryption (sealing.go). SPNEGO-wrapped NTLM tokens (most
+//     non-Go clients) are not supported and get 401.
 //   - Anything else, or the right password on a FaultAuthRefused host: 401
 //     with an empty body and "WWW-Authenticate: Negotiate" plus
 //     `WWW-Authenticate: Basic realm="WSMAN"`.
@@ -38,8 +40,12 @@ import (
 // its result belong to one TCP connection.
 type connState struct {
 	mu        sync.Mutex
-	challenge []byte // outstanding NTLM server challenge
-	authed    *host  // host this connection authenticated to
+	challenge []byte       // outstanding NTLM server challenge
+	negotiate []byte       // the client's NEGOTIATE and our CHALLENGE, for the MIC
+	offered   []byte       // the CHALLENGE message sent
+	flags     uint32       // negotiated NTLM flags
+	authed    *host        // host this connection authenticated to
+	session   *ntlmSession // message sealing, when negotiated
 }
 
 type connKey struct{}
@@ -67,13 +73,12 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, h *host) (
 		}
 		switch binary.LittleEndian.Uint32(msg[8:]) {
 		case 1:
-			s.challenge(w, r, h, cs)
+			s.challenge(w, r, h, cs, msg)
 			return "", false
 		case 3:
 			cs.mu.Lock()
-			challenge := cs.challenge
+			ok := cs.challenge != nil && s.verifyNTLM(h, cs, msg)
 			cs.challenge = nil
-			ok := challenge != nil && s.verifyNTLM(h, challenge, msg)
 			if ok {
 				cs.authed = h
 			}
@@ -144,14 +149,18 @@ func (s *Server) ntlmTarget(h *host) (string, uint32) {
 }
 
 // challenge answers an NTLM NEGOTIATE with a CHALLENGE (MS-NLMP 2.2.1.2).
-// KEY_EXCH and LM_KEY are deliberately not offered: the Azure client
-// refuses them, and the simulator does no session security.
-func (s *Server) challenge(w http.ResponseWriter, r *http.Request, h *host, cs *connState) {
+// SIGN, SEAL and KEY_EXCH are granted only when the client asked for them,
+// as Windows does: a client that wants message encryption asks for all
+// three, and the Azure client (authentication only) asks for none and
+// refuses a challenge with KEY_EXCH. LM_KEY is never offered.
+func (s *Server) challenge(w http.ResponseWriter, r *http.Request, h *host, cs *connState, negotiate []byte) {
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce)
-	cs.mu.Lock()
-	cs.challenge = nonce
-	cs.mu.Unlock()
+	var asked uint32
+	if len(negotiate) >= 16 {
+		asked = binary.LittleEndian.Uint32(negotiate[12:])
+	}
+	flags := uint32(ntlmChallengeFlags) | asked&ntlmSealing
 
 	target, targetType := s.ntlmTarget(h)
 	name := utf16le(target)
@@ -177,7 +186,7 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, h *host, cs *
 	le.PutUint16(msg[12:], uint16(len(name)))
 	le.PutUint16(msg[14:], uint16(len(name)))
 	le.PutUint32(msg[16:], header)
-	le.PutUint32(msg[20:], ntlmChallengeFlags|targetType)
+	le.PutUint32(msg[20:], flags|targetType)
 	copy(msg[24:32], nonce)
 	le.PutUint16(msg[40:], uint16(len(info)))
 	le.PutUint16(msg[42:], uint16(len(info)))
@@ -187,6 +196,10 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, h *host, cs *
 	msg[55] = 15
 	msg = append(msg, name...)
 	msg = append(msg, info...)
+	cs.mu.Lock()
+	cs.challenge, cs.negotiate, cs.offered, cs.flags = nonce, append([]byte(nil), negotiate...), msg, flags|targetType
+	cs.session = nil
+	cs.mu.Unlock()
 
 	h.ctr.unauthorized.Add(1)
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBodyBytes))
@@ -195,11 +208,14 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, h *host, cs *
 }
 
 // verifyNTLM checks an AUTHENTICATE message (MS-NLMP 2.2.1.3) against the
-// challenge: the NTLMv2 proof must be HMAC-MD5(NTOWFv2, challenge || blob)
-// with NTOWFv2 = HMAC-MD5(MD4(UTF-16LE(password)), UTF-16LE(UPPER(user) +
-// domain)), using the user and domain the client sent. NTLMv1 responses
-// (24 bytes) are refused, as current Windows does.
-func (s *Server) verifyNTLM(h *host, challenge, msg []byte) bool {
+// challenge held in cs: the NTLMv2 proof must be HMAC-MD5(NTOWFv2,
+// challenge || blob) with NTOWFv2 = HMAC-MD5(MD4(UTF-16LE(password)),
+// UTF-16LE(UPPER(user) + domain)), using the user and domain the client
+// sent. NTLMv1 responses (24 bytes) are refused, as current Windows does.
+// When SIGN, SEAL and KEY_EXCH were negotiated it also recovers the
+// client's session key, checks the MIC if the client sent one, and gives
+// the connection its session security. Called with cs.mu held.
+func (s *Server) verifyNTLM(h *host, cs *connState, msg []byte) bool {
 	if len(msg) < 64 {
 		return false
 	}
@@ -214,7 +230,8 @@ func (s *Server) verifyNTLM(h *host, challenge, msg []byte) bool {
 	nt, ok1 := field(20)
 	dom, ok2 := field(28)
 	usr, ok3 := field(36)
-	if !ok1 || !ok2 || !ok3 || len(nt) < 16+28 {
+	encKey, ok4 := field(52)
+	if !ok1 || !ok2 || !ok3 || !ok4 || len(nt) < 16+28 {
 		return false
 	}
 	unicode := le.Uint32(msg[60:])&ntlmUnicode != 0
@@ -225,7 +242,51 @@ func (s *Server) verifyNTLM(h *host, challenge, msg []byte) bool {
 	hash := md4.New()
 	hash.Write(utf16le(s.opt.Password))
 	ntowf := hmacMD5(hash.Sum(nil), utf16le(strings.ToUpper(user)+domain))
-	return hmac.Equal(hmacMD5(ntowf, challenge, nt[16:]), nt[:16])
+	proof := hmacMD5(ntowf, cs.challenge, nt[16:])
+	if !hmac.Equal(proof, nt[:16]) {
+		return false
+	}
+	if cs.flags&ntlmSealing != ntlmSealing {
+		return true
+	}
+	// MS-NLMP 3.3.2 and 3.4.5.1: with NTLMv2 the key exchange key is the
+	// session base key, and the client's random key arrives RC4-encrypted
+	// under it.
+	if len(encKey) != 16 {
+		return false
+	}
+	exported := make([]byte, 16)
+	c, _ := rc4.NewCipher(hmacMD5(ntowf, proof))
+	c.XORKeyStream(exported, encKey)
+	if sendsMIC(nt[16+28:]) {
+		if len(msg) < 88 {
+			return false
+		}
+		zeroed := append([]byte(nil), msg...)
+		clear(zeroed[72:88])
+		if !hmac.Equal(hmacMD5(exported, cs.negotiate, cs.offered, zeroed), msg[72:88]) {
+			return false
+		}
+	}
+	cs.session = newNTLMSession(exported)
+	return true
+}
+
+// sendsMIC reports whether the AV pairs of an NTLMv2 response carry
+// MsvAvFlags with bit 0x2: the AUTHENTICATE message then holds a MIC.
+func sendsMIC(av []byte) bool {
+	le := binary.LittleEndian
+	for len(av) >= 4 {
+		id, n := le.Uint16(av), int(le.Uint16(av[2:]))
+		if id == 0 || len(av) < 4+n {
+			return false
+		}
+		if id == 6 && n == 4 {
+			return le.Uint32(av[4:])&0x2 != 0
+		}
+		av = av[4+n:]
+	}
+	return false
 }
 
 // ntlmAccount reports whether user (bare or UPN) in domain names the

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"wsusfix/remote/sealed"
 )
 
 // exchange is one request being answered.
@@ -68,6 +70,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	user, ok := s.authenticate(w, r, h)
 	if !ok {
+		return
+	}
+	if r.ContentLength == 0 {
+		// The last leg of a handshake before encrypted messages carries no
+		// body; Windows answers it 200 and empty.
+		emptyStatus(w, http.StatusOK)
+		return
+	}
+	if sealed.Is(r.Header.Get("Content-Type")) {
+		cs, _ := r.Context().Value(connKey{}).(*connState)
+		var sess *ntlmSession
+		if cs != nil {
+			cs.mu.Lock()
+			sess = cs.session
+			cs.mu.Unlock()
+		}
+		if err := openSealed(r, sess); err != nil {
+			w.Header().Set("Connection", "close")
+			emptyStatus(w, http.StatusBadRequest)
+			return
+		}
+		sw := &sealWriter{w: w, sess: sess}
+		defer sw.finish()
+		w = sw
+	} else if s.opt.RequireEncryption && !s.opt.TLS {
+		// AllowUnencrypted=false: plain HTTP carries only sealed messages.
+		unauthorized(w, r, h)
 		return
 	}
 	if !strings.Contains(strings.ToLower(r.Header.Get("Content-Type")), "application/soap+xml") {

@@ -25,6 +25,7 @@ import (
 //	commands.go  the command registry, cmd.exe's rules and the built-ins
 //	faults.go    SOAP faults and what each host Fault does
 //	auth.go      Basic and NTLM (Negotiate) authentication
+//	sealing.go   NTLM message encryption on plain HTTP
 //	tlscert.go   the generated CA and per-name certificates
 //	state.go     per-host live state (services, folders, history)
 //	counters.go  per-host, per-action counters for tests and benchmarks
@@ -32,7 +33,7 @@ import (
 //	wsus.go      the WSUS server's inventory script
 //
 // Not simulated: PowerShell remoting (PSRP), WS-Man Get/Enumerate (WMI),
-// Kerberos/CredSSP, NTLM message encryption, and cmd.exe syntax beyond the
+// Kerberos/CredSSP, and cmd.exe syntax beyond the
 // first word (no pipes, redirection or &&).
 
 // maxBodyBytes bounds a request body: Windows' MaxEnvelopeSizekb default of
@@ -55,8 +56,13 @@ type Options struct {
 	Domain string
 
 	// TLS serves HTTPS with certificates from a CA generated at start
-	// (see CACertPEM); otherwise plain HTTP, as if AllowUnencrypted=true.
+	// (see CACertPEM); otherwise plain HTTP.
 	TLS bool
+	// RequireEncryption makes plain HTTP behave as Windows' default
+	// AllowUnencrypted=false: only NTLM-sealed messages are served, and
+	// anything else gets 401. Without it plain HTTP also takes unsealed
+	// messages, as if AllowUnencrypted=true.
+	RequireEncryption bool
 
 	// MaxShellsPerUser is the WinRS quota per user and host; default 30.
 	MaxShellsPerUser int

@@ -60,7 +60,7 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	seed := fs.Int64("seed", int64(seedDefault), "fleet seed; the demo uses the same fleets [WSUSFIX_SIM_SEED]")
 	hosts := fs.Int("hosts", hostsDefault, "number of simulated hosts [WSUSFIX_SIM_HOSTS]")
-	useTLS := fs.Bool("tls", tlsDefault, "serve HTTPS with a CA generated at start [WSUSFIX_SIM_TLS]")
+	useTLS := fs.Bool("tls", tlsDefault, "serve HTTPS with a CA generated at start; without it, plain HTTP that takes only NTLM-encrypted messages [WSUSFIX_SIM_TLS]")
 	user := fs.String("user", e.str("WSUSFIX_SIM_USER", "Administrator"), "the account every host accepts [WSUSFIX_SIM_USER]")
 	latency := fs.Duration("latency", 0, "added to every request, to model a WAN")
 	jitter := fs.Duration("jitter", 0, "random extra latency, up to this much")
@@ -79,7 +79,10 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(stdout, "Generated the fleet's password (set WSUSFIX_SIM_PASSWORD to choose one):\n  %s\n", password)
 	}
 	fleet := sim.NewFleet(sim.FleetConfig{Seed: *seed, Hosts: *hosts, End: time.Now()})
-	srv := sim.NewServer(fleet, sim.Options{User: *user, Password: password, TLS: *useTLS, Latency: *latency, Jitter: *jitter, Seed: *seed})
+	// Plain HTTP behaves as Windows does by default (AllowUnencrypted=false):
+	// only NTLM with message encryption gets in.
+	srv := sim.NewServer(fleet, sim.Options{User: *user, Password: password, TLS: *useTLS, RequireEncryption: !*useTLS,
+		Latency: *latency, Jitter: *jitter, Seed: *seed})
 	for name, f := range faults {
 		if !srv.SetFault(name, f) {
 			return fmt.Errorf("-fault %s: no such host in the fleet", name)
@@ -97,7 +100,11 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		fmt.Fprintf(stdout, "Wrote %s. To point the dashboard at this fleet:\n", filepath.Join(*out, "{hosts,history}.csv, sim-ca.pem"))
 		fmt.Fprintf(stdout, "  wsusfix import hosts %s\n  wsusfix import history %s\n", filepath.Join(*out, "hosts.csv"), filepath.Join(*out, "history.csv"))
-		fmt.Fprintf(stdout, "  WSUSFIX_WINRM_PASSWORD=... wsusfix serve -winrm-user %s -winrm-auth basic -winrm-ca %s\n", *user, filepath.Join(*out, "sim-ca.pem"))
+		if *useTLS {
+			fmt.Fprintf(stdout, "  WSUSFIX_WINRM_PASSWORD=... wsusfix serve -winrm-user %s -winrm-auth basic -winrm-ca %s\n", *user, filepath.Join(*out, "sim-ca.pem"))
+		} else {
+			fmt.Fprintf(stdout, "  WSUSFIX_WINRM_PASSWORD=... wsusfix serve -winrm-user %s -winrm-auth ntlm -winrm-https=false\n", *user)
+		}
 	}
 	<-ctx.Done()
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,10 +17,26 @@ import (
 
 // TestSim_ImportThenReach ensures the standalone simulator writes an
 // inventory that `import` accepts, and that every imported host is then
-// reachable over HTTPS at its inventory address with the CA written beside
-// it: the path `serve` takes to a simulated network.
+// reachable at its inventory address: over HTTPS with the CA written
+// beside it, and over plain HTTP with NTLM message encryption (the only
+// way in, as on a Windows host with default settings). That is the path
+// `serve` takes to a simulated network.
 func TestSim_ImportThenReach(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tls  bool
+		hint string
+	}{
+		{"https", true, "-winrm-auth basic -winrm-ca"},
+		{"http", false, "-winrm-auth ntlm -winrm-https=false"},
+	} {
+		t.Run(tt.name, func(t *testing.T) { simImportThenReach(t, tt.tls, tt.hint) })
+	}
+}
+
+func simImportThenReach(t *testing.T, useTLS bool, hint string) {
 	dir := t.TempDir()
+	tlsFlag := fmt.Sprintf("-tls=%v", useTLS)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	envs := fakeEnv(map[string]string{"WSUSFIX_SIM_PASSWORD": "fleet-pass-1"})
@@ -32,7 +49,7 @@ func TestSim_ImportThenReach(t *testing.T) {
 		t.Fatalf("fault for an unknown host: %v", err)
 	}
 	go func() {
-		done <- run(ctx, []string{"sim", "-listen", "127.0.0.1:0", "-hosts", "25", "-out", dir}, envs, &out, &out)
+		done <- run(ctx, []string{"sim", "-listen", "127.0.0.1:0", "-hosts", "25", tlsFlag, "-out", dir}, envs, &out, &out)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(out.String(), "wsusfix import history") {
@@ -43,6 +60,9 @@ func TestSim_ImportThenReach(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "fleet-pass-1") {
 		t.Fatal("sim printed a password it was given")
+	}
+	if !strings.Contains(out.String(), hint) {
+		t.Fatalf("sim's advice lacks %q: %s", hint, out.String())
 	}
 
 	db := filepath.Join(dir, "inv.db")
@@ -65,7 +85,11 @@ func TestSim_ImportThenReach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := remote.NewClient(remote.Config{HTTPS: true, CAPEM: ca, Auth: remote.AuthBasic, User: "Administrator", Password: "fleet-pass-1"})
+	cfg := remote.Config{HTTPS: true, CAPEM: ca, Auth: remote.AuthBasic, User: "Administrator", Password: "fleet-pass-1"}
+	if !useTLS {
+		cfg = remote.Config{Auth: remote.AuthNTLM, User: "Administrator", Password: "fleet-pass-1"}
+	}
+	client, err := remote.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

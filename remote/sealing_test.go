@@ -1,0 +1,157 @@
+package remote_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wsusfix/remote"
+	"wsusfix/sim"
+)
+
+// wire records every byte that crosses the connections it dials.
+type wire struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *wire) dial(next func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := next(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &tappedConn{Conn: c, w: w}, nil
+	}
+}
+
+func (w *wire) contains(s string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return bytes.Contains(w.buf.Bytes(), []byte(s))
+}
+
+func (w *wire) len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Len()
+}
+
+type tappedConn struct {
+	net.Conn
+	w *wire
+}
+
+func (c *tappedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.w.mu.Lock()
+	c.w.buf.Write(p[:n])
+	c.w.mu.Unlock()
+	return n, err
+}
+
+func (c *tappedConn) Write(p []byte) (int, error) {
+	c.w.mu.Lock()
+	c.w.buf.Write(p)
+	c.w.mu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// newSealedFleet is a fleet on plain HTTP that, like Windows by default
+// (AllowUnencrypted=false), takes only NTLM-sealed messages; the client
+// reaches it with NTLM over HTTP and every byte is recorded.
+func newSealedFleet(t *testing.T, n int) (*fleet, *wire) {
+	t.Helper()
+	f := sim.NewFleet(sim.FleetConfig{Seed: 3, Hosts: n, End: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)})
+	for i := range f.Hosts {
+		f.Hosts[i].Fault, f.Hosts[i].RebootPending = sim.FaultNone, false
+	}
+	srv := sim.NewServer(f, sim.Options{Password: testPassword, RequireEncryption: true, MaxOperationTimeout: 300 * time.Millisecond,
+		ScriptTimeScale: 0.05})
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	w := &wire{}
+	return &fleet{srv: srv, fleet: f, cfg: remote.Config{Auth: remote.AuthNTLM, User: `CORP\Administrator`, Password: testPassword,
+		OperationTimeout: 300 * time.Millisecond, DialTimeout: 2 * time.Second, DialContext: w.dial(srv.DialContext)}}, w
+}
+
+// TestSealing_Repair ensures a whole repair runs over plain HTTP with NTLM
+// message encryption against a host that refuses unencrypted messages,
+// and that nothing readable crosses the wire: no SOAP, no script, no
+// password, no output.
+func TestSealing_Repair(t *testing.T) {
+	f, w := newSealedFleet(t, 120)
+	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
+	sink := &memSink{}
+	res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+	if res.State != "succeeded" {
+		t.Fatalf("sealed repair: %+v; steps %v", res, sink.finished())
+	}
+	if !f.servicesRunning(t, h.Name) {
+		t.Fatal("services not running after a sealed repair")
+	}
+	var output bool
+	for _, ev := range sink.events {
+		output = output || ev.Kind == remote.KindOutput
+	}
+	if !output {
+		t.Fatal("the repair produced no output lines to check the wire against")
+	}
+	if w.len() < 10_000 {
+		t.Fatalf("only %d bytes recorded on the wire", w.len())
+	}
+	for _, clear := range []string{"Envelope", "schemas.microsoft.com/wbem/wsman/1/windows/shell", "powershell", "WSUSFIX", testPassword, "SoftwareDistribution"} {
+		if w.contains(clear) {
+			t.Errorf("%q crossed the wire in clear", clear)
+		}
+	}
+	if !w.contains("multipart/encrypted") {
+		t.Error("no encrypted message seen on the wire")
+	}
+}
+
+// TestSealing_Cancel ensures a cancel during a sealed step still restores
+// the services: the restore runs on fresh connections, whatever state the
+// cancelled one's RC4 streams were left in.
+func TestSealing_Cancel(t *testing.T) {
+	f, _ := newSealedFleet(t, 120)
+	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
+	f.srv.SetFault(h.Name, sim.FaultFolderLocked)
+	m, _ := f.srv.Machine(h.Name)
+	m.Update(func(s *sim.HostState) { s.LockedRenames = 1000 })
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sink := &memSink{onEvent: func(ev remote.Event) {
+		if ev.Kind == remote.KindStepStarted && ev.Step == remote.StepRename {
+			go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+		}
+	}}
+	res := f.repair(t, ctx, h, remote.ProcedureRepair, sink)
+	if res.State == "succeeded" {
+		t.Fatalf("cancelled run succeeded: %+v", res)
+	}
+	if !f.servicesRunning(t, h.Name) || sink.finished()[remote.StepStartServices] != "ok" {
+		t.Fatalf("services not restored after a cancel; steps %v", sink.finished())
+	}
+	if c := f.srv.Counters(h.Name); c.ShellsOpen != 0 {
+		t.Fatalf("%d shells left open", c.ShellsOpen)
+	}
+}
+
+// TestSealing_WrongPassword ensures a refused password over sealed HTTP is
+// an authentication error naming what the host offers, without the
+// password.
+func TestSealing_WrongPassword(t *testing.T) {
+	f, _ := newSealedFleet(t, 1)
+	_, err := f.client(t, func(c *remote.Config) { c.Password = "not-the-password-42" }).Open(t.Context(), remote.Target{Name: f.host(0)})
+	if !errors.Is(err, remote.ErrAuth) || !strings.Contains(err.Error(), "Negotiate") || strings.Contains(err.Error(), "not-the-password-42") {
+		t.Fatalf("got %v; want an auth error naming Negotiate", err)
+	}
+}
