@@ -295,6 +295,9 @@ func TestConfig_Validate(t *testing.T) {
 			}
 		})
 	}
+	if err := (remote.Config{Auth: remote.AuthNTLM, User: `CORP\u`, Password: "p"}).Validate(); err != nil {
+		t.Errorf("NTLM over plain HTTP (sealed) refused: %v", err)
+	}
 	if s := fmt.Sprintf("%v %s", remote.Secret("pw"), remote.Secret("pw")); strings.Contains(s, "pw") {
 		t.Fatalf("secret printed: %s", s)
 	}

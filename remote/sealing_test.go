@@ -16,8 +16,9 @@ import (
 
 // wire records every byte that crosses the connections it dials.
 type wire struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	dials int
 }
 
 func (w *wire) dial(next func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
@@ -26,6 +27,9 @@ func (w *wire) dial(next func(context.Context, string, string) (net.Conn, error)
 		if err != nil {
 			return nil, err
 		}
+		w.mu.Lock()
+		w.dials++
+		w.mu.Unlock()
 		return &tappedConn{Conn: c, w: w}, nil
 	}
 }
@@ -114,6 +118,20 @@ func TestSealing_Repair(t *testing.T) {
 	}
 	if !w.contains("multipart/encrypted") {
 		t.Error("no encrypted message seen on the wire")
+	}
+	c := f.srv.Counters(h.Name)
+	var total int64
+	for _, n := range c.Requests {
+		total += n
+	}
+	w.mu.Lock()
+	dials := w.dials
+	w.mu.Unlock()
+	// Each connection costs a handshake of two empty requests; a session
+	// needs two at once (output polling and stdin), so there should be few.
+	t.Logf("sealed repair: %d SOAP messages, %d connections, %d handshake 401s", total, dials, c.Unauthorized)
+	if dials > 6 {
+		t.Errorf("%d connections for one repair; authenticated connections are not being reused", dials)
 	}
 }
 

@@ -161,6 +161,11 @@ func (t *transport) transportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return err
 	}
+	var typed *Error
+	if errors.As(err, &typed) { // already explained, by the sealing transport
+		typed.Host = t.target.Name
+		return typed
+	}
 	e := &Error{Host: t.target.Name, Kind: ErrUnreachable, Err: err}
 	addr := t.target.dialAddr(t.cfg)
 	var dnsErr *net.DNSError

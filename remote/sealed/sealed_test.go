@@ -48,7 +48,7 @@ func TestParse_Malformed(t *testing.T) {
 	for ct, want := range map[string]bool{
 		ContentType: true,
 		`Multipart/Encrypted;protocol="application/http-spnego-session-encrypted";boundary="Encrypted Boundary"`: true,
-		"application/soap+xml;charset=UTF-8": false,
+		"application/soap+xml;charset=UTF-8":                                        false,
 		`multipart/encrypted;protocol="application/HTTP-CredSSP-session-encrypted"`: false,
 	} {
 		if Is(ct) != want {
