@@ -16,17 +16,20 @@ import (
 // against the ideal (requests × latency ÷ concurrency) and the peak live
 // heap (the simulated fleet, in the same process, included).
 // Run: go test -run '^$' -bench FleetRepair -benchtime 1x ./web/
+// The sealed variant reaches the same fleet over plain HTTP with NTLM
+// message encryption instead of HTTPS with Basic.
 func BenchmarkFleetRepair(b *testing.B) {
 	for _, hosts := range []int{250, 1000} {
-		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) { benchFleetRepair(b, hosts) })
+		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) { benchFleetRepair(b, hosts, false) })
 	}
+	b.Run("hosts=250/sealed", func(b *testing.B) { benchFleetRepair(b, 250, true) })
 }
 
-func benchFleetRepair(b *testing.B, hosts int) {
+func benchFleetRepair(b *testing.B, hosts int, sealed bool) {
 	const concurrency, latency = 50, 20 * time.Millisecond
 	for b.Loop() {
 		f := newBulkFixture(b, hosts, concurrency, false, sim.Options{Latency: latency, ScriptTimeScale: -1,
-			MaxOperationTimeout: 2 * time.Second})
+			MaxOperationTimeout: 2 * time.Second, RequireEncryption: sealed})
 		var peak atomic.Uint64
 		stop := make(chan struct{})
 		var wg sync.WaitGroup

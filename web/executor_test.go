@@ -46,14 +46,20 @@ func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.O
 	if err := seedFleet(ctx, st, fleet); err != nil {
 		t.Fatal(err)
 	}
-	opt.Password, opt.TLS = "bulk-pass", true
+	// HTTPS with Basic, unless the fleet wants encrypted messages on plain
+	// HTTP: then NTLM with message encryption.
+	opt.Password, opt.TLS = "bulk-pass", !opt.RequireEncryption
 	srv := sim.NewServer(fleet, opt)
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	client, err := remote.NewClient(remote.Config{HTTPS: true, CAPEM: srv.CACertPEM(), Auth: remote.AuthBasic,
-		User: "Administrator", Password: "bulk-pass", OperationTimeout: 500 * time.Millisecond, DialContext: srv.DialContext})
+	cfg := remote.Config{HTTPS: true, CAPEM: srv.CACertPEM(), Auth: remote.AuthBasic,
+		User: "Administrator", Password: "bulk-pass", OperationTimeout: 500 * time.Millisecond, DialContext: srv.DialContext}
+	if opt.RequireEncryption {
+		cfg.HTTPS, cfg.CAPEM, cfg.Auth = false, nil, remote.AuthNTLM
+	}
+	client, err := remote.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
