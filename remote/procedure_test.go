@@ -277,23 +277,32 @@ func TestProcedure_RoundTrips(t *testing.T) {
 	}
 }
 
+// cancelDuringLockedRename picks a failing host whose folder stays locked,
+// and returns a context that is cancelled 200 ms into the rename step, with
+// the sink that watches for it.
+func (f *fleet) cancelDuringLockedRename(t *testing.T) (sim.Host, context.Context, *memSink) {
+	t.Helper()
+	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
+	f.srv.SetFault(h.Name, sim.FaultFolderLocked)
+	m, _ := f.srv.Machine(h.Name)
+	m.Update(func(s *sim.HostState) { s.LockedRenames = 1000 })
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	sink := &memSink{onEvent: func(ev remote.Event) {
+		if ev.Kind == remote.KindStepStarted && ev.Step == remote.StepRename {
+			go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+		}
+	}}
+	return h, ctx, sink
+}
+
 // TestProcedure_DeadlineRestoresServices ensures that when the run's
 // deadline expires after the services were stopped (here, while the rename
 // retries a locked folder), the services are started again on a fresh
 // context and the run says it timed out.
 func TestProcedure_DeadlineRestoresServices(t *testing.T) {
 	f := newFleet(t, 120)
-	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
-	f.srv.SetFault(h.Name, sim.FaultFolderLocked)
-	m, _ := f.srv.Machine(h.Name)
-	m.Update(func(s *sim.HostState) { s.LockedRenames = 1000 })
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	sink := &memSink{onEvent: func(ev remote.Event) {
-		if ev.Kind == remote.KindStepStarted && ev.Step == remote.StepRename {
-			go func() { time.Sleep(200 * time.Millisecond); cancel() }()
-		}
-	}}
+	h, ctx, sink := f.cancelDuringLockedRename(t)
 	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
 	defer dcancel()
 	res := f.repair(t, dctx, h, remote.ProcedureRepair, sink)

@@ -140,17 +140,7 @@ func TestSealing_Repair(t *testing.T) {
 // cancelled one's RC4 streams were left in.
 func TestSealing_Cancel(t *testing.T) {
 	f, _ := newSealedFleet(t, 120)
-	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
-	f.srv.SetFault(h.Name, sim.FaultFolderLocked)
-	m, _ := f.srv.Machine(h.Name)
-	m.Update(func(s *sim.HostState) { s.LockedRenames = 1000 })
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	sink := &memSink{onEvent: func(ev remote.Event) {
-		if ev.Kind == remote.KindStepStarted && ev.Step == remote.StepRename {
-			go func() { time.Sleep(200 * time.Millisecond); cancel() }()
-		}
-	}}
+	h, ctx, sink := f.cancelDuringLockedRename(t)
 	res := f.repair(t, ctx, h, remote.ProcedureRepair, sink)
 	if res.State == "succeeded" {
 		t.Fatalf("cancelled run succeeded: %+v", res)
