@@ -152,6 +152,15 @@ func TestSettingsPage(t *testing.T) {
 	if err != nil || got.Password != pw || got.Port != 0 || got.User != `CORP\svc-wsusfix` {
 		t.Fatalf("stored credentials %+v, %v", got, err)
 	}
+
+	// NTLM on plain HTTP is a valid choice: its messages are encrypted.
+	form.Del("winrm_https")
+	if res := do(t, c, http.MethodPost, a.srv.URL+"/admin/settings", form, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("save NTLM over HTTP: %d", res.StatusCode)
+	}
+	if got, err := a.st.WinRMSettings(t.Context()); err != nil || got.HTTPS || got.Auth != "ntlm" {
+		t.Fatalf("stored settings %+v, %v; want NTLM without HTTPS", got, err)
+	}
 }
 
 // TestSettingsPage_FromEnv ensures the page says when the environment's
