@@ -1,0 +1,94 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"wsusfix/sim"
+	"wsusfix/store"
+)
+
+// TestServe_RepairOverSealedHTTP ensures the settings a Windows host needs
+// out of the box work from the command line to the host: `serve` with
+// -winrm-https=false -winrm-auth ntlm repairs a host on plain HTTP that,
+// like Windows by default, takes only encrypted messages.
+func TestServe_RepairOverSealedHTTP(t *testing.T) {
+	fleet := sim.NewFleet(sim.FleetConfig{Seed: 5, Hosts: 40, End: time.Now()})
+	for i := range fleet.Hosts {
+		fleet.Hosts[i].Fault, fleet.Hosts[i].RebootPending = sim.FaultNone, false
+	}
+	srv := sim.NewServer(fleet, sim.Options{Password: "sealed-pass-7", RequireEncryption: true, ScriptTimeScale: -1})
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	var target sim.Host
+	for _, h := range fleet.Hosts {
+		if c := h.Failure(); c == 0x80070002 || c == 0x80070003 {
+			target = h
+			break
+		}
+	}
+	if target.Name == "" {
+		t.Fatal("no host failing with 0x80070002/3 in the fleet")
+	}
+
+	db := filepath.Join(t.TempDir(), "sealed.db")
+	st, err := store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seedFleet(t.Context(), st, fleet); err != nil {
+		t.Fatal(err)
+	}
+	// The inventory sends the host's name to the simulator's address.
+	if _, err := st.UpsertHosts(t.Context(), []store.HostInput{{Name: target.Name, FQDN: target.FQDN, Address: srv.Addr()}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	base, out, _ := startProgramEnv(t, map[string]string{"WSUSFIX_WINRM_PASSWORD": "sealed-pass-7"},
+		"serve", "-addr", "127.0.0.1:0", "-db", db, "-winrm-https=false", "-winrm-auth", "ntlm", "-winrm-user", `CORP\Administrator`)
+	m := firstAdminRE.FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no first admin password printed: %s", out.String())
+	}
+	c := signIn(t, base, "admin", m[1])
+	res, err := c.PostForm(base+"/hosts/"+url.PathEscape(target.Name)+"/repair", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Request.URL.Path, "/runs/") {
+		t.Fatalf("repair landed on %d %s", res.StatusCode, res.Request.URL)
+	}
+	id, _ := strconv.ParseInt(strings.TrimPrefix(res.Request.URL.Path, "/runs/"), 10, 64)
+	st, err = store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		run, err := st.Run(t.Context(), id)
+		if err == nil && !run.Active() {
+			if run.State != store.RunSucceeded {
+				evs, _ := st.RunEvents(t.Context(), id, 0, 0)
+				t.Fatalf("run %+v over sealed HTTP; events %+v", run, evs)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %d still active after 60s (%v)", id, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if c := srv.Counters(target.Name); c.ShellsCreated != 1 || c.ShellsOpen != 0 {
+		t.Fatalf("%d shells created, %d open; want 1 and 0", c.ShellsCreated, c.ShellsOpen)
+	}
+}
