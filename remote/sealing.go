@@ -27,7 +27,7 @@ import (
 // The library's winrm.NewEncryption cannot be used as it is: it ignores the
 // dial settings (so the inventory address would be lost) and the request's
 // context, keeps one NTLM state for all requests although the library sends
-// stdin and polls output at the same time (#142), and falls back to
+// stdin and polls output at the same time (masterzen/winrm issue #142), and falls back to
 // unencrypted NTLM when the handshake fails. NTLM session security belongs
 // to one TCP connection, so this transport owns its connections: each one
 // is dialed and authenticated by itself, carries one request at a time and

@@ -153,11 +153,23 @@ func TestSealing_Cancel(t *testing.T) {
 	}
 }
 
-// TestSealing_WrongPassword ensures a refused password over sealed HTTP is
-// an authentication error naming what the host offers, without the
-// password.
-func TestSealing_WrongPassword(t *testing.T) {
+// TestSealing_Accounts ensures the account forms an administrator types
+// work over sealed HTTP (DOMAIN\user, a UPN, a bare name), and a refused
+// password is an authentication error naming what the host offers,
+// without the password.
+func TestSealing_Accounts(t *testing.T) {
 	f, _ := newSealedFleet(t, 1)
+	for _, user := range []string{`CORP\Administrator`, "Administrator@corp.contoso.test", "administrator"} {
+		s, err := f.client(t, func(c *remote.Config) { c.User = user }).Open(t.Context(), remote.Target{Name: f.host(0)})
+		if err != nil {
+			t.Fatalf("%s: %v", user, err)
+		}
+		out, code, err := run(t, s, t.Context(), "whoami", nil)
+		s.Close()
+		if err != nil || code != 0 || len(out.get("stdout")) == 0 {
+			t.Fatalf("%s: whoami = %v, %d, %v", user, out.get("stdout"), code, err)
+		}
+	}
 	_, err := f.client(t, func(c *remote.Config) { c.Password = "not-the-password-42" }).Open(t.Context(), remote.Target{Name: f.host(0)})
 	if !errors.Is(err, remote.ErrAuth) || !strings.Contains(err.Error(), "Negotiate") || strings.Contains(err.Error(), "not-the-password-42") {
 		t.Fatalf("got %v; want an auth error naming Negotiate", err)
