@@ -166,8 +166,8 @@ func TestSealing_Accounts(t *testing.T) {
 		}
 		out, code, err := run(t, s, t.Context(), "whoami", nil)
 		s.Close()
-		if err != nil || code != 0 || len(out.get("stdout")) == 0 {
-			t.Fatalf("%s: whoami = %v, %d, %v", user, out.get("stdout"), code, err)
+		if err != nil || code != 0 || len(out.get(remote.Stdout)) == 0 {
+			t.Fatalf("%s: whoami = %v, %d, %v", user, out.get(remote.Stdout), code, err)
 		}
 	}
 	_, err := f.client(t, func(c *remote.Config) { c.Password = "not-the-password-42" }).Open(t.Context(), remote.Target{Name: f.host(0)})
