@@ -159,7 +159,7 @@ func TestSession_Faults(t *testing.T) {
 		want     error
 		wantHelp string
 	}{
-		{sim.FaultUnreachable, remote.ErrUnreachable, "could not connect"},
+		{sim.FaultUnreachable, remote.ErrUnreachable, "or use -winrm-https=false with NTLM"},
 		{sim.FaultAuthRefused, remote.ErrAuth, "offers Negotiate, Basic"},
 		{sim.FaultAccessDenied, remote.ErrAccessDenied, "administrator"},
 		{sim.FaultQuota, remote.ErrQuota, "too many open remote shells"},

@@ -182,6 +182,10 @@ func (t *transport) transportError(ctx context.Context, err error) error {
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		e.Help = fmt.Sprintf("could not connect to %s (%s); check that the host is on, WinRM is enabled (winrm quickconfig) and the firewall allows TCP %d",
 			addr, shortCause(opErr.Err), t.cfg.Port)
+		if t.cfg.HTTPS {
+			// The commonest case: quickconfig makes only the HTTP listener.
+			e.Help += "; a host set up with winrm quickconfig listens on HTTP 5985 only: give it an HTTPS listener, or use -winrm-https=false with NTLM"
+		}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), strings.Contains(err.Error(), "connection reset"):
 		e.Help = "the host closed the connection mid-request (EOF); it may have rebooted or dropped off the network"
 	default:
