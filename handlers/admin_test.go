@@ -93,18 +93,24 @@ func TestSettingsPage(t *testing.T) {
 	}
 	var offered []string
 	doc.Find(`[data-testid="settings-auth"] option`).Each(func(_ int, s *goquery.Selection) { offered = append(offered, s.AttrOr("value", "")) })
-	if strings.Join(offered, ",") != "ntlm,basic" {
-		t.Fatalf("the form offers %v; want only the supported ntlm,basic", offered)
+	if strings.Join(offered, ",") != "ntlm,basic,kerberos" {
+		t.Fatalf("the form offers %v; want the supported ntlm,basic,kerberos", offered)
+	}
+	if note := doc.Find(`[data-testid="settings-kerberos-note"]`).Text(); !strings.Contains(note, "-winrm-krb5-conf") || !strings.Contains(note, "HTTPS") {
+		t.Fatalf("no note on what Kerberos needs: %q", note)
 	}
 	for _, tt := range []struct {
-		name string
-		form url.Values
+		name        string
+		form        url.Values
+		wantProblem string
 	}{
-		{"no user", url.Values{"winrm_password": {pw}, "winrm_auth": {"ntlm"}, "winrm_https": {"true"}}},
-		{"no password", url.Values{"winrm_user": {"svc"}, "winrm_auth": {"ntlm"}, "winrm_https": {"true"}}},
-		{"basic over http", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"basic"}}},
-		{"kerberos is not supported", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"kerberos"}, "winrm_https": {"true"}}},
-		{"bad port", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"ntlm"}, "winrm_https": {"true"}, "winrm_port": {"70000"}}},
+		{"no user", url.Values{"winrm_password": {pw}, "winrm_auth": {"ntlm"}, "winrm_https": {"true"}}, "Enter the account"},
+		{"no password", url.Values{"winrm_user": {"svc"}, "winrm_auth": {"ntlm"}, "winrm_https": {"true"}}, "Enter the account's password"},
+		{"basic over http", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"basic"}}, "clear text"},
+		{"kerberos over http", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"kerberos"}},
+			"Kerberos over plain HTTP needs Kerberos message encryption, which this version does not implement: use HTTPS"},
+		{"unknown method", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"digest"}, "winrm_https": {"true"}}, "Choose an authentication method"},
+		{"bad port", url.Values{"winrm_user": {"svc"}, "winrm_password": {pw}, "winrm_auth": {"ntlm"}, "winrm_https": {"true"}, "winrm_port": {"70000"}}, "port"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := c.PostForm(a.srv.URL+"/admin/settings", tt.form)
@@ -113,8 +119,8 @@ func TestSettingsPage(t *testing.T) {
 			}
 			doc := parse(t, res)
 			body, _ := doc.Html()
-			if res.StatusCode != http.StatusUnprocessableEntity || doc.Find(`[data-testid="form-problem"]`).Text() == "" {
-				t.Fatalf("%d, problem %q", res.StatusCode, doc.Find(`[data-testid="form-problem"]`).Text())
+			if problem := doc.Find(`[data-testid="form-problem"]`).Text(); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(problem, tt.wantProblem) {
+				t.Fatalf("%d, problem %q; want 422 and %q", res.StatusCode, problem, tt.wantProblem)
 			}
 			if strings.Contains(body, pw) {
 				t.Error("the re-rendered form holds the password")
@@ -160,6 +166,17 @@ func TestSettingsPage(t *testing.T) {
 	}
 	if got, err := a.st.WinRMSettings(t.Context()); err != nil || got.HTTPS || got.Auth != "ntlm" {
 		t.Fatalf("stored settings %+v, %v; want NTLM without HTTPS", got, err)
+	}
+	form.Set("winrm_https", "true")
+
+	// Kerberos over HTTPS is accepted; its krb5.conf is the server's.
+	form.Set("winrm_auth", "kerberos")
+	form.Set("winrm_user", "svc-wsusfix@CORP.CONTOSO.TEST")
+	if res := do(t, c, http.MethodPost, a.srv.URL+"/admin/settings", form, nil); res.StatusCode != http.StatusOK || res.Request.URL.RawQuery != "saved=1" {
+		t.Fatalf("save kerberos over https: %d at %s", res.StatusCode, res.Request.URL)
+	}
+	if got, err := a.st.WinRMCredentials(t.Context(), a.keys); err != nil || got.Auth != "kerberos" || got.Password != pw {
+		t.Fatalf("stored kerberos settings: auth %q, %v", got.Auth, err)
 	}
 }
 

@@ -109,9 +109,10 @@ func (h *handler) settingsProblems(in *store.WinRMSettings, p views.SettingsProp
 	if len(problems) > 0 {
 		return problems
 	}
-	// A stand-in password: only the transport rules are checked here.
-	c := remote.Config{User: in.User, Password: "set", Auth: in.Auth, HTTPS: in.HTTPS, Port: in.Port}
-	if err := c.Validate(); err != nil {
+	// Only the transport rules: the account was checked above, and files
+	// such as the krb5.conf are the server's, read when a run starts.
+	c := remote.Config{Auth: in.Auth, HTTPS: in.HTTPS, Port: in.Port}
+	if err := c.ValidateTransport(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			problems = append(problems, sentence(strings.TrimSuffix(line, ".")))
 		}

@@ -25,13 +25,24 @@ type fleet struct {
 
 func newFleet(t *testing.T, n int) *fleet {
 	t.Helper()
+	return newFleetWith(t, n, nil)
+}
+
+// newFleetWith is newFleet with a chance to change the simulator's options
+// once the fleet is known.
+func newFleetWith(t *testing.T, n int, mod func(*sim.Fleet, *sim.Options)) *fleet {
+	t.Helper()
 	f := sim.NewFleet(sim.FleetConfig{Seed: 3, Hosts: n, End: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)})
 	// Tests choose their faults; the seed's own are cleared.
 	for i := range f.Hosts {
 		f.Hosts[i].Fault, f.Hosts[i].RebootPending = sim.FaultNone, false
 	}
-	srv := sim.NewServer(f, sim.Options{Password: testPassword, TLS: true, MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: 0.05,
-		ReceiveTimeouts: 3, SlowLatency: 400 * time.Millisecond, SlowJitter: time.Millisecond})
+	opt := sim.Options{Password: testPassword, TLS: true, MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: 0.05,
+		ReceiveTimeouts: 3, SlowLatency: 400 * time.Millisecond, SlowJitter: time.Millisecond}
+	if mod != nil {
+		mod(f, &opt)
+	}
+	srv := sim.NewServer(f, opt)
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -283,8 +294,14 @@ func TestConfig_Validate(t *testing.T) {
 		{"basic over http", remote.Config{Auth: remote.AuthBasic, User: "u", Password: "p"}, "clear text"},
 		{"no password", remote.Config{HTTPS: true, Auth: remote.AuthBasic, User: "u"}, "WSUSFIX_WINRM_PASSWORD"},
 		{"no user", remote.Config{HTTPS: true, Auth: remote.AuthNTLM, Password: "p"}, "-winrm-user"},
-		{"bad auth", remote.Config{HTTPS: true, Auth: "digest", User: "u", Password: "p"}, "want ntlm or basic"},
-		{"kerberos is not offered", remote.Config{HTTPS: true, Auth: "kerberos", User: "u", Password: "p"}, "want ntlm or basic"},
+		{"bad auth", remote.Config{HTTPS: true, Auth: "digest", User: "u", Password: "p"}, "want one of ntlm, basic, kerberos"},
+		{"kerberos over http", remote.Config{Auth: remote.AuthKerberos, User: "u@EXAMPLE.TEST", Password: "p", Krb5Conf: []byte(testKrb5Conf)},
+			"Kerberos message encryption, which this version does not implement: use HTTPS (-winrm-https) or NTLM"},
+		{"kerberos without krb5.conf", remote.Config{HTTPS: true, Auth: remote.AuthKerberos, User: "u@EXAMPLE.TEST", Password: "p"}, "-winrm-krb5-conf"},
+		{"kerberos user without realm", remote.Config{HTTPS: true, Auth: remote.AuthKerberos, User: `CORP\u`, Password: "p",
+			Krb5Conf: []byte("[realms]\n EXAMPLE.TEST = {\n  kdc = 127.0.0.1:88\n }\n")}, "write the user as name@REALM"},
+		{"kerberos realm without KDC", remote.Config{HTTPS: true, Auth: remote.AuthKerberos, User: "u@OTHER.TEST", Password: "p",
+			Krb5Conf: []byte(testKrb5Conf)}, "lists no KDC for realm OTHER.TEST"},
 		{"insecure with CA", remote.Config{HTTPS: true, Auth: remote.AuthBasic, User: "u", Password: "p", Insecure: true, CAPEM: []byte("x")}, "contradict"},
 	}
 	for _, tt := range tests {

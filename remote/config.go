@@ -17,13 +17,14 @@ import (
 
 // Authentication methods.
 const (
-	AuthBasic = "basic"
-	AuthNTLM  = "ntlm"
+	AuthBasic    = "basic"
+	AuthNTLM     = "ntlm"
+	AuthKerberos = "kerberos" // over HTTPS only; needs Krb5Conf
 )
 
 // AuthMethods lists the supported authentication methods, the default
-// first. Kerberos is not among them yet: it needs a KDC to be tested.
-var AuthMethods = []string{AuthNTLM, AuthBasic}
+// first.
+var AuthMethods = []string{AuthNTLM, AuthBasic, AuthKerberos}
 
 // Secret is a password. It prints and logs as "[redacted]" so it cannot
 // leak through a %v or a structured log by accident.
@@ -42,8 +43,11 @@ type Config struct {
 	CAPEM    []byte // extra trusted CA certificates (PEM) for HTTPS
 	Insecure bool   // skip certificate verification: for labs only
 	Auth     string // one of AuthMethods
-	User     string
+	User     string // for Kerberos: name@REALM, or DOMAIN\name and name in Krb5Conf's default_realm
 	Password Secret
+	// Krb5Conf is the contents of the krb5.conf Kerberos reads its realm
+	// and KDCs from; only AuthKerberos uses it.
+	Krb5Conf []byte
 
 	// OperationTimeout is how long a host may hold a Receive open before
 	// answering TimedOut (the WS-Man OperationTimeout); default 20s.
@@ -79,17 +83,7 @@ func (c Config) withDefaults() Config {
 // in words an administrator can act on.
 func (c Config) Validate() error {
 	c = c.withDefaults()
-	var errs []error
-	switch c.Auth {
-	case AuthBasic:
-		if !c.HTTPS {
-			errs = append(errs, errors.New("basic authentication over HTTP would send the password in clear text: use HTTPS (-winrm-https) or NTLM (-winrm-auth ntlm)"))
-		}
-	case AuthNTLM:
-		// Over plain HTTP every message is sealed (sealing.go).
-	default:
-		errs = append(errs, fmt.Errorf("authentication %q: want %s", c.Auth, strings.Join(AuthMethods, " or ")))
-	}
+	errs := c.transportProblems()
 	if c.User == "" {
 		errs = append(errs, errors.New("no WinRM user: set -winrm-user"))
 	}
@@ -99,10 +93,41 @@ func (c Config) Validate() error {
 	if c.Insecure && len(c.CAPEM) > 0 {
 		errs = append(errs, errors.New("-winrm-insecure and -winrm-ca contradict each other: a CA is only useful with verification on"))
 	}
+	if c.Auth == AuthKerberos {
+		errs = append(errs, c.kerberosProblems()...)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateTransport checks only how hosts are reached: the scheme, the port
+// and whether the authentication method is safe over it. The settings page
+// uses it, since the account is checked there and files such as the
+// krb5.conf belong to the server, read when a run starts.
+func (c Config) ValidateTransport() error {
+	return errors.Join(c.withDefaults().transportProblems()...)
+}
+
+// transportProblems is ValidateTransport's list.
+func (c Config) transportProblems() []error {
+	var errs []error
+	switch c.Auth {
+	case AuthBasic:
+		if !c.HTTPS {
+			errs = append(errs, errors.New("basic authentication over HTTP would send the password in clear text: use HTTPS (-winrm-https) or NTLM (-winrm-auth ntlm)"))
+		}
+	case AuthNTLM:
+		// Over plain HTTP every message is sealed (sealing.go).
+	case AuthKerberos:
+		if !c.HTTPS {
+			errs = append(errs, errors.New("kerberos over plain HTTP needs Kerberos message encryption, which this version does not implement: use HTTPS (-winrm-https) or NTLM (-winrm-auth ntlm), which encrypts its messages on HTTP"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("authentication %q: want one of %s", c.Auth, strings.Join(AuthMethods, ", ")))
+	}
 	if c.Port < 1 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("WinRM port %d: want 1 to 65535", c.Port))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Target is one host to reach: its name (for the HTTP Host header, TLS

@@ -34,6 +34,7 @@ type transport struct {
 	target Target
 	url    string
 	client *http.Client
+	krb    *kerberos // set with AuthKerberos
 
 	mu  sync.Mutex
 	ctx context.Context // requests are bound to it; swapped for cleanup
@@ -91,6 +92,13 @@ func (t *transport) Transport(ep *winrm.Endpoint) error {
 	case t.cfg.Auth == AuthNTLM:
 		rt = ntlmssp.Negotiator{RoundTripper: rt}
 	}
+	if t.cfg.Auth == AuthKerberos {
+		k, err := newKerberos(t.cfg, t.target, rt)
+		if err != nil {
+			return err
+		}
+		t.krb, rt = k, k
+	}
 	t.client = &http.Client{Transport: rt}
 	return nil
 }
@@ -114,7 +122,9 @@ func (t *transport) Post(c *winrm.Client, msg *soap.SoapMessage) (string, error)
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
-	req.SetBasicAuth(t.cfg.User, string(t.cfg.Password)) // NTLM's negotiator reads them from here too
+	if t.krb == nil {
+		req.SetBasicAuth(t.cfg.User, string(t.cfg.Password)) // NTLM's negotiator reads them from here too
+	}
 	resp, err := t.client.Do(req)
 	if err != nil {
 		return "", t.transportError(ctx, err)
@@ -161,10 +171,10 @@ func (t *transport) transportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return err
 	}
-	var typed *Error
-	if errors.As(err, &typed) { // already explained, by the sealing transport
-		typed.Host = t.target.Name
-		return typed
+	var known *Error // already explained: the sealing transport, the Kerberos sign-in
+	if errors.As(err, &known) {
+		known.Host = t.target.Name
+		return known
 	}
 	e := &Error{Host: t.target.Name, Kind: ErrUnreachable, Err: err}
 	addr := t.target.dialAddr(t.cfg)
@@ -210,10 +220,15 @@ func (t *transport) authError(offered []string) error {
 		}
 	}
 	help := fmt.Sprintf("the host refused %s authentication for user %q", t.cfg.Auth, t.cfg.User)
+	if t.krb != nil {
+		help = t.krb.authHelp()
+	}
 	if len(methods) > 0 {
 		help += " (it offers " + strings.Join(methods, ", ") + ")"
 	}
-	help += "; check the user name and password"
+	if t.krb == nil {
+		help += "; check the user name and password"
+	}
 	offersBasic := strings.Contains(strings.ToLower(strings.Join(offered, " ")), "basic")
 	if t.cfg.Auth == AuthBasic && !offersBasic {
 		help += "; Basic is not enabled on the host: enable it (winrm set winrm/config/service/auth @{Basic=\"true\"}) or use -winrm-auth ntlm"

@@ -30,8 +30,10 @@ import (
 //     The connection stays authenticated afterwards, as on Windows, so the
 //     client's anonymous first try succeeds. A client that asks for SIGN,
 //     SEAL and KEY_EXCH gets them, and the connection then carries WinRM
-//     message encryption (sealing.go). SPNEGO-wrapped NTLM tokens (most
-//     non-Go clients) are not supported and get 401.
+//     message encryption (sealing.go).
+//   - Negotiate with a GSS token (SPNEGO or bare Kerberos) when
+//     Options.Keytab is set: a Kerberos AP-REQ, verified in kerberos.go.
+//     SPNEGO-wrapped NTLM (most non-Go clients) gets 401.
 //   - Anything else, or the right password on a FaultAuthRefused host: 401
 //     with an empty body and "WWW-Authenticate: Negotiate" plus
 //     `WWW-Authenticate: Basic realm="WSMAN"`.
@@ -68,6 +70,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, h *host) (
 		}
 	case strings.EqualFold(scheme, "Negotiate") && cs != nil:
 		msg, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+		if err == nil && isGSSToken(msg) {
+			return s.authenticateKerberos(w, r, h, cs, msg)
+		}
 		if err != nil || len(msg) < 12 || !bytes.Equal(msg[:8], ntlmSignature) {
 			break
 		}

@@ -26,6 +26,7 @@ import (
 //	faults.go    SOAP faults and what each host Fault does
 //	auth.go      Basic and NTLM (Negotiate) authentication
 //	sealing.go   NTLM message encryption on plain HTTP
+//	kerberos.go  Kerberos (Negotiate) with a keytab, and mutual authentication
 //	tlscert.go   the generated CA and per-name certificates
 //	state.go     per-host live state (services, folders, history)
 //	counters.go  per-host, per-action counters for tests and benchmarks
@@ -33,8 +34,9 @@ import (
 //	wsus.go      the WSUS server's inventory script
 //
 // Not simulated: PowerShell remoting (PSRP), WS-Man Get/Enumerate (WMI),
-// Kerberos/CredSSP, and cmd.exe syntax beyond the
-// first word (no pipes, redirection or &&).
+// CredSSP, Kerberos message encryption, and cmd.exe syntax beyond the
+// first word (no pipes, redirection or &&). Kerberos needs a KDC to issue
+// tickets: sim/kdc runs a real one.
 
 // maxBodyBytes bounds a request body: Windows' MaxEnvelopeSizekb default of
 // 500. Bigger requests get HTTP 413, as a 10 MB command does on Windows.
@@ -54,6 +56,14 @@ type Options struct {
 	// of the fleet's DNS domain ("CORP" for corp.contoso.test); "." makes
 	// the account local, so whoami prints "<host>\<user>".
 	Domain string
+
+	// Keytab (the contents of an MIT keytab file, such as sim/kdc makes)
+	// turns on Kerberos: every host accepts tickets for HTTP/<its FQDN>
+	// whose key the keytab holds, issued to User in Realm. Nil means
+	// Negotiate takes NTLM only. Realm defaults to the upper-cased fleet
+	// domain, as Active Directory names its realm.
+	Keytab []byte
+	Realm  string
 
 	// TLS serves HTTPS with certificates from a CA generated at start
 	// (see CACertPEM); otherwise plain HTTP.
@@ -106,6 +116,9 @@ func (o Options) withDefaults(f *Fleet) Options {
 		label, _, _ := strings.Cut(f.Domain, ".")
 		o.Domain = strings.ToUpper(label)
 	}
+	if o.Realm == "" && f != nil {
+		o.Realm = strings.ToUpper(f.Domain)
+	}
 	if o.MaxShellsPerUser <= 0 {
 		o.MaxShellsPerUser = 30
 	}
@@ -146,6 +159,7 @@ type Server struct {
 
 	ca    *certAuthority
 	caErr error
+	krb   kerberosState // kerberos.go
 
 	ctx    context.Context // ends on Close: stops long polls and commands
 	cancel context.CancelFunc

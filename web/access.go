@@ -168,8 +168,8 @@ func ensureDemoUser(ctx context.Context, st *store.Store, password string, stdou
 //   - otherwise the account stored on /admin/settings, its password
 //     decrypted with the key file just for this call.
 //
-// The -winrm-ca, -winrm-insecure and -winrm-operation-timeout flags apply
-// to both. Safe for concurrent use; the result holds the password, so keep
+// The -winrm-ca, -winrm-insecure, -winrm-krb5-conf and
+// -winrm-operation-timeout flags apply to both. Safe for concurrent use; the result holds the password, so keep
 // it no longer than the connection.
 type winrmSource struct {
 	flags *winrmFlags
@@ -199,6 +199,9 @@ func (w winrmSource) Config(ctx context.Context) (remote.Config, error) {
 		if cfg.CAPEM, err = os.ReadFile(w.flags.caFile); err != nil {
 			return remote.Config{}, fmt.Errorf("-winrm-ca: %w", err)
 		}
+	}
+	if err := w.flags.readKrb5Conf(&cfg); err != nil {
+		return remote.Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return remote.Config{}, fmt.Errorf("stored WinRM settings: %w", err)

@@ -210,6 +210,7 @@ func TestRun_Help(t *testing.T) {
 	for cmd, flags := range map[string][]string{
 		"serve": {"-addr", "-db", "-log-format", "-log-level", "WSUSFIX_ADDR", "WSUSFIX_DB", "-winrm-port", "-winrm-https",
 			"-winrm-ca", "-winrm-insecure", "-winrm-auth", "-winrm-user", "-winrm-password-file", "WSUSFIX_WINRM_PASSWORD",
+			"-winrm-krb5-conf", "WSUSFIX_WINRM_KRB5_CONF",
 			"-key-file", "WSUSFIX_KEY_FILE", "-tls-cert", "-secure-cookies", "-trusted-proxies", "-session-idle"},
 		"demo":   {"-addr", "-db", "-seed", "-hosts", "WSUSFIX_DEMO_DB", "-key-file"},
 		"user":   {"add", "list", "set-role", "disable", "reset-password", "-password-file", "WSUSFIX_DB"},
@@ -267,6 +268,16 @@ func TestServe_WinRMSettings(t *testing.T) {
 		fakeEnv(map[string]string{"WSUSFIX_WINRM_PASSWORD": "pw"}), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "clear text") {
 		t.Fatalf("basic over http: got %v", err)
+	}
+	err = run(t.Context(), []string{"serve", "-db", db, "-winrm-user", "admin", "-winrm-https=false", "-winrm-auth", "kerberos",
+		"-winrm-krb5-conf", writeKrb5Conf(t)}, fakeEnv(map[string]string{"WSUSFIX_WINRM_PASSWORD": "pw"}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "Kerberos message encryption") {
+		t.Fatalf("kerberos over http: got %v", err)
+	}
+	err = run(t.Context(), []string{"serve", "-db", db, "-winrm-user", "admin", "-winrm-auth", "kerberos", "-winrm-krb5-conf", filepath.Join(t.TempDir(), "none")},
+		fakeEnv(map[string]string{"WSUSFIX_WINRM_PASSWORD": "pw"}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-winrm-krb5-conf") {
+		t.Fatalf("kerberos without its krb5.conf: got %v", err)
 	}
 	err = run(t.Context(), []string{"serve", "-db", db, "-winrm-user", "admin", "-winrm-password", "pw"}, fakeEnv(nil), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "flag provided but not defined: -winrm-password") {
