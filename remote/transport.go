@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -135,6 +136,11 @@ func (t *transport) Post(c *winrm.Client, msg *soap.SoapMessage) (string, error)
 		return "", t.transportError(ctx, err)
 	}
 	switch {
+	case resp.StatusCode == http.StatusOK && len(bytes.TrimSpace(body)) == 0:
+		// The library would parse "" as a reply and crash on the nil
+		// document (ParseSlurpOutputErrResponse); no WinRM host sends this.
+		return "", &Error{Host: t.target.Name, Kind: ErrFault,
+			Help: "the host answered HTTP 200 with an empty body instead of a WS-Management reply; is a proxy or another service on this port?"}
 	case resp.StatusCode == http.StatusOK:
 		t.timeouts.Store(0)
 		return string(body), nil

@@ -57,6 +57,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Server", "Microsoft-HTTPAPI/2.0")
 	if !s.sleep(r.Context(), s.latency(h.m.Fault())) {
+		dropConnection(w) // the client left or the server is closing: no answer
 		return
 	}
 	if !strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), "/wsman") {
@@ -105,6 +106,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
+		dropConnection(w)
 		return
 	}
 	if len(body) > maxBodyBytes {

@@ -241,6 +241,7 @@ func (s *Server) receive(x *exchange, wait time.Duration) {
 			timedOut()
 		case <-x.r.Context().Done():
 		case <-s.ctx.Done():
+			dropConnection(x.w) // shutting down: no answer, never an empty 200
 		}
 		return
 	}
@@ -265,6 +266,7 @@ func (s *Server) receive(x *exchange, wait time.Duration) {
 		case <-x.r.Context().Done():
 			return
 		case <-s.ctx.Done():
+			dropConnection(x.w) // shutting down: no answer, never an empty 200
 			return
 		}
 	}
