@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -223,36 +225,44 @@ func TestServe_RepairWithoutWinRM(t *testing.T) {
 		t.Fatalf("no first admin password printed: %s", out.String())
 	}
 	c := signIn(t, base, "admin", m[1])
-	res, err := c.PostForm(base+"/hosts/PC-1/repair", nil)
+	run, st := repairThroughServe(t, c, base, db, "PC-1", 20*time.Second)
+	if run.State != store.RunFailed || run.Outcome != "not_configured" || !strings.Contains(run.Summary, "/admin/settings") {
+		t.Fatalf("run %+v, want failed/not_configured naming /admin/settings", run)
+	}
+	evs, _ := st.RunEvents(t.Context(), run.ID, 0, 0)
+	if len(evs) < 2 || evs[0].Step != remote.StepConnect || evs[1].Status != "failed" {
+		t.Fatalf("events %+v, want the connect step to fail", evs)
+	}
+}
+
+// repairThroughServe asks a running serve for a repair of host, as the
+// Repair button does, waits for the run to end and returns it with the
+// store (opened on db) to read its events from.
+func repairThroughServe(t *testing.T, c *http.Client, base, db, host string, wait time.Duration) (store.Run, *store.Store) {
+	t.Helper()
+	res, err := c.PostForm(base+"/hosts/"+url.PathEscape(host)+"/repair", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.HasPrefix(res.Request.URL.Path, "/runs/") {
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Request.URL.Path, "/runs/") {
 		t.Fatalf("repair landed on %d %s", res.StatusCode, res.Request.URL)
 	}
 	id, _ := strconv.ParseInt(strings.TrimPrefix(res.Request.URL.Path, "/runs/"), 10, 64)
-	st, err = store.Open(t.Context(), db)
+	st, err := store.Open(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	deadline := time.Now().Add(20 * time.Second)
+	t.Cleanup(func() { st.Close() })
+	deadline := time.Now().Add(wait)
 	for {
 		run, err := st.Run(t.Context(), id)
 		if err == nil && !run.Active() {
-			if run.State != store.RunFailed || run.Outcome != "not_configured" || !strings.Contains(run.Summary, "/admin/settings") {
-				t.Fatalf("run %+v, want failed/not_configured naming /admin/settings", run)
-			}
-			break
+			return run, st
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %d still active (%v)", id, err)
+			t.Fatalf("run %d still active after %v (%v)", id, wait, err)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-	evs, _ := st.RunEvents(t.Context(), id, 0, 0)
-	if len(evs) < 2 || evs[0].Step != remote.StepConnect || evs[1].Status != "failed" {
-		t.Fatalf("events %+v, want the connect step to fail", evs)
 	}
 }

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"net/http"
-	"net/url"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -59,34 +55,10 @@ func TestServe_RepairOverSealedHTTP(t *testing.T) {
 		t.Fatalf("no first admin password printed: %s", out.String())
 	}
 	c := signIn(t, base, "admin", m[1])
-	res, err := c.PostForm(base+"/hosts/"+url.PathEscape(target.Name)+"/repair", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Request.URL.Path, "/runs/") {
-		t.Fatalf("repair landed on %d %s", res.StatusCode, res.Request.URL)
-	}
-	id, _ := strconv.ParseInt(strings.TrimPrefix(res.Request.URL.Path, "/runs/"), 10, 64)
-	st, err = store.Open(t.Context(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		run, err := st.Run(t.Context(), id)
-		if err == nil && !run.Active() {
-			if run.State != store.RunSucceeded {
-				evs, _ := st.RunEvents(t.Context(), id, 0, 0)
-				t.Fatalf("run %+v over sealed HTTP; events %+v", run, evs)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %d still active after 60s (%v)", id, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	run, st := repairThroughServe(t, c, base, db, target.Name, 60*time.Second)
+	if run.State != store.RunSucceeded {
+		evs, _ := st.RunEvents(t.Context(), run.ID, 0, 0)
+		t.Fatalf("run %+v over sealed HTTP; events %+v", run, evs)
 	}
 	if c := srv.Counters(target.Name); c.ShellsCreated != 1 || c.ShellsOpen != 0 {
 		t.Fatalf("%d shells created, %d open; want 1 and 0", c.ShellsCreated, c.ShellsOpen)
