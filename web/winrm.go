@@ -46,7 +46,7 @@ func registerWinRMFlags(fs *flag.FlagSet, e env) (*winrmFlags, error) {
 		return nil, err
 	}
 	fs.IntVar(&w.port, "winrm-port", port, "WinRM port; 0 means 5986 with HTTPS, 5985 without [WSUSFIX_WINRM_PORT]")
-	fs.BoolVar(&w.https, "winrm-https", https, "reach hosts over HTTPS [WSUSFIX_WINRM_HTTPS]")
+	fs.BoolVar(&w.https, "winrm-https", https, "reach hosts over HTTPS; false means plain HTTP with NTLM, every message encrypted [WSUSFIX_WINRM_HTTPS]")
 	fs.StringVar(&w.caFile, "winrm-ca", e.str("WSUSFIX_WINRM_CA", ""), "PEM file of the CA that issued the hosts' WinRM certificates [WSUSFIX_WINRM_CA]")
 	fs.BoolVar(&w.insecure, "winrm-insecure", insecure, "do not verify host certificates (labs only) [WSUSFIX_WINRM_INSECURE]")
 	fs.StringVar(&w.auth, "winrm-auth", e.str("WSUSFIX_WINRM_AUTH", remote.AuthNTLM), "authentication: "+strings.Join(remote.AuthMethods, ", ")+" [WSUSFIX_WINRM_AUTH]")
