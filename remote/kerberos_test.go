@@ -23,6 +23,12 @@ const testKrb5Conf = "[libdefaults]\n default_realm = EXAMPLE.TEST\n[realms]\n E
 // client signs in with Kerberos.
 func newKrbFleet(t *testing.T, n int, without ...int) (*fleet, *kdc.KDC) {
 	t.Helper()
+	return newKrbFleetSkewed(t, n, 0, without...)
+}
+
+// newKrbFleetSkewed is newKrbFleet with the KDC's clock offset by skew.
+func newKrbFleetSkewed(t *testing.T, n int, skew time.Duration, without ...int) (*fleet, *kdc.KDC) {
+	t.Helper()
 	var k *kdc.KDC
 	f := newFleetWith(t, n, func(fl *sim.Fleet, o *sim.Options) {
 		var fqdns []string
@@ -31,7 +37,8 @@ func newKrbFleet(t *testing.T, n int, without ...int) (*fleet, *kdc.KDC) {
 				fqdns = append(fqdns, h.FQDN)
 			}
 		}
-		k = kdc.StartTest(t, kdc.Config{Realm: strings.ToUpper(fl.Domain), User: "Administrator", Password: testPassword, Hosts: fqdns})
+		k = kdc.StartTest(t, kdc.Config{Realm: strings.ToUpper(fl.Domain), User: "Administrator", Password: testPassword, Hosts: fqdns,
+			ClockOffset: skew})
 		o.Keytab = k.Keytab()
 	})
 	f.cfg.Auth, f.cfg.Krb5Conf = remote.AuthKerberos, k.Krb5Conf()
@@ -80,6 +87,7 @@ func TestKerberos_UserForms(t *testing.T) {
 func TestKerberos_Failures(t *testing.T) {
 	f, k := newKrbFleet(t, 4)
 	noSPN, _ := newKrbFleet(t, 2, 1)
+	skewed, _ := newKrbFleetSkewed(t, 1, 2*time.Hour)
 	missing := noSPN.fleet.Hosts[1]
 	f.srv.SetFault(f.fleet.Hosts[3].Name, sim.FaultAuthRefused)
 	const wrong = "Wrong-Pa55word-xyz"
@@ -100,6 +108,7 @@ func TestKerberos_Failures(t *testing.T) {
 		{"KDC unreachable", f, f.fleet.Hosts[0].FQDN, func(c *remote.Config) {
 			c.Krb5Conf = []byte(strings.ReplaceAll(string(c.Krb5Conf), k.Addr(), "127.0.0.1:1"))
 		}, []string{"could not reach a Kerberos KDC for realm CORP.CONTOSO.TEST", "127.0.0.1:1", "-winrm-krb5-conf"}},
+		{"clock skew", skewed, skewed.fleet.Hosts[0].FQDN, nil, []string{"clock differs", "NTP"}},
 		{"host refuses the ticket", f, f.fleet.Hosts[3].FQDN, nil,
 			[]string{"refused a valid Kerberos ticket for HTTP/" + f.fleet.Hosts[3].FQDN, "local administrator"}},
 	}

@@ -41,12 +41,16 @@ type Config struct {
 	// random key, in the keytab. Names are lower-cased, as Windows
 	// registers them.
 	Hosts []string
+	// ClockOffset runs the KDC's clock this far from the machine's
+	// (krb5kdc -T), to test what a client with a wrong clock is told.
+	ClockOffset time.Duration
 }
 
 // KDC is a running krb5kdc. Close stops it.
 type KDC struct {
 	realm  string
-	addr   string // 127.0.0.1:port, UDP and TCP
+	offset time.Duration // ClockOffset
+	addr   string        // 127.0.0.1:port, UDP and TCP
 	keytab []byte
 	conf   []byte
 
@@ -109,7 +113,7 @@ func Start(ctx context.Context, dir string, cfg Config) (*KDC, error) {
 		if err != nil {
 			return nil, err
 		}
-		k := &KDC{realm: cfg.Realm, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), keytab: kt}
+		k := &KDC{realm: cfg.Realm, offset: cfg.ClockOffset, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), keytab: kt}
 		if err := k.writeConfig(dir); err != nil {
 			return nil, err
 		}
@@ -237,7 +241,11 @@ func (k *KDC) createRealm(ctx context.Context, bins binaries, dir string, cfg Co
 
 // serve starts krb5kdc in the foreground and waits until it accepts TCP.
 func (k *KDC) serve(ctx context.Context, bins binaries, dir string) error {
-	cmd := exec.Command(bins.kdc, "-n", "-r", k.realm)
+	args := []string{"-n", "-r", k.realm}
+	if k.offset != 0 {
+		args = append(args, "-T", strconv.Itoa(int(k.offset.Seconds())))
+	}
+	cmd := exec.Command(bins.kdc, args...)
 	cmd.Env = env(dir)
 	cmd.Dir = dir
 	w := &lockedBuffer{}
