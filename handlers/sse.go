@@ -129,7 +129,7 @@ func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 			if ev.Seq <= last {
 				continue
 			}
-			if err := writeRunEvent(w, storeEvent(ev)); err != nil {
+			if err := writeRunEvent(w, store.RunEvent(ev)); err != nil {
 				return
 			}
 			last = ev.Seq
@@ -146,11 +146,6 @@ func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-}
-
-func storeEvent(ev remote.Event) store.RunEvent {
-	return store.RunEvent{RunID: ev.RunID, Seq: ev.Seq, At: ev.At, Kind: ev.Kind, Step: ev.Step, Stream: ev.Stream,
-		Text: ev.Text, Status: ev.Status, DurationMS: ev.DurationMS, Detail: ev.Detail}
 }
 
 // pathID reads a positive integer path value.

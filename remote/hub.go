@@ -6,7 +6,9 @@ import (
 )
 
 // Event is one entry of a run's log, as the executor records and publishes
-// it. Seq is assigned by the Recorder when the event is stored.
+// it. Seq is assigned by the Recorder when the event is stored. Its fields
+// match store.RunEvent's one for one, so the layers that see both convert
+// with a plain type conversion; keep them the same.
 type Event struct {
 	RunID      int64
 	Seq        int64

@@ -15,7 +15,8 @@ const (
 )
 
 // RunEvent is one entry of a run's log. Seq numbers a run's events from 1
-// with no gap; it is the Server-Sent Events id.
+// with no gap; it is the Server-Sent Events id. Its fields match
+// remote.Event's one for one (converted directly in web and handlers).
 type RunEvent struct {
 	RunID      int64
 	Seq        int64

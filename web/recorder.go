@@ -20,14 +20,14 @@ func (r recorder) StartRun(ctx context.Context, runID int64) error {
 func (r recorder) AppendEvents(ctx context.Context, evs []remote.Event) ([]remote.Event, error) {
 	in := make([]store.RunEvent, len(evs))
 	for i, ev := range evs {
-		in[i] = toStoreEvent(ev)
+		in[i] = store.RunEvent(ev) // same fields: the compiler keeps the two in step
 	}
 	out, err := r.st.AppendRunEvents(ctx, in)
 	if err != nil {
 		return nil, err
 	}
 	for i := range out {
-		evs[i] = fromStoreEvent(out[i])
+		evs[i] = remote.Event(out[i])
 	}
 	return evs, nil
 }
@@ -56,15 +56,5 @@ func (r recorder) FinishRun(ctx context.Context, job remote.Job, res remote.Resu
 	}
 	ev, err := r.st.FinishRun(ctx, job.RunID, store.RunResult{State: res.State, Outcome: res.Outcome,
 		Summary: res.Summary, Error: res.Error})
-	return fromStoreEvent(ev), err
-}
-
-func toStoreEvent(ev remote.Event) store.RunEvent {
-	return store.RunEvent{RunID: ev.RunID, Seq: ev.Seq, At: ev.At, Kind: ev.Kind, Step: ev.Step, Stream: ev.Stream,
-		Text: ev.Text, Status: ev.Status, DurationMS: ev.DurationMS, Detail: ev.Detail}
-}
-
-func fromStoreEvent(ev store.RunEvent) remote.Event {
-	return remote.Event{RunID: ev.RunID, Seq: ev.Seq, At: ev.At, Kind: ev.Kind, Step: ev.Step, Stream: ev.Stream,
-		Text: ev.Text, Status: ev.Status, DurationMS: ev.DurationMS, Detail: ev.Detail}
+	return remote.Event(ev), err
 }
