@@ -79,19 +79,23 @@ func targetName(h store.Host) string {
 	return h.Name
 }
 
-// handleRunShow renders GET /runs/{id}: steps, output and outcome.
-func (h *handler) handleRunShow(w http.ResponseWriter, r *http.Request) {
+// runFromPath loads the run that the {id} path value names.
+func (h *handler) runFromPath(r *http.Request) (store.Run, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return store.Run{}, err
 	}
-	run, err := h.store.Run(r.Context(), id)
+	return h.store.Run(r.Context(), id)
+}
+
+// handleRunShow renders GET /runs/{id}: steps, output and outcome.
+func (h *handler) handleRunShow(w http.ResponseWriter, r *http.Request) {
+	run, err := h.runFromPath(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	events, err := h.store.RunEvents(r.Context(), id, 0, 0)
+	events, err := h.store.RunEvents(r.Context(), run.ID, 0, 0)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -106,23 +110,18 @@ func (h *handler) handleRunShow(w http.ResponseWriter, r *http.Request) {
 
 // handleRunCancel handles POST /runs/{id}/cancel and returns to the run.
 func (h *handler) handleRunCancel(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	run, err := h.runFromPath(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	run, err := h.store.Run(r.Context(), id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if run.Active() && (h.runner == nil || !h.runner.Cancel(id)) {
+	if run.Active() && (h.runner == nil || !h.runner.Cancel(run.ID)) {
 		// Active in the database but unknown to the executor: a run left by
 		// a crash the start-up sweep has not seen. Close it honestly.
-		_, _ = h.store.FinishRun(r.Context(), id, store.RunResult{State: store.RunInterrupted,
+		_, _ = h.store.FinishRun(r.Context(), run.ID, store.RunResult{State: store.RunInterrupted,
 			Outcome: "interrupted", Summary: "No worker was running it; its host's state is unknown."})
 	}
-	http.Redirect(w, r, string(views.RunHref(id)), http.StatusSeeOther)
+	http.Redirect(w, r, string(views.RunHref(run.ID)), http.StatusSeeOther)
 }
 
 // handleRunList renders GET /runs with its filters.

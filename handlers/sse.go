@@ -70,17 +70,13 @@ func lastEventID(r *http.Request) int64 {
 // handleRunEvents streams GET /runs/{id}/events: stored events after
 // Last-Event-ID, then live ones, then "done". GET never starts work.
 func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	ctx := r.Context()
-	run, err := h.store.Run(ctx, id)
+	run, err := h.runFromPath(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	id := run.ID
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // streams outlive the server's WriteTimeout
 	w.Header().Set("Content-Type", "text/event-stream")
