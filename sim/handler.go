@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -56,8 +58,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Server", "Microsoft-HTTPAPI/2.0")
+	aw := &answerWriter{ResponseWriter: w}
+	defer aw.dropIfSilent()
+	w = aw
 	if !s.sleep(r.Context(), s.latency(h.m.Fault())) {
-		dropConnection(w) // the client left or the server is closing: no answer
 		return
 	}
 	if !strings.EqualFold(strings.TrimSuffix(r.URL.Path, "/"), "/wsman") {
@@ -106,7 +110,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	if err != nil {
-		dropConnection(w)
 		return
 	}
 	if len(body) > maxBodyBytes {
@@ -192,4 +195,42 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// answerWriter notes whether a handler answered at all. One that returns
+// without a word (the client left, the server is closing) would otherwise
+// send net/http's implicit empty 200, which no WinRM host sends and which
+// the client library cannot parse; the connection is dropped instead.
+type answerWriter struct {
+	http.ResponseWriter
+	answered bool
+}
+
+// WriteHeader records the answer.
+func (a *answerWriter) WriteHeader(status int) {
+	a.answered = true
+	a.ResponseWriter.WriteHeader(status)
+}
+
+// Write records the answer.
+func (a *answerWriter) Write(p []byte) (int, error) {
+	a.answered = true
+	return a.ResponseWriter.Write(p)
+}
+
+// Hijack counts as an answer: the connection is the handler's now.
+func (a *answerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	a.answered = true
+	hj, ok := a.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("sim: connection cannot be hijacked")
+	}
+	return hj.Hijack()
+}
+
+// dropIfSilent drops the connection when nothing was answered.
+func (a *answerWriter) dropIfSilent() {
+	if !a.answered {
+		dropConnection(a.ResponseWriter)
+	}
 }

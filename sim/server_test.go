@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"runtime"
 	"strings"
@@ -390,3 +391,23 @@ func TestServer_CloseEndsGoroutines(t *testing.T) {
 }
 
 var reShellID = regexp.MustCompile(`<rsp:ShellId>([^<]+)</rsp:ShellId>`)
+
+// TestServer_NeverAnswersEmpty ensures a request the handler leaves
+// without a word (here: the client gave up during the host's latency) is
+// not sent net/http's implicit empty 200, which no WinRM host sends and the
+// client library cannot parse: the connection is dropped instead (a
+// recorder, which cannot be hijacked, gets 502 for it).
+func TestServer_NeverAnswersEmpty(t *testing.T) {
+	s := startServer(t, testFleet(1), Options{Latency: 10 * time.Second})
+	r := newRaw(t, s, "HOST-0001")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "POST", r.url, strings.NewReader(winrm.NewOpenShellRequest(r.url, r.params).String()))
+	req.Header.Set("Content-Type", soapContentType)
+	req.SetBasicAuth("Administrator", testPassword)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code == http.StatusOK {
+		t.Fatalf("a request left unanswered got 200 with %d bytes; want the connection dropped", rec.Body.Len())
+	}
+}

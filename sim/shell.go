@@ -241,7 +241,6 @@ func (s *Server) receive(x *exchange, wait time.Duration) {
 			timedOut()
 		case <-x.r.Context().Done():
 		case <-s.ctx.Done():
-			dropConnection(x.w) // shutting down: no answer, never an empty 200
 		}
 		return
 	}
@@ -266,7 +265,6 @@ func (s *Server) receive(x *exchange, wait time.Duration) {
 		case <-x.r.Context().Done():
 			return
 		case <-s.ctx.Done():
-			dropConnection(x.w) // shutting down: no answer, never an empty 200
 			return
 		}
 	}
