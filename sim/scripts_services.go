@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,9 +64,7 @@ func runStartServices(r *psRun, paramsB64 string) int {
 	}
 	timeout := intParam(p.TimeoutSec, 60, 600)
 	// The script starts them in the reverse of the order they were stopped.
-	for i, j := 0, len(services)-1; i < j; i, j = i+1, j-1 {
-		services[i], services[j] = services[j], services[i]
-	}
+	slices.Reverse(services)
 	r.text("Starting " + strings.Join(services, ", ") + " (up to " + strconv.Itoa(timeout) + " s each).")
 	firstReason := ""
 	var notStarted []string

@@ -38,6 +38,11 @@ func (sh *shell) stop() {
 func (x *exchange) findShell() *shell {
 	x.h.mu.Lock()
 	defer x.h.mu.Unlock()
+	return x.shellLocked()
+}
+
+// shellLocked is findShell with x.h.mu held.
+func (x *exchange) shellLocked() *shell {
 	sh := x.h.shells[x.req.ShellID]
 	if sh == nil {
 		x.fault(faultUnknownShell())
@@ -52,12 +57,10 @@ func (x *exchange) findShell() *shell {
 func (x *exchange) findCommand(id string) *command {
 	x.h.mu.Lock()
 	defer x.h.mu.Unlock()
-	sh := x.h.shells[x.req.ShellID]
+	sh := x.shellLocked()
 	if sh == nil {
-		x.fault(faultUnknownShell())
 		return nil
 	}
-	sh.lastUsed = time.Now()
 	c := sh.cmds[strings.ToUpper(strings.TrimSpace(id))]
 	if c == nil {
 		x.fault(faultUnknownCommand())
