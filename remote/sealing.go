@@ -252,6 +252,20 @@ func (c *sealedConn) request(req *http.Request, body []byte, contentType string)
 // roundTrip writes out and reads the whole answer, bounded by ctx and by
 // wait. A cancel aborts the blocked read at once.
 func (c *sealedConn) roundTrip(ctx context.Context, out *http.Request, wait time.Duration) (*http.Response, error) {
+	resp, err := c.exchange(ctx, out, wait)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		// The connection's deadline may be the step's, and may pass a hair
+		// before ctx reports it: say which deadline it was.
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			return nil, context.DeadlineExceeded
+		}
+	}
+	return resp, err
+}
+
+// exchange is roundTrip without the deadline's translation.
+func (c *sealedConn) exchange(ctx context.Context, out *http.Request, wait time.Duration) (*http.Response, error) {
 	deadline := time.Now().Add(wait)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d

@@ -175,3 +175,40 @@ func TestSealing_Accounts(t *testing.T) {
 		t.Fatalf("got %v; want an auth error naming Negotiate", err)
 	}
 }
+
+// TestSealing_SilentHost ensures a host that accepts the connection and
+// never answers the NTLM handshake ends the step at its deadline.
+func TestSealing_SilentHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	c, err := remote.NewClient(remote.Config{Auth: remote.AuthNTLM, User: `CORP\Administrator`, Password: testPassword,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, ln.Addr().String())
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Open(ctx, remote.Target{Name: "silent.corp.contoso.test"})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want the deadline", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("a silent host held the step %v past a 300ms deadline", took)
+	}
+}
