@@ -246,18 +246,9 @@ func (k *kerberos) apReq(t *ticket) ([]byte, types.Authenticator, error) {
 // sent one: an AP-REP sealed with the session key that repeats the
 // authenticator's time (RFC 4120 3.2.5).
 func checkAPRep(offered []string, key types.EncryptionKey, auth types.Authenticator) error {
-	var token string
-	for _, v := range offered {
-		if scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " "); ok && strings.EqualFold(scheme, "Negotiate") {
-			token = strings.TrimSpace(tok)
-		}
-	}
-	if token == "" {
+	b := negotiateToken(offered)
+	if b == nil {
 		return nil
-	}
-	b, err := base64.StdEncoding.DecodeString(token)
-	if err != nil {
-		return fmt.Errorf("negotiate answer: %w", err)
 	}
 	var resp spnego.NegTokenResp
 	if err := resp.Unmarshal(b); err != nil {
