@@ -105,11 +105,16 @@ func (p *procedure) run(ctx context.Context) Result {
 	defer p.sess.Close()
 
 	pre := p.step(ctx, scripts.Preflight, scripts.PreflightParams{MinFreeGB: p.opt.MinFreeGB})
-	if pre.status != "ok" {
+	switch {
+	case pre.status == scripts.StatusRefused:
 		return p.stopped(ctx, pre, "refused", "Preflight refused the repair: ")
+	case pre.status != scripts.StatusOK:
+		// Not a refusal: the checks did not complete, so nothing is known
+		// about the host except that it was left alone.
+		return p.stopped(ctx, pre, "error", "The preflight checks did not complete, so nothing was changed: ")
 	}
 	hist := p.step(ctx, scripts.SaveHistory, scripts.SaveHistoryParams{PageSize: 100, Max: 2000})
-	if hist.status != "ok" {
+	if hist.status != scripts.StatusOK {
 		return p.stopped(ctx, hist, "error", "Could not save the update history, so nothing was changed: ")
 	}
 	saved := p.saveHistory(hist.lines)
@@ -133,6 +138,7 @@ func (p *procedure) connect(ctx context.Context) (Result, bool) {
 	dur := time.Since(start).Milliseconds()
 	if err != nil {
 		outcome, summary := classify(err)
+		p.faultText(StepConnect, err)
 		p.sink.Emit(Event{Kind: KindStepFinished, Step: StepConnect, Status: stepStatus(ctx, "failed"), DurationMS: dur, Text: summary})
 		return Result{State: "failed", Outcome: outcome, Summary: summary, Error: err.Error()}, false
 	}
@@ -155,28 +161,28 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opt.RestoreTimeout)
 		defer cancel()
 		start := p.step(rctx, scripts.StartServices, p.startParams())
-		if start.status != "ok" {
+		if start.status != scripts.StatusOK {
 			res.Summary += " Restarting the update services failed too: check wuauserv and BITS on the host now."
 			res.HostState = "unknown"
 		}
 	}()
 	stop := p.step(ctx, scripts.StopServices, scripts.StopServicesParams{Services: updateServices, TimeoutSec: secs(p.opt.ServiceTimeout)})
 	p.extra = dependents(stop.lines)
-	if stop.status != "ok" {
+	if stop.status != scripts.StatusOK {
 		return p.failed(ctx, stop, "Stopping the update services failed: ")
 	}
 	renamedAt := p.opt.Now().UTC()
 	ren := p.step(ctx, scripts.Rename, scripts.RenameParams{Stamp: scripts.Stamp(renamedAt),
 		Attempts: p.opt.RenameAttempts, RetryDelaySec: secs(p.opt.RenameDelay), Services: updateServices,
 		TimeoutSec: secs(p.opt.ServiceTimeout)})
-	if ren.status != "ok" && ren.status != "skipped" {
+	if ren.status != scripts.StatusOK && ren.status != scripts.StatusSkipped {
 		return p.failed(ctx, ren, "Renaming SoftwareDistribution failed: ")
 	}
 	start := p.step(ctx, scripts.StartServices, p.startParams())
 	// Done unless the run's context ended during the step, which may have
 	// cut it short: then the deferred restart runs on a fresh one.
 	restored = ctx.Err() == nil
-	if start.status != "ok" {
+	if start.status != scripts.StatusOK {
 		res = p.failed(ctx, start, "Starting the update services failed: ")
 		res.Summary += " Check wuauserv and BITS on the host now."
 		res.HostState = "unknown"
@@ -192,18 +198,26 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled after the folder was renamed; the services were restarted."}
 	}
 	verdict, detail := evidence(ver.lines)
+	// Say only what the steps' own result lines prove.
+	changed := "SoftwareDistribution was renamed and the update services restarted"
+	if ren.status == scripts.StatusSkipped {
+		changed = "SoftwareDistribution was absent, so nothing was renamed; the update services were restarted"
+	}
 	switch {
-	case verdict == "repaired":
+	case verdict == scripts.VerdictRepaired:
 		return Result{State: "succeeded", Outcome: "repaired", HostState: "repaired", Summary: "Repaired: " + detail}
-	case verdict == "still_failing":
+	case verdict == scripts.VerdictStillFailing:
 		return Result{State: "failed", Outcome: "still_failing", HostState: "failing",
 			Summary: "The repair ran but the host still fails: " + detail}
-	case det.status != "ok":
+	case det.status != scripts.StatusOK:
 		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
-			Summary: "The folder was reset and the services restarted, but detection failed: " + det.message}
+			Summary: changed + ", but detection did not complete: " + orText(det.message, det.reason)}
+	case ver.status != scripts.StatusOK:
+		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
+			Summary: changed + ", but the verification did not complete: " + orText(ver.message, ver.reason)}
 	default:
 		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
-			Summary: "The folder was reset and the services restarted; no evidence yet whether the update now installs. " + detail}
+			Summary: changed + "; no evidence yet whether the update now installs. " + detail}
 	}
 }
 
@@ -248,9 +262,20 @@ func (p *procedure) step(ctx context.Context, name string, params any) stepResul
 	if res.err != nil && text == "" {
 		_, text = classify(res.err)
 	}
+	p.faultText(name, res.err)
 	p.sink.Emit(Event{Kind: KindStepFinished, Step: name, Status: res.status, Text: text,
 		DurationMS: time.Since(start).Milliseconds(), Detail: detail})
 	return res
+}
+
+// faultText puts the host's own words of a WinRM fault in the step's log,
+// beside the advice, so what Windows said is never lost.
+func (p *procedure) faultText(step string, err error) {
+	var e *Error
+	if errors.As(err, &e) && e.Fault != "" {
+		p.sink.Emit(Event{Kind: KindOutput, Step: step, Stream: Stderr,
+			Text: fmt.Sprintf("WinRM fault %d from the host: %s", e.Code, e.Fault)})
+	}
 }
 
 // exec runs the script through the fixed bootstrap, its parameters and
@@ -265,7 +290,9 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 	var res stepResult
 	lines := NewLines(func(stream, line string) {
 		if stream == Stdout {
-			if l, ok := scripts.ParseLine(line); ok {
+			// Only the step's own lines (and the bootstrap's) are evidence;
+			// a line naming another step is shown, not believed.
+			if l, ok := scripts.ParseLine(line); ok && (l.Step == name || l.Step == bootstrapStep) {
 				res.lines = append(res.lines, l)
 				return
 			}
@@ -282,28 +309,35 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 	case err != nil:
 		res.status, res.err = "failed", err
 	default:
-		res.status, res.reason, res.message = finalStatus(res.lines, code)
+		res.status, res.reason, res.message = finalStatus(name, res.lines, code)
 	}
 	return res
 }
 
-// finalStatus reads the script's final result line, or falls back on the
-// exit code when the script died before printing one.
-func finalStatus(lines []scripts.Line, code int) (status, reason, message string) {
-	if r, ok := result(lines); ok {
+// bootstrapStep is the step name of the bootstrap's own result lines.
+const bootstrapStep = "bootstrap"
+
+// finalStatus reads the step's own result line: a step is ok only on it,
+// never on an exit code. A host whose PowerShell never ran the script (stdin
+// not read, a wrapper, a proxy that answers for it) exits 0 just as well.
+// The bootstrap's own line counts only as a failure or refusal: it proves
+// the step did not run.
+func finalStatus(step string, lines []scripts.Line, code int) (status, reason, message string) {
+	if r, ok := result(step, lines); ok {
 		return r.Status, r.Reason, r.Message
 	}
-	if code == scripts.ExitOK {
-		return "ok", "", ""
+	if r, ok := result(bootstrapStep, lines); ok && r.Status != scripts.StatusOK {
+		return r.Status, r.Reason, r.Message
 	}
-	return "failed", "exit", fmt.Sprintf("The script ended with exit code %d without a result.", code)
+	return scripts.StatusFailed, scripts.ReasonNoResult, fmt.Sprintf(
+		"The host ran the step but reported no result (exit code %d); the script may not have run: see its output.", code)
 }
 
-// result is the last result line among lines.
-func result(lines []scripts.Line) (scripts.Result, bool) {
+// result is the step's last result line among lines.
+func result(step string, lines []scripts.Line) (scripts.Result, bool) {
 	for i := len(lines) - 1; i >= 0; i-- {
 		var r scripts.Result
-		if lines[i].Kind == scripts.KindResult && lines[i].Decode(&r) == nil {
+		if lines[i].Kind == scripts.KindResult && lines[i].Step == step && lines[i].Decode(&r) == nil && r.Step == step {
 			return r, true
 		}
 	}
@@ -415,7 +449,7 @@ func titleWord(s string) string {
 // evidence reads the verify step's verdict and the detail behind it.
 func evidence(lines []scripts.Line) (verdict, detail string) {
 	verdict = scripts.VerdictUnknown
-	if r, ok := result(lines); ok && r.Verdict != "" {
+	if r, ok := result(scripts.Verify, lines); ok && r.Verdict != "" {
 		verdict, detail = r.Verdict, r.Message
 	}
 	for _, l := range lines {

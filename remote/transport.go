@@ -118,7 +118,8 @@ func (t *transport) dial(ctx context.Context, network, _ string) (net.Conn, erro
 // Post sends one SOAP message (winrm.Transporter).
 func (t *transport) Post(c *winrm.Client, msg *soap.SoapMessage) (string, error) {
 	ctx := t.context()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, strings.NewReader(msg.String()))
+	text := msg.String()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, strings.NewReader(text))
 	if err != nil {
 		return "", err
 	}
@@ -148,8 +149,10 @@ func (t *transport) Post(c *winrm.Client, msg *soap.SoapMessage) (string, error)
 		return "", t.authError(resp.Header.Values("WWW-Authenticate"))
 	}
 	if f := parseFault(body); f != nil {
-		e := faultError(t.target.Name, f)
-		if errors.Is(e, ErrTimedOut) {
+		// Our own request says whether it named a command (Send, Receive,
+		// Signal carry a CommandId attribute); no host data is matched here.
+		e := faultError(t.target.Name, f, strings.Contains(text, "CommandId="))
+		if isOperationTimeout(e) {
 			t.backoff(ctx)
 		}
 		return "", e
@@ -159,8 +162,7 @@ func (t *transport) Post(c *winrm.Client, msg *soap.SoapMessage) (string, error)
 }
 
 // backoff waits a little longer after each consecutive TimedOut, so a host
-// that answers TimedOut at once is not polled in a tight loop. The library
-// polls again when the error mentions OperationTimeout, which ours do.
+// that answers TimedOut at once is not polled in a tight loop.
 func (t *transport) backoff(ctx context.Context) {
 	n := min(t.timeouts.Add(1), 6)
 	d := min(25*time.Millisecond<<n, 2*time.Second)

@@ -38,6 +38,14 @@ type Cmd struct {
 	Machine *Machine // the host the command runs on
 	User    string   // the authenticated account, as configured, e.g. "Administrator"
 	Domain  string   // the account's NetBIOS domain, "" for a local account
+
+	// ConsoleModeStdin is the Command's WINRS_CONSOLEMODE_STDIN: TRUE gives
+	// the process a console instead of a pipe for stdin.
+	ConsoleModeStdin bool
+	// NoProfile is the shell's WINRS_NOPROFILE: the user's profile was not
+	// loaded, so %USERPROFILE% is the Default profile (capture
+	// test_winrs_noprofile.yml).
+	NoProfile bool
 }
 
 // maxCmdLine is cmd.exe's limit on the command line it executes.
@@ -189,6 +197,37 @@ func (s *Server) registerBuiltins() {
 		return int(n)
 	})
 	s.Handle("cmd", s.cmdExe)
+	s.Handle("set", setEnv)
+}
+
+// setEnv is cmd's `set` with no arguments: the environment, in the order
+// and form Windows prints it. The profile variables follow WINRS_NOPROFILE
+// as in the captures test_winrs_environment.yml (profile loaded) and
+// test_winrs_noprofile.yml (USERPROFILE=C:\Users\Default, TEMP under
+// %windir%, no APPDATA).
+func setEnv(_ context.Context, c *Cmd) int {
+	domain := c.Domain
+	if domain == "" {
+		domain = c.Machine.Name()
+	}
+	profile, temp := `C:\Users\`+c.User, `C:\Users\`+c.User+`\AppData\Local\Temp`
+	vars := []string{`ALLUSERSPROFILE=C:\ProgramData`}
+	if c.NoProfile {
+		profile, temp = `C:\Users\Default`, `C:\Windows\TEMP`
+	} else {
+		vars = append(vars, `APPDATA=`+profile+`\AppData\Roaming`)
+	}
+	vars = append(vars, `COMPUTERNAME=`+c.Machine.Name(), `ComSpec=C:\Windows\system32\cmd.exe`)
+	if !c.NoProfile {
+		vars = append(vars, `LOCALAPPDATA=`+profile+`\AppData\Local`)
+	}
+	vars = append(vars, `OS=Windows_NT`, `PROCESSOR_ARCHITECTURE=AMD64`, `PUBLIC=C:\Users\Public`,
+		`SystemDrive=C:`, `SystemRoot=C:\Windows`, `TEMP=`+temp, `TMP=`+temp,
+		`USERDOMAIN=`+domain, `USERNAME=`+c.User, `USERPROFILE=`+profile, `windir=C:\Windows`)
+	for _, v := range vars {
+		fmt.Fprintf(c.Stdout, "%s\r\n", v)
+	}
+	return 0
 }
 
 // cmdExe emulates `cmd.exe /c line` (and /k, which behaves the same without

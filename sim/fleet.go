@@ -101,10 +101,25 @@ const (
 	FaultNotFixable     Fault = "not-fixable"     // the failure survives the repair
 	FaultDropConnection Fault = "drop-connection" // connection dropped mid-command
 	FaultRebootPending  Fault = "reboot-pending"  // a reboot is pending; preflight should refuse
+	// FaultNoResult: the host runs each step's command and answers "hi",
+	// exit 0, without the step's result line (HostState.NoResultStep
+	// narrows it to one step). It is what a host whose PowerShell never ran
+	// the script looks like, and what the real captures answer when
+	// replayed for our commands (sim/replay).
+	FaultNoResult Fault = "no-result"
 )
 
 // Faults lists the catalogue in a stable order (FaultNone excluded).
 var Faults = []Fault{
+	FaultUnreachable, FaultSlow, FaultAuthRefused, FaultAccessDenied, FaultQuota,
+	FaultReceiveTimeout, FaultServiceStuck, FaultFolderLocked, FaultNotFixable,
+	FaultDropConnection, FaultRebootPending, FaultNoResult,
+}
+
+// seedFaults are the faults a generated fleet hands out. It stays the
+// original catalogue so a seed keeps giving the same fleet when faults
+// meant for tests join Faults.
+var seedFaults = []Fault{
 	FaultUnreachable, FaultSlow, FaultAuthRefused, FaultAccessDenied, FaultQuota,
 	FaultReceiveTimeout, FaultServiceStuck, FaultFolderLocked, FaultNotFixable,
 	FaultDropConnection, FaultRebootPending,

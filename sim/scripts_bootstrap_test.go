@@ -60,7 +60,7 @@ func TestScripts_Bootstrap(t *testing.T) {
 		literal[r.Reason+r.Message] = m[1]
 	}
 	s := startScriptServer(t, testFleet(2), Options{})
-	c := newClient(t, s, "HOST-0001")
+	c := newScriptClient(t, s, "HOST-0001")
 	payload, _ := scripts.Payload(scripts.Preflight, nil)
 	tampered := strings.Replace(string(payload), "Preflight passed.", "Preflight passed!", 1)
 
@@ -102,7 +102,7 @@ func TestScripts_Bootstrap(t *testing.T) {
 // bad_params and exit 3, except in cleanup, which never fails.
 func TestScripts_BadParams(t *testing.T) {
 	s := startScriptServer(t, testFleet(1), Options{})
-	c := newClient(t, s, "HOST-0001")
+	c := newScriptClient(t, s, "HOST-0001")
 	o := runScript(t, c, scripts.Rename, scripts.RenameParams{Stamp: "2026-11-23"})
 	expectResult(t, o, scripts.ExitBadParams, scripts.StatusFailed, scripts.ReasonBadParams)
 	o = runScript(t, c, scripts.StopServices, scripts.StopServicesParams{Services: []string{"wuauserv", "a;b"}})
@@ -152,14 +152,14 @@ func TestScripts_CancelStop(t *testing.T) {
 	// A stop takes 0.6 to 2 s here, far longer than the cancellation needs
 	// to arrive, so the run is cut while wuauserv stops.
 	s := startScriptServer(t, testFleet(3), Options{ScriptTimeScale: 2})
-	c := newClient(t, s, win2022)
+	c := newScriptClient(t, s, win2022)
 	payload, _ := scripts.Payload(scripts.StopServices, nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	w := &lineWatcher{want: "Stopping wuauserv, BITS, DoSvc", seen: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.RunWithContextWithInput(ctx, scripts.Bootstrap, w, io.Discard, strings.NewReader(string(payload)))
+		_, err := c.Run(ctx, scripts.Bootstrap, payload, w, io.Discard)
 		done <- err
 	}()
 	select {
@@ -211,7 +211,7 @@ func TestScripts_CancelStop(t *testing.T) {
 // over several Receives while it runs, as the dashboard streams it.
 func TestScripts_OutputOverTime(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{ScriptTimeScale: 0.2})
-	c := newClient(t, s, win2022)
+	c := newScriptClient(t, s, win2022)
 	before := s.Counters(win2022).Requests[ActionReceive]
 	o := runScript(t, c, scripts.StopServices, nil)
 	expectResult(t, o, 0, scripts.StatusOK, "")

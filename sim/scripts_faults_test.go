@@ -37,7 +37,7 @@ func TestScripts_PreflightRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startScriptServer(t, testFleet(3), Options{})
-			c := newClient(t, s, win2022)
+			c := newScriptClient(t, s, win2022)
 			tt.prepare(s)
 			o := runScript(t, c, scripts.Preflight, tt.params)
 			r := expectResult(t, o, scripts.ExitRefused, scripts.StatusRefused, tt.reason)
@@ -57,7 +57,7 @@ func TestScripts_PreflightRefuses(t *testing.T) {
 func TestScripts_ServiceStuck(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
 	s.SetFault(win11, FaultServiceStuck)
-	c := newClient(t, s, win11)
+	c := newScriptClient(t, s, win11)
 	o := runScript(t, c, scripts.StopServices, scripts.StopServicesParams{TimeoutSec: 5})
 	r := expectResult(t, o, scripts.ExitFailed, scripts.StatusFailed, scripts.ReasonStopFailed)
 	if r.Message != "did not stop: wuauserv; a reboot may be needed" {
@@ -88,7 +88,7 @@ func TestScripts_ServiceStuck(t *testing.T) {
 // services stopped again in between, and fails once the attempts run out.
 func TestScripts_FolderLocked(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
-	c := newClient(t, s, win2022)
+	c := newScriptClient(t, s, win2022)
 	expectResult(t, runScript(t, c, scripts.StopServices, nil), 0, scripts.StatusOK, "")
 
 	t.Run("retried", func(t *testing.T) {
@@ -153,7 +153,7 @@ func TestScripts_Verdicts(t *testing.T) {
 	t.Run("not fixable", func(t *testing.T) {
 		s := startScriptServer(t, testFleet(3), Options{})
 		s.SetFault(win11, FaultNotFixable)
-		c := newClient(t, s, win11)
+		c := newScriptClient(t, s, win11)
 		at := time.Now().UTC().Add(-time.Minute)
 		o := repair(t, c, at)
 		r := expectResult(t, o, 0, scripts.StatusOK, "")
@@ -168,7 +168,7 @@ func TestScripts_Verdicts(t *testing.T) {
 	})
 	t.Run("not repaired", func(t *testing.T) {
 		s := startScriptServer(t, testFleet(3), Options{})
-		c := newClient(t, s, win11)
+		c := newScriptClient(t, s, win11)
 		o := runScript(t, c, scripts.Verify, scripts.VerifyParams{Since: time.Now().UTC().Format(time.RFC3339)})
 		r := expectResult(t, o, 0, scripts.StatusOK, "")
 		ev := records[scripts.Evidence](t, o, scripts.KindEvidence)
@@ -182,7 +182,7 @@ func TestScripts_Verdicts(t *testing.T) {
 	})
 	t.Run("bad since", func(t *testing.T) {
 		s := startScriptServer(t, testFleet(3), Options{})
-		o := runScript(t, newClient(t, s, win11), scripts.Verify, scripts.VerifyParams{Since: "yesterday"})
+		o := runScript(t, newScriptClient(t, s, win11), scripts.Verify, scripts.VerifyParams{Since: "yesterday"})
 		expectResult(t, o, scripts.ExitBadParams, scripts.StatusFailed, scripts.ReasonBadParams)
 	})
 }
@@ -190,7 +190,7 @@ func TestScripts_Verdicts(t *testing.T) {
 // TestScripts_DetectRetries ensures 0x80244010 is retried, up to Retries.
 func TestScripts_DetectRetries(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
-	c := newClient(t, s, win2012)
+	c := newScriptClient(t, s, win2012)
 	m, _ := s.Machine(win2012)
 	scanSummary := func(o stepOutput) []string {
 		var out []string
@@ -229,7 +229,7 @@ func TestScripts_DetectRetries(t *testing.T) {
 // lacks the way the scripts do: no DoSvc, delayed BITS.
 func TestScripts_OldHost(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
-	c := newClient(t, s, win2012)
+	c := newScriptClient(t, s, win2012)
 	o := runScript(t, c, scripts.StopServices, nil)
 	expectResult(t, o, 0, scripts.StatusOK, "")
 	svcs := records[scripts.Service](t, o, scripts.KindService)
@@ -246,7 +246,7 @@ func TestScripts_OldHost(t *testing.T) {
 // service alone and says so.
 func TestScripts_StartDisabled(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
-	c := newClient(t, s, win2022)
+	c := newScriptClient(t, s, win2022)
 	m, _ := s.Machine(win2022)
 	m.Update(func(st *HostState) {
 		st.Service("BITS").StartMode, st.Service("BITS").Status = StartDisabled, StatusStopped

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/masterzen/winrm"
 
+	"wsusfix/remote"
 	"wsusfix/remote/scripts"
 )
 
@@ -41,9 +41,31 @@ type stepOutput struct {
 	lines          []scripts.Line // result lines, in order
 }
 
-// runScript runs a script through the real client: the bootstrap command
-// line with the payload on stdin.
-func runScript(t *testing.T, c *winrm.Client, name string, params any) stepOutput {
+// newScriptClient opens a shell on the named host the way the product
+// does: remote.Session, NTLM with message encryption over plain HTTP, and
+// stdin piped with WINRS_CONSOLEMODE_STDIN=FALSE. The library's own
+// Command sends TRUE, under which powershell.exe reads no stdin, so the
+// scripts are run through the product's client.
+func newScriptClient(t *testing.T, s *Server, name string) *remote.Session {
+	t.Helper()
+	c, err := remote.NewClient(remote.Config{Auth: remote.AuthNTLM, User: "Administrator", Password: testPassword,
+		OperationTimeout: 5 * time.Second, DialTimeout: 5 * time.Second, DialContext: s.DialContext})
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	sess, err := c.Open(ctx, remote.Target{Name: name})
+	if err != nil {
+		t.Fatalf("Open %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = sess.Close() })
+	return sess
+}
+
+// runScript runs a script through the product's client: the bootstrap
+// command line with the payload on stdin.
+func runScript(t *testing.T, c *remote.Session, name string, params any) stepOutput {
 	t.Helper()
 	payload, err := scripts.Payload(name, params)
 	if err != nil {
@@ -54,15 +76,16 @@ func runScript(t *testing.T, c *winrm.Client, name string, params any) stepOutpu
 
 // runPayload runs the bootstrap with any stdin and checks the output's
 // shape: CRLF line ends, and result lines only where the tag starts one.
-func runPayload(t *testing.T, c *winrm.Client, stdin string) stepOutput {
+func runPayload(t *testing.T, c *remote.Session, stdin string) stepOutput {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
-	stdout, stderr, code, err := c.RunWithContextWithString(ctx, scripts.Bootstrap, stdin)
+	var stdout, stderr strings.Builder // Run writes from one goroutine
+	code, err := c.Run(ctx, scripts.Bootstrap, []byte(stdin), &stdout, &stderr)
 	if err != nil {
-		t.Fatalf("run: %v (stderr %q)", err, stderr)
+		t.Fatalf("run: %v (stderr %q)", err, stderr.String())
 	}
-	return parseOutput(t, stdout, stderr, code)
+	return parseOutput(t, stdout.String(), stderr.String(), code)
 }
 
 func parseOutput(t *testing.T, stdout, stderr string, code int) stepOutput {
@@ -156,7 +179,7 @@ func serviceSummary(t *testing.T, o stepOutput) []string {
 
 // repair runs the steps of a repair up to verify, checking each succeeds,
 // and returns verify's output.
-func repair(t *testing.T, c *winrm.Client, at time.Time) stepOutput {
+func repair(t *testing.T, c *remote.Session, at time.Time) stepOutput {
 	t.Helper()
 	stamp := scripts.Stamp(at)
 	expectResult(t, runScript(t, c, scripts.Preflight, nil), 0, scripts.StatusOK, "")
@@ -172,7 +195,7 @@ func repair(t *testing.T, c *winrm.Client, at time.Time) stepOutput {
 // host step by step and checks each step's report and the host's state.
 func TestScripts_FullRepair(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
-	c := newClient(t, s, win2022)
+	c := newScriptClient(t, s, win2022)
 	started := time.Now().UTC().Truncate(time.Second)
 
 	// preflight: every check passes, the facts describe the host.
@@ -318,7 +341,7 @@ var typeOfHeader = reflect.TypeFor[scripts.Header]()
 // cleanup removes the older backup.
 func TestScripts_SecondRepairSeesFirst(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
-	c := newClient(t, s, win11)
+	c := newScriptClient(t, s, win11)
 	first := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
 	second := first.Add(time.Hour)
 	if v := repair(t, c, first).result(t).Verdict; v != scripts.VerdictRepaired {

@@ -16,6 +16,10 @@ type shell struct {
 	owner    string // lower-case account name: the quota is per user
 	lastUsed time.Time
 	cmds     map[string]*command
+	// codePage is the shell's WINRS_CODEPAGE: what its programs' console
+	// output is encoded in. noProfile is its WINRS_NOPROFILE.
+	codePage  int
+	noProfile bool
 }
 
 // command is one process started in a shell.
@@ -80,6 +84,11 @@ func (s *Server) create(x *exchange) {
 		x.fault(faultQuota(s.opt.MaxShellsPerUser))
 		return
 	}
+	codePage, ok := shellCodePage(x.req.Options["WINRS_CODEPAGE"])
+	if !ok {
+		x.fault(faultInvalidParameter())
+		return
+	}
 	owner := strings.ToLower(x.user)
 	now := time.Now()
 	x.h.mu.Lock()
@@ -101,7 +110,8 @@ func (s *Server) create(x *exchange) {
 		x.fault(faultQuota(s.opt.MaxShellsPerUser))
 		return
 	}
-	sh := &shell{id: newUUID(), owner: owner, lastUsed: now, cmds: map[string]*command{}}
+	sh := &shell{id: newUUID(), owner: owner, lastUsed: now, cmds: map[string]*command{},
+		codePage: codePage, noProfile: x.req.option("WINRS_NOPROFILE")}
 	x.h.shells[sh.id] = sh
 	x.h.mu.Unlock()
 	x.h.ctr.shellsCreated.Add(1)
@@ -166,8 +176,9 @@ func (s *Server) command(x *exchange) {
 	s.wg.Add(1)
 	x.h.mu.Unlock()
 
-	run := &Cmd{Line: line, Stdin: c.stdin, Stdout: streamWriter{c.out, "stdout"},
-		Stderr: streamWriter{c.out, "stderr"}, Machine: x.h.m, User: s.opt.User, Domain: s.opt.Domain}
+	run := &Cmd{Line: line, Stdin: c.stdin, Stdout: consoleWriter(streamWriter{c.out, "stdout"}, sh.codePage),
+		Stderr: consoleWriter(streamWriter{c.out, "stderr"}, sh.codePage), Machine: x.h.m, User: s.opt.User, Domain: s.opt.Domain,
+		ConsoleModeStdin: x.req.option("WINRS_CONSOLEMODE_STDIN"), NoProfile: sh.noProfile}
 	go func() {
 		defer s.wg.Done()
 		defer cancel()
@@ -224,6 +235,13 @@ func (s *Server) send(x *exchange) {
 func (s *Server) receive(x *exchange, wait time.Duration) {
 	rc := x.req.Body.Receive
 	if rc == nil {
+		x.fault(faultInvalidParameter())
+		return
+	}
+	if strings.TrimSpace(rc.DesiredStream.CommandID) == "" {
+		// Windows answers a Receive for the shell rather than a command with
+		// the cmd plugin's "parameter is incorrect" (capture
+		// test_winrs_fail_poll_process.yml).
 		x.fault(faultInvalidParameter())
 		return
 	}

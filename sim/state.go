@@ -91,6 +91,7 @@ type HostState struct {
 	Fault         Fault
 	StuckService  string // a service that will not stop (FaultServiceStuck: "wuauserv")
 	LockedRenames int    // rename attempts that still fail on a lock (FaultFolderLocked)
+	NoResultStep  string // with FaultNoResult: the one step that answers without a result; "" for every step
 }
 
 // Service returns the named service (case-insensitive) or nil when the OS

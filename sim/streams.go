@@ -55,9 +55,10 @@ func (b *outputBuffer) broadcast() {
 	b.wake = make(chan struct{})
 }
 
-// write appends to a stream, merging with the previous chunk of the same
-// stream so byte-at-a-time writers do not explode into thousands of
-// elements.
+// write appends one write of a stream as a chunk of its own: Windows sends
+// one rsp:Stream element per write of the process (Write-Host's text and
+// its newline are two elements in test_winrs_send.yml and
+// test_winrs_unicode.yml), so a line may reach the client in pieces.
 func (b *outputBuffer) write(stream string, p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -75,14 +76,15 @@ func (b *outputBuffer) write(stream string, p []byte) (int, error) {
 	if b.done {
 		return 0, io.ErrClosedPipe
 	}
-	if n := len(b.chunks); n > 0 && b.chunks[n-1].stream == stream && len(b.chunks[n-1].data)+len(p) <= maxChunk {
-		b.chunks[n-1].data = append(b.chunks[n-1].data, p...)
-	} else {
-		b.chunks = append(b.chunks, chunk{stream: stream, data: append([]byte(nil), p...)})
+	total := len(p)
+	for len(p) > 0 {
+		n := min(len(p), maxChunk)
+		b.chunks = append(b.chunks, chunk{stream: stream, data: append([]byte(nil), p[:n]...)})
+		p = p[n:]
 	}
-	b.pending += len(p)
+	b.pending += total
 	b.broadcast()
-	return len(p), nil
+	return total, nil
 }
 
 // finish records the exit code; later writes fail.

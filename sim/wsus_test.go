@@ -44,7 +44,7 @@ func TestWSUS_FailedComputers(t *testing.T) {
 		t.Fatal("the fleet has no failing host")
 	}
 
-	o := runScript(t, newClient(t, s, f.WSUSServer), scripts.WSUSFailedComputers, nil)
+	o := runScript(t, newScriptClient(t, s, f.WSUSServer), scripts.WSUSFailedComputers, nil)
 	r := expectResult(t, o, 0, scripts.StatusOK, "")
 	if diff := cmp.Diff(want, failingSummary(t, o)); diff != "" {
 		t.Errorf("computers (-want +got):\n%s", diff)
@@ -78,7 +78,7 @@ func TestWSUS_FailedComputers(t *testing.T) {
 // that is not fixable stays on it.
 func TestWSUS_AfterRepair(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
-	wsus := newClient(t, s, "wsus01.corp.contoso.test")
+	wsus := newScriptClient(t, s, "wsus01.corp.contoso.test")
 	o := runScript(t, wsus, scripts.WSUSFailedComputers, nil)
 	want := []string{"host-0001 0x80070002", "host-0002 0x80070002", "host-0003 0x80070002"}
 	if diff := cmp.Diff(want, failingSummary(t, o)); diff != "" {
@@ -88,7 +88,7 @@ func TestWSUS_AfterRepair(t *testing.T) {
 	s.SetFault(win2012, FaultNotFixable)
 	at := time.Now().UTC().Add(-time.Minute)
 	for _, host := range []string{win11, win2012} {
-		repair(t, newClient(t, s, host), at)
+		repair(t, newScriptClient(t, s, host), at)
 	}
 	o = runScript(t, wsus, scripts.WSUSFailedComputers, nil)
 	want = []string{"host-0002 0x80070002", "host-0003 0x80070002"}
@@ -107,9 +107,9 @@ func TestWSUS_AfterRepair(t *testing.T) {
 // computers than max, bad parameters.
 func TestWSUS_Refusals(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
-	wsus := newClient(t, s, "WSUS01")
+	wsus := newScriptClient(t, s, "WSUS01")
 
-	o := runScript(t, newClient(t, s, win11), scripts.WSUSFailedComputers, nil)
+	o := runScript(t, newScriptClient(t, s, win11), scripts.WSUSFailedComputers, nil)
 	r := expectResult(t, o, scripts.ExitFailed, scripts.StatusFailed, scripts.ReasonWSUSAPIMissing)
 	if len(o.texts) != 0 || !strings.HasPrefix(r.Message, "the WSUS administration API is not installed here") {
 		t.Errorf("texts %q, message %q", o.texts, r.Message)

@@ -9,6 +9,9 @@ const (
 	ReasonBadPayload = "bad_payload"      // the bootstrap got no script on stdin (ExitBadParams)
 	ReasonUnexpected = "unexpected_error" // an error the script did not handle (ExitUnexpected)
 	ReasonIncomplete = "incomplete"       // cleanup: done with warnings (still StatusOK)
+	// ReasonNoResult is the procedure's, not a script's: the step's command
+	// ended without the step's own result line, whatever its exit code.
+	ReasonNoResult = "no_result"
 
 	// preflight: why the host is refused.
 	ReasonNotAdmin          = "not_admin"
