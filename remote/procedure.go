@@ -91,6 +91,7 @@ type procedure struct {
 
 // stepResult is what one step produced.
 type stepResult struct {
+	step    string
 	status  string // ok, failed, skipped, refused, cancelled
 	message string
 	reason  string
@@ -188,21 +189,36 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 		res.HostState = "unknown"
 		return res
 	}
-	since := renamedAt.Format(time.RFC3339)
-	det := p.step(ctx, scripts.Detect, scripts.DetectParams{Retries: p.opt.DetectRetries, TimeoutSec: secs(p.opt.StepTimeout)})
-	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: p.job.FailingKBs})
-	p.saveHistory(ver.lines)
-	p.saveEvidence(ver.lines)
-	p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
-	if ctx.Err() != nil {
-		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled after the folder was renamed; the services were restarted."}
-	}
-	verdict, detail := evidence(ver.lines)
 	// Say only what the steps' own result lines prove.
 	changed := "SoftwareDistribution was renamed and the update services restarted"
 	if ren.status == scripts.StatusSkipped {
 		changed = "SoftwareDistribution was absent, so nothing was renamed; the update services were restarted"
 	}
+	since := renamedAt.Format(time.RFC3339)
+	det := p.step(ctx, scripts.Detect, scripts.DetectParams{Retries: p.opt.DetectRetries, TimeoutSec: secs(p.opt.StepTimeout)})
+	if noResult(det) {
+		return p.unproven(changed, det)
+	}
+	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: p.job.FailingKBs})
+	if noResult(ver) {
+		return p.unproven(changed, ver)
+	}
+	p.saveHistory(ver.lines)
+	p.saveEvidence(ver.lines)
+	clean := p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
+	if ctx.Err() != nil {
+		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled after the folder was renamed; the services were restarted."}
+	}
+	verdict, detail := evidence(ver.lines)
+	defer func() {
+		if noResult(clean) {
+			// Cleanup never fails a repair on its own account, but a host
+			// that stops answering for our scripts is not one to trust:
+			// the run fails, keeping what verify proved about the host.
+			res.State, res.Outcome = "failed", "error"
+			res.Summary += " The cleanup step then reported no result, so old backup folders may remain and the host's answers need a look: see the step's output."
+		}
+	}()
 	switch {
 	case verdict == scripts.VerdictRepaired:
 		return Result{State: "succeeded", Outcome: "repaired", HostState: "repaired", Summary: "Repaired: " + detail}
@@ -287,7 +303,7 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 	}
 	sctx, cancel := context.WithTimeout(ctx, p.opt.StepTimeout)
 	defer cancel()
-	var res stepResult
+	res := stepResult{step: name}
 	lines := NewLines(func(stream, line string) {
 		if stream == Stdout {
 			// Only the step's own lines (and the bootstrap's) are evidence;
@@ -344,6 +360,21 @@ func result(step string, lines []scripts.Line) (scripts.Result, bool) {
 	return scripts.Result{}, false
 }
 
+// noResult reports a step that ended without its own result line.
+func noResult(r stepResult) bool { return r.reason == scripts.ReasonNoResult }
+
+// unproven ends a run whose step after the service restart reported no
+// result: the earlier steps proved what changed, nothing proves more.
+func (p *procedure) unproven(changed string, r stepResult) Result {
+	return Result{State: "failed", Outcome: "error", HostState: "unknown",
+		Summary: changed + ", but the " + r.step + " step reported no result, so whether the host is repaired is unknown: " + r.message}
+}
+
+// stepLabel names a step in a summary that says it reported no result.
+func stepLabel(step string) string {
+	return "The " + step + " step reported no result: "
+}
+
 // stopped ends a run before anything changed on the host.
 func (p *procedure) stopped(ctx context.Context, r stepResult, outcome, prefix string) Result {
 	if ctx.Err() != nil {
@@ -353,6 +384,9 @@ func (p *procedure) stopped(ctx context.Context, r stepResult, outcome, prefix s
 		o, s := classify(r.err)
 		return Result{State: "failed", Outcome: o, Summary: prefix + s, Error: r.err.Error()}
 	}
+	if noResult(r) {
+		prefix = stepLabel(r.step) + "nothing was changed. "
+	}
 	return Result{State: "failed", Outcome: outcome, Summary: prefix + orText(r.message, r.reason)}
 }
 
@@ -361,6 +395,9 @@ func (p *procedure) stopped(ctx context.Context, r stepResult, outcome, prefix s
 func (p *procedure) failed(ctx context.Context, r stepResult, prefix string) Result {
 	if ctx.Err() != nil {
 		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled; the update services were restarted."}
+	}
+	if noResult(r) {
+		prefix = stepLabel(r.step)
 	}
 	res := Result{State: "failed", Outcome: "error", Summary: prefix + orText(r.message, r.reason)}
 	if r.err != nil {

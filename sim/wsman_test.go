@@ -257,15 +257,19 @@ func shape(t *testing.T, doc string) []string {
 // elements, attributes and namespace declarations, values aside.
 func TestCapturedShapes(t *testing.T) {
 	s := startServer(t, testFleet(1), Options{})
+	// hold writes what Write-Host "hi" writes in the captured Receive that
+	// is still Running (its text, then its newline), then waits.
 	s.Handle("hold", func(ctx context.Context, c *Cmd) int {
 		_, _ = io.WriteString(c.Stdout, "hi")
-		_, _ = io.WriteString(c.Stdout, "\r\n")
+		_, _ = io.WriteString(c.Stdout, "\n")
 		<-ctx.Done()
 		return 0
 	})
 	r := newRaw(t, s, "HOST-0001")
 	shellID, createBody := r.create()
-	cmdID, commandBody := r.command(shellID, "hostname")
+	// The captured command of test_winrs_standard.yml, so the output can be
+	// compared byte for byte.
+	cmdID, commandBody := r.command(shellID, "cmd.exe /c echo hi")
 	r.waitDone(shellID, cmdID)
 	_, doneBody := r.receive(shellID, cmdID)
 	holdID, _ := r.command(shellID, "hold")
@@ -293,12 +297,72 @@ func TestCapturedShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want := shape(t, captured(t, tt.file, tt.action, tt.marker))
-			if diff := cmp.Diff(want, shape(t, tt.got)); diff != "" {
+			capturedBody := captured(t, tt.file, tt.action, tt.marker)
+			if diff := cmp.Diff(shape(t, capturedBody), shape(t, tt.got)); diff != "" {
 				t.Errorf("shape differs from Windows (-captured +sim):\n%s\nsim answer: %s", diff, tt.got)
+			}
+			if diff := cmp.Diff(outline(t, capturedBody), outline(t, tt.got)); diff != "" {
+				t.Errorf("elements, order or values differ from Windows (-captured +sim):\n%s\nsim answer: %s", diff, tt.got)
 			}
 		})
 	}
+}
+
+// variable are the elements and attributes whose values differ between any
+// two answers (ids, addresses, the account and machine): outline masks them.
+var variable = map[string]bool{"MessageID": true, "RelatesTo": true, "Selector": true, "ShellId": true,
+	"CommandId": true, "Address": true, "Owner": true, "ClientIP": true, "Machine": true}
+
+// outline lists a document's elements in order, each with its attributes
+// and their values and its own text, ids and addresses masked as "*". It
+// holds the sim to what a client acts on: element order and counts,
+// CommandState URIs, exit codes, stream names, End flags, stream content,
+// fault subcodes, codes and texts. p:ActivityId is left out as in shape.
+func outline(t *testing.T, doc string) []string {
+	t.Helper()
+	dec := xml.NewDecoder(strings.NewReader(doc))
+	var out []string
+	var open []int // index in out of each open element
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("outline: %v in %s", err, doc)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if tok.Name.Space == nsWSManMS && tok.Name.Local == "ActivityId" {
+				_ = dec.Skip()
+				continue
+			}
+			var attrs []string
+			for _, a := range tok.Attr {
+				v := a.Value
+				if variable[a.Name.Local] {
+					v = "*"
+				}
+				attrs = append(attrs, a.Name.Local+"="+v)
+			}
+			slices.Sort(attrs)
+			out = append(out, strings.Repeat(" ", len(open))+tok.Name.Local+" ["+strings.Join(attrs, " ")+"]")
+			open = append(open, len(out)-1)
+		case xml.CharData:
+			text := strings.TrimSpace(string(tok))
+			if text == "" || len(open) == 0 {
+				continue
+			}
+			i := open[len(open)-1]
+			if name := strings.TrimSpace(strings.SplitN(out[i], " [", 2)[0]); variable[name] {
+				text = "*"
+			}
+			out[i] += " " + text
+		case xml.EndElement:
+			open = open[:len(open)-1]
+		}
+	}
+	return out
 }
 
 // FuzzParseRequest ensures no input makes the envelope parser panic.

@@ -1,0 +1,122 @@
+package remote_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"wsusfix/remote"
+	"wsusfix/sim"
+)
+
+// finishedEvent returns the step's last finished event.
+func (m *memSink) finishedEvent(step string) (remote.Event, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.events) - 1; i >= 0; i-- {
+		if ev := m.events[i]; ev.Kind == remote.KindStepFinished && ev.Step == step {
+			return ev, true
+		}
+	}
+	return remote.Event{}, false
+}
+
+// silence makes the host answer "hi", exit 0, without a result line, for
+// one step or (step "") for every step.
+func (f *fleet) silence(t *testing.T, h sim.Host, step string) {
+	t.Helper()
+	f.srv.SetFault(h.Name, sim.FaultNoResult)
+	m, ok := f.srv.Machine(h.Name)
+	if !ok {
+		t.Fatalf("no host %s", h.Name)
+	}
+	m.Update(func(s *sim.HostState) { s.NoResultStep = step })
+}
+
+// claims reports the words a summary may only use on evidence.
+func claims(summary string) []string {
+	var out []string
+	for _, w := range []string{"Repaired", "Preflight passed", "history entries were saved", "The folder was reset"} {
+		if strings.Contains(summary, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// TestProcedure_NoResultCheck ensures a Check on a host that answers every
+// step with "hi" and exit 0 fails, says the step reported no result, and
+// claims neither a passed preflight nor saved history.
+func TestProcedure_NoResultCheck(t *testing.T) {
+	f := newFleet(t, 60)
+	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
+	f.silence(t, h, "")
+	sink := &memSink{}
+	res := f.repair(t, t.Context(), h, remote.ProcedureCheck, sink)
+	if res.State != "failed" || res.Outcome == "checked" {
+		t.Fatalf("check on a silent host: %+v", res)
+	}
+	if c := claims(res.Summary); len(c) > 0 {
+		t.Fatalf("summary claims %v without evidence: %q", c, res.Summary)
+	}
+	if !strings.Contains(res.Summary, "reported no result") || strings.Contains(res.Summary, "refused") {
+		t.Fatalf("summary does not say what happened: %q", res.Summary)
+	}
+	ev, ok := sink.finishedEvent(remote.StepPreflight)
+	if !ok || ev.Status != "failed" || !strings.Contains(ev.Text, "the script may not have run") {
+		t.Fatalf("preflight finished %+v", ev)
+	}
+	if slices.Contains(sink.order(), remote.StepSaveHistory) {
+		t.Fatal("save-history ran after a preflight without a result")
+	}
+}
+
+// TestProcedure_NoResultInEachStep ensures that a step without its result
+// line fails the run wherever it comes, that nothing after it claims a
+// change or a fix it did not prove, and that once stop-services has run the
+// update services are running again at the end.
+func TestProcedure_NoResultInEachStep(t *testing.T) {
+	f := newFleet(t, 200)
+	used := map[string]bool{}
+	for _, step := range remote.Steps(remote.ProcedureRepair)[1:] {
+		t.Run(step, func(t *testing.T) {
+			h := f.failingHost(t, used, 0x80070002, 0x80070003)
+			used[h.Name] = true
+			f.silence(t, h, step)
+			sink := &memSink{}
+			res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+			if res.State != "failed" {
+				t.Fatalf("run %s/%s (%s) with no result from %s", res.State, res.Outcome, res.Summary, step)
+			}
+			if ev, ok := sink.finishedEvent(step); !ok || ev.Status != "failed" || !strings.Contains(ev.Text, "reported no result") {
+				t.Fatalf("%s finished %+v", step, ev)
+			}
+			if !strings.Contains(res.Summary, step+" step") || !strings.Contains(res.Summary, "no result") {
+				t.Fatalf("summary does not name the silent step: %q", res.Summary)
+			}
+			// Only verify's own line can prove a repair; a silent verify or
+			// an earlier step never yields one.
+			if step != remote.StepCleanup {
+				if c := claims(res.Summary); len(c) > 0 || res.HostState == "repaired" || res.Outcome == "repaired" {
+					t.Fatalf("claims %v, host state %q, outcome %q: %q", c, res.HostState, res.Outcome, res.Summary)
+				}
+			}
+			switch {
+			case step == remote.StepStartServices:
+				// Nothing proves the services started (and in the simulator
+				// they did not): the run must say so, in words to act on.
+				if !strings.Contains(res.Summary, "Check wuauserv and BITS on the host now") || res.HostState != "unknown" {
+					t.Fatalf("silent start-services: host state %q, summary %q", res.HostState, res.Summary)
+				}
+			case !f.servicesRunning(t, h.Name):
+				t.Fatalf("services stopped after a silent %s", step)
+			}
+			// The restart after a silent stop-services is the guaranteed one.
+			if step == remote.StepStopServices {
+				if ev, ok := sink.finishedEvent(remote.StepStartServices); !ok || ev.Status != "ok" {
+					t.Fatalf("start-services after a silent stop: %+v", ev)
+				}
+			}
+		})
+	}
+}
