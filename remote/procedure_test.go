@@ -275,6 +275,13 @@ func TestProcedure_RoundTrips(t *testing.T) {
 	if total > 80 {
 		t.Fatalf("%d round trips for one repair; want few", total)
 	}
+	// Each step is one Command with one Send (its whole payload, End on
+	// it), terminated by one Signal once Done.
+	steps := int64(len(remote.Steps(remote.ProcedureRepair)) - 1)
+	if c.Requests[sim.ActionCommand] != steps || c.Requests[sim.ActionSend] != steps || c.Requests[sim.ActionSignal] != steps {
+		t.Fatalf("%d steps: %d Commands, %d Sends, %d Signals; want one each per step", steps,
+			c.Requests[sim.ActionCommand], c.Requests[sim.ActionSend], c.Requests[sim.ActionSignal])
+	}
 }
 
 // cancelDuringLockedRename picks a failing host whose folder stays locked,

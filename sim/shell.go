@@ -20,6 +20,7 @@ type shell struct {
 	// output is encoded in. noProfile is its WINRS_NOPROFILE.
 	codePage  int
 	noProfile bool
+	orphans   []*command // forgotten commands whose processes end with the shell
 }
 
 // command is one process started in a shell.
@@ -33,6 +34,9 @@ type command struct {
 // stop ends a shell's commands; the caller removes the shell.
 func (sh *shell) stop() {
 	for _, c := range sh.cmds {
+		c.cancel()
+	}
+	for _, c := range sh.orphans {
 		c.cancel()
 	}
 }
@@ -357,4 +361,26 @@ func (s *Server) deleteShell(x *exchange) {
 		return
 	}
 	x.reply(declDelete, nsTransfer+"/DeleteResponse", "")
+}
+
+// ForgetCommands makes the named host forget the commands of its open
+// shells while their processes go on, as Windows does once another Signal
+// terminate has reached them: later requests for them get the
+// unknown-command fault (test_winrs_bad_cmd_id.yml). The processes end
+// with their shell. It reports whether the host exists.
+func (s *Server) ForgetCommands(name string) bool {
+	h := s.lookup(name)
+	if h == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, sh := range h.shells {
+		for id, c := range sh.cmds {
+			delete(sh.cmds, id)
+			// The shell's stop must still end the process.
+			sh.orphans = append(sh.orphans, c)
+		}
+	}
+	return true
 }

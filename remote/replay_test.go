@@ -1,0 +1,179 @@
+package remote_test
+
+import (
+	"encoding/pem"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"wsusfix/remote"
+	"wsusfix/sim/replay"
+)
+
+// replayHost serves the named cassettes of sim/testdata/winrm-captures
+// (real Windows answers) over HTTPS and returns a client and target for it.
+func replayHost(t *testing.T, files ...string) (*remote.Client, remote.Target, *replay.Server) {
+	t.Helper()
+	var cassettes []*replay.Cassette
+	for _, f := range files {
+		c, err := replay.Load(filepath.Join("..", "sim", "testdata", "winrm-captures", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cassettes = append(cassettes, c)
+	}
+	rs := replay.New(cassettes...)
+	srv := httptest.NewTLSServer(rs)
+	t.Cleanup(srv.Close)
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	c, err := remote.NewClient(remote.Config{HTTPS: true, CAPEM: ca, Auth: remote.AuthBasic, User: "vagrant",
+		Password: "vagrant", OperationTimeout: 2 * time.Second, DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// httptest's certificate names example.com; the address is the listener.
+	return c, remote.Target{Name: "example.com", Address: srv.Listener.Addr().String()}, rs
+}
+
+// actions lists the requests' actions in order.
+func actions(rs *replay.Server) string {
+	var out []string
+	for _, r := range rs.Requests() {
+		out = append(out, r.Action)
+	}
+	return strings.Join(out, ",")
+}
+
+// TestReplay_Session ensures the client reads real Windows answers: output
+// and exit codes, stderr, UTF-8, Receives that time out before Done, and
+// that it terminates each command after Done and deletes the shell.
+func TestReplay_Session(t *testing.T) {
+	tests := []struct {
+		cassette       string
+		cmd            string
+		stdout, stderr string
+		code           int
+		sequence       string
+	}{
+		{"test_winrs_standard.yml", "cmd.exe /c echo hi", "hi", "", 0, "Create,Command,Receive,Signal,Delete"},
+		{"test_winrs_stderr_rc.yml", "cmd.exe /c echo out && echo err>&2 && exit 1", "out ", "err ", 1, "Create,Command,Receive,Signal,Delete"},
+		{"test_winrs_unicode.yml", "powershell.exe Write-Host こんにちは", "こんにちは", "", 0, "Create,Command,Receive,Signal,Delete"},
+		{"test_winrs_operation_timeout.yml", "powershell.exe Write-Host hi; Start-Sleep 30", "hi|hi again", "", 0,
+			"Create,Command,Receive,Receive,Receive,Receive,Signal,Delete"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cassette, func(t *testing.T) {
+			c, target, rs := replayHost(t, tt.cassette)
+			s, err := c.Open(t.Context(), target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, code, err := run(t, s, t.Context(), tt.cmd, nil)
+			if err != nil || code != tt.code {
+				t.Fatalf("exit %d, %v", code, err)
+			}
+			if got := strings.Join(out.get(remote.Stdout), "|"); got != tt.stdout {
+				t.Errorf("stdout %q, want %q", got, tt.stdout)
+			}
+			if got := strings.Join(out.get(remote.Stderr), "|"); got != tt.stderr {
+				t.Errorf("stderr %q, want %q", got, tt.stderr)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := actions(rs); got != tt.sequence {
+				t.Errorf("requests %s, want %s", got, tt.sequence)
+			}
+		})
+	}
+}
+
+// TestReplay_Stdin ensures stdin goes as the recorded Windows client sent
+// it: a pipe (WINRS_CONSOLEMODE_STDIN=FALSE) and End on the last chunk,
+// one Send for a payload that fits.
+func TestReplay_Stdin(t *testing.T) {
+	c, target, rs := replayHost(t, "test_winrs_send.yml")
+	s, err := c.Open(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, code, err := run(t, s, t.Context(), "powershell.exe -", []byte(`Write-Host "output 1"; Write-Host "output 2";`))
+	if err != nil || code != 0 || strings.Join(out.get(remote.Stdout), "|") != "output 1|output 2" {
+		t.Fatalf("%v, %d, %v", out.get(remote.Stdout), code, err)
+	}
+	var sends int
+	for _, r := range rs.Requests() {
+		switch r.Action {
+		case replay.Command:
+			if !strings.Contains(r.Body, `Name="WINRS_CONSOLEMODE_STDIN">FALSE<`) {
+				t.Errorf("Command does not pipe stdin: %s", r.Body)
+			}
+		case replay.Send:
+			sends++
+			if !strings.Contains(r.Body, `End="true"`) {
+				t.Errorf("the only Send lacks End: %s", r.Body)
+			}
+		}
+	}
+	if sends != 1 {
+		t.Errorf("%d Sends, want 1", sends)
+	}
+}
+
+// TestReplay_Faults ensures real fault answers come back as what they are.
+func TestReplay_Faults(t *testing.T) {
+	tests := []struct {
+		cassettes []string
+		want      error
+		fault     string
+	}{
+		{[]string{"test_winrs_bad_cmd_id.yml"}, remote.ErrCommandGone, "command identifier that does not exist"},
+		{[]string{"test_winrs_fail_poll_process.yml", "test_winrs_standard.yml"}, remote.ErrInvalidParameter, "The parameter is incorrect."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cassettes[0], func(t *testing.T) {
+			c, target, _ := replayHost(t, tt.cassettes...)
+			s, err := c.Open(t.Context(), target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			_, _, err = run(t, s, t.Context(), "cmd.exe /c echo hi", nil)
+			var re *remote.Error
+			if !errors.Is(err, tt.want) || !errors.As(err, &re) || !strings.Contains(re.Fault, tt.fault) {
+				t.Fatalf("got %v, want %v with %q", err, tt.want, tt.fault)
+			}
+		})
+	}
+}
+
+// TestReplay_Check ensures a Check against a real Windows host that
+// answers our step with plain output and exit 0 (the recorded "hi") fails,
+// and says the step reported no result, instead of passing.
+func TestReplay_Check(t *testing.T) {
+	c, target, rs := replayHost(t, "test_winrs_standard.yml", "test_winrs_send.yml")
+	sink := &memSink{}
+	job := remote.Job{RunID: 1, HostID: 1, Procedure: remote.ProcedureCheck, Target: target}
+	res := c.RunFunc(fastProcedure)(t.Context(), job, sink)
+	if res.State != "failed" || !strings.Contains(res.Summary, "reported no result") || len(claims(res.Summary)) > 0 {
+		t.Fatalf("check against recorded Windows answers: %+v", res)
+	}
+	ev, ok := sink.finishedEvent(remote.StepPreflight)
+	if !ok || ev.Status != "failed" {
+		t.Fatalf("preflight %+v", ev)
+	}
+	var shown bool
+	for _, e := range sink.events {
+		shown = shown || (e.Kind == remote.KindOutput && e.Step == remote.StepPreflight && e.Text == "hi")
+	}
+	if !shown {
+		t.Error("the host's own output is not in the log")
+	}
+	if got := actions(rs); got != "Create,Command,Send,Receive,Signal,Delete" {
+		t.Errorf("requests %s", got)
+	}
+}
