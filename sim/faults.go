@@ -95,7 +95,10 @@ func writeFault(w http.ResponseWriter, f *wsmanFault, machine, relatesTo string)
 	writeSOAP(w, http.StatusInternalServerError, envelope(declFault, actionFault, relatesTo, f.render(machine)))
 }
 
-// The text "OperationTimeout" must appear: masterzen/winrm retries on it.
+// timedOutText is Windows' own text, two trailing spaces included
+// (test_winrs_operation_timeout.yml). masterzen/winrm's Command retries
+// only on errors whose text says "OperationTimeout"; wsusfix's client reads
+// the fault code instead.
 const timedOutText = "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  "
 
 const invalidSelectorsText = "The WS-Management service cannot process the request because the request contained invalid selectors for the resource. "
