@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"wsusfix/store"
+	"wsusfix/store/secret"
 	"wsusfix/views"
 )
 
@@ -176,7 +177,7 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if len(name) > 256 {
 		name = name[:256] // no real name is this long; keep the audit log and throttle keys small
 	}
-	pw := store.Secret(r.PostFormValue("password"))
+	pw := secret.Secret(r.PostFormValue("password"))
 	p := views.LoginProps{Username: name, Next: safeNext(r.PostFormValue("next"))}
 	if name == "" || pw == "" {
 		p.Problem = "Enter your user name and password."

@@ -9,6 +9,7 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/store"
+	"wsusfix/store/secret"
 	"wsusfix/views"
 )
 
@@ -57,7 +58,7 @@ func (h *handler) settingsProps(r *http.Request) (views.SettingsProps, error) {
 func (h *handler) handleSettingsSave(w http.ResponseWriter, r *http.Request) {
 	in := store.WinRMSettings{User: strings.TrimSpace(r.PostFormValue("winrm_user")),
 		Auth: strings.ToLower(r.PostFormValue("winrm_auth")), HTTPS: r.PostFormValue("winrm_https") == "true",
-		Password: store.Secret(r.PostFormValue("winrm_password"))}
+		Password: secret.Secret(r.PostFormValue("winrm_password"))}
 	p, err := h.settingsProps(r)
 	if err != nil {
 		h.fail(w, r, err)

@@ -12,6 +12,7 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/sim"
+	"wsusfix/store/secret"
 )
 
 const testPassword = "S3cret-for-tests"
@@ -315,7 +316,7 @@ func TestConfig_Validate(t *testing.T) {
 	if err := (remote.Config{Auth: remote.AuthNTLM, User: `CORP\u`, Password: "p"}).Validate(); err != nil {
 		t.Errorf("NTLM over plain HTTP (sealed) refused: %v", err)
 	}
-	if s := fmt.Sprintf("%v %s", remote.Secret("pw"), remote.Secret("pw")); strings.Contains(s, "pw") {
+	if s := fmt.Sprintf("%v %s", secret.Secret("pw"), secret.Secret("pw")); strings.Contains(s, "pw") {
 		t.Fatalf("secret printed: %s", s)
 	}
 }

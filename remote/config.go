@@ -9,10 +9,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strings"
 	"time"
+
+	"wsusfix/store/secret"
 )
 
 // Authentication methods.
@@ -26,16 +27,6 @@ const (
 // first.
 var AuthMethods = []string{AuthNTLM, AuthBasic, AuthKerberos}
 
-// Secret is a password. It prints and logs as "[redacted]" so it cannot
-// leak through a %v or a structured log by accident.
-type Secret string
-
-// String hides the value.
-func (Secret) String() string { return "[redacted]" }
-
-// LogValue hides the value from slog.
-func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
-
 // Config says how to reach every host: one per deployment.
 type Config struct {
 	HTTPS    bool   // 5986 with TLS; otherwise 5985, where NTLM seals every message
@@ -44,7 +35,7 @@ type Config struct {
 	Insecure bool   // skip certificate verification: for labs only
 	Auth     string // one of AuthMethods
 	User     string // for Kerberos: name@REALM, or DOMAIN\name and name in Krb5Conf's default_realm
-	Password Secret
+	Password secret.Secret
 	// Krb5Conf is the contents of the krb5.conf Kerberos reads its realm
 	// and KDCs from; only AuthKerberos uses it.
 	Krb5Conf []byte

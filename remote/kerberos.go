@@ -24,6 +24,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/spnego"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"wsusfix/store/secret"
 )
 
 // Kerberos, as WinRM does it: SPNEGO in "Authorization: Negotiate", one
@@ -90,7 +92,7 @@ type kerberos struct {
 	conf     *config.Config
 	name     string
 	realm    string
-	password Secret
+	password secret.Secret
 	spn      string
 	host     string
 

@@ -18,6 +18,7 @@ import (
 	"github.com/bodgit/ntlmssp"
 
 	"wsusfix/remote/sealed"
+	"wsusfix/store/secret"
 )
 
 // WinRM message encryption: NTLM over plain HTTP (port 5985) with every
@@ -48,7 +49,7 @@ type sealer struct {
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	user     string // as bodgit/ntlmssp wants it: bare name or UPN
 	domain   string // NetBIOS domain from DOMAIN\user, or empty
-	password Secret
+	password secret.Secret
 	wait     time.Duration // longest a host may take to answer one request
 
 	mu   sync.Mutex

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"wsusfix/store/secret"
 )
 
 // Setting names of the WinRM account entered on the settings page.
@@ -27,8 +29,8 @@ type WinRMSettings struct {
 	User     string
 	Auth     string // an authentication method of package remote: ntlm or basic
 	HTTPS    bool
-	Port     int    // 0: the default for the scheme
-	Password Secret // empty unless read with WinRMCredentials
+	Port     int           // 0: the default for the scheme
+	Password secret.Secret // empty unless read with WinRMCredentials
 
 	PasswordSet   bool      // a password is stored
 	PasswordSetAt time.Time // when it was last replaced
@@ -100,7 +102,7 @@ func (s *Store) WinRMCredentials(ctx context.Context, k *Keyring) (WinRMSettings
 	if err != nil {
 		return WinRMSettings{}, err
 	}
-	w.Password = Secret(pw)
+	w.Password = secret.Secret(pw)
 	return w, nil
 }
 

@@ -8,13 +8,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
 	"golang.org/x/crypto/argon2"
+
+	"wsusfix/store/secret"
 )
 
 // Role is what a user may do. Roles are ranked: an admin may do everything
@@ -56,19 +57,6 @@ func ParseRole(s string) (Role, error) {
 	return r, nil
 }
 
-// Secret is a password or another value that must never be printed or
-// logged; it shows as "[redacted]" through fmt and slog.
-type Secret string
-
-// String hides the value.
-func (Secret) String() string { return "[redacted]" }
-
-// GoString hides the value from %#v.
-func (Secret) GoString() string { return "[redacted]" }
-
-// LogValue hides the value from slog.
-func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
-
 // ErrBadCredentials is returned by Authenticate for an unknown user, a wrong
 // password or a disabled account alike, so callers cannot tell them apart.
 var ErrBadCredentials = errors.New("store: bad credentials")
@@ -104,7 +92,7 @@ func ValidateUserName(name string) error {
 }
 
 // ValidatePassword reports why pw is too weak to set, or nil.
-func ValidatePassword(pw Secret) error {
+func ValidatePassword(pw secret.Secret) error {
 	switch n := len([]rune(string(pw))); {
 	case n < 12:
 		return errors.New("a password has at least 12 characters")
@@ -116,7 +104,7 @@ func ValidatePassword(pw Secret) error {
 
 // GeneratePassword returns a random password of 20 characters from an
 // alphabet without look-alikes (about 100 bits).
-func GeneratePassword() Secret {
+func GeneratePassword() secret.Secret {
 	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 	b := make([]byte, 20)
 	for i := range b {
@@ -130,7 +118,7 @@ func GeneratePassword() Secret {
 			}
 		}
 	}
-	return Secret(b)
+	return secret.Secret(b)
 }
 
 const userCols = `id, name, role, disabled, session_epoch, created_at, updated_at, password_changed_at, last_login_at`
@@ -145,7 +133,7 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 }
 
 // CreateUser adds an enabled user. A taken name (in any case) is ErrConflict.
-func (s *Store) CreateUser(ctx context.Context, name string, role Role, pw Secret) (User, error) {
+func (s *Store) CreateUser(ctx context.Context, name string, role Role, pw secret.Secret) (User, error) {
 	if err := ValidateUserName(name); err != nil {
 		return User{}, fmt.Errorf("store: create user: %w", err)
 	}
@@ -222,7 +210,7 @@ func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) (Us
 }
 
 // SetPassword replaces a user's password and ends every session of the user.
-func (s *Store) SetPassword(ctx context.Context, name string, pw Secret) (User, error) {
+func (s *Store) SetPassword(ctx context.Context, name string, pw secret.Secret) (User, error) {
 	hash, err := hashPassword(pw)
 	if err != nil {
 		return User{}, fmt.Errorf("store: set password: %w", err)
@@ -268,7 +256,7 @@ func (s *Store) updateUser(ctx context.Context, op, name string, change func(*sq
 // password and a disabled account all return ErrBadCredentials after the
 // same amount of hashing work, so neither the answer nor its timing tells
 // which names exist.
-func (s *Store) Authenticate(ctx context.Context, name string, pw Secret) (User, error) {
+func (s *Store) Authenticate(ctx context.Context, name string, pw secret.Secret) (User, error) {
 	dummy := dummyHash() // made on the first sign-in of any kind, so even that one tells nothing
 	var hash string
 	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ?`, name), &hash)
@@ -324,7 +312,7 @@ var dummyHash = sync.OnceValue(func() string {
 })
 
 // hashPassword returns pw's argon2id hash in PHC string format.
-func hashPassword(pw Secret) (string, error) {
+func hashPassword(pw secret.Secret) (string, error) {
 	if pw == "" {
 		return "", errors.New("empty password")
 	}
@@ -340,7 +328,7 @@ func hashPassword(pw Secret) (string, error) {
 
 // verifyPassword reports whether pw matches a hash from hashPassword, using
 // the parameters stored in the hash.
-func verifyPassword(hash string, pw Secret) (bool, error) {
+func verifyPassword(hash string, pw secret.Secret) (bool, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, errors.New("unknown password hash format")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wsusfix/store/secret"
 )
 
 // TestStore_CreateUser ensures users are created with a hashed password,
@@ -59,7 +61,7 @@ func TestStore_Authenticate(t *testing.T) {
 		t.Fatalf("right password: %+v, %v", u, err)
 	}
 	// The fastest of three tries, so a busy machine does not fake a difference.
-	timeOf := func(name string, pw Secret) time.Duration {
+	timeOf := func(name string, pw secret.Secret) time.Duration {
 		var best time.Duration
 		for i := range 3 {
 			start := time.Now()
@@ -128,9 +130,9 @@ func TestStore_UserChanges(t *testing.T) {
 	}
 }
 
-// TestSecret_Redacted ensures a Secret prints and logs as [redacted].
+// TestSecret_Redacted ensures a secret.Secret prints and logs as [redacted].
 func TestSecret_Redacted(t *testing.T) {
-	pw := Secret("hunter2-hunter2")
+	pw := secret.Secret("hunter2-hunter2")
 	var b strings.Builder
 	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "password", pw, "any", any(pw))
 	for _, out := range []string{fmt.Sprint(pw), fmt.Sprintf("%v %s %q %#v %+v", pw, pw, pw, pw, pw), b.String()} {
@@ -142,7 +144,7 @@ func TestSecret_Redacted(t *testing.T) {
 
 // TestGeneratePassword ensures generated passwords are long, valid and distinct.
 func TestGeneratePassword(t *testing.T) {
-	seen := map[Secret]bool{}
+	seen := map[secret.Secret]bool{}
 	for range 100 {
 		p := GeneratePassword()
 		if len(p) != 20 || ValidatePassword(p) != nil || seen[p] {

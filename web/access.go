@@ -16,6 +16,7 @@ import (
 	"wsusfix/handlers"
 	"wsusfix/remote"
 	"wsusfix/store"
+	"wsusfix/store/secret"
 )
 
 // access is the sign-in, TLS and secrets configuration serve and demo share.
@@ -138,7 +139,7 @@ func ensureFirstAdmin(ctx context.Context, st *store.Store, stdout io.Writer) er
 // which includes operator), with password, or a generated one printed
 // when password is empty.
 func ensureDemoUser(ctx context.Context, st *store.Store, password string, stdout io.Writer) error {
-	pw, from := store.Secret(password), "from WSUSFIX_DEMO_PASSWORD"
+	pw, from := secret.Secret(password), "from WSUSFIX_DEMO_PASSWORD"
 	if pw == "" {
 		pw, from = store.GeneratePassword(), "generated for this start"
 	}
@@ -193,7 +194,7 @@ func (w winrmSource) Config(ctx context.Context) (remote.Config, error) {
 	if err != nil {
 		return remote.Config{}, fmt.Errorf("stored WinRM settings: %w", err)
 	}
-	cfg := remote.Config{HTTPS: s.HTTPS, Port: s.Port, Auth: s.Auth, User: s.User, Password: remote.Secret(s.Password),
+	cfg := remote.Config{HTTPS: s.HTTPS, Port: s.Port, Auth: s.Auth, User: s.User, Password: secret.Secret(s.Password),
 		Insecure: w.flags.insecure, OperationTimeout: w.flags.opTimeout}
 	if w.flags.caFile != "" {
 		if cfg.CAPEM, err = os.ReadFile(w.flags.caFile); err != nil {

@@ -79,3 +79,19 @@ func newFlagSet(name, summary string, stderr io.Writer) *flag.FlagSet {
 func dbFlag(fs *flag.FlagSet, e env) *string {
 	return fs.String("db", e.str("WSUSFIX_DB", defaultDB), "SQLite database file [WSUSFIX_DB]")
 }
+
+// parseInterspersed parses flags wherever they appear among the positional
+// arguments, so `import hosts f.csv -db x` and `user add alice -role admin`
+// work as well as the usual order. It returns the positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"wsusfix/remote"
 	"wsusfix/sim"
 	"wsusfix/store"
+	"wsusfix/store/secret"
 )
 
 // runDemo runs `wsusfix demo`: the dashboard over a database seeded from a
@@ -103,7 +104,7 @@ func startDemoFleet(fleet *sim.Fleet, log *slog.Logger) (remote.RunFunc, func(),
 		return nil, nil, fmt.Errorf("start the simulated fleet: %w", err)
 	}
 	client, err := remote.NewClient(remote.Config{HTTPS: true, CAPEM: srv.CACertPEM(), Auth: remote.AuthBasic,
-		User: "Administrator", Password: remote.Secret(password), OperationTimeout: 3 * time.Second,
+		User: "Administrator", Password: secret.Secret(password), OperationTimeout: 3 * time.Second,
 		DialContext: srv.DialContext})
 	if err != nil {
 		srv.Close()

@@ -12,6 +12,7 @@ import (
 
 	"wsusfix/handlers"
 	"wsusfix/store"
+	"wsusfix/store/secret"
 )
 
 const userUsage = `Usage: wsusfix user COMMAND [flags] NAME
@@ -59,7 +60,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprint(stderr, userUsage)
 		return fmt.Errorf("user: unknown command %q", cmd)
 	}
-	names, err := parseInterleaved(fs, args)
+	names, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
@@ -91,21 +92,6 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		return u.setDisabled(names[0], cmd == "disable")
 	default:
 		return u.resetPassword(names[0], *pwFile)
-	}
-}
-
-// parseInterleaved parses flags that may come before or after the
-// positional arguments (`user add alice -role admin` works too).
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
 	}
 }
 
@@ -144,7 +130,7 @@ func (u userCmd) list() error {
 
 // password reads the password from file, or generates one; generated
 // reports whether the caller must show it.
-func password(file string) (pw store.Secret, generated bool, err error) {
+func password(file string) (pw secret.Secret, generated bool, err error) {
 	if file == "" {
 		return store.GeneratePassword(), true, nil
 	}
@@ -153,7 +139,7 @@ func password(file string) (pw store.Secret, generated bool, err error) {
 		return "", false, fmt.Errorf("-password-file: %w", err)
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
-	pw = store.Secret(strings.TrimRight(line, "\r"))
+	pw = secret.Secret(strings.TrimRight(line, "\r"))
 	if err := store.ValidatePassword(pw); err != nil {
 		return "", false, fmt.Errorf("-password-file: %w", err)
 	}

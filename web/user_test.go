@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"wsusfix/store"
+	"wsusfix/store/secret"
 )
 
 var printedPasswordRE = regexp.MustCompile(`Password: (\S+)`)
@@ -76,7 +77,7 @@ func TestUserCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if u, err := st.Authenticate(t.Context(), "alice", store.Secret(m[1])); err != nil || u.Role != store.RoleAdmin {
+	if u, err := st.Authenticate(t.Context(), "alice", secret.Secret(m[1])); err != nil || u.Role != store.RoleAdmin {
 		t.Fatalf("alice with the printed password: %+v, %v", u, err)
 	}
 	if _, err := st.Authenticate(t.Context(), "bob", "bob's chosen password"); !errors.Is(err, store.ErrBadCredentials) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wsusfix/remote"
+	"wsusfix/store/secret"
 )
 
 // winrmFlags are the settings for reaching real hosts. The password is
@@ -76,7 +77,7 @@ func (w *winrmFlags) config() (remote.Config, error) {
 		pw = strings.TrimRight(string(b), "\r\n")
 	}
 	cfg := remote.Config{Port: w.port, HTTPS: w.https, Insecure: w.insecure, Auth: strings.ToLower(w.auth),
-		User: w.user, Password: remote.Secret(pw), OperationTimeout: w.opTimeout}
+		User: w.user, Password: secret.Secret(pw), OperationTimeout: w.opTimeout}
 	if w.caFile != "" {
 		b, err := os.ReadFile(w.caFile)
 		if err != nil {
