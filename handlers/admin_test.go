@@ -17,6 +17,7 @@ import (
 // is shown once and works; that bad input re-renders with 422; and that
 // the last admin and the admin's own account are protected.
 func TestUsersPage(t *testing.T) {
+	t.Parallel()
 	a := newFullApp(t)
 	c := signIn(t, a.srv.URL, a.st, "admin", store.RoleAdmin)
 
@@ -83,6 +84,7 @@ func TestUsersPage(t *testing.T) {
 // to the browser, is kept when the form leaves it empty, and that unsafe or
 // incomplete settings are refused with 422.
 func TestSettingsPage(t *testing.T) {
+	t.Parallel()
 	a := newFullApp(t)
 	c := signIn(t, a.srv.URL, a.st, "admin", store.RoleAdmin)
 	const pw = "Winrm-Pa55word-for-test"
@@ -183,6 +185,7 @@ func TestSettingsPage(t *testing.T) {
 // TestSettingsPage_FromEnv ensures the page says when the environment's
 // WinRM settings take precedence.
 func TestSettingsPage_FromEnv(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{WinRMFromEnv: true})
 	c := signIn(t, a.srv.URL, a.st, "admin", store.RoleAdmin)
 	if _, doc := get(t, c, a.srv.URL+"/admin/settings"); doc.Find(`[data-testid="settings-from-env"]`).Length() != 1 {

@@ -74,6 +74,7 @@ func (a *fullApp) post(t *testing.T, c *http.Client, path string, form url.Value
 // TestAudit_EveryAction ensures each audited action leaves an entry with
 // who, from where, what, on what and how it went.
 func TestAudit_EveryAction(t *testing.T) {
+	t.Parallel()
 	a := newFullApp(t)
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "vera", store.RoleViewer)
@@ -141,6 +142,7 @@ func TestAudit_EveryAction(t *testing.T) {
 // TestAuditPage_FilterAndExport ensures admins can filter the audit log and
 // export it as CSV with spreadsheet formulas defused.
 func TestAuditPage_FilterAndExport(t *testing.T) {
+	t.Parallel()
 	a := newFullApp(t)
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	a.login(t, newClient(false), "=cmd|' /C calc'!A0", "x", "")
@@ -186,6 +188,7 @@ func TestAuditPage_FilterAndExport(t *testing.T) {
 // pages, WinRM settings, a repair, logout) writes no password, WinRM
 // password or session token to the structured log or the audit log.
 func TestSecrets_NeverLogged(t *testing.T) {
+	t.Parallel()
 	a := newFullApp(t)
 	const loginPW = "correct horse battery staple"
 	const winrmPW = "W1nRM-s3cret-P@ss"

@@ -170,6 +170,7 @@ func sessionOf(c *http.Client, base string) string {
 // remembering the page, the form signs in and returns there, and the
 // header then names the user.
 func TestLogin_FlowAndNext(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{})
 	ensureUser(t, a.st, "vera", store.RoleViewer)
 	c := newClient(false)
@@ -218,6 +219,7 @@ func get(t *testing.T, c *http.Client, u string) (*http.Response, *goquery.Docum
 // TestLogin_SameAnswer ensures an unknown user, a wrong password and a
 // disabled account get the same status and message in similar time.
 func TestLogin_SameAnswer(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{})
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
@@ -264,6 +266,7 @@ func TestLogin_SameAnswer(t *testing.T) {
 // TestLogin_SessionFixation ensures signing in issues a new session token:
 // a token held before (planted or from another sign-in) opens nothing.
 func TestLogin_SessionFixation(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{})
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
@@ -291,6 +294,7 @@ func TestLogin_SessionFixation(t *testing.T) {
 // TestLogout ensures logout ends the session on the server: the old cookie
 // opens nothing afterwards, and the session row is gone.
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{})
 	c := signIn(t, a.srv.URL, a.st, "olga", store.RoleOperator)
 	token := sessionOf(c, a.srv.URL)
@@ -312,6 +316,7 @@ func TestLogout(t *testing.T) {
 // one address across accounts, are refused with 429 and Retry-After, even
 // with the right password, while other accounts are unaffected.
 func TestLogin_Throttle(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{})
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
@@ -340,6 +345,7 @@ func TestLogin_Throttle(t *testing.T) {
 // TestSessionCookie ensures the session cookie is HttpOnly and Lax always,
 // and Secure with the __Host- prefix when served over TLS.
 func TestSessionCookie(t *testing.T) {
+	t.Parallel()
 	for _, secure := range []bool{false, true} {
 		a := newAuthApp(t, handlers.Deps{SecureCookies: secure})
 		ensureUser(t, a.st, "admin", store.RoleAdmin)
@@ -366,6 +372,7 @@ func TestSessionCookie(t *testing.T) {
 // TestSessionTimeouts ensures sessions end after the idle timeout, and
 // after the absolute lifetime even when used.
 func TestSessionTimeouts(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name           string
 		idle, lifetime time.Duration
@@ -395,6 +402,7 @@ func TestSessionTimeouts(t *testing.T) {
 // TestDisabledUser_SessionsEnd ensures disabling a user, or resetting their
 // password, ends their open sessions at once.
 func TestDisabledUser_SessionsEnd(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{})
 	admin := signIn(t, a.srv.URL, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
@@ -420,6 +428,7 @@ func TestDisabledUser_SessionsEnd(t *testing.T) {
 // TestCrossOrigin ensures state-changing requests from another site are
 // refused with 403 and audited, while same-origin ones go through.
 func TestCrossOrigin(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{})
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	form := url.Values{"username": {"admin"}, "password": {testPassword}}
@@ -450,6 +459,7 @@ func TestCrossOrigin(t *testing.T) {
 // TestEventStream_NeedsSignIn ensures the SSE stream refuses anonymous
 // clients with 401 (an EventSource cannot follow a redirect to a form).
 func TestEventStream_NeedsSignIn(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{})
 	res := do(t, newClient(false), http.MethodGet, a.srv.URL+"/runs/1/events", nil, map[string]string{"Accept": "text/event-stream"})
 	if res.StatusCode != http.StatusUnauthorized {
@@ -460,6 +470,7 @@ func TestEventStream_NeedsSignIn(t *testing.T) {
 // TestSecurityHeaders_Auth ensures the sign-in page and redirects carry the
 // security headers too.
 func TestSecurityHeaders_Auth(t *testing.T) {
+	t.Parallel()
 	a := newAuthApp(t, handlers.Deps{})
 	for _, path := range []string{"/login", "/", "/admin/users"} {
 		res := do(t, newClient(false), http.MethodGet, a.srv.URL+path, nil, nil)

@@ -70,6 +70,7 @@ func (a access) rank() int {
 // the table, and that every route answers every role (and nobody) as the
 // table says: allowed, sign in first (303 to /login), or 403.
 func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "authz.db"))
 	if err != nil {
 		t.Fatal(err)

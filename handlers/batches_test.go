@@ -22,6 +22,7 @@ import (
 // can also be chosen one by one; and an unfiltered "repair everything" is
 // refused.
 func TestBulkRepair(t *testing.T) {
+	t.Parallel()
 	a := newSSEApp(t)
 	ctx := context.Background()
 	var hosts []store.HostInput

@@ -10,6 +10,7 @@ import (
 // TestHandleExportHosts ensures the CSV export applies the filters, holds
 // every matching row, and defuses cells a spreadsheet would run as formulas.
 func TestHandleExportHosts(t *testing.T) {
+	t.Parallel()
 	a := newTestApp(t)
 	hosts, fails := fleet(120)
 	hosts = append(hosts, store.HostInput{Name: "EVIL", Group: "=HYPERLINK(\"http://x\")", OSCaption: "@SUM(A1)"})

@@ -13,6 +13,7 @@ import (
 // TestHandleHostShow ensures a host page shows its facts and full history
 // newest first with decoded codes, and an unknown host is a 404 page.
 func TestHandleHostShow(t *testing.T) {
+	t.Parallel()
 	a := newTestApp(t)
 	ctx := context.Background()
 	a.store.UpsertHosts(ctx, []store.HostInput{{Name: "FIN-LT-0042", FQDN: "fin-lt-0042.corp.test",
@@ -62,6 +63,7 @@ func TestHandleHostShow(t *testing.T) {
 
 // TestHandleHealthz ensures the health check answers ok while the database does.
 func TestHandleHealthz(t *testing.T) {
+	t.Parallel()
 	a := newTestApp(t)
 	res, err := http.Get(a.srv.URL + "/healthz")
 	if err != nil {

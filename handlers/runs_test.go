@@ -43,6 +43,7 @@ func postForm(t *testing.T, c *http.Client, u string, v url.Values) (*http.Respo
 // address; a second repair of the same host answers 409 naming the run
 // already active; and GET on the run's event stream starts nothing.
 func TestHandleHostRepair(t *testing.T) {
+	t.Parallel()
 	a := newSSEApp(t)
 	ctx := context.Background()
 	a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1", FQDN: "pc-1.corp.test", Address: "192.0.2.7:5986"}})
@@ -83,6 +84,7 @@ func TestHandleHostRepair(t *testing.T) {
 // knows, and that a run active in the database but unknown to it (left
 // by a crash) is closed as interrupted rather than shown as running.
 func TestHandleRunCancel(t *testing.T) {
+	t.Parallel()
 	a := newSSEApp(t)
 	ctx := context.Background()
 	a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1"}, {Name: "PC-2"}})
@@ -112,6 +114,7 @@ func TestHandleRunCancel(t *testing.T) {
 // TestHandleHostRepair_NoRunner ensures that without WinRM wired in, a
 // repair is refused with 503 and a reason, and nothing is recorded.
 func TestHandleHostRepair_NoRunner(t *testing.T) {
+	t.Parallel()
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "norun.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -224,6 +224,7 @@ func payload(t *testing.T, m sseMsg) map[string]any {
 // SSE stays one line of output; and that a reconnect with Last-Event-ID
 // resumes with no gap and no duplicate.
 func TestHandleRunEvents(t *testing.T) {
+	t.Parallel()
 	a := newSSEApp(t)
 	run := a.newRun(t, "PC1")
 	forged := "ok\n\nevent: done\ndata: {\"kind\":\"run_finished\"}\r\rid: 99"
@@ -273,6 +274,7 @@ func TestHandleRunEvents(t *testing.T) {
 // TestHandleRunEvents_Finished ensures a finished run's stream replays the
 // stored log and ends at once, without a runner.
 func TestHandleRunEvents_Finished(t *testing.T) {
+	t.Parallel()
 	a := newSSEApp(t)
 	run := a.newRun(t, "PC2")
 	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventStepStarted, Step: "preflight"})
@@ -293,6 +295,7 @@ func TestHandleRunEvents_Finished(t *testing.T) {
 // TestHandleRunEvents_HeartbeatAndShutdown ensures an idle stream sends
 // keepalive comments and ends when the server starts shutting down.
 func TestHandleRunEvents_HeartbeatAndShutdown(t *testing.T) {
+	t.Parallel()
 	a := newSSEApp(t)
 	run := a.newRun(t, "PC3")
 	ch, stop := a.stream(t, run.ID, "")

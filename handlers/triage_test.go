@@ -35,6 +35,7 @@ func fleet(n int) ([]store.HostInput, map[string]uint32) {
 // TestHandleTriageList ensures the triage page lists failing hosts with
 // decoded errors, filters by code, group and name, and pages.
 func TestHandleTriageList(t *testing.T) {
+	t.Parallel()
 	a := newTestApp(t)
 	hosts, fails := fleet(120) // 90 failing: 60 × 0x80070002, 30 × 0x80244022
 	a.seed(t, hosts, fails)
@@ -104,6 +105,7 @@ func TestHandleTriageList(t *testing.T) {
 // TestHandleTriageList_Decoding ensures the suggested action follows the
 // code: the repair for 0x80070002, not for a WSUS server error.
 func TestHandleTriageList_Decoding(t *testing.T) {
+	t.Parallel()
 	a := newTestApp(t)
 	a.seed(t, []store.HostInput{{Name: "A"}, {Name: "B"}}, map[string]uint32{"A": 0x80070002, "B": 0x80244022})
 	_, doc := a.get(t, "/")
@@ -123,6 +125,7 @@ func TestHandleTriageList_Decoding(t *testing.T) {
 // TestHandleTriageList_EmptyStates ensures an empty inventory says how to
 // import or start the demo, and a filter with no match says how to clear it.
 func TestHandleTriageList_EmptyStates(t *testing.T) {
+	t.Parallel()
 	a := newTestApp(t)
 	_, doc := a.get(t, "/")
 	empty := doc.Find(`[data-testid="empty-inventory"]`).Text()
@@ -139,6 +142,7 @@ func TestHandleTriageList_EmptyStates(t *testing.T) {
 // TestHandleTriageList_BadCode ensures a malformed code is a 400 that says
 // which forms are accepted, and never echoes internals.
 func TestHandleTriageList_BadCode(t *testing.T) {
+	t.Parallel()
 	a := newTestApp(t)
 	res, doc := a.get(t, "/?code=banana")
 	if res.StatusCode != http.StatusBadRequest {
@@ -152,6 +156,7 @@ func TestHandleTriageList_BadCode(t *testing.T) {
 // TestSecurityHeaders ensures every page carries the CSP and friends, and
 // that no page holds an inline script.
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	a := newTestApp(t)
 	for _, path := range []string{"/", "/hosts/nope", "/healthz"} {
 		res, doc := a.get(t, path)
@@ -171,6 +176,7 @@ func TestSecurityHeaders(t *testing.T) {
 
 // TestCrossOriginPost ensures a cross-site POST is refused.
 func TestCrossOriginPost(t *testing.T) {
+	t.Parallel()
 	a := newTestApp(t)
 	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/", nil)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")

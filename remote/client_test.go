@@ -39,7 +39,7 @@ func newFleetWith(t *testing.T, n int, mod func(*sim.Fleet, *sim.Options)) *flee
 		f.Hosts[i].Fault, f.Hosts[i].RebootPending = sim.FaultNone, false
 	}
 	opt := sim.Options{Password: testPassword, TLS: true, MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: 0.05,
-		ReceiveTimeouts: 3, SlowLatency: 400 * time.Millisecond, SlowJitter: time.Millisecond}
+		ReceiveTimeouts: 2, SlowLatency: 80 * time.Millisecond, SlowJitter: time.Millisecond}
 	if mod != nil {
 		mod(f, &opt)
 	}
@@ -101,6 +101,7 @@ func run(t *testing.T, s *remote.Session, ctx context.Context, cmdline string, s
 // stderr and exit codes as Windows gives them, and that the shell is
 // deleted at the end.
 func TestSession_Commands(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 3)
 	ctx := t.Context()
 	name := f.host(1)
@@ -130,6 +131,7 @@ func TestSession_Commands(t *testing.T) {
 // TestSession_StdinAndLongOutput ensures stdin reaches the command and that
 // output spread over many Receives arrives whole and in order.
 func TestSession_StdinAndLongOutput(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 2)
 	f.srv.Handle("echo-stdin", func(ctx context.Context, c *sim.Cmd) int {
 		b, _ := io.ReadAll(c.Stdin)
@@ -165,6 +167,7 @@ func TestSession_StdinAndLongOutput(t *testing.T) {
 // TestSession_Faults ensures every fault of the simulator's catalogue that
 // concerns the connection surfaces as the typed error a helpdesk can act on.
 func TestSession_Faults(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 8)
 	tests := []struct {
 		fault    sim.Fault
@@ -195,6 +198,7 @@ func TestSession_Faults(t *testing.T) {
 // TestSession_ReceiveTimeoutsArePolledAgain ensures TimedOut answers are
 // normal: the command still completes with its output.
 func TestSession_ReceiveTimeoutsArePolledAgain(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 2)
 	name := f.host(0)
 	f.srv.SetFault(name, sim.FaultReceiveTimeout)
@@ -214,6 +218,7 @@ func TestSession_ReceiveTimeoutsArePolledAgain(t *testing.T) {
 // fails the command with a reason, and a slow host ends within the step's
 // deadline instead of hanging.
 func TestSession_DropAndDeadline(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 3)
 	drop := f.host(0)
 	ctx := t.Context()
@@ -261,6 +266,7 @@ func TestSession_DropAndDeadline(t *testing.T) {
 // TestClient_TLS ensures the certificate is verified against the CA given,
 // and an untrusted one is a clear TLS error.
 func TestClient_TLS(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 1)
 	other := newFleet(t, 1)
 	_, err := f.client(t, func(c *remote.Config) { c.CAPEM = other.srv.CACertPEM() }).Open(t.Context(), remote.Target{Name: f.host(0)})
@@ -277,6 +283,7 @@ func TestClient_TLS(t *testing.T) {
 // TestClient_WrongPassword ensures a refused password names the methods
 // the host offers and never echoes the password.
 func TestClient_WrongPassword(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 1)
 	_, err := f.client(t, func(c *remote.Config) { c.Password = "wrong-password-123" }).Open(t.Context(), remote.Target{Name: f.host(0)})
 	if !errors.Is(err, remote.ErrAuth) || strings.Contains(err.Error(), "wrong-password-123") {
@@ -287,6 +294,7 @@ func TestClient_WrongPassword(t *testing.T) {
 // TestConfig_Validate ensures unsafe or incomplete settings are refused
 // with a reason naming the flag to fix.
 func TestConfig_Validate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  remote.Config

@@ -40,6 +40,7 @@ func faultBody(fault string) string {
 // subcode, on the bytes real Windows servers sent: each gets its own kind,
 // Windows' text is kept, and rewording a message changes nothing.
 func TestFaultError(t *testing.T) {
+	t.Parallel()
 	timedOut := capturedFault(t, "test_winrs_operation_timeout.yml", "w:TimedOut")
 	tests := []struct {
 		name         string

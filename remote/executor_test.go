@@ -87,6 +87,7 @@ func waitFinished(t *testing.T, m *memRecorder, n int) {
 // TestExecutor_ConcurrencyLimit ensures no more runs execute at once than
 // the limit allows, and every queued run is carried out.
 func TestExecutor_ConcurrencyLimit(t *testing.T) {
+	t.Parallel()
 	rec := newMemRecorder()
 	var now, peak atomic.Int32
 	run := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
@@ -118,6 +119,7 @@ func TestExecutor_ConcurrencyLimit(t *testing.T) {
 // event in order, each already stored with its sequence number, and that
 // the stream ends with run_finished.
 func TestExecutor_EventsStoredBeforePublished(t *testing.T) {
+	t.Parallel()
 	rec := newMemRecorder()
 	hub := remote.NewHub()
 	release := make(chan struct{})
@@ -157,6 +159,7 @@ func TestExecutor_EventsStoredBeforePublished(t *testing.T) {
 // TestExecutor_Cancel ensures a queued run is cancelled without starting
 // and a running one is told to stop and recorded as cancelled.
 func TestExecutor_Cancel(t *testing.T) {
+	t.Parallel()
 	rec := newMemRecorder()
 	started := make(chan struct{})
 	var restored atomic.Bool
@@ -192,6 +195,7 @@ func TestExecutor_Cancel(t *testing.T) {
 // TestExecutor_Close ensures shutdown refuses new runs, cancels queued and
 // running ones, and waits for the running ones to restore their hosts.
 func TestExecutor_Close(t *testing.T) {
+	t.Parallel()
 	rec := newMemRecorder()
 	started := make(chan struct{}, 2)
 	var restored atomic.Int32

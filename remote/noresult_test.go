@@ -48,6 +48,7 @@ func claims(summary string) []string {
 // step with "hi" and exit 0 fails, says the step reported no result, and
 // claims neither a passed preflight nor saved history.
 func TestProcedure_NoResultCheck(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 60)
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	f.silence(t, h, "")
@@ -76,6 +77,7 @@ func TestProcedure_NoResultCheck(t *testing.T) {
 // change or a fix it did not prove, and that once stop-services has run the
 // update services are running again at the end.
 func TestProcedure_NoResultInEachStep(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 200)
 	used := map[string]bool{}
 	for _, step := range remote.Steps(remote.ProcedureRepair)[1:] {

@@ -28,6 +28,7 @@ const clixml = "#< CLIXML\r\n" + `<Objs Version="1.1.0.1" xmlns="http://schemas.
 // CRLF and LF, UTF-16 from native tools, CLIXML error records, and a last
 // line without a newline.
 func TestLines(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		stream string
@@ -70,6 +71,7 @@ func TestLines(t *testing.T) {
 // TestLines_Concurrent ensures both streams may be written from different
 // goroutines and every line arrives whole (run with -race).
 func TestLines_Concurrent(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	count := map[string]int{}
 	l := remote.NewLines(func(stream, line string) {
@@ -100,6 +102,7 @@ func TestLines_Concurrent(t *testing.T) {
 // TestSession_DecodesRealOutput ensures UTF-16 stdout and CLIXML stderr
 // coming through the real client over the simulator read as text.
 func TestSession_DecodesRealOutput(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 1)
 	f.srv.Handle("sfc", func(ctx context.Context, c *sim.Cmd) int {
 		c.Stdout.Write(utf16le("\r\nBeginning system scan.  This process will take some time.\r\n"))

@@ -114,6 +114,7 @@ func (f *fleet) servicesRunning(t *testing.T, name string) bool {
 // a 0x80070002/3 host on each OS generation of the fleet, in order, saving
 // history first, leaving the services running and a dated backup.
 func TestProcedure_RepairAcrossOSGenerations(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 250)
 	seen := map[string]bool{}
 	tried := 0
@@ -152,6 +153,7 @@ func TestProcedure_RepairAcrossOSGenerations(t *testing.T) {
 // TestProcedure_SecondRepair ensures a second repair of the same host
 // works although the first one's backup exists, and cleanup keeps one.
 func TestProcedure_SecondRepair(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 120)
 	h := f.failingHost(t, nil, 0x80070002)
 	for i := range 2 {
@@ -170,6 +172,7 @@ func TestProcedure_SecondRepair(t *testing.T) {
 // TestProcedure_CheckChangesNothing ensures check mode runs only the
 // read-only steps and leaves the host as it was.
 func TestProcedure_CheckChangesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 120)
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	before, _ := f.srv.HostState(h.Name)
@@ -190,6 +193,7 @@ func TestProcedure_CheckChangesNothing(t *testing.T) {
 // TestProcedure_Faults ensures each fault of the simulator's catalogue
 // ends the run with the right outcome and leaves the services running.
 func TestProcedure_Faults(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 200)
 	used := map[string]bool{}
 	tests := []struct {
@@ -209,9 +213,10 @@ func TestProcedure_Faults(t *testing.T) {
 		{sim.FaultSlow, "succeeded", "repaired"},
 	}
 	for _, tt := range tests {
+		h := f.failingHost(t, used, 0x80070002, 0x80070003)
+		used[h.Name] = true
 		t.Run(string(tt.fault), func(t *testing.T) {
-			h := f.failingHost(t, used, 0x80070002, 0x80070003)
-			used[h.Name] = true
+			t.Parallel() // each on its own host; the slow and timing-out ones wait, not compute
 			f.srv.SetFault(h.Name, tt.fault)
 			sink := &memSink{}
 			res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
@@ -231,6 +236,7 @@ func TestProcedure_Faults(t *testing.T) {
 // TestProcedure_CancelInEachStep ensures that whatever step a cancel lands
 // in, the run ends cancelled and the host's update services run.
 func TestProcedure_CancelInEachStep(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 200)
 	used := map[string]bool{}
 	for _, step := range remote.Steps(remote.ProcedureRepair)[1:] {
@@ -258,6 +264,7 @@ func TestProcedure_CancelInEachStep(t *testing.T) {
 // TestProcedure_RoundTrips ensures a repair uses one shell and few HTTP
 // round trips.
 func TestProcedure_RoundTrips(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 120)
 	h := f.failingHost(t, nil, 0x80070002)
 	if res := f.repair(t, t.Context(), h, remote.ProcedureRepair, &memSink{}); res.State != "succeeded" {
@@ -308,6 +315,7 @@ func (f *fleet) cancelDuringLockedRename(t *testing.T) (sim.Host, context.Contex
 // retries a locked folder), the services are started again on a fresh
 // context and the run says it timed out.
 func TestProcedure_DeadlineRestoresServices(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 120)
 	h, ctx, sink := f.cancelDuringLockedRename(t)
 	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
@@ -327,6 +335,7 @@ func TestProcedure_DeadlineRestoresServices(t *testing.T) {
 // TestProcedure_DroppedConnection ensures a host that drops the connection
 // mid-command ends the run as unreachable with a reason, without hanging.
 func TestProcedure_DroppedConnection(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 120)
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	f.srv.SetFault(h.Name, sim.FaultDropConnection)

@@ -51,6 +51,7 @@ func actions(rs *replay.Server) string {
 // and exit codes, stderr, UTF-8, Receives that time out before Done, and
 // that it terminates each command after Done and deletes the shell.
 func TestReplay_Session(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		cassette       string
 		cmd            string
@@ -95,6 +96,7 @@ func TestReplay_Session(t *testing.T) {
 // it: a pipe (WINRS_CONSOLEMODE_STDIN=FALSE) and End on the last chunk,
 // one Send for a payload that fits.
 func TestReplay_Stdin(t *testing.T) {
+	t.Parallel()
 	c, target, rs := replayHost(t, "test_winrs_send.yml")
 	s, err := c.Open(t.Context(), target)
 	if err != nil {
@@ -126,6 +128,7 @@ func TestReplay_Stdin(t *testing.T) {
 
 // TestReplay_Faults ensures real fault answers come back as what they are.
 func TestReplay_Faults(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		cassettes []string
 		want      error
@@ -155,6 +158,7 @@ func TestReplay_Faults(t *testing.T) {
 // answers our step with plain output and exit 0 (the recorded "hi") fails,
 // and says the step reported no result, instead of passing.
 func TestReplay_Check(t *testing.T) {
+	t.Parallel()
 	c, target, rs := replayHost(t, "test_winrs_standard.yml", "test_winrs_send.yml")
 	sink := &memSink{}
 	job := remote.Job{RunID: 1, HostID: 1, Procedure: remote.ProcedureCheck, Target: target}

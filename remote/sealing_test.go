@@ -91,6 +91,7 @@ func newSealedFleet(t *testing.T, n int) (*fleet, *wire) {
 // and that nothing readable crosses the wire: no SOAP, no script, no
 // password, no output.
 func TestSealing_Repair(t *testing.T) {
+	t.Parallel()
 	f, w := newSealedFleet(t, 120)
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	sink := &memSink{}
@@ -139,6 +140,7 @@ func TestSealing_Repair(t *testing.T) {
 // the services: the restore runs on fresh connections, whatever state the
 // cancelled one's RC4 streams were left in.
 func TestSealing_Cancel(t *testing.T) {
+	t.Parallel()
 	f, _ := newSealedFleet(t, 120)
 	h, ctx, sink := f.cancelDuringLockedRename(t)
 	res := f.repair(t, ctx, h, remote.ProcedureRepair, sink)
@@ -158,6 +160,7 @@ func TestSealing_Cancel(t *testing.T) {
 // password is an authentication error naming what the host offers,
 // without the password.
 func TestSealing_Accounts(t *testing.T) {
+	t.Parallel()
 	f, _ := newSealedFleet(t, 1)
 	for _, user := range []string{`CORP\Administrator`, "Administrator@corp.contoso.test", "administrator"} {
 		s, err := f.client(t, func(c *remote.Config) { c.User = user }).Open(t.Context(), remote.Target{Name: f.host(0)})
@@ -179,6 +182,7 @@ func TestSealing_Accounts(t *testing.T) {
 // TestSealing_SilentHost ensures a host that accepts the connection and
 // never answers the NTLM handshake ends the step at its deadline.
 func TestSealing_SilentHost(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

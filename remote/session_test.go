@@ -18,6 +18,7 @@ import (
 // (WINRS_CONSOLEMODE_STDIN=FALSE, as Ansible sends whenever it pipes stdin)
 // and one given none keeps the console, as the library's default.
 func TestSession_StdinMode(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 1)
 	f.srv.Handle("stdin-mode", func(_ context.Context, c *sim.Cmd) int {
 		mode := "pipe"
@@ -47,6 +48,7 @@ func TestSession_StdinMode(t *testing.T) {
 // Sends that each fit WinRM 2.0's 150 KB envelope, the end of input on the
 // last, and a step payload in a single Send.
 func TestSession_StdinChunks(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 2)
 	f.srv.Handle("count-stdin", func(_ context.Context, c *sim.Cmd) int {
 		b, err := io.ReadAll(c.Stdin)
@@ -84,16 +86,21 @@ func TestSession_StdinChunks(t *testing.T) {
 // pieces, spread over several rsp:Stream elements and Receives, reaches the
 // procedure whole.
 func TestSession_LinesAcrossReceives(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 1)
 	line := `WSUSFIX {"kind":"result","step":"preflight","status":"ok","reason":"","message":"all pieces"}`
 	f.srv.Handle("pieces", func(ctx context.Context, c *sim.Cmd) int {
-		for _, part := range []string{line[:9], line[9:40], line[40:], "\r", "\n", "tail without newline"} {
-			_, _ = io.WriteString(c.Stdout, part)
-			select { // longer than OperationTimeout's share, so each piece is its own Receive
-			case <-time.After(60 * time.Millisecond):
-			case <-ctx.Done():
-				return 1
+		// Each piece waits for a Receive of its own to be asking, so the
+		// pieces travel in separate answers however loaded the machine is.
+		for i, part := range []string{line[:9], line[9:40], line[40:], "\r", "\n", "tail without newline"} {
+			for f.srv.Counters(c.Machine.Name()).Requests[sim.ActionReceive] < int64(i+1) {
+				select {
+				case <-time.After(5 * time.Millisecond):
+				case <-ctx.Done():
+					return 1
+				}
 			}
+			_, _ = io.WriteString(c.Stdout, part)
 		}
 		return 0
 	})
@@ -113,7 +120,7 @@ func TestSession_LinesAcrossReceives(t *testing.T) {
 	if l, ok := scripts.ParseLine(got[0]); !ok || l.Step != scripts.Preflight {
 		t.Fatalf("the reassembled line does not parse: %+v", l)
 	}
-	if n := f.srv.Counters(f.host(0)).Requests[sim.ActionReceive]; n < 4 {
+	if n := f.srv.Counters(f.host(0)).Requests[sim.ActionReceive]; n < 6 {
 		t.Fatalf("%d Receives; the test needs the pieces spread over several", n)
 	}
 }
@@ -121,6 +128,7 @@ func TestSession_LinesAcrossReceives(t *testing.T) {
 // TestSession_SignalAfterDone ensures every command is terminated once it
 // is Done, before the next Command, so the host frees it.
 func TestSession_SignalAfterDone(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 1)
 	name := f.host(0)
 	s, err := f.client(t, nil).Open(t.Context(), remote.Target{Name: name})
@@ -142,6 +150,7 @@ func TestSession_SignalAfterDone(t *testing.T) {
 // the host no longer knows is reported as that (Windows' own words kept),
 // not as a lost shell.
 func TestSession_UnknownCommandIsNotShellGone(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 1)
 	f.srv.Handle("vanish", func(ctx context.Context, c *sim.Cmd) int {
 		<-ctx.Done()

@@ -18,6 +18,7 @@ import (
 // TestTransport_EmptyOK ensures an HTTP 200 without a body is an error:
 // the library would take "" for a reply and crash parsing it.
 func TestTransport_EmptyOK(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	tr := plainTransport(t, srv, Config{Auth: AuthBasic, User: "u", Password: "p"})
@@ -31,6 +32,7 @@ func TestTransport_EmptyOK(t *testing.T) {
 // grant sign, seal and key exchange is refused with advice, rather than
 // sent messages in clear as the library's own transport would.
 func TestSealer_HostWithoutSealing(t *testing.T) {
+	t.Parallel()
 	var posts int
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		posts++

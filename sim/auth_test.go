@@ -14,6 +14,7 @@ import (
 // configured local account and answers everything else with Windows' 401:
 // empty body, no Content-Type, Negotiate and Basic offered.
 func TestAuth_Basic(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(2), Options{})
 	s.SetFault("HOST-0002", FaultAuthRefused)
 	tests := []struct {
@@ -68,6 +69,7 @@ func TestAuth_Basic(t *testing.T) {
 // TestAuth_ClientSees ensures what the real client reports for refused
 // credentials: masterzen's "401 - invalid content type".
 func TestAuth_ClientSees(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	_, _, code, err := runCmd(t, newClientWith(t, s, "HOST-0001", clientConfig{password: "wrong"}), "hostname")
 	if err == nil || !strings.Contains(err.Error(), "401 - invalid content type") || code != 1 {
@@ -78,6 +80,7 @@ func TestAuth_ClientSees(t *testing.T) {
 // TestAuth_NTLM ensures winrm.ClientNTLM authenticates with NTLMv2 over
 // Negotiate, once per connection, and fails with a wrong password.
 func TestAuth_NTLM(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, user, password, domain string
 		wantErr                      bool
@@ -118,6 +121,7 @@ func TestAuth_NTLM(t *testing.T) {
 // TestAuth_NTLMMalformed ensures broken Negotiate tokens get a plain 401,
 // never a crash.
 func TestAuth_NTLMMalformed(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	for _, token := range []string{"", "!!!", "TlRMTVNTUAADAAAA", "TlRMTVNTUAADAAAAGAAYAEAAAAD/////AAAAAA==", "YIIBhQYGKwYBBQUCoIIBeTCCAXU="} {
 		tr := &http.Transport{DialContext: s.DialContext}

@@ -7,6 +7,7 @@ import (
 
 // TestSplitFirst ensures the first word is found as cmd.exe finds it.
 func TestSplitFirst(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, word, rest string }{
 		{"hostname", "hostname", ""},
 		{"  echo  two  spaces", "echo", " two  spaces"},
@@ -25,6 +26,7 @@ func TestSplitFirst(t *testing.T) {
 
 // TestCommandKey ensures every spelling of a program finds it.
 func TestCommandKey(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"hostname": "hostname", "HOSTNAME.EXE": "hostname", `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`: "powershell",
 		`"more.com"`: "more", "run.cmd": "run", ".exe": ".exe", "a/b/tool.bat": "tool",
@@ -38,6 +40,7 @@ func TestCommandKey(t *testing.T) {
 // TestHandle ensures commands can be added, replaced and removed at run
 // time, receive their command line, and that a panicking one is contained.
 func TestHandle(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	seen := make(chan Cmd, 1)
 	s.Handle("PowerShell.exe", func(_ context.Context, c *Cmd) int {

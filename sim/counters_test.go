@@ -9,6 +9,7 @@ import (
 // TestCounters ensures requests are counted per host and action, and the
 // fleet total adds the hosts up.
 func TestCounters(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(2), Options{})
 	for _, host := range []string{"HOST-0001", "HOST-0002"} {
 		if _, _, _, err := runCmd(t, newClient(t, s, host), "hostname"); err != nil {

@@ -16,6 +16,7 @@ import (
 // shell as Windows does, and what a caller of the real client observes: an
 // *ExecuteCommandError whose Body holds the WSManFault code.
 func TestFaults_CreateRefused(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(2), Options{})
 	s.SetFault("HOST-0001", FaultAccessDenied)
 	s.SetFault("HOST-0002", FaultQuota)
@@ -46,6 +47,7 @@ func TestFaults_CreateRefused(t *testing.T) {
 // TestFaults_ShellQuota ensures a user gets 30 shells per host and no more,
 // and that closing one makes room again.
 func TestFaults_ShellQuota(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(2), Options{})
 	c := newClient(t, s, "HOST-0001")
 	var shells []*winrm.Shell
@@ -79,6 +81,7 @@ func TestFaults_ShellQuota(t *testing.T) {
 // configured number of Receives with TimedOut before output flows, and the
 // client still gets everything.
 func TestFaults_ReceiveTimeout(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{ReceiveTimeouts: 2, MaxOperationTimeout: 50 * time.Millisecond})
 	s.SetFault("HOST-0001", FaultReceiveTimeout)
 	start := time.Now()
@@ -99,6 +102,7 @@ func TestFaults_ReceiveTimeout(t *testing.T) {
 // longer than the OperationTimeout makes Receives answer TimedOut (with
 // "OperationTimeout" in the text, which masterzen/winrm retries on).
 func TestFaults_TimedOutWithoutOutput(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{MaxOperationTimeout: 30 * time.Millisecond})
 	s.Handle("pause", func(ctx context.Context, c *Cmd) int {
 		select {
@@ -127,6 +131,7 @@ func TestFaults_TimedOutWithoutOutput(t *testing.T) {
 // connection mid-command after some output: the client gets the output so
 // far, an EOF error and masterzen's exit code 16001.
 func TestFaults_DropConnection(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	s.SetFault("HOST-0001", FaultDropConnection)
 	stdout, _, code, err := runCmd(t, newClient(t, s, "HOST-0001"), "hostname")
@@ -145,6 +150,7 @@ func TestFaults_DropConnection(t *testing.T) {
 // also when the fault is set while a client is connected, and recovers
 // when cleared.
 func TestFaults_Unreachable(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	c := newClient(t, s, "HOST-0001")
 	if _, _, _, err := runCmd(t, c, "hostname"); err != nil {
@@ -166,6 +172,7 @@ func TestFaults_Unreachable(t *testing.T) {
 // TestFaults_Slow ensures a slow host delays every request while the rest
 // of the fleet stays fast.
 func TestFaults_Slow(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(2), Options{SlowLatency: 40 * time.Millisecond, SlowJitter: 10 * time.Millisecond})
 	s.SetFault("HOST-0001", FaultSlow)
 	timed := func(host string) time.Duration {
@@ -186,6 +193,7 @@ func TestFaults_Slow(t *testing.T) {
 // stored on the host state, change at run time, and leave the transport
 // alone.
 func TestFaults_StateFaults(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	tests := []struct {
 		fault       Fault

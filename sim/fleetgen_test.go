@@ -13,6 +13,7 @@ var testEnd = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 // TestNewFleet_Deterministic ensures the same seed always gives the same
 // fleet and another seed a different one.
 func TestNewFleet_Deterministic(t *testing.T) {
+	t.Parallel()
 	a := NewFleet(FleetConfig{Seed: 7, Hosts: 300, End: testEnd})
 	b := NewFleet(FleetConfig{Seed: 7, Hosts: 300, End: testEnd})
 	// reflect.DeepEqual first: cmp.Diff over the whole fleet is slow under
@@ -30,6 +31,7 @@ func TestNewFleet_Deterministic(t *testing.T) {
 // would triage: unique names, months of history, a failure mix led by the
 // two codes KB 910336 fixes, and some hosts with simulated faults.
 func TestNewFleet_Realistic(t *testing.T) {
+	t.Parallel()
 	f := NewFleet(FleetConfig{Seed: 1, Hosts: 500, End: testEnd})
 	if len(f.Hosts) != 500 {
 		t.Fatalf("got %d hosts, want 500", len(f.Hosts))
@@ -97,6 +99,7 @@ func TestNewFleet_Realistic(t *testing.T) {
 // which hosts the seed gives, so a demo database seeded on another day
 // still matches the simulator's fleet.
 func TestNewFleet_EndKeepsHosts(t *testing.T) {
+	t.Parallel()
 	a := NewFleet(FleetConfig{Seed: 5, Hosts: 200, End: testEnd})
 	b := NewFleet(FleetConfig{Seed: 5, Hosts: 200, End: testEnd.AddDate(0, 1, 13)})
 	for i := range a.Hosts {

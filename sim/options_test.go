@@ -66,6 +66,7 @@ func (r *rawClient) output(shellID, cmd string) []byte {
 // others arrive as bytes a UTF-8 reader cannot read; a code page the
 // simulator does not know is refused.
 func TestShell_CodePage(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	r := newRaw(t, s, "HOST-0001")
 	tests := []struct {
@@ -97,6 +98,7 @@ func TestShell_CodePage(t *testing.T) {
 // captures: with TRUE the profile is not loaded (USERPROFILE is the
 // Default profile, TEMP under %windir%, no APPDATA).
 func TestShell_NoProfile(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	r := newRaw(t, s, "HOST-0001")
 	for _, tt := range []struct {
@@ -121,6 +123,7 @@ func TestShell_NoProfile(t *testing.T) {
 // Windows' own answer: the cmd plugin's InvalidParameter fault, code 87
 // (test_winrs_fail_poll_process.yml), element for element.
 func TestReceive_WithoutCommandID(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	r := newRaw(t, s, "HOST-0001")
 	shellID, _ := r.create()
@@ -142,6 +145,7 @@ func TestReceive_WithoutCommandID(t *testing.T) {
 // nothing, so the very step the product runs fails bad_payload; the
 // product's client (FALSE) gets the step's own result.
 func TestCommand_ConsoleModeStdin(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	payload, err := scripts.Payload(scripts.Preflight, scripts.PreflightParams{MinFreeGB: 1})
 	if err != nil {

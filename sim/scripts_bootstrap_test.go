@@ -18,6 +18,7 @@ import (
 // TestScripts_NotTheBootstrap ensures powershell.exe with any other command
 // line fails like PowerShell: a CLIXML error record on stderr, exit 1.
 func TestScripts_NotTheBootstrap(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(1), Options{})
 	c := newClient(t, s, "HOST-0001")
 	enc := func(script string) string {
@@ -52,6 +53,7 @@ func TestScripts_NotTheBootstrap(t *testing.T) {
 // bootstrap.ps1 prints, for a bad payload, an old PowerShell and a script
 // the simulator does not know.
 func TestScripts_Bootstrap(t *testing.T) {
+	t.Parallel()
 	literal := map[string]string{}
 	for _, m := range regexp.MustCompile(`'(WSUSFIX \{[^']*\})'`).FindAllStringSubmatch(scripts.BootstrapScript(), -1) {
 		l, _ := scripts.ParseLine(m[1])
@@ -101,6 +103,7 @@ func TestScripts_Bootstrap(t *testing.T) {
 // TestScripts_BadParams ensures parameters the scripts refuse end with
 // bad_params and exit 3, except in cleanup, which never fails.
 func TestScripts_BadParams(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(1), Options{})
 	c := newScriptClient(t, s, "HOST-0001")
 	o := runScript(t, c, scripts.Rename, scripts.RenameParams{Stamp: "2026-11-23"})
@@ -149,6 +152,7 @@ func (w *lineWatcher) Write(p []byte) (int, error) {
 // promptly and leaves every service Running or Stopped (the stop Windows
 // had accepted completes), so start-services brings the host back.
 func TestScripts_CancelStop(t *testing.T) {
+	t.Parallel()
 	// A stop takes 0.6 to 2 s here, far longer than the cancellation needs
 	// to arrive, so the run is cut while wuauserv stops.
 	s := startScriptServer(t, testFleet(3), Options{ScriptTimeScale: 2})
@@ -210,6 +214,7 @@ func TestScripts_CancelStop(t *testing.T) {
 // TestScripts_OutputOverTime ensures a script's output reaches the client
 // over several Receives while it runs, as the dashboard streams it.
 func TestScripts_OutputOverTime(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{ScriptTimeScale: 0.2})
 	c := newScriptClient(t, s, win2022)
 	before := s.Counters(win2022).Requests[ActionReceive]

@@ -15,6 +15,7 @@ import (
 // models refuses with the script's reason, and that the message names
 // every failed check.
 func TestScripts_PreflightRefuses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		prepare   func(s *Server)
@@ -55,6 +56,7 @@ func TestScripts_PreflightRefuses(t *testing.T) {
 // stop-services at its timeout without hiding the other services, and that
 // start-services then finds it still running.
 func TestScripts_ServiceStuck(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	s.SetFault(win11, FaultServiceStuck)
 	c := newScriptClient(t, s, win11)
@@ -87,6 +89,7 @@ func TestScripts_ServiceStuck(t *testing.T) {
 // TestScripts_FolderLocked ensures a locked folder is retried, with the
 // services stopped again in between, and fails once the attempts run out.
 func TestScripts_FolderLocked(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	c := newScriptClient(t, s, win2022)
 	expectResult(t, runScript(t, c, scripts.StopServices, nil), 0, scripts.StatusOK, "")
@@ -150,6 +153,7 @@ func TestScripts_FolderLocked(t *testing.T) {
 // a host that is not fixable fails again with its code, and a host that
 // was not repaired shows no evidence either way.
 func TestScripts_Verdicts(t *testing.T) {
+	t.Parallel()
 	t.Run("not fixable", func(t *testing.T) {
 		s := startScriptServer(t, testFleet(3), Options{})
 		s.SetFault(win11, FaultNotFixable)
@@ -189,6 +193,7 @@ func TestScripts_Verdicts(t *testing.T) {
 
 // TestScripts_DetectRetries ensures 0x80244010 is retried, up to Retries.
 func TestScripts_DetectRetries(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	c := newScriptClient(t, s, win2012)
 	m, _ := s.Machine(win2012)
@@ -228,6 +233,7 @@ func TestScripts_DetectRetries(t *testing.T) {
 // TestScripts_OldHost ensures a Windows Server 2012 R2 host reports what it
 // lacks the way the scripts do: no DoSvc, delayed BITS.
 func TestScripts_OldHost(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	c := newScriptClient(t, s, win2012)
 	o := runScript(t, c, scripts.StopServices, nil)
@@ -245,6 +251,7 @@ func TestScripts_OldHost(t *testing.T) {
 // TestScripts_StartDisabled ensures start-services leaves a Disabled
 // service alone and says so.
 func TestScripts_StartDisabled(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	c := newScriptClient(t, s, win2022)
 	m, _ := s.Machine(win2022)

@@ -194,6 +194,7 @@ func repair(t *testing.T, c *remote.Session, at time.Time) stepOutput {
 // TestScripts_FullRepair runs KB 910336 on a failing Windows Server 2022
 // host step by step and checks each step's report and the host's state.
 func TestScripts_FullRepair(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	c := newScriptClient(t, s, win2022)
 	started := time.Now().UTC().Truncate(time.Second)
@@ -340,6 +341,7 @@ var typeOfHeader = reflect.TypeFor[scripts.Header]()
 // the history shows only what happened since the first repair, and
 // cleanup removes the older backup.
 func TestScripts_SecondRepairSeesFirst(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	c := newScriptClient(t, s, win11)
 	first := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)

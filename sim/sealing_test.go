@@ -116,6 +116,7 @@ func (c *sealedClient) open(resp *http.Response, body []byte) string {
 // with an independent NTLM client: sealed requests are answered with
 // sealed replies in order, and a replayed message is refused.
 func TestSealing_Exchange(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{RequireEncryption: true})
 	c, status := dialSealed(t, s, "HOST-0001", testPassword, nil)
 	if status != http.StatusOK {
@@ -146,6 +147,7 @@ func TestSealing_Exchange(t *testing.T) {
 // on a connection without session security, and (with RequireEncryption,
 // Windows' AllowUnencrypted=false) NTLM without sealing.
 func TestSealing_Refusals(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{RequireEncryption: true})
 	r := newRaw(t, s, "HOST-0001")
 	create := winrm.NewOpenShellRequest(r.url, r.params).String()

@@ -137,6 +137,7 @@ func post(t *testing.T, s *Server, method, host, user, body string) (*http.Respo
 // TestServer_Commands ensures the built-in commands answer like cmd.exe,
 // with stdout, stderr and exit codes as the real client sees them.
 func TestServer_Commands(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(3), Options{})
 	c := newClient(t, s, "host-0002.corp.contoso.test")
 	tests := []struct {
@@ -171,6 +172,7 @@ func TestServer_Commands(t *testing.T) {
 
 // TestServer_WhoamiLocalAccount ensures Domain "." makes the account local.
 func TestServer_WhoamiLocalAccount(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{Domain: "."})
 	stdout, _, _, err := runCmd(t, newClient(t, s, "HOST-0001"), "whoami")
 	if err != nil || stdout != "host-0001\\administrator\r\n" {
@@ -181,6 +183,7 @@ func TestServer_WhoamiLocalAccount(t *testing.T) {
 // TestServer_Stdin ensures data sent with Send reaches a command, also when
 // it takes several Sends.
 func TestServer_Stdin(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	c := newClient(t, s, "HOST-0001")
 	tests := []struct {
@@ -213,15 +216,20 @@ func TestServer_Stdin(t *testing.T) {
 // TestServer_OutputOverSeveralReceives ensures output written over time, or
 // too big for one envelope, arrives complete over several Receives.
 func TestServer_OutputOverSeveralReceives(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(2), Options{})
 	s.Handle("slowcount", func(ctx context.Context, c *Cmd) int {
+		// Each line waits for a Receive of its own to be asking, so the
+		// output is spread over Receives however loaded the machine is.
 		for i := 1; i <= 5; i++ {
-			fmt.Fprintf(c.Stdout, "line %d\r\n", i)
-			select {
-			case <-time.After(50 * time.Millisecond):
-			case <-ctx.Done():
-				return 1
+			for s.Counters(c.Machine.Name()).Requests[ActionReceive] < int64(i) {
+				select {
+				case <-time.After(5 * time.Millisecond):
+				case <-ctx.Done():
+					return 1
+				}
 			}
+			fmt.Fprintf(c.Stdout, "line %d\r\n", i)
 		}
 		fmt.Fprint(c.Stderr, "done\r\n")
 		return 7
@@ -257,6 +265,7 @@ func TestServer_OutputOverSeveralReceives(t *testing.T) {
 // TestServer_Concurrent ensures 200 shells open at once across 100 hosts all
 // run and finish, with every host answering as itself.
 func TestServer_Concurrent(t *testing.T) {
+	t.Parallel()
 	const hosts, shells = 100, 200
 	s := startServer(t, testFleet(hosts), Options{})
 	var started sync.WaitGroup
@@ -303,6 +312,7 @@ func TestServer_Concurrent(t *testing.T) {
 
 // TestServer_HTTP ensures the transport-level answers match Windows.
 func TestServer_HTTP(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	tests := []struct {
 		name, method, body string
@@ -325,6 +335,7 @@ func TestServer_HTTP(t *testing.T) {
 // TestServer_HostNames ensures names resolve case-insensitively, short or
 // FQDN, and that unknown names and unreachable hosts fail like the network.
 func TestServer_HostNames(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(2), Options{})
 	s.SetFault("HOST-0002", FaultUnreachable)
 	for _, name := range []string{"HOST-0001", "host-0001", "Host-0001.CORP.contoso.test", "wsus01.corp.contoso.test"} {
@@ -355,6 +366,7 @@ func TestServer_HostNames(t *testing.T) {
 // TestServer_CloseEndsGoroutines ensures Close ends running commands and
 // long polls and leaves no goroutine behind.
 func TestServer_CloseEndsGoroutines(t *testing.T) {
+	t.Parallel()
 	before := runtime.NumGoroutine()
 	s := NewServer(testFleet(1), Options{Password: testPassword})
 	if err := s.Start(""); err != nil {
@@ -398,6 +410,7 @@ var reShellID = regexp.MustCompile(`<rsp:ShellId>([^<]+)</rsp:ShellId>`)
 // client library cannot parse: the connection is dropped instead (a
 // recorder, which cannot be hijacked, gets 502 for it).
 func TestServer_NeverAnswersEmpty(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{Latency: 10 * time.Second})
 	r := newRaw(t, s, "HOST-0001")
 	ctx, cancel := context.WithCancel(t.Context())

@@ -23,6 +23,7 @@ func faultCode(body string) string {
 // TestShell_Faults ensures malformed or misdirected requests get the SOAP
 // fault Windows sends, as HTTP 500.
 func TestShell_Faults(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	r := newRaw(t, s, "HOST-0001")
 	shellID, _ := r.create()
@@ -64,6 +65,7 @@ func TestShell_Faults(t *testing.T) {
 // repeated until terminate, terminate forgets the command, ctrl_c ends it
 // but keeps its status, and a deleted shell is gone.
 func TestShell_Lifecycle(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	s.Handle("wait", func(ctx context.Context, _ *Cmd) int {
 		<-ctx.Done()
@@ -104,6 +106,7 @@ func TestShell_Lifecycle(t *testing.T) {
 // TestShell_SkipCmdShell ensures WINRS_SKIP_CMD_SHELL=TRUE runs programs
 // without cmd.exe: an unknown program is a Command fault, not cmd's message.
 func TestShell_SkipCmdShell(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	r := newRaw(t, s, "HOST-0001")
 	shellID, _ := r.create()
@@ -123,6 +126,7 @@ func TestShell_SkipCmdShell(t *testing.T) {
 // client sees for a shell that is gone: an *ExecuteCommandError whose Body
 // holds the WSManFault.
 func TestShell_UnknownShellThroughClient(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	c := newClient(t, s, "HOST-0001")
 	_, err := c.NewShell("0DB6A6B6-0000-4000-8000-000000000000").ExecuteWithContext(t.Context(), "hostname")
@@ -135,6 +139,7 @@ func TestShell_UnknownShellThroughClient(t *testing.T) {
 // TestShell_IdleTimeout ensures leaked shells count against the quota only
 // until they idle out.
 func TestShell_IdleTimeout(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{MaxShellsPerUser: 2, IdleTimeout: 400 * time.Millisecond})
 	c := newClient(t, s, "HOST-0001")
 	for range 2 {

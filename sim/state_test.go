@@ -11,6 +11,7 @@ import (
 // TestHostState_Initial ensures a host's live state starts from its
 // inventory, with the services its OS has.
 func TestHostState_Initial(t *testing.T) {
+	t.Parallel()
 	f := testFleet(3)
 	f.Hosts[0].Fault = FaultNotFixable
 	s := NewServer(f, Options{})
@@ -53,6 +54,7 @@ func TestHostState_Initial(t *testing.T) {
 // TestHostState_PersistsAndIsolates ensures changes made by a command
 // persist across shells, and snapshots never alias the live state.
 func TestHostState_PersistsAndIsolates(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	s.Handle("stopwu", func(_ context.Context, c *Cmd) int {
 		c.Machine.Update(func(st *HostState) {

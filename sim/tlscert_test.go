@@ -10,6 +10,7 @@ import (
 // TestTLS_Client ensures HTTPS verifies against the simulator's CA for
 // every name a host answers to, and fails without the CA.
 func TestTLS_Client(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(2), Options{TLS: true})
 	tests := []struct {
 		name, host string
@@ -41,6 +42,7 @@ func TestTLS_Client(t *testing.T) {
 // TestTLS_Handshake ensures a name that is no host gets no certificate,
 // and a client without SNI gets the default one for 127.0.0.1.
 func TestTLS_Handshake(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{TLS: true})
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(s.CACertPEM()) {

@@ -96,6 +96,7 @@ func (r *rawClient) waitDone(shellID, commandID string) {
 // TestParseDuration ensures the xs:duration forms clients send are read and
 // bad ones refused.
 func TestParseDuration(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      string
 		want    time.Duration
@@ -125,6 +126,7 @@ func TestParseDuration(t *testing.T) {
 // masterzen's (env:, w:, no prefix on mustUnderstand) and pypsrp's (s:,
 // wsa:, wsman:) from a real capture.
 func TestParseRequest(t *testing.T) {
+	t.Parallel()
 	params := winrm.NewParameters("PT20S", "en-US", 153600)
 	ours := winrm.NewExecuteCommandRequest("http://h:5985/wsman", "abc-1", "echo <&>", []string{"x y"}, params).String()
 	theirs := capturedRequests(t, "test_winrs_standard.yml")[1]
@@ -256,6 +258,7 @@ func shape(t *testing.T, doc string) []string {
 // Windows answers to the same actions (captures in testdata): the same
 // elements, attributes and namespace declarations, values aside.
 func TestCapturedShapes(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, testFleet(1), Options{})
 	// hold writes what Write-Host "hi" writes in the captured Receive that
 	// is still Running (its text, then its newline), then waits.

@@ -31,6 +31,7 @@ func failingSummary(t *testing.T, o stepOutput) []string {
 // generated fleet's failing hosts, each with its error code, in the
 // script's format.
 func TestWSUS_FailedComputers(t *testing.T) {
+	t.Parallel()
 	f := NewFleet(FleetConfig{Seed: 7, Hosts: 60, End: time.Now()})
 	s := startScriptServer(t, f, Options{})
 	var want []string
@@ -77,6 +78,7 @@ func TestWSUS_FailedComputers(t *testing.T) {
 // TestWSUS_AfterRepair ensures a repaired host leaves the list and a host
 // that is not fixable stays on it.
 func TestWSUS_AfterRepair(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	wsus := newScriptClient(t, s, "wsus01.corp.contoso.test")
 	o := runScript(t, wsus, scripts.WSUSFailedComputers, nil)
@@ -106,6 +108,7 @@ func TestWSUS_AfterRepair(t *testing.T) {
 // cannot run: no WSUS API on a client, a server that is not there, more
 // computers than max, bad parameters.
 func TestWSUS_Refusals(t *testing.T) {
+	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
 	wsus := newScriptClient(t, s, "WSUS01")
 

@@ -9,6 +9,7 @@ import (
 // TestStore_Audit ensures entries are appended and listed newest first with
 // filters, and that the log cannot be changed or emptied through SQL.
 func TestStore_Audit(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	for i, e := range []AuditEntry{
@@ -66,6 +67,7 @@ func TestStore_Audit(t *testing.T) {
 // TestStore_Sessions ensures the session store finds unexpired sessions
 // only, replaces on commit, deletes, and deletes by match.
 func TestStore_Sessions(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	ss := s.Sessions()

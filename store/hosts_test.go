@@ -9,6 +9,7 @@ import (
 // TestStore_UpsertHosts ensures new hosts are inserted, changed ones
 // updated, and identical ones left alone and counted as unchanged.
 func TestStore_UpsertHosts(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	in := []HostInput{
@@ -45,6 +46,7 @@ func TestStore_UpsertHosts(t *testing.T) {
 // TestStore_FailingGroups ensures the group menu lists each group with a
 // failing host once, sorted, and leaves out groups with none.
 func TestStore_FailingGroups(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	addHosts(t, s, HostInput{Name: "A", Group: "Servers"}, HostInput{Name: "B", Group: "Pilot"},
 		HostInput{Name: "C", Group: "Servers"}, HostInput{Name: "D"}, HostInput{Name: "E", Group: "Kiosks"},
@@ -65,6 +67,7 @@ func TestStore_FailingGroups(t *testing.T) {
 // TestStore_SearchFollowsRenames ensures the name search index follows
 // inserts, renames and deletes made through SQL triggers.
 func TestStore_SearchFollowsRenames(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	addHosts(t, s, HostInput{Name: "OLD-NAME-1"})

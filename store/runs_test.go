@@ -20,6 +20,7 @@ func newRunHost(t *testing.T, s *Store, name string) Host {
 // start a run on one host exactly one succeeds, the others learning which
 // run is active; after it ends a new one may start.
 func TestStore_OneActiveRunPerHost(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	h := newRunHost(t, s, "PC1")
@@ -69,6 +70,7 @@ func TestStore_OneActiveRunPerHost(t *testing.T) {
 // TestStore_RunEvents ensures events are numbered per run from 1 without
 // gaps, read back after a sequence number, and closed by run_finished.
 func TestStore_RunEvents(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	a, b := newRunHost(t, s, "A"), newRunHost(t, s, "B")
@@ -99,6 +101,7 @@ func TestStore_RunEvents(t *testing.T) {
 // TestStore_InterruptRuns ensures runs left active by a crash are marked
 // interrupted with the reason, and finished runs are untouched.
 func TestStore_InterruptRuns(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	a, b, c := newRunHost(t, s, "A"), newRunHost(t, s, "B"), newRunHost(t, s, "C")
@@ -129,6 +132,7 @@ func TestStore_InterruptRuns(t *testing.T) {
 
 // TestStore_Batches ensures a batch counts its runs by state and outcome.
 func TestStore_Batches(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	b, err := s.CreateBatch(ctx, Batch{Procedure: ProcedureRepair, RequestedBy: "x", Description: "0x80070002"})

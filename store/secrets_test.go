@@ -12,6 +12,7 @@ import (
 // TestKeyring_SealOpen ensures a sealed value opens with the same key and
 // additional data only, names its key, and differs every time.
 func TestKeyring_SealOpen(t *testing.T) {
+	t.Parallel()
 	key := bytes.Repeat([]byte{7}, 32)
 	k, err := NewKeyring(key)
 	if err != nil {
@@ -51,6 +52,7 @@ func TestKeyring_SealOpen(t *testing.T) {
 // TestLoadKeyFile ensures a missing key file is created 0600 with a random
 // key, and that loading it again gives the same key.
 func TestLoadKeyFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "app.db.key")
 	k1, created, err := LoadKeyFile(path)
 	if err != nil || !created {
@@ -74,6 +76,7 @@ func TestLoadKeyFile(t *testing.T) {
 // the raw row holds no plaintext, it decrypts only with the key file and in
 // its own row, and saving without a password keeps the stored one.
 func TestStore_WinRMSettings(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	k, _ := NewKeyring(bytes.Repeat([]byte{1}, 32))

@@ -25,6 +25,7 @@ func newTestStore(t *testing.T) *Store {
 // TestMigrations ensures the embedded migrations are numbered 1..N with no
 // gap, and that reopening a database applies nothing twice.
 func TestMigrations(t *testing.T) {
+	t.Parallel()
 	ms, err := migrations()
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +56,7 @@ func TestMigrations(t *testing.T) {
 // TestOpen_NewerSchema ensures a database from a newer program is refused
 // instead of being used with a schema this one does not know.
 func TestOpen_NewerSchema(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "new.db")
 	s, err := Open(t.Context(), path)
 	if err != nil {
@@ -72,6 +74,7 @@ func TestOpen_NewerSchema(t *testing.T) {
 // TestStore_ReadPoolIsReadOnly ensures the read pool cannot write, so a
 // write sent to the wrong pool fails loudly instead of racing the writer.
 func TestStore_ReadPoolIsReadOnly(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	_, err := s.read.Exec("INSERT INTO hosts (name, created_at, updated_at) VALUES ('X', 0, 0)")
 	if err == nil {
@@ -82,6 +85,7 @@ func TestStore_ReadPoolIsReadOnly(t *testing.T) {
 // TestMapErr ensures constraint violations become ErrConflict and missing
 // rows ErrNotFound, by result code rather than message text.
 func TestMapErr(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	if _, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC1"}}); err != nil {

@@ -18,6 +18,7 @@ func names(hs []Host) []string {
 // TestStore_FailingHosts ensures the triage query filters by code, group
 // and name, sorts, pages, counts, and treats LIKE wildcards as text.
 func TestStore_FailingHosts(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	addHosts(t, s,
@@ -78,6 +79,7 @@ func TestStore_FailingHosts(t *testing.T) {
 // TestStore_EachFailingHost ensures the streaming walk stops at the
 // callback's error and returns it.
 func TestStore_EachFailingHost(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	for i := range 5 {
 		name := fmt.Sprintf("PC%d", i)

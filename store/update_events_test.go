@@ -20,6 +20,7 @@ func ev(host string, d int, update, result string, code uint32) EventInput {
 // are reported rather than stored, and each host's failure summary follows
 // its newest attempt at every update.
 func TestStore_AddUpdateEvents(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	addHosts(t, s, HostInput{Name: "PC1"}, HostInput{Name: "PC2"}, HostInput{Name: "PC3"})
@@ -73,6 +74,7 @@ func TestStore_AddUpdateEvents(t *testing.T) {
 // TestStore_SameKBIsSameUpdate ensures a later success of the same KB
 // recorded under another update ID (a repair's evidence) ends the failure.
 func TestStore_SameKBIsSameUpdate(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	addHosts(t, s, HostInput{Name: "PC1"})
 	addEvents(t, s, ev("PC1", 1, "5001", "Failed", fileNotFound))
@@ -87,6 +89,7 @@ func TestStore_SameKBIsSameUpdate(t *testing.T) {
 // TestStore_HResultRange ensures codes with the top bit set survive the
 // round trip as unsigned 32-bit values.
 func TestStore_HResultRange(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	addHosts(t, s, HostInput{Name: "PC1"})
 	addEvents(t, s, ev("PC1", 1, "1", "Failed", 0xFFFFFFFF))

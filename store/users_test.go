@@ -14,6 +14,7 @@ import (
 // TestStore_CreateUser ensures users are created with a hashed password,
 // names are unique in any case, and bad names or roles are refused.
 func TestStore_CreateUser(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	t.Run("ok", func(t *testing.T) {
@@ -53,6 +54,7 @@ func TestStore_CreateUser(t *testing.T) {
 // unknown user, a wrong password and a disabled account all give the same
 // error after about the same time.
 func TestStore_Authenticate(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	s.CreateUser(ctx, "admin", RoleAdmin, "admin password 1")
@@ -89,6 +91,7 @@ func TestStore_Authenticate(t *testing.T) {
 // work, that the latter two end sessions (epoch), and that the last enabled
 // admin can be neither demoted nor disabled.
 func TestStore_UserChanges(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	admin, _ := s.CreateUser(ctx, "admin", RoleAdmin, "admin password 1")
@@ -132,6 +135,7 @@ func TestStore_UserChanges(t *testing.T) {
 
 // TestSecret_Redacted ensures a secret.Secret prints and logs as [redacted].
 func TestSecret_Redacted(t *testing.T) {
+	t.Parallel()
 	pw := secret.Secret("hunter2-hunter2")
 	var b strings.Builder
 	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "password", pw, "any", any(pw))
@@ -144,6 +148,7 @@ func TestSecret_Redacted(t *testing.T) {
 
 // TestGeneratePassword ensures generated passwords are long, valid and distinct.
 func TestGeneratePassword(t *testing.T) {
+	t.Parallel()
 	seen := map[secret.Secret]bool{}
 	for range 100 {
 		p := GeneratePassword()

@@ -32,6 +32,7 @@ import (
 // they exist, else the account stored on the settings page, and a clear
 // error when neither is there.
 func TestWinRMSource(t *testing.T) {
+	t.Parallel()
 	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +75,7 @@ func TestWinRMSource(t *testing.T) {
 // TestAccess_KeyFile ensures the key file is created next to the database,
 // readable by its owner only, unless -key-file names another.
 func TestAccess_KeyFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	acc, err := registerAccessFlags(fs, fakeEnv(nil))
@@ -102,6 +104,7 @@ func TestAccess_KeyFile(t *testing.T) {
 // TestDemo_GeneratedPassword ensures demo without WSUSFIX_DEMO_PASSWORD
 // prints a generated password for the account demo, and that it works.
 func TestDemo_GeneratedPassword(t *testing.T) {
+	t.Parallel()
 	base, out, _ := startProgramEnv(t, nil, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "d.db"), "-hosts", "20")
 	m := regexp.MustCompile(`Sign in as demo / (\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
@@ -117,6 +120,7 @@ func TestDemo_GeneratedPassword(t *testing.T) {
 // TestServe_TLS ensures serve speaks HTTPS with -tls-cert and -tls-key, and
 // that the session cookie is then Secure and __Host- prefixed, with HSTS.
 func TestServe_TLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cert, key := writeTestCert(t, dir)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -14,6 +14,7 @@ import (
 // cannot read the session cookie from script, and that signing out ends
 // the session: the same pages send the browser back to the form.
 func TestBrowser_LoginTriageHostLogout(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "200")
 

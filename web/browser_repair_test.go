@@ -29,6 +29,7 @@ func demoRepairable(t *testing.T, hosts int) string {
 // complete live on the run page without reloading, sees the run end as
 // succeeded, and signs out.
 func TestBrowser_LoginRepairLogout(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "200")
 	host := demoRepairable(t, 200)
@@ -87,6 +88,7 @@ func TestBrowser_LoginRepairLogout(t *testing.T) {
 // confirmation page lands on the batch page, whose counts reach the end
 // without the page being reloaded.
 func TestBrowser_BulkRepairLive(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "200")
 	f := sim.NewFleet(sim.FleetConfig{Seed: 1, Hosts: 200, End: time.Now()})

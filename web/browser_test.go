@@ -101,6 +101,7 @@ func browserSignIn(t *testing.T, ctx context.Context, base, user, password strin
 // person can filter the demo's triage page by 0x80070002 with the form and
 // open a host from the filtered list.
 func TestBrowser_TriageFilterAndOpenHost(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "300")
 	browserSignIn(t, ctx, base, "demo", testDemoPassword)

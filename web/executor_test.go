@@ -112,12 +112,13 @@ func (b *bulkFixture) repairAll(t testing.TB, timeout time.Duration) store.Batch
 	}
 }
 
-// TestBulkRepair_MixedFaults ensures a bulk repair of 200 simulated hosts,
+// TestBulkRepair_MixedFaults ensures a bulk repair of 100 simulated hosts,
 // some with every fault of the simulator's catalogue, ends with every run
 // in a final state, each fault reported for what it is, and every host's
 // update services running.
 func TestBulkRepair_MixedFaults(t *testing.T) {
-	b := newBulkFixture(t, 200, 20, true, sim.Options{MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: -1,
+	t.Parallel()
+	b := newBulkFixture(t, 100, 20, true, sim.Options{MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: -1,
 		SlowLatency: 200 * time.Millisecond, SlowJitter: 50 * time.Millisecond, ReceiveTimeouts: 2})
 	batch := b.repairAll(t, 3*time.Minute)
 	states, outcomes, err := b.st.BatchCounts(context.Background(), batch.ID)
@@ -125,8 +126,8 @@ func TestBulkRepair_MixedFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("states %v outcomes %v", states, outcomes)
-	if n := states[store.RunSucceeded] + states[store.RunFailed]; n != 200 {
-		t.Fatalf("%d of 200 runs ended succeeded or failed: %v", n, states)
+	if n := states[store.RunSucceeded] + states[store.RunFailed]; n != 100 {
+		t.Fatalf("%d of 100 runs ended succeeded or failed: %v", n, states)
 	}
 	for _, want := range []string{"repaired", "unreachable", "auth", "quota", "refused", "still_failing"} {
 		if outcomes[want] == 0 {
@@ -177,6 +178,7 @@ func TestBulkRepair_MixedFaults(t *testing.T) {
 // TestServe_InterruptsLeftoverRuns ensures a run left running by a crash is
 // marked interrupted when the server starts, and not run again.
 func TestServe_InterruptsLeftoverRuns(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	db := filepath.Join(t.TempDir(), "crash.db")
 	st, err := store.Open(ctx, db)
@@ -212,6 +214,7 @@ func TestServe_InterruptsLeftoverRuns(t *testing.T) {
 // settings still accepts a repair, and that the run fails at its connect
 // step saying where to set an account, instead of hanging or pretending.
 func TestServe_RepairWithoutWinRM(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "nowinrm.db")
 	st, err := store.Open(t.Context(), db)
 	if err != nil {

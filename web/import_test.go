@@ -96,6 +96,7 @@ const historyHeader = "host,time,kb,title,operation,result,hresult\n"
 // TestImport_goodFiles ensures well-formed hosts and history files land in the
 // store in full, with the failing host's summary built from its history.
 func TestImport_goodFiles(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "w.db")
 	hostsFile, historyFile := filepath.Join("testdata", "import_hosts.csv"), filepath.Join("testdata", "import_history.csv")
 
@@ -197,6 +198,7 @@ type malformedCase struct {
 // TestImport_malformed ensures each kind of bad input is reported with its
 // physical line number and a recognisable reason, and that good rows land.
 func TestImport_malformed(t *testing.T) {
+	t.Parallel()
 	tests := []malformedCase{
 		{
 			name:    "missing required column",
@@ -481,6 +483,7 @@ func checkMalformed(t *testing.T, tt malformedCase, db, file string, r importRes
 // TestImport_idempotent ensures importing the same files again stores
 // nothing new and reports every row as a duplicate.
 func TestImport_idempotent(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "w.db")
 	hostsFile, historyFile := filepath.Join("testdata", "import_hosts.csv"), filepath.Join("testdata", "import_history.csv")
 	for _, f := range []struct{ kind, file string }{{"hosts", hostsFile}, {"history", historyFile}} {
@@ -508,6 +511,7 @@ func TestImport_idempotent(t *testing.T) {
 // TestImport_hresultForms ensures every accepted spelling of an HRESULT
 // stores the same unsigned value.
 func TestImport_hresultForms(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "w.db")
 	if r := doImport(t, db, "hosts", writeCSV(t, "hosts.csv", hostsHeader+"PC1,,,,,,\nPC2,,,,,,\nPC3,,,,,,\n")); r.err != nil {
 		t.Fatal(r.err)
@@ -540,6 +544,7 @@ func TestImport_hresultForms(t *testing.T) {
 // TestRunImport_usage ensures bad command lines fail with a clear error and
 // the usage text, and -h documents both formats.
 func TestRunImport_usage(t *testing.T) {
+	t.Parallel()
 	good := filepath.Join("testdata", "import_hosts.csv")
 	tests := []struct {
 		name    string
@@ -581,6 +586,7 @@ func TestRunImport_usage(t *testing.T) {
 
 // TestRunImport_stdin ensures "-" reads standard input and names it stdin.
 func TestRunImport_stdin(t *testing.T) {
+	t.Parallel()
 	f := writeCSV(t, "hosts.csv", hostsHeader+"PC1,,,,,,\nBAD HOST,,,,,,\n")
 	in, err := os.Open(f)
 	if err != nil {
@@ -601,6 +607,7 @@ func TestRunImport_stdin(t *testing.T) {
 // TestImportCSV_progress ensures a long import reports progress at most once
 // per second and per row interval, and a quick one not at all.
 func TestImportCSV_progress(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString(hostsHeader)
 	for i := range 10 {

@@ -151,6 +151,7 @@ func getDocAs(t *testing.T, c *http.Client, url string) (int, *goquery.Document)
 // TestDemo_EndToEnd ensures `wsusfix demo` starts on a free port, seeds a
 // simulated fleet, serves the triage and host pages, and shuts down cleanly.
 func TestDemo_EndToEnd(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "demo.db")
 	base, stop := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", db, "-hosts", "300")
 	if _, doc := getDoc(t, base+"/"); doc.Find(`[data-testid="login-form"]`).Length() != 1 {
@@ -193,6 +194,7 @@ func TestDemo_EndToEnd(t *testing.T) {
 // TestServe_EmptyInventory ensures serve over a new database shows the
 // empty state that says how to import.
 func TestServe_EmptyInventory(t *testing.T) {
+	t.Parallel()
 	base, out, _ := startProgramEnv(t, nil, "serve", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "new.db"))
 	m := firstAdminRE.FindStringSubmatch(out.String())
 	if m == nil {
@@ -207,6 +209,7 @@ func TestServe_EmptyInventory(t *testing.T) {
 // TestRun_Help ensures every subcommand documents its flags with their
 // environment variables, and that mistakes are reported, not ignored.
 func TestRun_Help(t *testing.T) {
+	t.Parallel()
 	for cmd, flags := range map[string][]string{
 		"serve": {"-addr", "-db", "-log-format", "-log-level", "WSUSFIX_ADDR", "WSUSFIX_DB", "-winrm-port", "-winrm-https",
 			"-winrm-ca", "-winrm-insecure", "-winrm-auth", "-winrm-user", "-winrm-password-file", "WSUSFIX_WINRM_PASSWORD",
@@ -237,6 +240,7 @@ func TestRun_Help(t *testing.T) {
 
 // TestRun_EnvFallback ensures WSUSFIX_* variables set flag defaults.
 func TestRun_EnvFallback(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "env.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
@@ -263,6 +267,7 @@ func TestRun_EnvFallback(t *testing.T) {
 // TestServe_WinRMSettings ensures bad WinRM settings stop serve at start
 // with a reason, and that a password is never taken from a flag value.
 func TestServe_WinRMSettings(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "w.db")
 	err := run(t.Context(), []string{"serve", "-db", db, "-winrm-user", "admin", "-winrm-https=false", "-winrm-auth", "basic"},
 		fakeEnv(map[string]string{"WSUSFIX_WINRM_PASSWORD": "pw"}), io.Discard, io.Discard)

@@ -14,6 +14,7 @@ import (
 // -winrm-https=false -winrm-auth ntlm repairs a host on plain HTTP that,
 // like Windows by default, takes only encrypted messages.
 func TestServe_RepairOverSealedHTTP(t *testing.T) {
+	t.Parallel()
 	fleet := sim.NewFleet(sim.FleetConfig{Seed: 5, Hosts: 40, End: time.Now()})
 	for i := range fleet.Hosts {
 		fleet.Hosts[i].Fault, fleet.Hosts[i].RebootPending = sim.FaultNone, false

@@ -22,6 +22,7 @@ import (
 // settings page stores them, the access configuration with its key ring,
 // and a user record.
 func TestSecrets_NotInAnyForm(t *testing.T) {
+	t.Parallel()
 	const pw = "Winrm-Pa55-for-this-test"
 	e := env(func(k string) string {
 		if k == "WSUSFIX_WINRM_PASSWORD" {

@@ -22,6 +22,7 @@ import (
 // way in, as on a Windows host with default settings). That is the path
 // `serve` takes to a simulated network.
 func TestSim_ImportThenReach(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		tls  bool

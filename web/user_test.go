@@ -20,6 +20,7 @@ var printedPasswordRE = regexp.MustCompile(`Password: (\S+)`)
 // chosen password only from a file, audits each change as the command
 // line's user, and protects the last admin.
 func TestUserCommands(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "users.db")
 	environ := fakeEnv(map[string]string{"WSUSFIX_DB": db, "USER": "root"})
 	cmd := func(args ...string) (string, error) {

@@ -17,6 +17,7 @@ import (
 // KRB5_CONFIG in that order, for flag-configured and stored settings
 // alike, and is not needed by the other methods.
 func TestWinRMFlags_Krb5Conf(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, realm string) string {
 		path := filepath.Join(dir, name)

@@ -10,6 +10,7 @@ import (
 
 // TestParse ensures every documented input form yields the same code.
 func TestParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -47,6 +48,7 @@ func TestParse(t *testing.T) {
 // TestParse_invalid ensures bad input is rejected with a message that says
 // what was wrong and which forms are accepted.
 func TestParse_invalid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		in         string
@@ -96,6 +98,7 @@ func TestParse_invalid(t *testing.T) {
 
 // TestCode_String ensures the canonical format and that it parses back.
 func TestCode_String(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		code hresult.Code
 		want string
@@ -121,6 +124,7 @@ func TestCode_String(t *testing.T) {
 
 // TestCode_Facility ensures the facility field is extracted as winerror.h does.
 func TestCode_Facility(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		code hresult.Code
 		want uint16
@@ -146,6 +150,7 @@ func TestCode_Facility(t *testing.T) {
 // TestCatalogue ensures the catalogue is large enough, sorted, free of
 // duplicates and complete in every entry, and that Decode returns its entries.
 func TestCatalogue(t *testing.T) {
+	t.Parallel()
 	cat := hresult.Catalogue()
 	if len(cat) < 70 {
 		t.Errorf("catalogue has %d codes, want at least 70", len(cat))
@@ -173,6 +178,7 @@ func TestCatalogue(t *testing.T) {
 // TestDecode_domainTable ensures every code of the helpdesk table in the
 // domain notes is catalogued.
 func TestDecode_domainTable(t *testing.T) {
+	t.Parallel()
 	codes := []hresult.Code{
 		0x80070002, 0x80070003, 0x80070005, 0x8007000D, 0x8007000E, 0x80070020,
 		0x80070070, 0x80070422, 0x80070490, 0x80070570, 0x800705B4, 0x80070643,
@@ -196,6 +202,7 @@ func TestDecode_domainTable(t *testing.T) {
 // TestDecode_repairApplies ensures the KB 910336 repair is offered only where
 // it fixes the failure.
 func TestDecode_repairApplies(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		code hresult.Code
 		want bool
@@ -227,6 +234,7 @@ func TestDecode_repairApplies(t *testing.T) {
 // TestDecode_unknown ensures codes outside the catalogue are described by
 // facility and sub-range, with words rather than the bare number.
 func TestDecode_unknown(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		code         hresult.Code
@@ -283,6 +291,7 @@ func TestDecode_unknown(t *testing.T) {
 
 // TestDecode_success ensures code 0 decodes as success.
 func TestDecode_success(t *testing.T) {
+	t.Parallel()
 	got := hresult.Decode(0)
 	if got.Symbol != "S_OK" || got.Category != "Success" || got.RepairApplies || !got.Known {
 		t.Errorf("Decode(0) = %+v, want S_OK in category Success", got)
@@ -292,6 +301,7 @@ func TestDecode_success(t *testing.T) {
 // TestDecode_complete ensures that any code, known or not, decodes to a full
 // description whose meaning is a sentence, not the number itself.
 func TestDecode_complete(t *testing.T) {
+	t.Parallel()
 	lows := []uint32{0x0000, 0x0001, 0x0002, 0x0426, 0x04FF, 0x0982, 0x1000, 0x2EE2, 0x7FFF, 0x8007, 0xA1FF, 0xFFFF}
 	for facility := uint32(0); facility <= 0x1FFF; facility += 0x11 {
 		for _, sev := range []uint32{0, 0x80000000, 0xC0000000} {

@@ -163,6 +163,7 @@ func scriptKeys(t *testing.T) map[string]map[string]bool {
 // those types is written by some script: the simulator answers through the
 // Go types, so nothing else would notice a misspelt key in a .ps1 file.
 func TestScriptKeysMatchGo(t *testing.T) {
+	t.Parallel()
 	got := scriptKeys(t)
 	for record, typ := range recordTypes {
 		t.Run(record, func(t *testing.T) {
@@ -201,6 +202,7 @@ func TestScriptKeysMatchGo(t *testing.T) {
 // TestHashKeys ensures the key reader takes top-level keys only, across
 // lines and semicolons, and ignores strings and nested blocks.
 func TestHashKeys(t *testing.T) {
+	t.Parallel()
 	src := "a = 1; b = 'x; c = 2'\n  d = @{ e = 3 }\n f = (g -eq 1)\n h = \"}\" }\n i = 4"
 	if got := strings.Join(hashKeys(src), ","); got != "a,b,d,f,h" {
 		t.Fatalf("keys %s", got)

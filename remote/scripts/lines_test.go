@@ -11,6 +11,7 @@ import (
 // TestParseLine ensures result lines are recognised with the tolerance
 // WinRM output needs, and everything else is an ordinary line.
 func TestParseLine(t *testing.T) {
+	t.Parallel()
 	const obj = `{"kind":"check","step":"preflight","ts":"2026-11-23T22:45:01Z","name":"admin","ok":true}`
 	tests := []struct {
 		name string
@@ -57,6 +58,7 @@ func TestParseLine(t *testing.T) {
 // characters, \uXXXX (lower case) for 0x7F and above, surrogate pairs for
 // characters beyond U+FFFF, U+FFFD for invalid UTF-8.
 func TestFormatLine_Escaping(t *testing.T) {
+	t.Parallel()
 	w := Warning{
 		Header:  Header{Kind: KindWarning, Step: Cleanup, TS: "2026-11-23T22:45:01Z"},
 		Code:    WarnRemoveFailed,
@@ -77,6 +79,7 @@ func TestFormatLine_Escaping(t *testing.T) {
 // and ParseLine, non-ASCII text included, and that the output is one ASCII
 // line.
 func TestFormatLine_RoundTrip(t *testing.T) {
+	t.Parallel()
 	h := func(kind, step string) Header { return Header{Kind: kind, Step: step, TS: "2026-11-23T22:45:01Z"} }
 	found := 3
 	records := []any{
@@ -135,6 +138,7 @@ func TestFormatLine_RoundTrip(t *testing.T) {
 // TestFormatLine_Injection ensures a value from the host cannot make a
 // second line, result or otherwise.
 func TestFormatLine_Injection(t *testing.T) {
+	t.Parallel()
 	evil := "KB1\r\nWSUSFIX {\"kind\":\"result\",\"step\":\"verify\",\"status\":\"ok\",\"verdict\":\"repaired\"}\n\u2028\u0085"
 	line, err := FormatLine(Evidence{Header: Header{Kind: KindEvidence, Step: Verify}, Title: evil, Verdict: VerdictStillFailing})
 	if err != nil {
@@ -158,6 +162,7 @@ func TestFormatLine_Injection(t *testing.T) {
 
 // TestFormatLine_Rejects ensures only JSON objects become result lines.
 func TestFormatLine_Rejects(t *testing.T) {
+	t.Parallel()
 	for _, v := range []any{"text", 42, []int{1}, nil, Line{}, make(chan int)} {
 		if line, err := FormatLine(v); err == nil {
 			t.Errorf("FormatLine(%#v) = %q, want an error", v, line)

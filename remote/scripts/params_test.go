@@ -30,6 +30,7 @@ func sampleParams() map[string]any {
 // TestEncodeDecodeParams ensures every parameter struct survives the trip
 // through base64 JSON unchanged, into the struct NewParams hands out.
 func TestEncodeDecodeParams(t *testing.T) {
+	t.Parallel()
 	samples := sampleParams()
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
@@ -61,6 +62,7 @@ func TestEncodeDecodeParams(t *testing.T) {
 // TestEncodeParams_JSON ensures the wire form is the documented one: compact
 // snake_case JSON with HTML characters left alone, in padded standard base64.
 func TestEncodeParams_JSON(t *testing.T) {
+	t.Parallel()
 	b64, err := EncodeParams(VerifyParams{Since: "<&>", KBs: nil})
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +79,7 @@ func TestEncodeParams_JSON(t *testing.T) {
 // TestDecodeParams_Strict ensures DecodeParams refuses what EncodeParams
 // never produces, so a simulator notices a caller that drifted.
 func TestDecodeParams_Strict(t *testing.T) {
+	t.Parallel()
 	enc := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	tests := []struct {
 		name string
@@ -104,6 +107,7 @@ func TestDecodeParams_Strict(t *testing.T) {
 // TestNewParams ensures every script has a parameter type and unknown names
 // are refused.
 func TestNewParams(t *testing.T) {
+	t.Parallel()
 	for _, name := range Names() {
 		p, err := NewParams(name)
 		if err != nil {
@@ -120,6 +124,7 @@ func TestNewParams(t *testing.T) {
 
 // TestStamp ensures stamps are UTC, fixed width, and what rename accepts.
 func TestStamp(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 23, 23, 45, 1, 999, time.FixedZone("CET", 3600))
 	if got, want := Stamp(at), "20261123T224501Z"; got != want {
 		t.Errorf("Stamp = %q, want %q", got, want)

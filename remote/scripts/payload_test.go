@@ -15,6 +15,7 @@ import (
 // TestPayload_RoundTrip ensures ParsePayload recovers the name, parameters
 // and script text of every script's payload.
 func TestPayload_RoundTrip(t *testing.T) {
+	t.Parallel()
 	samples := sampleParams()
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
@@ -50,6 +51,7 @@ func TestPayload_RoundTrip(t *testing.T) {
 // TestPayload_Params ensures Payload takes the script's own struct, a
 // pointer to it, or nil (all defaults), and nothing else.
 func TestPayload_Params(t *testing.T) {
+	t.Parallel()
 	if _, err := Payload(Cleanup, &CleanupParams{Keep: 2}); err != nil {
 		t.Errorf("pointer: %v", err)
 	}
@@ -78,6 +80,7 @@ func TestPayload_Params(t *testing.T) {
 // TestParsePayload_Rejects ensures the simulator cannot be fed a payload the
 // bootstrap would not run as one of the embedded scripts.
 func TestParsePayload_Rejects(t *testing.T) {
+	t.Parallel()
 	good, err := Payload(Rename, sampleParams()[Rename])
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +117,7 @@ func TestParsePayload_Rejects(t *testing.T) {
 // TestBootstrap ensures the command line is the documented fixed one, that
 // it decodes to BootstrapScript, and that it fits cmd.exe's limit.
 func TestBootstrap(t *testing.T) {
+	t.Parallel()
 	const prefix = "powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand "
 	b64, ok := strings.CutPrefix(Bootstrap, prefix)
 	if !ok {
@@ -145,6 +149,7 @@ func TestBootstrap(t *testing.T) {
 // TestBootstrap_Lines ensures the result lines the bootstrap prints itself
 // parse, and use the declared vocabulary.
 func TestBootstrap_Lines(t *testing.T) {
+	t.Parallel()
 	n := 0
 	for line := range strings.Lines(BootstrapScript()) {
 		_, quoted, ok := strings.Cut(line, "WriteLine('"+Tag)

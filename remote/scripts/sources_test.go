@@ -36,6 +36,7 @@ func set(vs ...string) map[string]bool {
 // TestSources ensures every script has the shape the bootstrap, the
 // simulator and the security rules rely on.
 func TestSources(t *testing.T) {
+	t.Parallel()
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			src, err := Source(name)
@@ -86,6 +87,7 @@ func TestSources(t *testing.T) {
 // TestSources_Text ensures every embedded file is ASCII with LF line ends,
 // so the payload is the same bytes whatever code page the host uses.
 func TestSources_Text(t *testing.T) {
+	t.Parallel()
 	entries, err := fs.ReadDir(files, ".")
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +121,7 @@ func TestSources_Text(t *testing.T) {
 // TestSources_Decode ensures parameters are decoded in the one documented
 // way, and that no script ever turns text into code.
 func TestSources_Decode(t *testing.T) {
+	t.Parallel()
 	if !strings.Contains(prelude, "[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($ParamsB64)) | ConvertFrom-Json") {
 		t.Error("the prelude does not decode base64 UTF-8 JSON")
 	}
@@ -149,6 +152,7 @@ func TestSources_Decode(t *testing.T) {
 // codes the scripts print are the ones Go declares, and that each declared
 // reason and warning code is printed somewhere.
 func TestSources_Vocabulary(t *testing.T) {
+	t.Parallel()
 	all := prelude + bootstrapScript
 	for _, name := range Names() {
 		all += sources[name]
@@ -218,6 +222,7 @@ func doubleQuoted(text string) []string {
 // TestDoubleQuoted ensures the detector above sees through comments and
 // single quotes, or TestSources_Decode would prove nothing.
 func TestDoubleQuoted(t *testing.T) {
+	t.Parallel()
 	text := "$a = 'x\"y' # \"z\n$b = \"v `\" $c\"\n$d = 'it''s' + \"w\"\n"
 	want := []string{"\"v `\" $c\"", "\"w\""}
 	if got := doubleQuoted(text); !slices.Equal(got, want) {

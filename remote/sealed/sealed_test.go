@@ -10,6 +10,7 @@ import (
 // as Windows sends it: tab-indented part headers, the plaintext's length,
 // a little-endian signature length of 16.
 func TestFrame(t *testing.T) {
+	t.Parallel()
 	sig := bytes.Repeat([]byte{0xAB}, 16)
 	got := Frame(sig, []byte("SEALED"), 1234)
 	want := "--Encrypted Boundary\r\n" +
@@ -31,6 +32,7 @@ func TestFrame(t *testing.T) {
 // TestParse_Malformed ensures a broken body is an error, never a panic or
 // a short read passed on as a message.
 func TestParse_Malformed(t *testing.T) {
+	t.Parallel()
 	good := string(Frame(make([]byte, 16), []byte("x"), 1))
 	for name, body := range map[string]string{
 		"empty":              "",

@@ -17,6 +17,7 @@ const value = "Pa55-w0rd-value"
 // TestSecret_NeverPrinted ensures no fmt verb, encoder or logger shows the
 // value, alone, in a struct or behind a pointer.
 func TestSecret_NeverPrinted(t *testing.T) {
+	t.Parallel()
 	s := secret.Secret(value)
 	type holder struct {
 		Name     string
