@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/csv"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"wsusfix/handlers/sheet"
 	"wsusfix/sim"
 )
 
@@ -141,8 +141,17 @@ func writeCSVFile(path string, rows [][]string) error {
 	if err != nil {
 		return err
 	}
-	w := csv.NewWriter(f)
-	if err := w.WriteAll(rows); err != nil {
+	// The fleet files are also opened in spreadsheets, so they get the
+	// same guard as every export.
+	w := sheet.NewCSV(f)
+	for _, row := range rows {
+		if err := w.Write(row); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
