@@ -184,7 +184,10 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := h.clientAddr(r)
-	if wait := h.throttle.wait(name, client); wait > 0 {
+	// Counted before the password is checked, so parallel guesses cannot
+	// all get past the limit while each one's check is still running.
+	try, wait := h.throttle.begin(name, client)
+	if wait > 0 {
 		h.audit(r, store.ActionLoginFailed, name, store.OutcomeDenied, "throttled")
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		p.Problem = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(wait.Minutes())+1)
@@ -193,7 +196,6 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := h.store.Authenticate(ctx, name, pw)
 	if errors.Is(err, store.ErrBadCredentials) {
-		h.throttle.failed(name, client)
 		h.audit(r, store.ActionLoginFailed, name, store.OutcomeFailed, "")
 		h.log.Info("sign-in failed", "user", name, "client", client, "request_id", requestIDFrom(ctx))
 		p.Problem = "That user name and password do not match an enabled account."
@@ -201,10 +203,10 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, err) // the attempt stays counted: a failing server is no reason to allow more guesses
 		return
 	}
-	h.throttle.succeeded(name)
+	h.throttle.succeeded(try)
 	// A new token at sign-in: a token planted or seen before is worthless.
 	if err := h.sessions.RenewToken(ctx); err != nil {
 		h.fail(w, r, err)
