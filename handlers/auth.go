@@ -172,10 +172,7 @@ func (h *handler) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 // Success issues a new session token (no fixation) and answers 303 to next.
 func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	name := strings.TrimSpace(r.PostFormValue("username"))
-	if len(name) > 256 {
-		name = name[:256] // no real name is this long; keep the audit log and throttle keys small
-	}
+	name := strings.TrimSpace(r.PostFormValue("username")) // at most 256 characters (limitInput)
 	pw := store.Secret(r.PostFormValue("password"))
 	p := views.LoginProps{Username: name, Next: safeNext(r.PostFormValue("next"))}
 	if name == "" || pw == "" {

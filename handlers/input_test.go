@@ -1,0 +1,128 @@
+package handlers_test
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"wsusfix/handlers"
+	"wsusfix/store"
+)
+
+// TestParams_Long ensures over-long filter values, including the ones
+// that used to reach SQLite as LIKE patterns too complex for it, answer a
+// 400 saying which limit was passed, on pages, exports and streams alike,
+// before anything is streamed; and that LIKE wildcards up to the limit are
+// plain text.
+func TestParams_Long(t *testing.T) {
+	a := newTestApp(t)
+	hosts, fails := fleet(30)
+	hosts = append(hosts, store.HostInput{Name: "PC_100", Group: "Pilot"})
+	fails["PC_100"] = 0x80070002
+	a.seed(t, hosts, fails)
+	tests := []struct {
+		path string
+		want int
+		says string
+	}{
+		{"/runs?host=" + strings.Repeat("a", 50_001), 400, "host name is longer than 253 characters"},
+		{"/?q=" + strings.Repeat("%25", 201), 400, "search is longer than 200 characters"},
+		{"/?q=" + strings.Repeat("_", 25_001), 400, "search is longer than 200 characters"},
+		{"/repairs/new?q=" + strings.Repeat("_", 201), 400, "search is longer than 200 characters"},
+		{"/export/hosts.csv?q=" + strings.Repeat("_", 201), 400, "search is longer than 200 characters"},
+		{"/admin/audit.csv?target=" + strings.Repeat("x", 201), 400, "target is longer than 200 characters"},
+		{"/admin/audit?actor=" + strings.Repeat("x", 65), 400, "actor is longer than 64 characters"},
+		{"/runs/1/events?after=" + strings.Repeat("9", 20), 400, "event number is longer than 19 characters"},
+		{"/?group=" + strings.Repeat("g", 256), 400, "group is longer than 255 characters"},
+		{"/?q=" + strings.Repeat("_", 200), 200, ""},
+		{"/?q=" + strings.Repeat("%25", 200), 200, ""},
+		{"/runs?host=" + strings.Repeat("_", 253), 200, ""},
+	}
+	for _, tt := range tests {
+		res, doc := a.get(t, tt.path)
+		if res.StatusCode != tt.want || !strings.Contains(doc.Find(`[data-testid="error-message"]`).Text(), tt.says) {
+			t.Errorf("GET %.40s…: %d %q, want %d saying %q", tt.path, res.StatusCode,
+				doc.Find(`[data-testid="error-message"]`).Text(), tt.want, tt.says)
+		}
+		if tt.want == 400 && res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("GET %.40s…: Content-Type %q, want the error page", tt.path, res.Header.Get("Content-Type"))
+		}
+	}
+	// The wildcard is text: "_" finds PC_100 only, not every PC-0nn.
+	_, doc := a.get(t, "/?q=_")
+	if got := texts(doc, `[data-testid="host-link"]`); len(got) != 1 || got[0] != "PC_100" {
+		t.Errorf("search _: %v, want [PC_100]", got)
+	}
+}
+
+// fuzzRoutes are the pages, exports and streams whose query the fuzz test
+// varies: triage, bulk confirmation, runs, the audit log, both exports,
+// a host page and a finished run's event stream.
+var fuzzRoutes = []string{"/", "/repairs/new", "/runs", "/admin/audit", "/export/hosts.csv", "/admin/audit.csv",
+	"/hosts/PC-001", "/runs/1/events"}
+
+// FuzzQueryParams ensures no query, however long, malformed or full of
+// LIKE wildcards, makes any triage, runs, audit or export route answer
+// 5xx. Its seeds, which include the values found by hostile probing, run
+// in every go test; go test -fuzz FuzzQueryParams ./handlers/ searches on.
+func FuzzQueryParams(f *testing.F) {
+	st, err := store.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	a := &testApp{store: st}
+	hosts, fails := fleet(12)
+	a.seed(f, hosts, fails)
+	h := handlers.New(handlers.Deps{Logger: slog.New(slog.DiscardHandler), Store: st})
+	cookie := sessionCookie(f, h, st, "fuzzer", store.RoleAdmin)
+	// A finished run, so its event stream ends by itself.
+	pc, _ := st.HostByName(f.Context(), "PC-001")
+	run, err := st.CreateRun(f.Context(), store.RunInput{HostID: pc.ID, Procedure: store.ProcedureCheck, RequestedBy: "fuzzer"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := st.FinishRun(f.Context(), run.ID, store.RunResult{State: store.RunSucceeded, Outcome: "ok"}); err != nil {
+		f.Fatal(err)
+	}
+
+	long := strings.Repeat("a", 50_001)
+	for _, kv := range [][2]string{
+		{"q", "%"}, {"q", "_"}, {"q", strings.Repeat("_", 25_001)}, {"q", strings.Repeat("%", 201)}, {"q", "PC\\"},
+		{"host", long}, {"host", "%_"}, {"group", "\x00=1+1"}, {"code", "0x80070002"}, {"code", "zz"},
+		{"sort", "name; DROP TABLE hosts"}, {"dir", "desc"}, {"page", "99999999999999999999"}, {"page", "-3"},
+		{"state", "running"}, {"who", "o'brien"}, {"from", "2026-13-45"}, {"to", "2026-11-30"},
+		{"actor", "%"}, {"action", "user."}, {"action", "."}, {"outcome", "denied"}, {"target", "_%\\"},
+		{"after", "-1"}, {"after", "9223372036854775808"}, {"x", long},
+	} {
+		for i := range fuzzRoutes {
+			f.Add(uint8(i), kv[0], kv[1], "")
+		}
+	}
+	f.Add(uint8(0), "q", "a", "a=1;b=2")
+	f.Add(uint8(2), "host", "a", "%zz")
+	f.Add(uint8(5), "action", "", "action=login.&target=%25")
+	f.Fuzz(func(t *testing.T, route uint8, key, value, raw string) {
+		q := url.Values{key: {value}}.Encode()
+		if raw != "" {
+			q += "&" + raw
+		}
+		req, err := http.NewRequest(http.MethodGet, fuzzRoutes[int(route)%len(fuzzRoutes)]+"?"+q, nil)
+		if err != nil {
+			return // not a request a client could send
+		}
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			doc, _ := goquery.NewDocumentFromReader(rec.Body)
+			t.Fatalf("GET %.300s: %d %q", req.URL, rec.Code, doc.Find(`[data-testid="error-message"]`).Text())
+		}
+	})
+}
