@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,33 @@ import (
 	"wsusfix/handlers"
 	"wsusfix/store"
 )
+
+// TestHead ensures HEAD answers where GET does, with no body: /healthz for
+// monitors, and the triage page signed in and not.
+func TestHead(t *testing.T) {
+	a := newTestApp(t)
+	for _, tt := range []struct {
+		path   string
+		client *http.Client
+		want   int
+	}{
+		{"/healthz", newClient(false), http.StatusOK},
+		{"/", a.client, http.StatusOK},
+		{"/", newClient(false), http.StatusSeeOther},
+	} {
+		req, _ := http.NewRequest(http.MethodHead, a.srv.URL+tt.path, nil)
+		res, err := tt.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tt.want || len(body) != 0 || res.Header.Get("Content-Type") == "" {
+			t.Errorf("HEAD %s: %d, %d bytes, Content-Type %q; want %d and no body", tt.path, res.StatusCode, len(body),
+				res.Header.Get("Content-Type"), tt.want)
+		}
+	}
+}
 
 // TestParams_Long ensures over-long filter values, including the ones
 // that used to reach SQLite as LIKE patterns too complex for it, answer a
