@@ -247,20 +247,22 @@ func EndSessions(ctx context.Context, st *store.Store, userID int64) (int, error
 
 // crossOrigin refuses cross-site state-changing requests (Go's
 // CrossOriginProtection: Sec-Fetch-Site, then Origin against Host), and
-// logs and audits each refusal.
+// logs and audits each refusal. The check runs before anything else reads
+// the request; only a refused request then has its session loaded, so the
+// audit log names whose browser was used.
 func (h *handler) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	cop.SetDenyHandler(h.sessions.LoadAndSave(h.loadUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		if len(origin) > 200 {
 			origin = origin[:200]
 		}
-		h.log.Warn("cross-origin request refused", "method", r.Method, "origin", origin,
+		h.log.Warn("cross-origin request refused", "method", r.Method, "origin", origin, "user", h.actor(r),
 			"client", h.clientAddr(r), "request_id", requestIDFrom(r.Context()))
 		h.audit(r, store.ActionCrossOrigin, r.Method+" "+r.URL.Path, store.OutcomeDenied, "origin "+origin)
 		h.render(w, r, http.StatusForbidden, views.ErrorPage(views.ErrorProps{Status: http.StatusForbidden,
 			Title: "Refused", Message: "This request came from another site, so it was not carried out."}))
-	}))
+	}))))
 	return cop.Handler(next)
 }
 

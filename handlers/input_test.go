@@ -89,6 +89,33 @@ func TestParams_Long(t *testing.T) {
 	}
 }
 
+// TestCrossOrigin_AuditsUser ensures a refused cross-site request is
+// audited with the user whose session cookie it carried, and with nobody
+// when there is none.
+func TestCrossOrigin_AuditsUser(t *testing.T) {
+	a := newAuthApp(t, handlers.Deps{})
+	admin := signIn(t, a.srv.URL, a.st, "alice", store.RoleAdmin)
+	cross := map[string]string{"Sec-Fetch-Site": "cross-site"}
+	if res := do(t, admin, http.MethodPost, a.srv.URL+"/admin/settings", url.Values{"winrm_user": {"x"}}, cross); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site POST with alice's session: %d, want 403", res.StatusCode)
+	}
+	if res := do(t, newClient(false), http.MethodPost, a.srv.URL+"/login", url.Values{"username": {"x"}}, cross); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("anonymous cross-site POST: %d, want 403", res.StatusCode)
+	}
+	entries, _, err := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionCrossOrigin})
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("%d cross-origin entries (%v), want 2", len(entries), err)
+	}
+	// Newest first.
+	if entries[1].Actor != "alice" || entries[1].Target != "POST /admin/settings" || entries[0].Actor != "" {
+		t.Errorf("audited as %q on %q and %q; want alice, then nobody", entries[1].Actor, entries[1].Target, entries[0].Actor)
+	}
+	// Refusing the request did not end or change alice's session.
+	if res, _ := get(t, admin, a.srv.URL+"/admin/users"); res.StatusCode != http.StatusOK || res.Request.URL.Path != "/admin/users" {
+		t.Errorf("alice after the refusal: %d at %s", res.StatusCode, res.Request.URL)
+	}
+}
+
 // fuzzRoutes are the pages, exports and streams whose query the fuzz test
 // varies: triage, bulk confirmation, runs, the audit log, both exports,
 // a host page and a finished run's event stream.
