@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"wsusfix/store"
 )
 
 // importFormats is the -h text of `wsusfix import`; README.md carries the
@@ -115,7 +113,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("import %s: %w", kind, err)
 	}
 	defer in.Close()
-	st, err := store.Open(ctx, *db)
+	st, err := openStore(ctx, *db, cliLogger(stderr))
 	if err != nil {
 		return fmt.Errorf("import %s: %w", kind, err)
 	}
