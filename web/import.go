@@ -208,6 +208,11 @@ func importCSV(ctx context.Context, in io.Reader, size int64, name string, s sin
 		return fmt.Errorf("%s:1: %w", name, err)
 	}
 
+	// The reader reuses the record, so the names are kept apart.
+	cols := make([]string, len(header))
+	for i, h := range header {
+		cols[i] = strings.ToLower(strings.TrimSpace(h))
+	}
 	width, last := len(header), o.now()
 	line := 1
 	var readErr, storeErr error
@@ -233,6 +238,8 @@ func importCSV(ctx context.Context, in io.Reader, size int64, name string, s sin
 		line, _ = cr.FieldPos(0)
 		if len(rec) != width {
 			rep.reject(s, line, "has %d fields, header has %d", len(rec), width)
+		} else if err := checkLengths(cols, rec); err != nil {
+			rep.reject(s, line, "%v", err)
 		} else if !validUTF8(rec) {
 			rep.reject(s, line, "not valid UTF-8 (save the file as CSV UTF-8)")
 		} else if err := s.add(rec, line); err != nil {
@@ -263,6 +270,32 @@ func importCSV(ctx context.Context, in io.Reader, size int64, name string, s sin
 		return fmt.Errorf("%s: 1 row rejected", name)
 	case rep.rejected > 1:
 		return fmt.Errorf("%s: %d rows rejected", name, rep.rejected)
+	}
+	return nil
+}
+
+// columnMax is the longest value, in characters, of each column of either
+// file. Names are as long as Windows and WSUS allow, free text a few KB:
+// enough for any real caption or title, and one bad row cannot bloat every
+// page that lists it (the group names fill a drop-down on every triage
+// page). The check comes before any other, so no message quotes a value
+// longer than this.
+var columnMax = map[string]int{
+	"name": 253, "fqdn": 253, "address": 64, "os": 1024, "os_build": 64, "group": 255, "last_report": 64,
+	"host": 253, "time": 64, "kb": 16, "title": 4096, "operation": 32, "result": 32, "hresult": 32, "update_id": 255,
+}
+
+// checkLengths refuses a row with a value longer than its column allows;
+// a column without an entry in columnMax is held to a name's 255.
+func checkLengths(cols, rec []string) error {
+	for i, v := range rec {
+		limit, ok := columnMax[cols[i]]
+		if !ok {
+			limit = 255
+		}
+		if len(v) > limit && utf8.RuneCountInString(v) > limit {
+			return fmt.Errorf("%s is longer than %d characters", cols[i], limit)
+		}
 	}
 	return nil
 }
@@ -369,7 +402,7 @@ func columnIndex(header, required, optional []string) (map[string]int, error) {
 		case c == "":
 			problems = append(problems, fmt.Sprintf("column %d has no name", i+1))
 		case !ok:
-			unknown = append(unknown, fmt.Sprintf("%q", strings.TrimSpace(h)))
+			unknown = append(unknown, fmt.Sprintf("%.64q", strings.TrimSpace(h)))
 		case at >= 0:
 			problems = append(problems, fmt.Sprintf("column %q appears twice", c))
 		default:
