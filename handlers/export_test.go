@@ -4,9 +4,11 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"wsusfix/store"
 )
@@ -118,5 +120,32 @@ func TestExport_ControlCharacterFormulas(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("the failed sign-in is not in the audit export")
+	}
+}
+
+// TestExport_AuditCapped ensures an export's audit entry stays small
+// whatever the query: a 900 KB query string, every value within its
+// limit, is audited as a target of at most 256 characters ending in "…".
+func TestExport_AuditCapped(t *testing.T) {
+	a := newTestApp(t)
+	q := url.Values{}
+	for i := range 3500 {
+		q.Set("x"+strconv.Itoa(i), strings.Repeat("v", 250))
+	}
+	res, err := a.client.Get(a.srv.URL + "/export/hosts.csv?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("export with a 900 KB query: %d", res.StatusCode)
+	}
+	entries, _, err := a.store.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionExport})
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("%d export entries (%v), want 1", len(entries), err)
+	}
+	if got := entries[0].Target; utf8.RuneCountInString(got) > store.AuditTargetMax || !strings.HasSuffix(got, "…") ||
+		!strings.HasPrefix(got, "/export/hosts.csv?") {
+		t.Errorf("audited target of %d characters: %.60q…", utf8.RuneCountInString(got), got)
 	}
 }
