@@ -57,6 +57,11 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &br):
 		p = views.ErrorProps{Status: http.StatusBadRequest, Title: "Bad request", Message: br.msg}
 		level = slog.LevelDebug
+	case errors.Is(err, store.ErrFilterTooLong):
+		// limitInput refuses long values first with a precise message;
+		// this answers any path that reaches the store another way.
+		p = views.ErrorProps{Status: http.StatusBadRequest, Title: "Bad request", Message: "A filter is too long; shorten it."}
+		level = slog.LevelWarn
 	case errors.Is(err, store.ErrConflict):
 		p = views.ErrorProps{Status: http.StatusConflict, Title: "Conflict", Message: "That conflicts with what is already stored."}
 		level = slog.LevelWarn

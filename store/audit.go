@@ -139,6 +139,9 @@ func (f AuditFilter) where() (string, []any) {
 // AuditEntries returns the entries matching f, newest first, and how many
 // match in all.
 func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, int, error) {
+	if err := checkFilterText("audit entries", f.Actor, f.Action, f.Outcome, f.Target); err != nil {
+		return nil, 0, err
+	}
 	where, args := f.where()
 	var total int
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_log`+where, args...).Scan(&total); err != nil {
@@ -159,6 +162,9 @@ func (s *Store) EachAuditEntry(ctx context.Context, f AuditFilter, fn func(Audit
 }
 
 func (s *Store) eachAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
+	if err := checkFilterText("audit entries", f.Actor, f.Action, f.Outcome, f.Target); err != nil {
+		return err
+	}
 	where, args := f.where()
 	q := `SELECT id, at, actor, client, action, target, outcome, detail, request_id FROM audit_log` + where +
 		` ORDER BY at DESC, id DESC`
