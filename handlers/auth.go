@@ -139,11 +139,18 @@ func (h *handler) toLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := "/login"
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+	// Come back afterwards, unless the address is too long to carry
+	// through the sign-in form's limits.
+	if uri := r.URL.RequestURI(); (r.Method == http.MethodGet || r.Method == http.MethodHead) && len(uri) <= maxNext {
+		target += "?next=" + url.QueryEscape(uri)
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
+
+// maxNext is the longest address sign-in returns to: with the name and
+// password it stays well inside /login's body limit, and inside the
+// "next" parameter's limit once escaped.
+const maxNext = 1024
 
 // safeNext keeps a post-sign-in destination only when it is a path on this
 // site, so /login cannot be used to send people elsewhere.

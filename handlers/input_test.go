@@ -181,3 +181,21 @@ func FuzzQueryParams(f *testing.F) {
 		}
 	})
 }
+
+// TestLogin_LongNext ensures an anonymous request for a long address goes
+// to the sign-in page without it (rather than to a /login address over
+// the limits), and a usual one keeps it.
+func TestLogin_LongNext(t *testing.T) {
+	a := newAuthApp(t, handlers.Deps{})
+	long := "/?" + url.Values{"a": {strings.Repeat("x", 250)}, "b": {strings.Repeat("y", 250)},
+		"c": {strings.Repeat("z", 250)}, "d": {strings.Repeat("w", 250)}, "e": {strings.Repeat("v", 250)}}.Encode()
+	for _, tt := range []struct{ path, want string }{
+		{"/runs?state=failed", "/login?next=%2Fruns%3Fstate%3Dfailed"},
+		{long, "/login"},
+	} {
+		res := do(t, newClient(false), http.MethodGet, a.srv.URL+tt.path, nil, nil)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != tt.want {
+			t.Errorf("GET %.30s…: %d to %.60q, want 303 to %q", tt.path, res.StatusCode, res.Header.Get("Location"), tt.want)
+		}
+	}
+}
