@@ -120,3 +120,16 @@ func TestHead_EveryGETRoute(t *testing.T) {
 		t.Errorf("%d export audit entries, want 2 (the GETs; a HEAD exports nothing)", len(entries))
 	}
 }
+
+// TestHead_Refused ensures a HEAD refused before routing (a query over its
+// limits) gets GET's status and still no body.
+func TestHead_Refused(t *testing.T) {
+	_, mux := limitsApp(t)
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, "/healthz?q="+strings.Repeat("x", 201), nil))
+		if rec.Code != http.StatusBadRequest || (method == http.MethodHead) != (rec.Body.Len() == 0) {
+			t.Errorf("%s with a long search: %d, %d bytes of body", method, rec.Code, rec.Body.Len())
+		}
+	}
+}
