@@ -27,6 +27,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var br badRequest
 	var big tooLarge
 	var unsup unsupportedBody
+	var longPath pathTooLong
 	var un unavailable
 	var active *store.ActiveRunError
 	level := slog.LevelError
@@ -54,6 +55,10 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p = views.ErrorProps{Status: http.StatusUnsupportedMediaType, Title: "Not accepted",
 			Message: "This address accepts only an ordinary form; uploads (multipart) and other formats are refused."}
 		level = slog.LevelWarn
+	case errors.As(err, &longPath):
+		p = views.ErrorProps{Status: http.StatusRequestURITooLong, Title: "Address too long",
+			Message: "This address is longer than any page of this site."}
+		level = slog.LevelDebug
 	case errors.As(err, &br):
 		p = views.ErrorProps{Status: http.StatusBadRequest, Title: "Bad request", Message: br.msg}
 		level = slog.LevelDebug

@@ -85,6 +85,11 @@ var params = map[string]param{
 	"winrm_port":     {"port", 5},
 }
 
+// maxPath is the longest path, in bytes: room for a 253-character host
+// name with its escapes and the action after it. Path values reach
+// handlers and the audit log like parameters do.
+const maxPath = 1024
+
 // otherParam limits parameters no page uses; they are ignored, but still
 // never reach a handler unbounded.
 var otherParam = param{"parameter", 256}
@@ -95,7 +100,12 @@ type (
 	tooLarge struct{ limit int64 }
 	// unsupportedBody is a body in a form the route does not read (415).
 	unsupportedBody struct{ multipart bool }
+	// pathTooLong is a path over maxPath bytes (414).
+	pathTooLong struct{}
 )
+
+// Error says what was refused.
+func (pathTooLong) Error() string { return fmt.Sprintf("path over %d bytes", maxPath) }
 
 // Error says what was refused.
 func (e tooLarge) Error() string { return fmt.Sprintf("request body over %d bytes", e.limit) }
@@ -109,7 +119,7 @@ func (e unsupportedBody) Error() string {
 }
 
 // limitInput bounds what a request may carry before anything else reads
-// it: the body to its route's entry in bodyLimits (refused with 413 from
+// it: the path to maxPath (414), the body to its route's entry in bodyLimits (refused with 413 from
 // Content-Length alone when that says too much, so nothing is read), a
 // body only as a URL-encoded form (multipart is refused with 415), and
 // every query and form value to its entry in params (400). The form is
@@ -120,6 +130,10 @@ func (h *handler) limitInput(mux *chi.Mux) func(http.Handler) http.Handler {
 			path := r.URL.RawPath
 			if path == "" {
 				path = r.URL.Path
+			}
+			if len(path) > maxPath {
+				h.fail(w, r, pathTooLong{})
+				return
 			}
 			limit := bodyLimits[r.Method+" "+mux.Find(chi.NewRouteContext(), r.Method, path)]
 			if err := readForm(w, r, limit); err != nil {

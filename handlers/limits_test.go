@@ -166,3 +166,26 @@ func TestParams(t *testing.T) {
 		t.Errorf("an unlisted parameter over 256 characters: %d", code)
 	}
 }
+
+// TestPathLimit ensures a path over maxPath bytes is refused with 414
+// before routing, while the longest host name's pages are well inside it.
+func TestPathLimit(t *testing.T) {
+	_, mux := limitsApp(t)
+	label := strings.Repeat("é", 31) // 62 bytes, 186 once escaped
+	name := strings.Join([]string{label, label, label, label}, ".")
+	for _, tt := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/hosts/" + strings.Repeat("a", maxPath), http.StatusRequestURITooLong},
+		{"POST", "/hosts/" + strings.Repeat("a", maxPath) + "/repair", http.StatusRequestURITooLong},
+		{"GET", "/hosts/" + url.PathEscape(name), http.StatusSeeOther},
+		{"POST", "/hosts/" + url.PathEscape(strings.Repeat("a", 253)) + "/repair", http.StatusSeeOther},
+	} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if rec.Code != tt.want {
+			t.Errorf("%s %.40s… (%d bytes): %d, want %d", tt.method, tt.path, len(tt.path), rec.Code, tt.want)
+		}
+	}
+}
