@@ -119,11 +119,12 @@ func (e unsupportedBody) Error() string {
 }
 
 // limitInput bounds what a request may carry before anything else reads
-// it: the path to maxPath (414), the body to its route's entry in bodyLimits (refused with 413 from
-// Content-Length alone when that says too much, so nothing is read), a
-// body only as a URL-encoded form (multipart is refused with 415), and
-// every query and form value to its entry in params (400). The form is
-// parsed here, under the limit, so handlers never parse it again.
+// it: the path to maxPath (414); the body to its route's entry in
+// bodyLimits (refused with 413 from Content-Length alone when that says too
+// much, so nothing is read); a body only as a URL-encoded form (multipart
+// is refused with 415); and every query and form value to its entry in
+// params (400). The form is parsed here, under the limit, so handlers never
+// parse it again.
 func (h *handler) limitInput(mux *chi.Mux) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
