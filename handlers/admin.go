@@ -34,6 +34,10 @@ func (h *handler) audit(r *http.Request, action, target, outcome, detail string)
 func (h *handler) audited(action string, target func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodHead {
+				next.ServeHTTP(w, r) // headers only: nothing was done or handed over
+				return
+			}
 			sw := &statusWriter{ResponseWriter: w}
 			defer func() {
 				v := recover()

@@ -140,11 +140,18 @@ func (h *handler) toLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target := "/login"
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+	// Come back afterwards, unless the address is too long to carry
+	// through the sign-in form's limits.
+	if uri := r.URL.RequestURI(); (r.Method == http.MethodGet || r.Method == http.MethodHead) && len(uri) <= maxNext {
+		target += "?next=" + url.QueryEscape(uri)
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
+
+// maxNext is the longest address sign-in returns to: with the name and
+// password it stays well inside /login's body limit, and inside the
+// "next" parameter's limit once escaped.
+const maxNext = 1024
 
 // safeNext keeps a post-sign-in destination only when it is a path on this
 // site, so /login cannot be used to send people elsewhere.
@@ -173,10 +180,7 @@ func (h *handler) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 // Success issues a new session token (no fixation) and answers 303 to next.
 func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	name := strings.TrimSpace(r.PostFormValue("username"))
-	if len(name) > 256 {
-		name = name[:256] // no real name is this long; keep the audit log and throttle keys small
-	}
+	name := strings.TrimSpace(r.PostFormValue("username")) // at most 256 characters (limitInput)
 	pw := secret.Secret(r.PostFormValue("password"))
 	p := views.LoginProps{Username: name, Next: safeNext(r.PostFormValue("next"))}
 	if name == "" || pw == "" {
@@ -185,7 +189,10 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := h.clientAddr(r)
-	if wait := h.throttle.wait(name, client); wait > 0 {
+	// Counted before the password is checked, so parallel guesses cannot
+	// all get past the limit while each one's check is still running.
+	try, wait := h.throttle.begin(name, client)
+	if wait > 0 {
 		h.audit(r, store.ActionLoginFailed, name, store.OutcomeDenied, "throttled")
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		p.Problem = fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.", int(wait.Minutes())+1)
@@ -194,7 +201,6 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := h.store.Authenticate(ctx, name, pw)
 	if errors.Is(err, store.ErrBadCredentials) {
-		h.throttle.failed(name, client)
 		h.audit(r, store.ActionLoginFailed, name, store.OutcomeFailed, "")
 		h.log.Info("sign-in failed", "user", name, "client", client, "request_id", requestIDFrom(ctx))
 		p.Problem = "That user name and password do not match an enabled account."
@@ -202,10 +208,10 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, err) // the attempt stays counted: a failing server is no reason to allow more guesses
 		return
 	}
-	h.throttle.succeeded(name)
+	h.throttle.succeeded(try)
 	// A new token at sign-in: a token planted or seen before is worthless.
 	if err := h.sessions.RenewToken(ctx); err != nil {
 		h.fail(w, r, err)
@@ -249,20 +255,22 @@ func EndSessions(ctx context.Context, st *store.Store, userID int64) (int, error
 
 // crossOrigin refuses cross-site state-changing requests (Go's
 // CrossOriginProtection: Sec-Fetch-Site, then Origin against Host), and
-// logs and audits each refusal.
+// logs and audits each refusal. The check runs before anything else reads
+// the request; only a refused request then has its session loaded, so the
+// audit log names whose browser was used.
 func (h *handler) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	cop.SetDenyHandler(h.sessions.LoadAndSave(h.loadUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		if len(origin) > 200 {
 			origin = origin[:200]
 		}
-		h.log.Warn("cross-origin request refused", "method", r.Method, "origin", origin,
+		h.log.Warn("cross-origin request refused", "method", r.Method, "origin", origin, "user", h.actor(r),
 			"client", h.clientAddr(r), "request_id", requestIDFrom(r.Context()))
 		h.audit(r, store.ActionCrossOrigin, r.Method+" "+r.URL.Path, store.OutcomeDenied, "origin "+origin)
 		h.render(w, r, http.StatusForbidden, views.ErrorPage(views.ErrorProps{Status: http.StatusForbidden,
 			Title: "Refused", Message: "This request came from another site, so it was not carried out."}))
-	}))
+	}))))
 	return cop.Handler(next)
 }
 

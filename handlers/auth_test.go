@@ -100,7 +100,7 @@ type authApp struct {
 	dbPath string
 }
 
-func newAuthApp(t *testing.T, d handlers.Deps) *authApp {
+func newAuthApp(t testing.TB, d handlers.Deps) *authApp {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "auth.db")
 	st, err := store.Open(t.Context(), path)

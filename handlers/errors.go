@@ -25,6 +25,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := views.ErrorProps{Status: http.StatusInternalServerError, Title: "Something went wrong",
 		Message: "The server could not complete this request.", Ref: ref}
 	var br badRequest
+	var big tooLarge
+	var unsup unsupportedBody
+	var longPath pathTooLong
 	var un unavailable
 	var active *store.ActiveRunError
 	level := slog.LevelError
@@ -44,9 +47,26 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		p = views.ErrorProps{Status: http.StatusNotFound, Title: "Not found",
 			Message: "There is nothing at this address. The host may have been renamed or removed from the inventory."}
 		level = slog.LevelDebug
+	case errors.As(err, &big):
+		p = views.ErrorProps{Status: http.StatusRequestEntityTooLarge, Title: "Too large",
+			Message: fmt.Sprintf("This request is larger than this address accepts (%s).", sizeWords(big.limit))}
+		level = slog.LevelWarn
+	case errors.As(err, &unsup):
+		p = views.ErrorProps{Status: http.StatusUnsupportedMediaType, Title: "Not accepted",
+			Message: "This address accepts only an ordinary form; uploads (multipart) and other formats are refused."}
+		level = slog.LevelWarn
+	case errors.As(err, &longPath):
+		p = views.ErrorProps{Status: http.StatusRequestURITooLong, Title: "Address too long",
+			Message: "This address is longer than any page of this site."}
+		level = slog.LevelDebug
 	case errors.As(err, &br):
 		p = views.ErrorProps{Status: http.StatusBadRequest, Title: "Bad request", Message: br.msg}
 		level = slog.LevelDebug
+	case errors.Is(err, store.ErrFilterTooLong):
+		// limitInput refuses long values first with a precise message;
+		// this answers any path that reaches the store another way.
+		p = views.ErrorProps{Status: http.StatusBadRequest, Title: "Bad request", Message: "A filter is too long; shorten it."}
+		level = slog.LevelWarn
 	case errors.Is(err, store.ErrConflict):
 		p = views.ErrorProps{Status: http.StatusConflict, Title: "Conflict", Message: "That conflicts with what is already stored."}
 		level = slog.LevelWarn
@@ -58,6 +78,14 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.log.Log(r.Context(), level, "request failed", "method", r.Method, "route", routePattern(r),
 		"status", p.Status, "request_id", ref, "error", err)
 	h.render(w, r, p.Status, views.ErrorPage(p))
+}
+
+// sizeWords says a body limit for people: "no body", "8 KB".
+func sizeWords(n int64) string {
+	if n == 0 {
+		return "no body"
+	}
+	return fmt.Sprintf("%d KB", n>>10)
 }
 
 // handleNotFound renders the 404 page for unknown paths.

@@ -1,12 +1,12 @@
 package handlers
 
 import (
-	"encoding/csv"
 	"net/http"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"wsusfix/handlers/sheet"
 	"wsusfix/store"
 )
 
@@ -33,22 +33,31 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 }
 
 // streamCSV sends a CSV download named prefix-<time>.csv: the header row,
-// then every row walk emits, with formula cells defused, flushed as it
-// goes so memory does not grow with the rows. A failure after the headers
-// are sent cuts the response short, so the download visibly fails rather
-// than looking complete.
+// then every row walk emits, each cell through the spreadsheet guard,
+// flushed as it goes so memory does not grow with the rows. Nothing is
+// sent until walk emits its first row or ends, so a failure before that
+// (a query the database refuses) is an ordinary error page; a failure
+// after that cuts the response short, so the download visibly fails
+// rather than looking complete. HEAD gets the headers only.
 func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix string, header []string,
 	walk func(emit func(row []string) error) error) {
-	name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + ".csv"
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
-	_ = cw.Write(header)
+	var cw *sheet.CSV
+	start := func() {
+		name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + ".csv"
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		w.Header().Set("Cache-Control", "no-store")
+		cw = sheet.NewCSV(w)
+		_ = cw.Write(slices.Clone(header))
+	}
+	if r.Method == http.MethodHead {
+		start()
+		return
+	}
 	n := 0
 	err := walk(func(row []string) error {
-		for i := range row {
-			row[i] = neutralizeCell(row[i])
+		if cw == nil {
+			start()
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -58,20 +67,17 @@ func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix strin
 		}
 		return cw.Error()
 	})
+	if err != nil && cw == nil {
+		h.fail(w, r, err)
+		return
+	}
+	if cw == nil {
+		start() // no rows: the header alone
+	}
 	cw.Flush()
 	if err != nil {
 		h.log.Error("export failed", "route", routePattern(r), "rows", n, "error", err,
 			"request_id", requestIDFrom(r.Context()))
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// neutralizeCell stops spreadsheets from running a cell as a formula: a
-// value starting with = + - @, tab or carriage return gets a leading quote
-// (OWASP CSV injection guidance).
-func neutralizeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

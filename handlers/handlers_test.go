@@ -40,7 +40,7 @@ func newTestApp(t *testing.T) *testApp {
 }
 
 // seed adds hosts and history; each failing host gets one failed event.
-func (a *testApp) seed(t *testing.T, hosts []store.HostInput, failures map[string]uint32) {
+func (a *testApp) seed(t testing.TB, hosts []store.HostInput, failures map[string]uint32) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := a.store.UpsertHosts(ctx, hosts); err != nil {

@@ -87,3 +87,28 @@ func securityHeaders(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// headWithoutBody lets HEAD through to the GET handler (chi's GetHead
+// routes it there) and drops whatever that handler writes, so a HEAD
+// answer has GET's status and headers and never a body, whoever serves it.
+// Handlers that would otherwise work at length (exports, event streams)
+// stop after the headers for HEAD.
+func headWithoutBody(next http.Handler) http.Handler {
+	get := middleware.GetHead(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w = headWriter{w}
+		}
+		get.ServeHTTP(w, r)
+	})
+}
+
+// headWriter discards the body of a HEAD response. It implements Unwrap,
+// so http.ResponseController still reaches Flush and deadlines.
+type headWriter struct{ http.ResponseWriter }
+
+// Write discards p, reporting it written.
+func (headWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// Unwrap exposes the wrapped ResponseWriter to http.ResponseController.
+func (w headWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -24,7 +24,10 @@ func (h *handler) routes() http.Handler {
 	if h.secureCookies {
 		r.Use(hsts)
 	}
-	r.Use(h.crossOrigin) // every state-changing method, before any handler
+	// HEAD wherever GET works (and never a body, even on a refusal),
+	// bounded input, and no cross-site state change: before any handler,
+	// and before a session is read.
+	r.Use(headWithoutBody, h.limitInput(r), h.crossOrigin)
 	r.NotFound(h.handleNotFound)
 	r.MethodNotAllowed(h.handleMethodNotAllowed)
 	pageTimeout := middleware.Timeout(30 * time.Second) // never around streams

@@ -83,6 +83,9 @@ func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return // the headers say what GET would stream
+	}
 
 	// Subscribe before replaying so nothing falls between the two; live
 	// events already replayed are skipped by seq.

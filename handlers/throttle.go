@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,26 +54,20 @@ func (t *throttle) recent(key string, now time.Time) []time.Time {
 	return fs
 }
 
-// wait returns how long sign-ins for name from client must wait; 0 means
-// an attempt may go ahead. Unknown and known names are treated alike.
-func (t *throttle) wait(name, client string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	var wait time.Duration
-	for _, k := range []struct {
-		key   string
-		limit int
-	}{{userKeyOf(name), loginFailsPerUser}, {clientKeyOf(client), loginFailsPerClient}} {
-		if fs := t.recent(k.key, now); len(fs) >= k.limit {
-			wait = max(wait, loginWindow-now.Sub(fs[len(fs)-k.limit]))
-		}
-	}
-	return wait
+// attempt is one counted sign-in attempt, handed back by succeeded.
+type attempt struct {
+	name, client string
+	at           time.Time
 }
 
-// failed records a failed sign-in for name from client.
-func (t *throttle) failed(name, client string) {
+// begin counts a sign-in attempt for name from client, before any
+// password work, and returns it; or, when either limit is already reached,
+// counts nothing and returns how long to wait. Checking and counting
+// happen under one lock, so parallel guesses cannot all pass the check:
+// once the limit's worth are counted, the rest are refused. An attempt
+// stays counted as a failure unless succeeded takes it back. Unknown and
+// known names are treated alike.
+func (t *throttle) begin(name, client string) (attempt, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -81,21 +76,43 @@ func (t *throttle) failed(name, client string) {
 			t.recent(k, now)
 		}
 	}
-	for _, k := range []string{userKeyOf(name), clientKeyOf(client)} {
-		fs := t.recent(k, now)
-		if len(fs) >= loginFailsPerClient {
-			fs = fs[1:] // only the newest failures matter; keep memory bounded
+	keys := []struct {
+		key   string
+		limit int
+	}{{userKeyOf(name), loginFailsPerUser}, {clientKeyOf(client), loginFailsPerClient}}
+	var wait time.Duration
+	for _, k := range keys {
+		if fs := t.recent(k.key, now); len(fs) >= k.limit {
+			wait = max(wait, loginWindow-now.Sub(fs[len(fs)-k.limit]))
 		}
-		t.fails[k] = append(fs, now)
 	}
+	if wait > 0 {
+		return attempt{}, wait
+	}
+	// Both lists are below their limits here, so they never outgrow them.
+	for _, k := range keys {
+		t.fails[k.key] = append(t.fails[k.key], now)
+	}
+	return attempt{name: name, client: client, at: now}, 0
 }
 
-// succeeded clears the account's failures; the address's stay, so one good
+// succeeded takes a successful attempt back: the account's failures are
+// cleared, and the address's count loses this attempt only, so one good
 // password does not reset guessing at other accounts.
-func (t *throttle) succeeded(name string) {
+func (t *throttle) succeeded(a attempt) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.fails, userKeyOf(name))
+	delete(t.fails, userKeyOf(a.name))
+	k := clientKeyOf(a.client)
+	fs := t.fails[k]
+	if i := slices.IndexFunc(fs, a.at.Equal); i >= 0 {
+		fs = slices.Delete(fs, i, i+1)
+	}
+	if len(fs) == 0 {
+		delete(t.fails, k)
+	} else {
+		t.fails[k] = fs
+	}
 }
 
 // clientAddr is the client's IP address: the connection's peer, unless that

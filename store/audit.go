@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Audit actions: what someone did. Dotted names group by subject so a
@@ -50,14 +51,46 @@ type AuditEntry struct {
 	RequestID string
 }
 
-// Audit appends e to the audit log; a zero At means now.
+// Longest audit fields, in characters. Longer values are cut to end in
+// "…", so no request can make a row of any size: an export's target is its
+// query string, and a failed sign-in's is whatever name was typed.
+const (
+	AuditTargetMax = 256
+	AuditDetailMax = 1024
+	auditShortMax  = 128 // actor, client, action, outcome, request ID
+)
+
+// Audit appends e to the audit log, its fields capped (see AuditTargetMax);
+// a zero At means now.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
+	e.Target, e.Detail = capText(e.Target, AuditTargetMax), capText(e.Detail, AuditDetailMax)
+	e.Actor, e.Client, e.Action = capText(e.Actor, auditShortMax), capText(e.Client, auditShortMax), capText(e.Action, auditShortMax)
+	e.Outcome, e.RequestID = capText(e.Outcome, auditShortMax), capText(e.RequestID, auditShortMax)
 	_, err := s.write.ExecContext(ctx, `INSERT INTO audit_log (at, actor, client, action, target, outcome, detail, request_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.At.UnixMilli(), e.Actor, e.Client, e.Action, e.Target, e.Outcome, e.Detail, e.RequestID)
 	return mapErr("audit", err)
+}
+
+// capText returns s when it has at most n characters, else its first n-1
+// followed by "…", cut between characters.
+func capText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	count := 0
+	for i := range s {
+		if count == n-1 {
+			if utf8.RuneCountInString(s[i:]) <= 1 {
+				return s // exactly n characters
+			}
+			return s[:i] + "…"
+		}
+		count++
+	}
+	return s
 }
 
 // AuditFilter narrows the audit log. Empty fields match everything; Action
@@ -106,6 +139,9 @@ func (f AuditFilter) where() (string, []any) {
 // AuditEntries returns the entries matching f, newest first, and how many
 // match in all.
 func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, int, error) {
+	if err := checkFilterText("audit entries", f.Actor, f.Action, f.Outcome, f.Target); err != nil {
+		return nil, 0, err
+	}
 	where, args := f.where()
 	var total int
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM audit_log`+where, args...).Scan(&total); err != nil {
@@ -126,6 +162,9 @@ func (s *Store) EachAuditEntry(ctx context.Context, f AuditFilter, fn func(Audit
 }
 
 func (s *Store) eachAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
+	if err := checkFilterText("audit entries", f.Actor, f.Action, f.Outcome, f.Target); err != nil {
+		return err
+	}
 	where, args := f.where()
 	q := `SELECT id, at, actor, client, action, target, outcome, detail, request_id FROM audit_log` + where +
 		` ORDER BY at DESC, id DESC`

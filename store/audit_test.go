@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestStore_Audit ensures entries are appended and listed newest first with
@@ -97,5 +98,44 @@ func TestStore_Sessions(t *testing.T) {
 	s.read.QueryRow(`SELECT count(*) FROM sessions WHERE expiry > ?`, time.Now().UnixMilli()).Scan(&left)
 	if left != 0 {
 		t.Errorf("%d live sessions left", left)
+	}
+}
+
+// TestStore_AuditCaps ensures no audit field is stored longer than its cap:
+// a 900 KB target becomes AuditTargetMax characters ending in "…", cut
+// between characters, while values up to the cap are stored whole.
+func TestStore_AuditCaps(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	huge := "/export/hosts.csv?" + strings.Repeat("é", 450_000)
+	exact := strings.Repeat("ü", AuditTargetMax)
+	for _, e := range []AuditEntry{
+		{Actor: strings.Repeat("a", 500), Action: ActionExport, Target: huge, Outcome: OutcomeOK, Detail: strings.Repeat("d", 5000)},
+		{Actor: "b", Action: ActionExport, Target: exact, Outcome: OutcomeOK},
+	} {
+		if err := s.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := s.AuditEntries(ctx, AuditFilter{})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%d entries, %v", len(got), err)
+	}
+	byActor := map[string]AuditEntry{}
+	for _, e := range got {
+		byActor[e.Actor[:1]] = e
+	}
+	a := byActor["a"]
+	if n := utf8.RuneCountInString(a.Target); n != AuditTargetMax || !strings.HasSuffix(a.Target, "é…") || !utf8.ValidString(a.Target) {
+		t.Errorf("huge target stored as %d characters ending %q", n, a.Target[len(a.Target)-8:])
+	}
+	if n := utf8.RuneCountInString(a.Detail); n != AuditDetailMax || !strings.HasSuffix(a.Detail, "…") {
+		t.Errorf("long detail stored as %d characters", n)
+	}
+	if n := utf8.RuneCountInString(a.Actor); n != 128 {
+		t.Errorf("long actor stored as %d characters", n)
+	}
+	if b := byActor["b"]; b.Target != exact {
+		t.Errorf("a target of exactly %d characters was changed to %d", AuditTargetMax, utf8.RuneCountInString(b.Target))
 	}
 }

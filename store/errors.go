@@ -16,6 +16,26 @@ var ErrNotFound = errors.New("not found")
 // rule, such as a second host with the same name.
 var ErrConflict = errors.New("conflict")
 
+// ErrFilterTooLong is returned (wrapped) for a text filter longer than
+// MaxFilterText bytes. SQLite refuses LIKE patterns over 50,000 bytes as
+// "too complex", and escaping the wildcards can double a text's length;
+// this keeps any caller's text from getting near that.
+var ErrFilterTooLong = errors.New("filter text too long")
+
+// MaxFilterText is the longest text filter, in bytes, the store takes.
+const MaxFilterText = 1000
+
+// checkFilterText returns ErrFilterTooLong, naming op, when any of texts is
+// longer than MaxFilterText.
+func checkFilterText(op string, texts ...string) error {
+	for _, t := range texts {
+		if len(t) > MaxFilterText {
+			return fmt.Errorf("store: %s: %d bytes: %w", op, len(t), ErrFilterTooLong)
+		}
+	}
+	return nil
+}
+
 // mapErr turns driver errors into the store's typed errors, keeping the
 // original in the chain, and prefixes the operation name.
 func mapErr(op string, err error) error {

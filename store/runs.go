@@ -219,6 +219,9 @@ type RunFilter struct {
 
 // Runs returns runs newest first and how many match in all.
 func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, int, error) {
+	if err := checkFilterText("runs", f.Host, f.State, f.Who); err != nil {
+		return nil, 0, err
+	}
 	conds := []string{"1 = 1"}
 	var args []any
 	add := func(cond string, v any) { conds = append(conds, cond); args = append(args, v) }

@@ -78,7 +78,8 @@ func LoadKeyFile(path string) (k *Keyring, created bool, err error) {
 			return nil, false, fmt.Errorf("store: create key file: %w", err)
 		}
 		_, werr := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		// Chmod makes the mode exactly 0600 whatever the umask.
+		if err := errors.Join(werr, f.Chmod(0o600), f.Sync(), f.Close()); err != nil {
 			return nil, false, fmt.Errorf("store: write key file %s: %w", path, err)
 		}
 		k, err := NewKeyring(key)

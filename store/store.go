@@ -8,7 +8,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"time"
 
@@ -29,10 +31,16 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the database file at path and applies any
-// pending migrations.
+// pending migrations. A new database is created readable by its owner only
+// (0600), and so are its -wal and -shm files, whatever the umask: they hold
+// password hashes, sessions and the audit log. An existing file keeps its
+// mode; Files names what to check.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("store: open: empty database path")
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	file := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	w, err := sql.Open("sqlite", file+"&_txlock=immediate")
@@ -59,6 +67,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	r.SetMaxIdleConns(max(4, runtime.NumCPU()))
 	return &Store{write: w, read: r, now: time.Now}, nil
+}
+
+// createPrivate creates path empty with mode 0600 unless it exists.
+// SQLite gives the -wal and -shm files it creates the main file's mode, so
+// creating the main file first, rather than letting SQLite create it with
+// 0644, is what keeps all three private.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// The umask can only take bits away; Chmod makes the mode exactly 0600
+	// even under an umask such as 0277 that would leave it unwritable.
+	return errors.Join(f.Chmod(0o600), f.Close())
+}
+
+// Files lists the files SQLite keeps for the database at path: the file
+// itself and its -wal and -shm companions, which exist while it is open
+// and hold recent changes. Everything in them is as sensitive as the main
+// file.
+func Files(path string) []string {
+	return []string{path, path + "-wal", path + "-shm"}
 }
 
 // Close runs PRAGMA optimize and closes both pools. Call it last.

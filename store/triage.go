@@ -90,6 +90,9 @@ func (s *Store) FailingHosts(ctx context.Context, f TriageFilter) ([]Host, error
 // streaming rows so memory does not grow with the result. fn's error stops
 // the walk and is returned.
 func (s *Store) EachFailingHost(ctx context.Context, f TriageFilter, fn func(Host) error) error {
+	if err := checkFilterText("failing hosts", f.Search, f.Group); err != nil {
+		return err
+	}
 	where, args := f.where()
 	q := "SELECT " + hostColumns + " FROM hosts" + where + f.orderBy()
 	if f.Limit > 0 {
@@ -124,6 +127,9 @@ type CodeCount struct {
 // counts stay a menu of every code).
 func (s *Store) FailureCounts(ctx context.Context, f TriageFilter) ([]CodeCount, error) {
 	f.HResult = nil
+	if err := checkFilterText("failure counts", f.Search, f.Group); err != nil {
+		return nil, err
+	}
 	where, args := f.where()
 	rows, err := s.read.QueryContext(ctx,
 		"SELECT fail_hresult, count(*) AS n FROM hosts"+where+" GROUP BY fail_hresult ORDER BY n DESC, fail_hresult", args...)

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -96,5 +98,44 @@ func TestStore_EachFailingHost(t *testing.T) {
 	})
 	if err != stop || n != 3 {
 		t.Fatalf("walk returned %v after %d rows, want stop after 3", err, n)
+	}
+}
+
+// TestStore_FilterTextTooLong ensures a text filter that escaping could
+// push past SQLite's LIKE limit is refused with ErrFilterTooLong by every
+// query that takes one, instead of failing inside SQLite, while the
+// longest allowed text, all wildcards, runs.
+func TestStore_FilterTextTooLong(t *testing.T) {
+	s := newTestStore(t)
+	ctx := t.Context()
+	long := strings.Repeat("_", MaxFilterText+1)
+	calls := map[string]func() error{
+		"FailingHosts":  func() error { _, err := s.FailingHosts(ctx, TriageFilter{Search: long}); return err },
+		"FailureCounts": func() error { _, err := s.FailureCounts(ctx, TriageFilter{Group: long}); return err },
+		"Runs":          func() error { _, _, err := s.Runs(ctx, RunFilter{Host: long}); return err },
+		"AuditEntries":  func() error { _, _, err := s.AuditEntries(ctx, AuditFilter{Target: long}); return err },
+		"EachAuditEntry": func() error {
+			return s.EachAuditEntry(ctx, AuditFilter{Actor: long}, func(AuditEntry) error { return nil })
+		},
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, ErrFilterTooLong) {
+			t.Errorf("%s with %d bytes: %v, want ErrFilterTooLong", name, len(long), err)
+		}
+	}
+	if _, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The store holds a host, so SQLite really evaluates the patterns.
+	h, _ := s.HostByName(ctx, "PC-1")
+	if _, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: ProcedureCheck, RequestedBy: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	most := strings.Repeat("%", MaxFilterText)
+	if _, err := s.FailingHosts(ctx, TriageFilter{Search: most}); err != nil {
+		t.Errorf("FailingHosts with %d wildcards: %v", MaxFilterText, err)
+	}
+	if _, _, err := s.Runs(ctx, RunFilter{Host: most}); err != nil {
+		t.Errorf("Runs with %d wildcards: %v", MaxFilterText, err)
 	}
 }

@@ -98,9 +98,8 @@ func (a *access) load(db string, log *slog.Logger) error {
 	a.keys = keys
 	if created {
 		log.Info("created the key file for stored secrets; back it up apart from the database", "path", a.keyFile)
-	} else if fi, err := os.Stat(a.keyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		log.Warn("the key file is readable by other users; chmod 600 it", "path", a.keyFile, "mode", fi.Mode().Perm().String())
 	}
+	warnShared(log, a.keyFile)
 	return nil
 }
 

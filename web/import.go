@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"wsusfix/store"
 )
 
 // importFormats is the -h text of `wsusfix import`; README.md carries the
@@ -114,7 +112,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("import %s: %w", kind, err)
 	}
 	defer in.Close()
-	st, err := store.Open(ctx, *db)
+	st, err := openStore(ctx, *db, cliLogger(stderr))
 	if err != nil {
 		return fmt.Errorf("import %s: %w", kind, err)
 	}
@@ -193,6 +191,11 @@ func importCSV(ctx context.Context, in io.Reader, size int64, name string, s sin
 		return fmt.Errorf("%s:1: %w", name, err)
 	}
 
+	// The reader reuses the record, so the names are kept apart.
+	cols := make([]string, len(header))
+	for i, h := range header {
+		cols[i] = strings.ToLower(strings.TrimSpace(h))
+	}
 	width, last := len(header), o.now()
 	line := 1
 	var readErr, storeErr error
@@ -218,6 +221,8 @@ func importCSV(ctx context.Context, in io.Reader, size int64, name string, s sin
 		line, _ = cr.FieldPos(0)
 		if len(rec) != width {
 			rep.reject(s, line, "has %d fields, header has %d", len(rec), width)
+		} else if err := checkLengths(cols, rec); err != nil {
+			rep.reject(s, line, "%v", err)
 		} else if !validUTF8(rec) {
 			rep.reject(s, line, "not valid UTF-8 (save the file as CSV UTF-8)")
 		} else if err := s.add(rec, line); err != nil {
@@ -354,7 +359,7 @@ func columnIndex(header, required, optional []string) (map[string]int, error) {
 		case c == "":
 			problems = append(problems, fmt.Sprintf("column %d has no name", i+1))
 		case !ok:
-			unknown = append(unknown, fmt.Sprintf("%q", strings.TrimSpace(h)))
+			unknown = append(unknown, fmt.Sprintf("%.64q", strings.TrimSpace(h)))
 		case at >= 0:
 			problems = append(problems, fmt.Sprintf("column %q appears twice", c))
 		default:

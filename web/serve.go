@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"wsusfix/remote"
-	"wsusfix/store"
 )
 
 // serverConfig is what serve and demo share: where to listen, which
@@ -85,7 +84,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	} else {
 		log.Warn("WinRM is not configured by flags: repairs use the account saved on /admin/settings, if any")
 	}
-	st, err := store.Open(ctx, cfg.db)
+	st, err := openStore(ctx, cfg.db, log)
 	if err != nil {
 		return err
 	}

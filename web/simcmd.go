@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/csv"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"wsusfix/handlers/sheet"
 	"wsusfix/sim"
 )
 
@@ -113,11 +114,16 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 // writeFleetFiles writes the fleet in the CSV formats `import` reads, with
 // every host's address set to the simulator, and the CA certificate.
 func writeFleetFiles(dir string, f *sim.Fleet, srv *sim.Server) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Owner only, like everything wsusfix writes: the fleet files name
+	// every host and where to reach it.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	if ca := srv.CACertPEM(); len(ca) > 0 {
-		if err := os.WriteFile(filepath.Join(dir, "sim-ca.pem"), ca, 0o644); err != nil {
+		if err := writePrivate(filepath.Join(dir, "sim-ca.pem"), func(w io.Writer) error {
+			_, err := w.Write(ca)
+			return err
+		}); err != nil {
 			return err
 		}
 	}
@@ -137,16 +143,31 @@ func writeFleetFiles(dir string, f *sim.Fleet, srv *sim.Server) error {
 }
 
 func writeCSVFile(path string, rows [][]string) error {
-	f, err := os.Create(path)
+	return writePrivate(path, func(f io.Writer) error {
+		// The fleet files are also opened in spreadsheets, so they get the
+		// same guard as every export.
+		w := sheet.NewCSV(f)
+		for _, row := range rows {
+			if err := w.Write(row); err != nil {
+				return err
+			}
+		}
+		w.Flush()
+		return w.Error()
+	})
+}
+
+// writePrivate writes path through fill, creating or truncating it with
+// mode 0600 whatever the umask (an existing file is narrowed to 0600 too).
+func writePrivate(path string, fill func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	w := csv.NewWriter(f)
-	if err := w.WriteAll(rows); err != nil {
-		f.Close()
+	if err := errors.Join(f.Chmod(0o600), fill(f), f.Close()); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return f.Close()
+	return nil
 }
 
 // randomPassword returns 18 random bytes as URL-safe base64.

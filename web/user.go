@@ -75,7 +75,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		fs.Usage()
 		return fmt.Errorf("user %s: want %d argument(s), got %d", cmd, want, len(names))
 	}
-	st, err := store.Open(ctx, *db)
+	st, err := openStore(ctx, *db, cliLogger(stderr))
 	if err != nil {
 		return err
 	}
