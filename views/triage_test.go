@@ -3,9 +3,11 @@ package views_test
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/google/go-cmp/cmp"
 
 	"wsusfix/store"
@@ -317,6 +319,257 @@ func TestHistoryPageHref(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := string(views.HistoryPageHref("PC 001", tt.page)); got != tt.want {
 				t.Errorf("historyPageHref = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+var (
+	fileNotFound = views.ErrorInfo{Code: "0x80070002", Symbol: "ERROR_FILE_NOT_FOUND", Category: "download", RepairApplies: true,
+		Meaning: "A file the update needs is missing, usually from the Windows Update download cache.",
+		Action:  "Run the KB 910336 repair (reset SoftwareDistribution) and detect again."}
+	nameNotResolved = views.ErrorInfo{Code: "0x8024402C", Symbol: "WU_E_PT_WINHTTP_NAME_NOT_RESOLVED", Category: "network",
+		Meaning: "The name of the proxy or update server could not be resolved.",
+		Action:  "Check DNS for the WSUS server name and the WinHTTP proxy setting (netsh winhttp show proxy)."}
+)
+
+// failingHost is a host as store.FailingHosts returns it.
+func failingHost(id int64, name, group string, hr uint32, kb string) store.Host {
+	return store.Host{ID: id, Name: name, FQDN: name + ".corp.example", OSCaption: "Microsoft Windows 11 Enterprise",
+		OSBuild: "10.0.22631", Group: group, LastReportAt: at.Add(-2 * time.Hour), State: store.StateFailing,
+		Failure: &store.Failure{EventID: id * 10, HResult: hr, At: at.Add(-time.Duration(id) * time.Hour), KB: kb,
+			Title: "2026-11 Cumulative Update for Windows 11 (" + kb + ")"}}
+}
+
+// triageProps is the first page of a fleet of 120 with 90 failing hosts.
+func triageProps(q views.TriageQuery) views.TriageProps {
+	return views.TriageProps{
+		Query: q,
+		Rows: []views.TriageRow{
+			{Host: failingHost(1, "PC-001", "Pilot", 0x80070002, "KB5046617"), Error: fileNotFound},
+			{Host: failingHost(2, "PC 002 & Büro", "Broad", 0x8024402C, "KB5046617"), Error: nameNotResolved},
+		},
+		Counts:    []views.CodeCount{{Error: fileNotFound, Hosts: 60}, {Error: nameNotResolved, Hosts: 30}},
+		Groups:    []string{"Broad", "Pilot"},
+		Matching:  90,
+		Failing:   90,
+		Inventory: 120,
+		Page:      max(q.Page, 1),
+		Pages:     2,
+	}
+}
+
+// TestTriagePage ensures the triage page shows the failing hosts with their
+// decoded errors, counts by code that link to their filter, the bulk
+// actions and paging, each keeping the filters.
+func TestTriagePage(t *testing.T) {
+	byCode := views.TriageQuery{Code: "0x80070002", Group: "Pilot", Page: 1}
+	tests := []struct {
+		name          string
+		props         views.TriageProps
+		wantCurrent   string // the code count marked current
+		wantAllErrors bool
+		wantRepairAll string // href; "" when absent
+		wantExport    string
+		wantNext      string
+	}{
+		{name: "unfiltered first page", props: triageProps(views.TriageQuery{Page: 1}),
+			wantExport: "/export/hosts.csv", wantNext: "/?page=2"},
+		{name: "filtered by code", props: func() views.TriageProps {
+			p := triageProps(byCode)
+			p.Rows, p.Matching, p.Pages = p.Rows[:1], 60, 1
+			return p
+		}(),
+			wantCurrent: "0x80070002", wantAllErrors: true,
+			wantRepairAll: "/repairs/new?code=0x80070002&group=Pilot",
+			wantExport:    "/export/hosts.csv?code=0x80070002&group=Pilot"},
+		{name: "sorted, second of three pages", props: func() views.TriageProps {
+			p := triageProps(views.TriageQuery{Q: "PC", Sort: store.SortName, Page: 2})
+			p.Pages = 3
+			return p
+		}(),
+			wantRepairAll: "/repairs/new?q=PC&sort=name", wantExport: "/export/hosts.csv?q=PC&sort=name",
+			wantNext: "/?page=3&q=PC&sort=name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.props
+			doc := render(t, t.Context(), views.TriagePage(p))
+			none(t, doc, "empty-inventory")
+			none(t, doc, "empty-results")
+
+			counts := byID(doc, "code-count")
+			if diff := cmp.Diff([]string{"0x80070002", "0x8024402C"}, attrs(counts, "data-code")); diff != "" {
+				t.Errorf("code counts (-want +got):\n%s", diff)
+			}
+			counts.Each(func(i int, c *goquery.Selection) {
+				code := p.Counts[i].Error.Code
+				if got, want := c.AttrOr("href", ""), string(p.Query.WithCode(code).Href("/")); got != want {
+					t.Errorf("count %s links to %q, want %q", code, got, want)
+				}
+				if got, want := parseTriage(t, c.AttrOr("href", "")).Code, code; got != want {
+					t.Errorf("count %s filters by %q", code, got)
+				}
+				if got, want := text(c.Find(".n")), strconv.Itoa(p.Counts[i].Hosts); got != want {
+					t.Errorf("count %s shows %q hosts, want %s", code, got, want)
+				}
+				if _, cur := c.Attr("aria-current"); cur != (code == tt.wantCurrent) {
+					t.Errorf("count %s aria-current = %v", code, cur)
+				}
+			})
+			all := byID(doc, "code-counts").Find("a").FilterFunction(func(_ int, s *goquery.Selection) bool { return text(s) == "All errors" })
+			if got := all.Length() == 1; got != tt.wantAllErrors {
+				t.Errorf("All errors link shown = %v, want %v", got, tt.wantAllErrors)
+			} else if got && all.AttrOr("href", "") != string(p.Query.WithCode("").Href("/")) {
+				t.Errorf("All errors links to %q", all.AttrOr("href", ""))
+			}
+
+			rows := byID(doc, "host-row")
+			var wantHosts []string
+			for _, r := range p.Rows {
+				wantHosts = append(wantHosts, r.Host.Name)
+			}
+			if diff := cmp.Diff(wantHosts, attrs(rows, "data-host")); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			rows.Each(func(i int, r *goquery.Selection) {
+				want := p.Rows[i]
+				link := byID(r, "host-link")
+				if got := link.AttrOr("href", ""); got != string(views.HostHref(want.Host.Name)) {
+					t.Errorf("row %d links to %q", i, got)
+				}
+				if got := text(link); got != want.Host.Name {
+					t.Errorf("row %d name %q", i, got)
+				}
+				if got := byID(r, "select-host").AttrOr("value", ""); got != want.Host.Name {
+					t.Errorf("row %d checkbox value %q", i, got)
+				}
+				errCell := byID(r, "host-error")
+				if got := text(errCell.Find("code")); got != want.Error.Code {
+					t.Errorf("row %d code %q, want %q", i, got, want.Error.Code)
+				}
+				if got := text(errCell.Find(".err-name")); got != want.Error.Meaning {
+					t.Errorf("row %d meaning %q", i, got)
+				}
+				if got := byID(r, "repair-applies").Length() == 1; got != want.Error.RepairApplies {
+					t.Errorf("row %d repair tag shown = %v, want %v", i, got, want.Error.RepairApplies)
+				}
+				if got := r.Find("td.when time").AttrOr("datetime", ""); got != views.ISO(want.Host.Failure.At) {
+					t.Errorf("row %d datetime %q", i, got)
+				}
+			})
+
+			if got, want := text(one(t, doc, "matching")), strconv.Itoa(p.Matching)+" failing hosts match."; got != want {
+				t.Errorf("matching = %q, want %q", got, want)
+			}
+			one(t, doc, "repair-selected")
+			if ra := byID(doc, "repair-all"); tt.wantRepairAll == "" {
+				none(t, doc, "repair-all")
+			} else if got := ra.AttrOr("href", ""); got != tt.wantRepairAll {
+				t.Errorf("repair-all = %q, want %q", got, tt.wantRepairAll)
+			}
+			if got := one(t, doc, "export-csv").AttrOr("href", ""); got != tt.wantExport {
+				t.Errorf("export = %q, want %q", got, tt.wantExport)
+			}
+			if tt.wantNext == "" {
+				none(t, doc, "pager")
+			} else if got := one(t, doc, "next-page").AttrOr("href", ""); got != tt.wantNext {
+				t.Errorf("next page = %q, want %q", got, tt.wantNext)
+			}
+			if got := one(t, doc, "filter-q").AttrOr("value", ""); got != p.Query.Q {
+				t.Errorf("search box holds %q, want %q", got, p.Query.Q)
+			}
+			if got := byID(doc, "filter-code").Find("option[selected]").AttrOr("value", ""); got != p.Query.Code {
+				t.Errorf("code menu selects %q, want %q", got, p.Query.Code)
+			}
+			if got := byID(doc, "filter-group").Find("option[selected]").AttrOr("value", ""); got != p.Query.Group {
+				t.Errorf("group menu selects %q, want %q", got, p.Query.Group)
+			}
+		})
+	}
+}
+
+// TestTriagePage_RepairAllLabel ensures the bulk action names how many
+// hosts it repairs, and the code when the list is filtered by one.
+func TestTriagePage_RepairAllLabel(t *testing.T) {
+	tests := []struct {
+		name string
+		q    views.TriageQuery
+		want string
+	}{
+		{"by code", views.TriageQuery{Code: "0x80070002"}, "Repair all 90 hosts with 0x80070002…"},
+		{"by group", views.TriageQuery{Group: "Pilot"}, "Repair all 90 matching hosts…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := render(t, t.Context(), views.TriagePage(triageProps(tt.q)))
+			if got := text(one(t, doc, "repair-all")); got != tt.want {
+				t.Errorf("repair-all = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTriagePage_Empty ensures an empty inventory explains how to import,
+// and an empty result says whether filters hid the hosts or none fail.
+func TestTriagePage_Empty(t *testing.T) {
+	tests := []struct {
+		name      string
+		props     views.TriageProps
+		wantID    string
+		wantText  string
+		wantClear bool
+	}{
+		{name: "no inventory", props: views.TriageProps{Page: 1, Pages: 1},
+			wantID: "empty-inventory", wantText: "wsusfix import hosts hosts.csv"},
+		{name: "nothing failing", props: views.TriageProps{Inventory: 120, Page: 1, Pages: 1},
+			wantID: "empty-results", wantText: "every one of the 120 hosts succeeded"},
+		{name: "filters match nothing", props: views.TriageProps{Query: views.TriageQuery{Q: "nope"}, Inventory: 120, Failing: 0, Page: 1, Pages: 1},
+			wantID: "empty-results", wantText: "No failing hosts match these filters.", wantClear: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := render(t, t.Context(), views.TriagePage(tt.props))
+			e := one(t, doc, tt.wantID)
+			if got := text(e); !strings.Contains(got, tt.wantText) {
+				t.Errorf("%s = %q, want it to contain %q", tt.wantID, got, tt.wantText)
+			}
+			if got := e.Find(`a[href="/"]`).Length() == 1; got != tt.wantClear {
+				t.Errorf("clear-filters link shown = %v, want %v", got, tt.wantClear)
+			}
+			none(t, doc, "failing-hosts")
+			none(t, doc, "pager")
+		})
+	}
+}
+
+// TestTriagePage_Escaping ensures host data with markup in it shows as text
+// on the triage page and never becomes an element or attribute.
+func TestTriagePage_Escaping(t *testing.T) {
+	for _, bad := range hostile {
+		t.Run(bad, func(t *testing.T) {
+			h := failingHost(1, "PC"+bad, bad, 0x80070002, bad)
+			h.OSCaption, h.Failure.Title = bad, bad
+			p := triageProps(views.TriageQuery{Q: bad, Group: bad, Page: 1})
+			p.Rows = []views.TriageRow{{Host: h, Error: fileNotFound}}
+			p.Groups = []string{bad}
+			doc := render(t, t.Context(), views.TriagePage(p))
+			noInjectedMarkup(t, doc)
+			row := one(t, doc, "host-row")
+			if got := row.AttrOr("data-host", ""); got != h.Name {
+				t.Errorf("data-host = %q, want %q", got, h.Name)
+			}
+			if got := text(byID(row, "host-link")); got != h.Name {
+				t.Errorf("host link text = %q, want %q", got, h.Name)
+			}
+			if got := text(row.Find("td.update .err-name")); got != bad {
+				t.Errorf("update title = %q, want %q", got, bad)
+			}
+			if got := one(t, doc, "filter-q").AttrOr("value", ""); got != bad {
+				t.Errorf("search box = %q, want %q", got, bad)
+			}
+			if got := parseTriage(t, one(t, doc, "export-csv").AttrOr("href", "")).Q; got != bad {
+				t.Errorf("export link searches %q, want %q", got, bad)
 			}
 		})
 	}
