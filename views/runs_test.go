@@ -162,6 +162,20 @@ func TestBuildSteps(t *testing.T) {
 			},
 		},
 		{
+			name:  "a step finished twice without a new start: the later finish wins",
+			order: checkSteps,
+			events: evs(
+				started("connect"),
+				finished("connect", "failed", 900, "Could not reach the host."),
+				finished("connect", "cancelled", 0, "Cancelled by alice."),
+			),
+			want: []views.StepView{
+				{Name: "connect", State: "cancelled", Detail: "Cancelled by alice."},
+				{Name: "preflight", State: "pending"},
+				{Name: "save-history", State: "pending"},
+			},
+		},
+		{
 			name:   "run_finished adds no step",
 			order:  checkSteps,
 			events: evs(store.RunEvent{Kind: store.EventRunFinished, Status: "succeeded", Detail: "checked"}),
