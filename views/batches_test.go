@@ -207,3 +207,34 @@ func TestBulkConfirmPage_Problem(t *testing.T) {
 	none(t, doc, "bulk-form")
 	none(t, doc, "bulk-start")
 }
+
+// TestBatchPage_Escaping ensures a batch's description and its hosts'
+// names, markup included, show as text on the batch and bulk pages.
+func TestBatchPage_Escaping(t *testing.T) {
+	for _, bad := range hostile {
+		t.Run(bad, func(t *testing.T) {
+			batch := views.BatchPage(views.BatchProps{
+				Batch: store.Batch{ID: 3, Procedure: "repair", RequestedBy: bad, Description: bad, CreatedAt: at},
+				Runs:  []store.Run{{ID: 21, BatchID: 3, HostName: bad, Procedure: "repair", State: store.RunFailed, Summary: bad, RequestedBy: bad, CreatedAt: at}},
+			})
+			doc := render(t, t.Context(), batch)
+			noInjectedMarkup(t, doc)
+			if got := text(doc.Find("h1")); got != "Bulk repair: "+bad {
+				t.Errorf("title = %q", got)
+			}
+			if got := text(one(t, doc, "run-row").Find("td.host")); got != bad {
+				t.Errorf("host cell = %q, want %q", got, bad)
+			}
+
+			bulk := views.BulkConfirmPage(views.BulkProps{Hosts: []string{bad}, Shown: 100, Query: views.TriageQuery{Q: bad}})
+			doc = render(t, t.Context(), bulk)
+			noInjectedMarkup(t, doc)
+			if got := attrs(one(t, doc, "bulk-form").Find(`input[name="host"]`), "value"); !cmp.Equal(got, []string{bad}) {
+				t.Errorf("hosts posted %q, want [%q]", got, bad)
+			}
+			if got := text(one(t, doc, "bulk-hosts").Find("li")); got != bad {
+				t.Errorf("host listed %q, want %q", got, bad)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/google/go-cmp/cmp"
 
+	"wsusfix/store"
 	"wsusfix/views"
 )
 
@@ -97,5 +98,39 @@ func TestPage_Children(t *testing.T) {
 	doc := render(t, ctx, views.Page("X", ""))
 	if got := one(t, doc, "child").ParentsFiltered("main#main").Length(); got != 1 {
 		t.Error("children are not inside main#main")
+	}
+}
+
+// TestPages_Layout ensures every full page renders inside the layout, so
+// the signed-in user and the navigation appear on each of them.
+func TestPages_Layout(t *testing.T) {
+	run, events := repairRun()
+	tests := []struct {
+		name string
+		page templ.Component
+	}{
+		{"triage", views.TriagePage(triageProps(views.TriageQuery{Page: 1}))},
+		{"host", views.HostPage(hostProps())},
+		{"run", views.RunPage(views.RunProps{Run: run, Steps: views.BuildSteps(repairSteps, events)})},
+		{"runs", views.RunsPage(views.RunsProps{Page: 1, Pages: 1})},
+		{"batch", views.BatchPage(views.BatchProps{Batch: store.Batch{ID: 1}})},
+		{"bulk", views.BulkConfirmPage(views.BulkProps{Hosts: []string{"PC-001"}, Shown: 100})},
+		{"users", views.UsersPage(views.UsersProps{Users: users, Me: "alice"})},
+		{"settings", views.SettingsPage(views.SettingsProps{})},
+		{"audit", views.AuditPage(views.AuditProps{})},
+		{"error", views.ErrorPage(views.ErrorProps{Status: 404, Title: "Not found", Message: "There is no such page."})},
+	}
+	ctx := views.WithSignedIn(t.Context(), views.SignedIn{Name: "alice", Role: "admin"})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := render(t, ctx, tt.page)
+			if got := text(one(t, doc, "user-name")); got != "alice" {
+				t.Errorf("user-name = %q", got)
+			}
+			one(t, doc, "nav-admin")
+			if doc.Find("main#main").Children().Length() == 0 {
+				t.Error("main is empty")
+			}
+		})
 	}
 }
