@@ -69,11 +69,14 @@ func (q TriageQuery) WithCode(code string) TriageQuery { q.Code, q.Page = code, 
 // WithSort returns the query sorted by key: ascending first, then toggling.
 func (q TriageQuery) WithSort(key string) TriageQuery {
 	if q.sortKey() == key {
-		q.Desc = !q.Desc
+		// The default order (no sort) is newest failure first, whatever
+		// Desc says, and it travels as no sort at all: name the key so the
+		// reversed order survives the URL.
+		q.Desc = q.ariaSort(key) != "descending"
 	} else {
-		q.Sort, q.Desc = key, key == store.SortFailedAt
+		q.Desc = key == store.SortFailedAt
 	}
-	q.Page = 1
+	q.Sort, q.Page = key, 1
 	return q
 }
 
