@@ -18,7 +18,7 @@ import (
 // the last admin and the admin's own account are protected.
 func TestUsersPage(t *testing.T) {
 	t.Parallel()
-	a := newFullApp(t)
+	a := newApp(t, withRunner(), withKeys(), withHosts("FIN-LT-0042", "FIN-LT-0043"))
 	c := signIn(t, a.srv.URL, a.st, "admin", store.RoleAdmin)
 
 	res, err := c.PostForm(a.srv.URL+"/admin/users", url.Values{"name": {"bob"}, "role": {"operator"}})
@@ -85,7 +85,7 @@ func TestUsersPage(t *testing.T) {
 // incomplete settings are refused with 422.
 func TestSettingsPage(t *testing.T) {
 	t.Parallel()
-	a := newFullApp(t)
+	a := newApp(t, withRunner(), withKeys(), withHosts("FIN-LT-0042", "FIN-LT-0043"))
 	c := signIn(t, a.srv.URL, a.st, "admin", store.RoleAdmin)
 	const pw = "Winrm-Pa55word-for-test"
 
@@ -186,7 +186,7 @@ func TestSettingsPage(t *testing.T) {
 // WinRM settings take precedence.
 func TestSettingsPage_FromEnv(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{WinRMFromEnv: true})
+	a := newApp(t, withDeps(handlers.Deps{WinRMFromEnv: true}))
 	c := signIn(t, a.srv.URL, a.st, "admin", store.RoleAdmin)
 	if _, doc := get(t, c, a.srv.URL+"/admin/settings"); doc.Find(`[data-testid="settings-from-env"]`).Length() != 1 {
 		t.Fatal("no note that the environment wins")

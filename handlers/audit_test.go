@@ -1,68 +1,19 @@
 package handlers_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/csv"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
-	"wsusfix/handlers"
-	"wsusfix/remote"
 	"wsusfix/store"
 )
 
-// lockedBuffer collects log output from concurrent handlers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// fullApp is the handler with a fake runner, a key file and a debug log
-// captured, for flows that touch everything.
-type fullApp struct {
-	*authApp
-	log  *lockedBuffer
-	keys *store.Keyring
-}
-
-func newFullApp(t *testing.T) *fullApp {
-	t.Helper()
-	keys, err := store.NewKeyring(bytes.Repeat([]byte{42}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := &lockedBuffer{}
-	logger := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a := &fullApp{log: buf, keys: keys}
-	// The runner needs the store, which newAuthApp opens; it reads it lazily.
-	fr := &fakeRunner{hub: remote.NewHub()}
-	a.authApp = newAuthApp(t, handlers.Deps{Logger: logger, Runner: fr, Keys: keys})
-	fr.st = a.st
-	a.st.UpsertHosts(context.Background(), []store.HostInput{{Name: "FIN-LT-0042"}, {Name: "FIN-LT-0043"}})
-	return a
-}
-
 // post sends a same-origin form with c and fails the test on an unexpected status.
-func (a *fullApp) post(t *testing.T, c *http.Client, path string, form url.Values, want int) *http.Response {
+func (a *app) post(t *testing.T, c *http.Client, path string, form url.Values, want int) *http.Response {
 	t.Helper()
 	res := do(t, c, http.MethodPost, a.srv.URL+path, form, nil)
 	if res.StatusCode != want {
@@ -75,7 +26,7 @@ func (a *fullApp) post(t *testing.T, c *http.Client, path string, form url.Value
 // who, from where, what, on what and how it went.
 func TestAudit_EveryAction(t *testing.T) {
 	t.Parallel()
-	a := newFullApp(t)
+	a := newApp(t, withRunner(), withKeys(), withHosts("FIN-LT-0042", "FIN-LT-0043"))
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "vera", store.RoleViewer)
 	a.login(t, newClient(false), "admin", "wrong password", "")
@@ -143,7 +94,7 @@ func TestAudit_EveryAction(t *testing.T) {
 // export it as CSV with spreadsheet formulas defused.
 func TestAuditPage_FilterAndExport(t *testing.T) {
 	t.Parallel()
-	a := newFullApp(t)
+	a := newApp(t, withRunner(), withKeys(), withHosts("FIN-LT-0042", "FIN-LT-0043"))
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	a.login(t, newClient(false), "=cmd|' /C calc'!A0", "x", "")
 	a.login(t, newClient(false), "mallory", "x", "")
@@ -189,7 +140,7 @@ func TestAuditPage_FilterAndExport(t *testing.T) {
 // password or session token to the structured log or the audit log.
 func TestSecrets_NeverLogged(t *testing.T) {
 	t.Parallel()
-	a := newFullApp(t)
+	a := newApp(t, withRunner(), withKeys(), withHosts("FIN-LT-0042", "FIN-LT-0043"))
 	const loginPW = "correct horse battery staple"
 	const winrmPW = "W1nRM-s3cret-P@ss"
 	if _, err := a.st.CreateUser(t.Context(), "admin", store.RoleAdmin, loginPW); err != nil {

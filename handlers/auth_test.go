@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,32 +91,8 @@ func sessionCookie(tb testing.TB, h http.Handler, st *store.Store, name string, 
 	return nil
 }
 
-// authApp is a handler over a fresh database, without a signed-in client.
-type authApp struct {
-	srv    *httptest.Server
-	st     *store.Store
-	dbPath string
-}
-
-func newAuthApp(t testing.TB, d handlers.Deps) *authApp {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "auth.db")
-	st, err := store.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	d.Store = st
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
-	}
-	srv := httptest.NewServer(handlers.New(d))
-	t.Cleanup(srv.Close)
-	return &authApp{srv: srv, st: st, dbPath: path}
-}
-
 // login posts the form with c and returns the response, body read.
-func (a *authApp) login(t *testing.T, c *http.Client, name, pw, next string) (*http.Response, *goquery.Document) {
+func (a *app) login(t *testing.T, c *http.Client, name, pw, next string) (*http.Response, *goquery.Document) {
 	t.Helper()
 	res, err := c.PostForm(a.srv.URL+"/login", url.Values{"username": {name}, "password": {pw}, "next": {next}})
 	if err != nil {
@@ -171,7 +145,7 @@ func sessionOf(c *http.Client, base string) string {
 // header then names the user.
 func TestLogin_FlowAndNext(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	ensureUser(t, a.st, "vera", store.RoleViewer)
 	c := newClient(false)
 
@@ -220,7 +194,7 @@ func get(t *testing.T, c *http.Client, u string) (*http.Response, *goquery.Docum
 // disabled account get the same status and message in similar time.
 func TestLogin_SameAnswer(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
 	ensureUser(t, a.st, "gone", store.RoleOperator)
@@ -267,7 +241,7 @@ func TestLogin_SameAnswer(t *testing.T) {
 // a token held before (planted or from another sign-in) opens nothing.
 func TestLogin_SessionFixation(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
 	c := newClient(false)
@@ -295,7 +269,7 @@ func TestLogin_SessionFixation(t *testing.T) {
 // opens nothing afterwards, and the session row is gone.
 func TestLogout(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	c := signIn(t, a.srv.URL, a.st, "olga", store.RoleOperator)
 	token := sessionOf(c, a.srv.URL)
 	nf := newClient(false)
@@ -317,7 +291,7 @@ func TestLogout(t *testing.T) {
 // with the right password, while other accounts are unaffected.
 func TestLogin_Throttle(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
 	for i := range 5 {
@@ -347,7 +321,7 @@ func TestLogin_Throttle(t *testing.T) {
 func TestSessionCookie(t *testing.T) {
 	t.Parallel()
 	for _, secure := range []bool{false, true} {
-		a := newAuthApp(t, handlers.Deps{SecureCookies: secure})
+		a := newApp(t, withDeps(handlers.Deps{SecureCookies: secure}))
 		ensureUser(t, a.st, "admin", store.RoleAdmin)
 		res, _ := a.login(t, newClient(false), "admin", testPassword, "")
 		cookies := res.Cookies()
@@ -384,7 +358,7 @@ func TestSessionTimeouts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newAuthApp(t, handlers.Deps{SessionIdle: tt.idle, SessionLifetime: tt.lifetime})
+			a := newApp(t, withDeps(handlers.Deps{SessionIdle: tt.idle, SessionLifetime: tt.lifetime}))
 			c := signIn(t, a.srv.URL, a.st, "olga", store.RoleOperator)
 			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 			status := 0
@@ -403,7 +377,7 @@ func TestSessionTimeouts(t *testing.T) {
 // password, ends their open sessions at once.
 func TestDisabledUser_SessionsEnd(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	admin := signIn(t, a.srv.URL, a.st, "admin", store.RoleAdmin)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
 	for _, action := range []string{"disable", "password"} {
@@ -429,7 +403,7 @@ func TestDisabledUser_SessionsEnd(t *testing.T) {
 // refused with 403 and audited, while same-origin ones go through.
 func TestCrossOrigin(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	ensureUser(t, a.st, "admin", store.RoleAdmin)
 	form := url.Values{"username": {"admin"}, "password": {testPassword}}
 	for _, hdr := range []map[string]string{
@@ -460,7 +434,7 @@ func TestCrossOrigin(t *testing.T) {
 // clients with 401 (an EventSource cannot follow a redirect to a form).
 func TestEventStream_NeedsSignIn(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	res := do(t, newClient(false), http.MethodGet, a.srv.URL+"/runs/1/events", nil, map[string]string{"Accept": "text/event-stream"})
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("anonymous event stream: %d, want 401", res.StatusCode)
@@ -471,7 +445,7 @@ func TestEventStream_NeedsSignIn(t *testing.T) {
 // security headers too.
 func TestSecurityHeaders_Auth(t *testing.T) {
 	t.Parallel()
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	for _, path := range []string{"/login", "/", "/admin/users"} {
 		res := do(t, newClient(false), http.MethodGet, a.srv.URL+path, nil, nil)
 		h := res.Header

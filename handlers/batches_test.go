@@ -12,6 +12,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"wsusfix/handlers"
 	"wsusfix/store"
 )
 
@@ -23,7 +24,7 @@ import (
 // refused.
 func TestBulkRepair(t *testing.T) {
 	t.Parallel()
-	a := newSSEApp(t)
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	ctx := context.Background()
 	var hosts []store.HostInput
 	var ev []store.EventInput

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"wsusfix/handlers"
 )
 
 // probeField is the size of the one form field each probe request sends.
@@ -154,7 +152,7 @@ var probes = []probe{
 // heap growing: the server reads at most a route's limit of any body. The
 // bound (8 MB over idle, against the 480 MB sent) is about memory, not time.
 func TestBodyLimit_HeapFlat(t *testing.T) {
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	for _, p := range probes {
 		got := probeHeap(t, 8, func() *http.Request { return p.request(t, a.srv.URL, probeField) })
 		name := fmt.Sprintf("%s %s multipart=%v chunked=%v", p.method, p.path, p.multipart, p.chunked)
@@ -176,7 +174,7 @@ func TestBodyLimit_HeapFlat(t *testing.T) {
 // (TestBodyLimit_HeapFlat holds the line).
 // Run: go test -run '^$' -bench LoginBodyProbe -benchtime 3x ./handlers/
 func BenchmarkLoginBodyProbe(b *testing.B) {
-	a := newAuthApp(b, handlers.Deps{})
+	a := newApp(b)
 	var last heapProbe
 	for b.Loop() {
 		last = probeHeap(b, 8, func() *http.Request { return probes[0].request(b, a.srv.URL, probeField) })

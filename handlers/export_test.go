@@ -17,7 +17,7 @@ import (
 // every matching row, and defuses cells a spreadsheet would run as formulas.
 func TestHandleExportHosts(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	hosts, fails := fleet(120)
 	hosts = append(hosts, store.HostInput{Name: "EVIL", Group: "=HYPERLINK(\"http://x\")", OSCaption: "@SUM(A1)"})
 	fails["EVIL"] = 0x80070002
@@ -81,10 +81,10 @@ func csvRows(t *testing.T, c *http.Client, u string) [][]string {
 // update title in the hosts export, and a user name typed at sign-in in
 // the audit export.
 func TestExport_ControlCharacterFormulas(t *testing.T) {
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	a.seed(t, []store.HostInput{{Name: "PC-1", Group: " \t=cmd|' /C calc'!A0"}}, nil)
 	title := "\x00=HYPERLINK(\"http://evil.example\",\"x\")"
-	if _, err := a.store.AddUpdateEvents(t.Context(), []store.EventInput{{HostName: "PC-1",
+	if _, err := a.st.AddUpdateEvents(t.Context(), []store.EventInput{{HostName: "PC-1",
 		At: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), UpdateID: "u2", KB: "KB5066836", Title: title,
 		Operation: "Installation", Result: "Failed", HResult: 0x80070002, Source: store.SourceImport}}); err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func TestExport_ControlCharacterFormulas(t *testing.T) {
 // whatever the query: a 900 KB query string, every value within its
 // limit, is audited as a target of at most 256 characters ending in "…".
 func TestExport_AuditCapped(t *testing.T) {
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	q := url.Values{}
 	for i := range 3500 {
 		q.Set("x"+strconv.Itoa(i), strings.Repeat("v", 250))
@@ -141,7 +141,7 @@ func TestExport_AuditCapped(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("export with a 900 KB query: %d", res.StatusCode)
 	}
-	entries, _, err := a.store.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionExport})
+	entries, _, err := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionExport})
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("%d export entries (%v), want 1", len(entries), err)
 	}

@@ -2,48 +2,21 @@ package handlers_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
-	"wsusfix/handlers"
 	"wsusfix/store"
 )
 
-// testApp is the real handler over a real database file. client is signed
-// in as an admin, so resource tests see every page; authz_test.go covers
-// what each role may do.
-type testApp struct {
-	srv    *httptest.Server
-	store  *store.Store
-	client *http.Client
-}
-
-func newTestApp(t *testing.T) *testApp {
-	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "app.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(handlers.New(handlers.Deps{Logger: log, Store: st}))
-	t.Cleanup(srv.Close)
-	return &testApp{srv: srv, store: st, client: signIn(t, srv.URL, st, "tester", store.RoleAdmin)}
-}
-
 // seed adds hosts and history; each failing host gets one failed event.
-func (a *testApp) seed(t testing.TB, hosts []store.HostInput, failures map[string]uint32) {
+func (a *app) seed(t testing.TB, hosts []store.HostInput, failures map[string]uint32) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := a.store.UpsertHosts(ctx, hosts); err != nil {
+	if _, err := a.st.UpsertHosts(ctx, hosts); err != nil {
 		t.Fatal(err)
 	}
 	var ev []store.EventInput
@@ -57,13 +30,13 @@ func (a *testApp) seed(t testing.TB, hosts []store.HostInput, failures map[strin
 			UpdateID: "u1", KB: "KB5066835", Title: "2026-10 Cumulative Update", Operation: "Installation",
 			Result: result, HResult: code, Source: store.SourceImport})
 	}
-	if _, err := a.store.AddUpdateEvents(ctx, ev); err != nil {
+	if _, err := a.st.AddUpdateEvents(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // get fetches path and parses the body as HTML.
-func (a *testApp) get(t *testing.T, path string) (*http.Response, *goquery.Document) {
+func (a *app) get(t *testing.T, path string) (*http.Response, *goquery.Document) {
 	t.Helper()
 	res, err := a.client.Get(a.srv.URL + path)
 	if err != nil {

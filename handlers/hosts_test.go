@@ -14,9 +14,9 @@ import (
 // newest first with decoded codes, and an unknown host is a 404 page.
 func TestHandleHostShow(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	ctx := context.Background()
-	a.store.UpsertHosts(ctx, []store.HostInput{{Name: "FIN-LT-0042", FQDN: "fin-lt-0042.corp.test",
+	a.st.UpsertHosts(ctx, []store.HostInput{{Name: "FIN-LT-0042", FQDN: "fin-lt-0042.corp.test",
 		OSCaption: "Microsoft Windows 11 Enterprise", OSBuild: "10.0.26100.4351", Group: "Laptops"}})
 	var ev []store.EventInput
 	for d := 1; d <= 5; d++ {
@@ -28,7 +28,7 @@ func TestHandleHostShow(t *testing.T) {
 			UpdateID: string(rune('a' + d)), KB: "KB500000" + string(rune('0'+d)), Title: "Update",
 			Operation: "Installation", Result: r, HResult: code, Source: store.SourceImport})
 	}
-	a.store.AddUpdateEvents(ctx, ev)
+	a.st.AddUpdateEvents(ctx, ev)
 
 	res, doc := a.get(t, "/hosts/fin-lt-0042")
 	if res.StatusCode != http.StatusOK {
@@ -64,7 +64,7 @@ func TestHandleHostShow(t *testing.T) {
 // TestHandleHealthz ensures the health check answers ok while the database does.
 func TestHandleHealthz(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	res, err := http.Get(a.srv.URL + "/healthz")
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestHandleHealthz(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", res.StatusCode)
 	}
-	a.store.Close()
+	a.st.Close()
 	res, err = http.Get(a.srv.URL + "/healthz")
 	if err != nil {
 		t.Fatal(err)

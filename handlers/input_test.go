@@ -19,7 +19,7 @@ import (
 // TestHead ensures HEAD answers where GET does, with no body: /healthz for
 // monitors, and the triage page signed in and not.
 func TestHead(t *testing.T) {
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	for _, tt := range []struct {
 		path   string
 		client *http.Client
@@ -49,7 +49,7 @@ func TestHead(t *testing.T) {
 // before anything is streamed; and that LIKE wildcards up to the limit are
 // plain text.
 func TestParams_Long(t *testing.T) {
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	hosts, fails := fleet(30)
 	hosts = append(hosts, store.HostInput{Name: "PC_100", Group: "Pilot"})
 	fails["PC_100"] = 0x80070002
@@ -93,7 +93,7 @@ func TestParams_Long(t *testing.T) {
 // audited with the user whose session cookie it carried, and with nobody
 // when there is none.
 func TestCrossOrigin_AuditsUser(t *testing.T) {
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	admin := signIn(t, a.srv.URL, a.st, "alice", store.RoleAdmin)
 	cross := map[string]string{"Sec-Fetch-Site": "cross-site"}
 	if res := do(t, admin, http.MethodPost, a.srv.URL+"/admin/settings", url.Values{"winrm_user": {"x"}}, cross); res.StatusCode != http.StatusForbidden {
@@ -127,12 +127,8 @@ var fuzzRoutes = []string{"/", "/repairs/new", "/runs", "/admin/audit", "/export
 // 5xx. Its seeds, which include the values found by hostile probing, run
 // in every go test; go test -fuzz FuzzQueryParams ./handlers/ searches on.
 func FuzzQueryParams(f *testing.F) {
-	st, err := store.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { st.Close() })
-	a := &testApp{store: st}
+	st := openStore(f, filepath.Join(f.TempDir(), "fuzz.db"))
+	a := &app{st: st}
 	hosts, fails := fleet(12)
 	a.seed(f, hosts, fails)
 	h := handlers.New(handlers.Deps{Logger: slog.New(slog.DiscardHandler), Store: st})
@@ -186,7 +182,7 @@ func FuzzQueryParams(f *testing.F) {
 // to the sign-in page without it (rather than to a /login address over
 // the limits), and a usual one keeps it.
 func TestLogin_LongNext(t *testing.T) {
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	long := "/?" + url.Values{"a": {strings.Repeat("x", 250)}, "b": {strings.Repeat("y", 250)},
 		"c": {strings.Repeat("z", 250)}, "d": {strings.Repeat("w", 250)}, "e": {strings.Repeat("v", 250)}}.Encode()
 	for _, tt := range []struct{ path, want string }{

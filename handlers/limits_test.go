@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-chi/chi/v5"
-
 	"wsusfix/store"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // limitsApp is the real router over a fresh database.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -44,7 +45,7 @@ func postForm(t *testing.T, c *http.Client, u string, v url.Values) (*http.Respo
 // already active; and GET on the run's event stream starts nothing.
 func TestHandleHostRepair(t *testing.T) {
 	t.Parallel()
-	a := newSSEApp(t)
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	ctx := context.Background()
 	a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1", FQDN: "pc-1.corp.test", Address: "192.0.2.7:5986"}})
 	c := noRedirect(a.client)
@@ -85,7 +86,7 @@ func TestHandleHostRepair(t *testing.T) {
 // by a crash) is closed as interrupted rather than shown as running.
 func TestHandleRunCancel(t *testing.T) {
 	t.Parallel()
-	a := newSSEApp(t)
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	ctx := context.Background()
 	a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1"}, {Name: "PC-2"}})
 	c := noRedirect(a.client)
@@ -115,11 +116,7 @@ func TestHandleRunCancel(t *testing.T) {
 // repair is refused with 503 and a reason, and nothing is recorded.
 func TestHandleHostRepair_NoRunner(t *testing.T) {
 	t.Parallel()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "norun.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, filepath.Join(t.TempDir(), "norun.db"))
 	srv := httptest.NewServer(handlers.New(handlers.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st}))
 	t.Cleanup(srv.Close)
 	c := noRedirect(signIn(t, srv.URL, st, "op", store.RoleOperator))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"wsusfix/handlers"
 	"wsusfix/store"
 )
 
@@ -19,7 +20,7 @@ import (
 func BenchmarkSSEFanout(b *testing.B) {
 	const clients, lines = 200, 200
 	for b.Loop() {
-		a := newSSEApp(b)
+		a := newApp(b, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 		a.client.Transport = &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: clients}
 		run := a.newRun(b, "PC1")
 		var mu sync.Mutex

@@ -5,100 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"wsusfix/handlers"
-	"wsusfix/remote"
 	"wsusfix/store"
 )
 
-// fakeRunner stands in for the executor at the handlers' Runner boundary:
-// it stores events, then publishes them, as the executor does. The real
-// executor is exercised end to end in package web.
-type fakeRunner struct {
-	st        *store.Store
-	hub       *remote.Hub
-	mu        sync.Mutex
-	got       []remote.Job
-	cancelled []int64 // Cancel calls, in order
-}
-
-func (f *fakeRunner) Submit(job remote.Job) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.got = append(f.got, job)
-	return nil
-}
-
-// Cancel records the call; it knows the runs it was given.
-func (f *fakeRunner) Cancel(id int64) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cancelled = append(f.cancelled, id)
-	for _, j := range f.got {
-		if j.RunID == id {
-			return true
-		}
-	}
-	return false
-}
-func (f *fakeRunner) Subscribe(id int64) (<-chan remote.Event, func()) {
-	return f.hub.Subscribe(id)
-}
-
-// emit stores then publishes one event.
-func (f *fakeRunner) emit(t testing.TB, ev store.RunEvent) {
-	t.Helper()
-	stored, err := f.st.AppendRunEvent(context.Background(), ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.hub.Publish(remote.Event{RunID: stored.RunID, Seq: stored.Seq, At: stored.At, Kind: stored.Kind, Step: stored.Step,
-		Stream: stored.Stream, Text: stored.Text, Status: stored.Status})
-}
-
-func (f *fakeRunner) finish(t testing.TB, runID int64) {
-	t.Helper()
-	ev, err := f.st.FinishRun(context.Background(), runID, store.RunResult{State: store.RunSucceeded, Outcome: "repaired", Summary: "Repaired."})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.hub.Publish(remote.Event{RunID: ev.RunID, Seq: ev.Seq, Kind: ev.Kind, Status: ev.Status, Text: ev.Text})
-}
-
-type sseApp struct {
-	srv      *httptest.Server
-	client   *http.Client // signed in as an operator
-	st       *store.Store
-	runner   *fakeRunner
-	shutdown chan struct{}
-}
-
-func newSSEApp(t testing.TB) *sseApp {
-	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "sse.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	a := &sseApp{st: st, runner: &fakeRunner{st: st, hub: remote.NewHub()}, shutdown: make(chan struct{})}
-	a.srv = httptest.NewServer(handlers.New(handlers.Deps{Logger: slog.New(slog.DiscardHandler), Store: st,
-		Runner: a.runner, Shutdown: a.shutdown, Heartbeat: 50 * time.Millisecond}))
-	t.Cleanup(a.srv.Close)
-	a.client = signIn(t, a.srv.URL, st, "operator", store.RoleOperator)
-	return a
-}
-
 // newRun creates a host and a running run on it.
-func (a *sseApp) newRun(t testing.TB, name string) store.Run {
+func (a *app) newRun(t testing.TB, name string) store.Run {
 	t.Helper()
 	ctx := context.Background()
 	a.st.UpsertHosts(ctx, []store.HostInput{{Name: name}})
@@ -170,7 +88,7 @@ func readSSE(t testing.TB, body io.Reader, out chan<- sseMsg) {
 }
 
 // stream opens the run's event stream and returns its parsed messages.
-func (a *sseApp) stream(t testing.TB, runID int64, lastID string) (<-chan sseMsg, func()) {
+func (a *app) stream(t testing.TB, runID int64, lastID string) (<-chan sseMsg, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.srv.URL+"/runs/"+itoa64(runID)+"/events", nil)
@@ -225,7 +143,7 @@ func payload(t *testing.T, m sseMsg) map[string]any {
 // resumes with no gap and no duplicate.
 func TestHandleRunEvents(t *testing.T) {
 	t.Parallel()
-	a := newSSEApp(t)
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	run := a.newRun(t, "PC1")
 	forged := "ok\n\nevent: done\ndata: {\"kind\":\"run_finished\"}\r\rid: 99"
 	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventStepStarted, Step: "preflight"})
@@ -275,7 +193,7 @@ func TestHandleRunEvents(t *testing.T) {
 // stored log and ends at once, without a runner.
 func TestHandleRunEvents_Finished(t *testing.T) {
 	t.Parallel()
-	a := newSSEApp(t)
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	run := a.newRun(t, "PC2")
 	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventStepStarted, Step: "preflight"})
 	a.runner.finish(t, run.ID)
@@ -296,7 +214,7 @@ func TestHandleRunEvents_Finished(t *testing.T) {
 // keepalive comments and ends when the server starts shutting down.
 func TestHandleRunEvents_HeartbeatAndShutdown(t *testing.T) {
 	t.Parallel()
-	a := newSSEApp(t)
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	run := a.newRun(t, "PC3")
 	ch, stop := a.stream(t, run.ID, "")
 	defer stop()

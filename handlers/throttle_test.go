@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"wsusfix/handlers"
 	"wsusfix/store"
 )
 
@@ -19,7 +18,7 @@ import (
 // says. Across 30 accounts at once from one address, at most 20 are
 // checked.
 func TestLogin_ThrottleParallel(t *testing.T) {
-	a := newAuthApp(t, handlers.Deps{})
+	a := newApp(t)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
 	fire := func(n int, name func(i int) string) map[int]int {
 		var mu sync.Mutex

@@ -36,7 +36,7 @@ func fleet(n int) ([]store.HostInput, map[string]uint32) {
 // decoded errors, filters by code, group and name, and pages.
 func TestHandleTriageList(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	hosts, fails := fleet(120) // 90 failing: 60 × 0x80070002, 30 × 0x80244022
 	a.seed(t, hosts, fails)
 
@@ -106,7 +106,7 @@ func TestHandleTriageList(t *testing.T) {
 // code: the repair for 0x80070002, not for a WSUS server error.
 func TestHandleTriageList_Decoding(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	a.seed(t, []store.HostInput{{Name: "A"}, {Name: "B"}}, map[string]uint32{"A": 0x80070002, "B": 0x80244022})
 	_, doc := a.get(t, "/")
 	rowA := doc.Find(`[data-host="A"]`)
@@ -126,7 +126,7 @@ func TestHandleTriageList_Decoding(t *testing.T) {
 // import or start the demo, and a filter with no match says how to clear it.
 func TestHandleTriageList_EmptyStates(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	_, doc := a.get(t, "/")
 	empty := doc.Find(`[data-testid="empty-inventory"]`).Text()
 	if !strings.Contains(empty, "import hosts") || !strings.Contains(empty, "demo") {
@@ -143,7 +143,7 @@ func TestHandleTriageList_EmptyStates(t *testing.T) {
 // which forms are accepted, and never echoes internals.
 func TestHandleTriageList_BadCode(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	res, doc := a.get(t, "/?code=banana")
 	if res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("status %d, want 400", res.StatusCode)
@@ -157,7 +157,7 @@ func TestHandleTriageList_BadCode(t *testing.T) {
 // that no page holds an inline script.
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	for _, path := range []string{"/", "/hosts/nope", "/healthz"} {
 		res, doc := a.get(t, path)
 		h := res.Header
@@ -177,7 +177,7 @@ func TestSecurityHeaders(t *testing.T) {
 // TestCrossOriginPost ensures a cross-site POST is refused.
 func TestCrossOriginPost(t *testing.T) {
 	t.Parallel()
-	a := newTestApp(t)
+	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	req, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/", nil)
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	res, err := http.DefaultClient.Do(req)

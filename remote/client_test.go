@@ -43,11 +43,7 @@ func newFleetWith(t *testing.T, n int, mod func(*sim.Fleet, *sim.Options)) *flee
 	if mod != nil {
 		mod(f, &opt)
 	}
-	srv := sim.NewServer(f, opt)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := sim.StartTest(t, f, opt)
 	return &fleet{srv: srv, fleet: f, cfg: remote.Config{HTTPS: true, CAPEM: srv.CACertPEM(), Auth: remote.AuthBasic,
 		User: "Administrator", Password: testPassword, OperationTimeout: 300 * time.Millisecond,
 		DialTimeout: 2 * time.Second, DialContext: srv.DialContext}}

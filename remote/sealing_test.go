@@ -75,12 +75,8 @@ func newSealedFleet(t *testing.T, n int) (*fleet, *wire) {
 	for i := range f.Hosts {
 		f.Hosts[i].Fault, f.Hosts[i].RebootPending = sim.FaultNone, false
 	}
-	srv := sim.NewServer(f, sim.Options{Password: testPassword, RequireEncryption: true, MaxOperationTimeout: 300 * time.Millisecond,
+	srv := sim.StartTest(t, f, sim.Options{Password: testPassword, RequireEncryption: true, MaxOperationTimeout: 300 * time.Millisecond,
 		ScriptTimeScale: 0.05})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
 	w := &wire{}
 	return &fleet{srv: srv, fleet: f, cfg: remote.Config{Auth: remote.AuthNTLM, User: `CORP\Administrator`, Password: testPassword,
 		OperationTimeout: 300 * time.Millisecond, DialTimeout: 2 * time.Second, DialContext: w.dial(srv.DialContext)}}, w

@@ -52,12 +52,7 @@ func startServer(t *testing.T, f *Fleet, opt Options) *Server {
 	if opt.MaxOperationTimeout == 0 {
 		opt.MaxOperationTimeout = 200 * time.Millisecond
 	}
-	s := NewServer(f, opt)
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return StartTest(t, f, opt)
 }
 
 // clientConfig varies how newClient connects.

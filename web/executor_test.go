@@ -51,11 +51,7 @@ func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.O
 	// HTTPS with Basic, unless the fleet wants encrypted messages on plain
 	// HTTP: then NTLM with message encryption.
 	opt.Password, opt.TLS = "bulk-pass", !opt.RequireEncryption
-	srv := sim.NewServer(fleet, opt)
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := sim.StartTest(t, fleet, opt)
 	cfg := remote.Config{HTTPS: true, CAPEM: srv.CACertPEM(), Auth: remote.AuthBasic,
 		User: "Administrator", Password: "bulk-pass", OperationTimeout: 500 * time.Millisecond, DialContext: srv.DialContext}
 	if opt.RequireEncryption {

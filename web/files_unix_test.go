@@ -59,11 +59,7 @@ func TestPrivateFiles_Created(t *testing.T) {
 	}
 
 	fleet := sim.NewFleet(sim.FleetConfig{Seed: 1, Hosts: 3, End: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
-	srv := sim.NewServer(fleet, sim.Options{User: "a", Password: "b", TLS: true})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := sim.StartTest(t, fleet, sim.Options{User: "a", Password: "b", TLS: true})
 	simDir := filepath.Join(dir, "fleet")
 	if err := writeFleetFiles(simDir, fleet, srv); err != nil {
 		t.Fatal(err)

@@ -19,11 +19,7 @@ func TestServe_RepairOverSealedHTTP(t *testing.T) {
 	for i := range fleet.Hosts {
 		fleet.Hosts[i].Fault, fleet.Hosts[i].RebootPending = sim.FaultNone, false
 	}
-	srv := sim.NewServer(fleet, sim.Options{Password: "sealed-pass-7", RequireEncryption: true, ScriptTimeScale: -1})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := sim.StartTest(t, fleet, sim.Options{Password: "sealed-pass-7", RequireEncryption: true, ScriptTimeScale: -1})
 	var target sim.Host
 	for _, h := range fleet.Hosts {
 		if c := h.Failure(); c == 0x80070002 || c == 0x80070003 {
