@@ -424,7 +424,10 @@ func TestCrossOrigin(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("signed-in cross-site POST: %d, want 403", res.StatusCode)
 	}
-	entries, _, _ := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionCrossOrigin})
+	entries, _, err := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionCrossOrigin})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(entries) != 4 || entries[0].Outcome != store.OutcomeDenied {
 		t.Errorf("%d cross-origin audit entries, want 4", len(entries))
 	}

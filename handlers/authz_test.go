@@ -119,7 +119,10 @@ func TestRoleMatrix(t *testing.T) {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			if c := users[who]; c != nil {
 				// A fresh session per request: logout must not spoil the next one.
-				u, _ := st.UserByName(t.Context(), "matrix-"+string(who))
+				u, err := st.UserByName(t.Context(), "matrix-"+string(who))
+				if err != nil {
+					t.Fatal(err)
+				}
 				req.AddCookie(&http.Cookie{Name: c.Name, Value: mintSession(t, h, u)})
 			}
 			rec := httptest.NewRecorder()

@@ -38,9 +38,16 @@ func TestBulkRepair(t *testing.T) {
 		ev = append(ev, store.EventInput{HostName: name, At: time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC), UpdateID: "u",
 			KB: "KB5066835", Operation: "Installation", Result: result, HResult: code, Source: store.SourceImport})
 	}
-	a.st.UpsertHosts(ctx, hosts)
-	a.st.AddUpdateEvents(ctx, ev)
-	busy, _ := a.st.HostByName(ctx, "PC-03")
+	if _, err := a.st.UpsertHosts(ctx, hosts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.st.AddUpdateEvents(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := a.st.HostByName(ctx, "PC-03")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.st.CreateRun(ctx, store.RunInput{HostID: busy.ID, Procedure: store.ProcedureRepair, RequestedBy: "x"}); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +105,9 @@ func TestBulkRepair(t *testing.T) {
 	// those two hosts in a new batch.
 	var failedHosts []string
 	for _, j := range a.runner.got[:2] {
-		a.st.FinishRun(ctx, j.RunID, store.RunResult{State: store.RunFailed, Outcome: "unreachable"})
+		if _, err := a.st.FinishRun(ctx, j.RunID, store.RunResult{State: store.RunFailed, Outcome: "unreachable"}); err != nil {
+			t.Fatal(err)
+		}
 		failedHosts = append(failedHosts, j.Target.Name)
 	}
 	res, err = noFollow.PostForm(a.srv.URL+loc+"/rerun", nil)

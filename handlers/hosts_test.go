@@ -28,7 +28,9 @@ func TestHandleHostShow(t *testing.T) {
 			UpdateID: string(rune('a' + d)), KB: "KB500000" + string(rune('0'+d)), Title: "Update",
 			Operation: "Installation", Result: r, HResult: code, Source: store.SourceImport})
 	}
-	a.st.AddUpdateEvents(ctx, ev)
+	if _, err := a.st.AddUpdateEvents(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
 
 	res, doc := a.get(t, "/hosts/fin-lt-0042")
 	if res.StatusCode != http.StatusOK {

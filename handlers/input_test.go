@@ -134,7 +134,10 @@ func FuzzQueryParams(f *testing.F) {
 	h := handlers.New(handlers.Deps{Logger: slog.New(slog.DiscardHandler), Store: st})
 	cookie := sessionCookie(f, h, st, "fuzzer", store.RoleAdmin)
 	// A finished run, so its event stream ends by itself.
-	pc, _ := st.HostByName(f.Context(), "PC-001")
+	pc, err := st.HostByName(f.Context(), "PC-001")
+	if err != nil {
+		f.Fatal(err)
+	}
 	run, err := st.CreateRun(f.Context(), store.RunInput{HostID: pc.ID, Procedure: store.ProcedureCheck, RequestedBy: "fuzzer"})
 	if err != nil {
 		f.Fatal(err)

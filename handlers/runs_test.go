@@ -47,7 +47,9 @@ func TestHandleHostRepair(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	ctx := context.Background()
-	a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1", FQDN: "pc-1.corp.test", Address: "192.0.2.7:5986"}})
+	if _, err := a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1", FQDN: "pc-1.corp.test", Address: "192.0.2.7:5986"}}); err != nil {
+		t.Fatal(err)
+	}
 	c := noRedirect(a.client)
 
 	res, _ := postForm(t, c, a.srv.URL+"/hosts/PC-1/repair", url.Values{"procedure": {"check"}})
@@ -88,7 +90,9 @@ func TestHandleRunCancel(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	ctx := context.Background()
-	a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1"}, {Name: "PC-2"}})
+	if _, err := a.st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1"}, {Name: "PC-2"}}); err != nil {
+		t.Fatal(err)
+	}
 	c := noRedirect(a.client)
 	res, _ := postForm(t, c, a.srv.URL+"/hosts/PC-1/repair", url.Values{})
 	known := a.runner.got[0].RunID
@@ -120,7 +124,9 @@ func TestHandleHostRepair_NoRunner(t *testing.T) {
 	srv := httptest.NewServer(handlers.New(handlers.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st}))
 	t.Cleanup(srv.Close)
 	c := noRedirect(signIn(t, srv.URL, st, "op", store.RoleOperator))
-	st.UpsertHosts(t.Context(), []store.HostInput{{Name: "PC-1"}})
+	if _, err := st.UpsertHosts(t.Context(), []store.HostInput{{Name: "PC-1"}}); err != nil {
+		t.Fatal(err)
+	}
 	res, doc := postForm(t, c, srv.URL+"/hosts/PC-1/repair", url.Values{})
 	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(doc.Find(`[data-testid="error-message"]`).Text(), "WinRM") {
 		t.Fatalf("no runner: %d %q", res.StatusCode, doc.Find(`[data-testid="error-message"]`).Text())

@@ -19,13 +19,20 @@ import (
 func (a *app) newRun(t testing.TB, name string) store.Run {
 	t.Helper()
 	ctx := context.Background()
-	a.st.UpsertHosts(ctx, []store.HostInput{{Name: name}})
-	h, _ := a.st.HostByName(ctx, name)
+	if _, err := a.st.UpsertHosts(ctx, []store.HostInput{{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := a.st.HostByName(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	run, err := a.st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: store.ProcedureRepair, RequestedBy: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.st.StartRun(ctx, run.ID)
+	if err := a.st.StartRun(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
 	return run
 }
 

@@ -37,7 +37,10 @@ func TestStore_UpsertHosts(t *testing.T) {
 	if diff := cmp.Diff(want, h); diff != "" {
 		t.Fatalf("host (-want +got):\n%s", diff)
 	}
-	h1, _ := s.HostByName(ctx, "FIN-LT-0001")
+	h1, err := s.HostByName(ctx, "FIN-LT-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !h1.LastReportAt.Equal(day(1)) {
 		t.Fatalf("last report %v, want %v", h1.LastReportAt, day(1))
 	}

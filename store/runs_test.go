@@ -74,10 +74,20 @@ func TestStore_RunEvents(t *testing.T) {
 	s := newTestStore(t)
 	ctx := t.Context()
 	a, b := newRunHost(t, s, "A"), newRunHost(t, s, "B")
-	ra, _ := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
-	rb, _ := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
-	s.AppendRunEvent(ctx, RunEvent{RunID: ra.ID, Kind: EventStepStarted, Step: "preflight"})
-	s.AppendRunEvent(ctx, RunEvent{RunID: rb.ID, Kind: EventStepStarted, Step: "preflight"})
+	ra, err := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendRunEvent(ctx, RunEvent{RunID: ra.ID, Kind: EventStepStarted, Step: "preflight"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendRunEvent(ctx, RunEvent{RunID: rb.ID, Kind: EventStepStarted, Step: "preflight"}); err != nil {
+		t.Fatal(err)
+	}
 	evs, err := s.AppendRunEvents(ctx, []RunEvent{
 		{RunID: ra.ID, Kind: EventOutput, Step: "preflight", Stream: "stdout", Text: "line 1"},
 		{RunID: ra.ID, Kind: EventOutput, Step: "preflight", Stream: "stderr", Text: "\n\nevent: done"},
@@ -105,11 +115,24 @@ func TestStore_InterruptRuns(t *testing.T) {
 	s := newTestStore(t)
 	ctx := t.Context()
 	a, b, c := newRunHost(t, s, "A"), newRunHost(t, s, "B"), newRunHost(t, s, "C")
-	running, _ := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
-	s.StartRun(ctx, running.ID)
-	queued, _ := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
-	done, _ := s.CreateRun(ctx, RunInput{HostID: c.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
-	s.FinishRun(ctx, done.ID, RunResult{State: RunSucceeded, Outcome: "repaired"})
+	running, err := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StartRun(ctx, running.ID); err != nil {
+		t.Fatal(err)
+	}
+	queued, err := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := s.CreateRun(ctx, RunInput{HostID: c.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FinishRun(ctx, done.ID, RunResult{State: RunSucceeded, Outcome: "repaired"}); err != nil {
+		t.Fatal(err)
+	}
 
 	n, err := s.InterruptRuns(ctx, "server restarted while the run was active")
 	if err != nil || n != 2 {
@@ -141,9 +164,14 @@ func TestStore_Batches(t *testing.T) {
 	}
 	for i, name := range []string{"A", "B", "C"} {
 		h := newRunHost(t, s, name)
-		r, _ := s.CreateRun(ctx, RunInput{HostID: h.ID, BatchID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+		r, err := s.CreateRun(ctx, RunInput{HostID: h.ID, BatchID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if i == 0 {
-			s.FinishRun(ctx, r.ID, RunResult{State: RunFailed, Outcome: "unreachable"})
+			if _, err := s.FinishRun(ctx, r.ID, RunResult{State: RunFailed, Outcome: "unreachable"}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	states, outcomes, err := s.BatchCounts(ctx, b.ID)

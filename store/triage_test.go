@@ -127,7 +127,10 @@ func TestStore_FilterTextTooLong(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The store holds a host, so SQLite really evaluates the patterns.
-	h, _ := s.HostByName(ctx, "PC-1")
+	h, err := s.HostByName(ctx, "PC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: ProcedureCheck, RequestedBy: "t"}); err != nil {
 		t.Fatal(err)
 	}

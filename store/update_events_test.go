@@ -41,15 +41,24 @@ func TestStore_AddUpdateEvents(t *testing.T) {
 		t.Fatalf("re-import = %+v, want a duplicate", again)
 	}
 
-	pc1, _ := s.HostByName(ctx, "PC1")
+	pc1, err := s.HostByName(ctx, "PC1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if pc1.State != StateFailing || pc1.Failure == nil || pc1.Failure.HResult != fileNotFound || pc1.Failure.KB != "KB5003" {
 		t.Fatalf("PC1 = %+v / %+v, want failing with 0x80070002 on KB5003", pc1, pc1.Failure)
 	}
-	pc2, _ := s.HostByName(ctx, "PC2")
+	pc2, err := s.HostByName(ctx, "PC2")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if pc2.State != StateOK || pc2.Failure != nil {
 		t.Fatalf("PC2 = %+v, want ok: its failed update later succeeded", pc2)
 	}
-	pc3, _ := s.HostByName(ctx, "PC3")
+	pc3, err := s.HostByName(ctx, "PC3")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if pc3.State != StateUnknown {
 		t.Fatalf("PC3 state %q, want unknown (no history)", pc3.State)
 	}
@@ -93,7 +102,10 @@ func TestStore_HResultRange(t *testing.T) {
 	s := newTestStore(t)
 	addHosts(t, s, HostInput{Name: "PC1"})
 	addEvents(t, s, ev("PC1", 1, "1", "Failed", 0xFFFFFFFF))
-	h, _ := s.HostByName(t.Context(), "PC1")
+	h, err := s.HostByName(t.Context(), "PC1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if h.Failure == nil || h.Failure.HResult != 0xFFFFFFFF {
 		t.Fatalf("failure %+v, want 0xFFFFFFFF", h.Failure)
 	}

@@ -57,8 +57,12 @@ func TestStore_Authenticate(t *testing.T) {
 	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
-	s.CreateUser(ctx, "admin", RoleAdmin, "admin password 1")
-	s.CreateUser(ctx, "carol", RoleViewer, "carol password 1")
+	if _, err := s.CreateUser(ctx, "admin", RoleAdmin, "admin password 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, "carol", RoleViewer, "carol password 1"); err != nil {
+		t.Fatal(err)
+	}
 	if u, err := s.Authenticate(ctx, "CAROL", "carol password 1"); err != nil || u.Name != "carol" {
 		t.Fatalf("right password: %+v, %v", u, err)
 	}
@@ -94,8 +98,13 @@ func TestStore_UserChanges(t *testing.T) {
 	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
-	admin, _ := s.CreateUser(ctx, "admin", RoleAdmin, "admin password 1")
-	s.CreateUser(ctx, "dave", RoleViewer, "dave password 11")
+	admin, err := s.CreateUser(ctx, "admin", RoleAdmin, "admin password 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, "dave", RoleViewer, "dave password 11"); err != nil {
+		t.Fatal(err)
+	}
 
 	if u, err := s.SetRole(ctx, "dave", RoleOperator); err != nil || u.Role != RoleOperator {
 		t.Fatalf("set role: %+v, %v", u, err)

@@ -143,10 +143,16 @@ func TestBulkRepair_MixedFaults(t *testing.T) {
 	// help stay failing.
 	ctx := context.Background()
 	for _, r := range runs {
-		host, _ := b.st.HostByID(ctx, r.HostID)
+		host, err := b.st.HostByID(ctx, r.HostID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		switch r.Outcome {
 		case "repaired":
-			hist, _, _ := b.st.History(ctx, r.HostID, 500, 0)
+			hist, _, err := b.st.History(ctx, r.HostID, 500, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var verified bool
 			for _, e := range hist {
 				verified = verified || (e.Source == store.SourceRepair && e.Result == "Succeeded" && !e.At.Before(r.StartedAt.Truncate(time.Second))) // hosts report whole seconds
@@ -181,10 +187,20 @@ func TestServe_InterruptsLeftoverRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.UpsertHosts(ctx, []store.HostInput{{Name: "PC1"}})
-	h, _ := st.HostByName(ctx, "PC1")
-	run, _ := st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: store.ProcedureRepair, RequestedBy: "x"})
-	st.StartRun(ctx, run.ID)
+	if _, err := st.UpsertHosts(ctx, []store.HostInput{{Name: "PC1"}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := st.HostByName(ctx, "PC1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: store.ProcedureRepair, RequestedBy: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.StartRun(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
 	st.Close() // the "crash": the run row stays running
 
 	_, _, stop := startProgramEnv(t, nil, "serve", "-addr", "127.0.0.1:0", "-db", db)
@@ -200,7 +216,10 @@ func TestServe_InterruptsLeftoverRuns(t *testing.T) {
 	if err != nil || got.State != store.RunInterrupted || got.Error == "" {
 		t.Fatalf("leftover run after restart: %+v (%v), want interrupted with a reason", got, err)
 	}
-	evs, _ := st.RunEvents(ctx, run.ID, 0, 0)
+	evs, err := st.RunEvents(ctx, run.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(evs) != 1 || evs[0].Kind != store.EventRunFinished {
 		t.Fatalf("events %+v, want only the run_finished that closed it", evs)
 	}
@@ -216,7 +235,9 @@ func TestServe_RepairWithoutWinRM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.UpsertHosts(t.Context(), []store.HostInput{{Name: "PC-1"}})
+	if _, err := st.UpsertHosts(t.Context(), []store.HostInput{{Name: "PC-1"}}); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 	base, out, _ := startProgramEnv(t, nil, "serve", "-addr", "127.0.0.1:0", "-db", db)
 	m := firstAdminRE.FindStringSubmatch(out.String())
@@ -228,7 +249,10 @@ func TestServe_RepairWithoutWinRM(t *testing.T) {
 	if run.State != store.RunFailed || run.Outcome != "not_configured" || !strings.Contains(run.Summary, "/admin/settings") {
 		t.Fatalf("run %+v, want failed/not_configured naming /admin/settings", run)
 	}
-	evs, _ := st.RunEvents(t.Context(), run.ID, 0, 0)
+	evs, err := st.RunEvents(t.Context(), run.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(evs) < 2 || evs[0].Step != remote.StepConnect || evs[1].Status != "failed" {
 		t.Fatalf("events %+v, want the connect step to fail", evs)
 	}

@@ -155,7 +155,10 @@ func TestImport_goodFiles(t *testing.T) {
 		}
 	}
 
-	sql01, _ := st.HostByName(ctx, "HQ-SQL-01")
+	sql01, err := st.HostByName(ctx, "HQ-SQL-01")
+	if err != nil {
+		t.Fatal(err)
+	}
 	events, total, err := st.History(ctx, sql01.ID, 10, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -54,7 +54,10 @@ func TestServe_RepairOverSealedHTTP(t *testing.T) {
 	c := signIn(t, base, "admin", m[1])
 	run, st := repairThroughServe(t, c, base, db, target.Name, 60*time.Second)
 	if run.State != store.RunSucceeded {
-		evs, _ := st.RunEvents(t.Context(), run.ID, 0, 0)
+		evs, err := st.RunEvents(t.Context(), run.ID, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Fatalf("run %+v over sealed HTTP; events %+v", run, evs)
 	}
 	if c := srv.Counters(target.Name); c.ShellsCreated != 1 || c.ShellsOpen != 0 {

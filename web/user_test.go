@@ -84,7 +84,10 @@ func TestUserCommands(t *testing.T) {
 	if _, err := st.Authenticate(t.Context(), "bob", "bob's chosen password"); !errors.Is(err, store.ErrBadCredentials) {
 		t.Fatalf("bob's old password still works after reset-password: %v", err)
 	}
-	entries, _, _ := st.AuditEntries(t.Context(), store.AuditFilter{Action: "user."})
+	entries, _, err := st.AuditEntries(t.Context(), store.AuditFilter{Action: "user."})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(entries) != 6 || entries[0].Actor != "cli:root" || entries[0].Client != "local" {
 		t.Fatalf("audit: %d entries, newest %+v", len(entries), entries[0])
 	}
