@@ -156,12 +156,18 @@ func TestProcedure_SecondRepair(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 120)
 	h := f.failingHost(t, nil, 0x80070002)
+	// The procedure's clock names the backup: the second repair runs an
+	// hour later, as it would in life, instead of the test sleeping.
+	opt := fastProcedure
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	opt.Now = func() time.Time { return at }
+	job := remote.Job{RunID: 1, HostID: 1, Procedure: remote.ProcedureRepair, Target: remote.Target{Name: h.FQDN}}
 	for i := range 2 {
-		res := f.repair(t, t.Context(), h, remote.ProcedureRepair, &memSink{})
+		res := f.client(t, nil).RunFunc(opt)(t.Context(), job, &memSink{})
 		if res.State != "succeeded" {
 			t.Fatalf("repair %d: %+v", i+1, res)
 		}
-		time.Sleep(1100 * time.Millisecond) // the next backup gets another stamp
+		at = at.Add(time.Hour)
 	}
 	st, _ := f.srv.HostState(h.Name)
 	if len(st.Backups) != 1 {
