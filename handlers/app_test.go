@@ -13,6 +13,7 @@ import (
 	"wsusfix/handlers"
 	"wsusfix/remote"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // app is the real handler over a real database file, served on loopback:
@@ -164,26 +165,26 @@ func (f *fakeRunner) Cancel(id int64) bool {
 	}
 	return false
 }
-func (f *fakeRunner) Subscribe(id int64) (<-chan remote.Event, func()) {
+func (f *fakeRunner) Subscribe(id int64) (<-chan run.Event, func()) {
 	return f.hub.Subscribe(id)
 }
 
 // emit stores then publishes one event.
-func (f *fakeRunner) emit(t testing.TB, ev store.RunEvent) {
+func (f *fakeRunner) emit(t testing.TB, ev run.Event) {
 	t.Helper()
 	stored, err := f.st.AppendRunEvent(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.hub.Publish(remote.Event{RunID: stored.RunID, Seq: stored.Seq, At: stored.At, Kind: stored.Kind, Step: stored.Step,
+	f.hub.Publish(run.Event{RunID: stored.RunID, Seq: stored.Seq, At: stored.At, Kind: stored.Kind, Step: stored.Step,
 		Stream: stored.Stream, Text: stored.Text, Status: stored.Status})
 }
 
 func (f *fakeRunner) finish(t testing.TB, runID int64) {
 	t.Helper()
-	ev, err := f.st.FinishRun(context.Background(), runID, store.RunResult{State: store.RunSucceeded, Outcome: "repaired", Summary: "Repaired."})
+	ev, err := f.st.FinishRun(context.Background(), runID, store.RunResult{State: run.StateSucceeded, Outcome: "repaired", Summary: "Repaired."})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.hub.Publish(remote.Event{RunID: ev.RunID, Seq: ev.Seq, Kind: ev.Kind, Status: ev.Status, Text: ev.Text})
+	f.hub.Publish(run.Event{RunID: ev.RunID, Seq: ev.Seq, Kind: ev.Kind, Status: ev.Status, Text: ev.Text})
 }

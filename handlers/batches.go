@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 	"wsusfix/views"
 )
 
@@ -81,9 +82,9 @@ func (h *handler) handleRepairCreate(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	procedure := r.PostFormValue("procedure")
-	if procedure != store.ProcedureCheck {
-		procedure = store.ProcedureRepair
+	procedure := run.Procedure(r.PostFormValue("procedure"))
+	if procedure != run.ProcedureCheck {
+		procedure = run.ProcedureRepair
 	}
 	desc := fmt.Sprintf("%d hosts", len(hosts))
 	if q.Code != "" {
@@ -98,7 +99,7 @@ func (h *handler) handleRepairCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 // startBatch creates a batch and queues a run for each host.
-func (h *handler) startBatch(r *http.Request, hosts []store.Host, procedure, desc string) (store.Batch, error) {
+func (h *handler) startBatch(r *http.Request, hosts []store.Host, procedure run.Procedure, desc string) (store.Batch, error) {
 	if off := h.repairOff(); off != "" {
 		return store.Batch{}, unavailable{off}
 	}
@@ -142,8 +143,8 @@ func (h *handler) batchProps(r *http.Request) (views.BatchProps, error) {
 	if p.States, p.Outcomes, err = h.store.BatchCounts(r.Context(), id); err != nil {
 		return p, err
 	}
-	p.Active = p.States[store.RunQueued]+p.States[store.RunRunning] > 0
-	p.Failed = p.States[store.RunFailed] + p.States[store.RunInterrupted]
+	p.Active = p.States[run.StateQueued]+p.States[run.StateRunning] > 0
+	p.Failed = p.States[run.StateFailed] + p.States[run.StateInterrupted]
 	return p, nil
 }
 
@@ -156,9 +157,9 @@ func (h *handler) handleBatchRerun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var hosts []store.Host
-	for _, run := range p.Runs {
-		if run.State == store.RunFailed || run.State == store.RunInterrupted {
-			host, err := h.store.HostByID(r.Context(), run.HostID)
+	for _, done := range p.Runs {
+		if done.State == run.StateFailed || done.State == run.StateInterrupted {
+			host, err := h.store.HostByID(r.Context(), done.HostID)
 			if err != nil {
 				h.fail(w, r, err)
 				return

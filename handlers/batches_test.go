@@ -14,6 +14,7 @@ import (
 
 	"wsusfix/handlers"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // TestBulkRepair ensures the bulk flow works as a person uses it: the
@@ -31,7 +32,7 @@ func TestBulkRepair(t *testing.T) {
 	for i := range 30 {
 		name := fmt.Sprintf("PC-%02d", i)
 		hosts = append(hosts, store.HostInput{Name: name, FQDN: strings.ToLower(name) + ".corp.test"})
-		code, result := uint32(0x80244022), "Failed"
+		code, result := uint32(0x80244022), run.ResultFailed
 		if i < 12 {
 			code = 0x80070002
 		}
@@ -48,7 +49,7 @@ func TestBulkRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.st.CreateRun(ctx, store.RunInput{HostID: busy.ID, Procedure: store.ProcedureRepair, RequestedBy: "x"}); err != nil {
+	if _, err := a.st.CreateRun(ctx, store.RunInput{HostID: busy.ID, Procedure: run.ProcedureRepair, RequestedBy: "x"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -105,7 +106,7 @@ func TestBulkRepair(t *testing.T) {
 	// those two hosts in a new batch.
 	var failedHosts []string
 	for _, j := range a.runner.got[:2] {
-		if _, err := a.st.FinishRun(ctx, j.RunID, store.RunResult{State: store.RunFailed, Outcome: "unreachable"}); err != nil {
+		if _, err := a.st.FinishRun(ctx, j.RunID, store.RunResult{State: run.StateFailed, Outcome: "unreachable"}); err != nil {
 			t.Fatal(err)
 		}
 		failedHosts = append(failedHosts, j.Target.Name)

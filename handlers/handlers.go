@@ -14,6 +14,7 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // Deps are the collaborators the HTTP layer needs. Logger and Store are
@@ -52,7 +53,7 @@ type Deps struct {
 type Runner interface {
 	Submit(job remote.Job) error
 	Cancel(runID int64) bool
-	Subscribe(runID int64) (<-chan remote.Event, func())
+	Subscribe(runID int64) (<-chan run.Event, func())
 }
 
 type handler struct {

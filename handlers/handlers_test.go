@@ -10,6 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // seed adds hosts and history; each failing host gets one failed event.
@@ -22,9 +23,9 @@ func (a *app) seed(t testing.TB, hosts []store.HostInput, failures map[string]ui
 	var ev []store.EventInput
 	for i, h := range hosts {
 		code, failing := failures[h.Name]
-		result := "Succeeded"
+		result := run.ResultSucceeded
 		if failing {
-			result = "Failed"
+			result = run.ResultFailed
 		}
 		ev = append(ev, store.EventInput{HostName: h.Name, At: time.Date(2026, 10, 1+i%28, 9, 0, 0, 0, time.UTC),
 			UpdateID: "u1", KB: "KB5066835", Title: "2026-10 Cumulative Update", Operation: "Installation",

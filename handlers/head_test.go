@@ -15,6 +15,7 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // idleRunner accepts runs and never reports on them, so an event stream
@@ -23,13 +24,13 @@ type idleRunner struct{}
 
 func (idleRunner) Submit(remote.Job) error { return nil }
 func (idleRunner) Cancel(int64) bool       { return true }
-func (idleRunner) Subscribe(int64) (<-chan remote.Event, func()) {
-	return make(chan remote.Event), func() {}
+func (idleRunner) Subscribe(int64) (<-chan run.Event, func()) {
+	return make(chan run.Event), func() {}
 }
 
 // TestHead_EveryGETRoute ensures HEAD works wherever GET does: the same
 // status and content type, and no body written, even from the CSV export
-// and the event stream of an active run, which would otherwise run on.
+// and the event stream of an active rn, which would otherwise run on.
 func TestHead_EveryGETRoute(t *testing.T) {
 	ctx := t.Context()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "head.db"))
@@ -44,11 +45,11 @@ func TestHead_EveryGETRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch, err := st.CreateBatch(ctx, store.Batch{Procedure: store.ProcedureRepair, RequestedBy: "x", Description: "1 host"})
+	batch, err := st.CreateBatch(ctx, store.Batch{Procedure: run.ProcedureRepair, RequestedBy: "x", Description: "1 host"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := st.CreateRun(ctx, store.RunInput{HostID: host.ID, BatchID: batch.ID, Procedure: store.ProcedureRepair})
+	rn, err := st.CreateRun(ctx, store.RunInput{HostID: host.ID, BatchID: batch.ID, Procedure: run.ProcedureRepair})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestHead_EveryGETRoute(t *testing.T) {
 	}
 	cookie := &http.Cookie{Name: h.sessions.Cookie.Name, Value: mintSession(t, h, u)}
 
-	ids := map[string]string{"/runs/{id}": strconv.FormatInt(run.ID, 10), "/batches/{id}": strconv.FormatInt(batch.ID, 10)}
+	ids := map[string]string{"/runs/{id}": strconv.FormatInt(rn.ID, 10), "/batches/{id}": strconv.FormatInt(batch.ID, 10)}
 	serve := func(method, path string, signedIn bool) *httptest.ResponseRecorder {
 		c, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -95,7 +96,7 @@ func TestHead_EveryGETRoute(t *testing.T) {
 				path = strings.Replace(pattern, "{id}", id, 1)
 			}
 		}
-		path = strings.NewReplacer("{name}", "PC-1", "{id}", strconv.FormatInt(run.ID, 10), "*", "nothing").Replace(path)
+		path = strings.NewReplacer("{name}", "PC-1", "{id}", strconv.FormatInt(rn.ID, 10), "*", "nothing").Replace(path)
 		for _, signedIn := range []bool{false, true} {
 			get, head := serve(http.MethodGet, path, signedIn), serve(http.MethodHead, path, signedIn)
 			if head.Code != get.Code || head.Header().Get("Content-Type") != get.Header().Get("Content-Type") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // TestHandleHostShow ensures a host page shows its facts and full history
@@ -20,9 +21,9 @@ func TestHandleHostShow(t *testing.T) {
 		OSCaption: "Microsoft Windows 11 Enterprise", OSBuild: "10.0.26100.4351", Group: "Laptops"}})
 	var ev []store.EventInput
 	for d := 1; d <= 5; d++ {
-		r, code := "Succeeded", uint32(0)
+		r, code := run.ResultSucceeded, uint32(0)
 		if d == 5 {
-			r, code = "Failed", 0x80070003
+			r, code = run.ResultFailed, 0x80070003
 		}
 		ev = append(ev, store.EventInput{HostName: "FIN-LT-0042", At: time.Date(2026, 10, d, 9, 0, 0, 0, time.UTC),
 			UpdateID: string(rune('a' + d)), KB: "KB500000" + string(rune('0'+d)), Title: "Update",

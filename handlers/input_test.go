@@ -14,6 +14,7 @@ import (
 
 	"wsusfix/handlers"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // TestHead ensures HEAD answers where GET does, with no body: /healthz for
@@ -133,16 +134,16 @@ func FuzzQueryParams(f *testing.F) {
 	a.seed(f, hosts, fails)
 	h := handlers.New(handlers.Deps{Logger: slog.New(slog.DiscardHandler), Store: st})
 	cookie := sessionCookie(f, h, st, "fuzzer", store.RoleAdmin)
-	// A finished run, so its event stream ends by itself.
+	// A finished rn, so its event stream ends by itself.
 	pc, err := st.HostByName(f.Context(), "PC-001")
 	if err != nil {
 		f.Fatal(err)
 	}
-	run, err := st.CreateRun(f.Context(), store.RunInput{HostID: pc.ID, Procedure: store.ProcedureCheck, RequestedBy: "fuzzer"})
+	rn, err := st.CreateRun(f.Context(), store.RunInput{HostID: pc.ID, Procedure: run.ProcedureCheck, RequestedBy: "fuzzer"})
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, err := st.FinishRun(f.Context(), run.ID, store.RunResult{State: store.RunSucceeded, Outcome: "ok"}); err != nil {
+	if _, err := st.FinishRun(f.Context(), rn.ID, store.RunResult{State: run.StateSucceeded, Outcome: "ok"}); err != nil {
 		f.Fatal(err)
 	}
 

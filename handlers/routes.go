@@ -11,6 +11,7 @@ import (
 
 	"wsusfix/static"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // routes lists the whole surface at a glance. Every route but /healthz,
@@ -101,7 +102,7 @@ func queryTarget(r *http.Request) string {
 
 // repairTarget audits a single-host run by host name, noting a check.
 func repairTarget(r *http.Request) string {
-	if p := r.PostFormValue("procedure"); p != "" && p != store.ProcedureRepair {
+	if p := r.PostFormValue("procedure"); p != "" && run.Procedure(p) != run.ProcedureRepair {
 		return r.PathValue("name") + " (" + p + ")"
 	}
 	return r.PathValue("name")

@@ -8,6 +8,7 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/store"
+	"wsusfix/store/run"
 	"wsusfix/views"
 )
 
@@ -30,44 +31,44 @@ func (h *handler) handleHostRepair(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	procedure := r.PostFormValue("procedure")
+	procedure := run.Procedure(r.PostFormValue("procedure"))
 	if procedure == "" {
-		procedure = store.ProcedureRepair
+		procedure = run.ProcedureRepair
 	}
-	if procedure != store.ProcedureRepair && procedure != store.ProcedureCheck {
-		h.fail(w, r, badRequest{"Unknown procedure " + strconv.Quote(procedure) + ": choose repair or check."})
+	if procedure != run.ProcedureRepair && procedure != run.ProcedureCheck {
+		h.fail(w, r, badRequest{"Unknown procedure " + strconv.Quote(string(procedure)) + ": choose repair or check."})
 		return
 	}
-	run, err := h.startRun(r, host, procedure, 0)
+	rn, err := h.startRun(r, host, procedure, 0)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, string(views.RunHref(run.ID)), http.StatusSeeOther)
+	http.Redirect(w, r, string(views.RunHref(rn.ID)), http.StatusSeeOther)
 }
 
 // startRun records a queued run and hands it to the executor.
-func (h *handler) startRun(r *http.Request, host store.Host, procedure string, batchID int64) (store.Run, error) {
+func (h *handler) startRun(r *http.Request, host store.Host, procedure run.Procedure, batchID int64) (store.Run, error) {
 	if off := h.repairOff(); off != "" {
 		return store.Run{}, unavailable{off}
 	}
-	run, err := h.store.CreateRun(r.Context(), store.RunInput{HostID: host.ID, BatchID: batchID,
+	rn, err := h.store.CreateRun(r.Context(), store.RunInput{HostID: host.ID, BatchID: batchID,
 		Procedure: procedure, RequestedBy: h.actor(r)})
 	if err != nil {
 		return store.Run{}, err
 	}
-	job := remote.Job{RunID: run.ID, HostID: host.ID, Procedure: procedure,
+	job := remote.Job{RunID: rn.ID, HostID: host.ID, Procedure: procedure,
 		Target: remote.Target{Name: targetName(host), Address: host.Address}}
 	if host.Failure != nil && host.Failure.KB != "" {
 		job.FailingKBs = []string{host.Failure.KB}
 	}
 	if err := h.runner.Submit(job); err != nil {
 		// Shutting down: close the run rather than leave it queued forever.
-		_, _ = h.store.FinishRun(r.Context(), run.ID, store.RunResult{State: store.RunCancelled,
+		_, _ = h.store.FinishRun(r.Context(), rn.ID, store.RunResult{State: run.StateCancelled,
 			Outcome: "cancelled", Summary: "The server was shutting down."})
 		return store.Run{}, unavailable{"The server is shutting down; try again in a minute."}
 	}
-	return run, nil
+	return rn, nil
 }
 
 // targetName is the name to reach a host by: its FQDN when known, which
@@ -90,17 +91,17 @@ func (h *handler) runFromPath(r *http.Request) (store.Run, error) {
 
 // handleRunShow renders GET /runs/{id}: steps, output and outcome.
 func (h *handler) handleRunShow(w http.ResponseWriter, r *http.Request) {
-	run, err := h.runFromPath(r)
+	rn, err := h.runFromPath(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	events, err := h.store.RunEvents(r.Context(), run.ID, 0, 0)
+	events, err := h.store.RunEvents(r.Context(), rn.ID, 0, 0)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	p := views.RunProps{Run: run, Steps: views.BuildSteps(remote.Steps(run.Procedure), events),
+	p := views.RunProps{Run: rn, Steps: views.BuildSteps(rn.Procedure.Steps(), events),
 		CanCancel: h.runner != nil && h.can(r, permRepair)}
 	if len(events) > 0 {
 		p.LastSeq = events[len(events)-1].Seq
@@ -110,18 +111,18 @@ func (h *handler) handleRunShow(w http.ResponseWriter, r *http.Request) {
 
 // handleRunCancel handles POST /runs/{id}/cancel and returns to the run.
 func (h *handler) handleRunCancel(w http.ResponseWriter, r *http.Request) {
-	run, err := h.runFromPath(r)
+	rn, err := h.runFromPath(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if run.Active() && (h.runner == nil || !h.runner.Cancel(run.ID)) {
+	if rn.Active() && (h.runner == nil || !h.runner.Cancel(rn.ID)) {
 		// Active in the database but unknown to the executor: a run left by
 		// a crash the start-up sweep has not seen. Close it honestly.
-		_, _ = h.store.FinishRun(r.Context(), run.ID, store.RunResult{State: store.RunInterrupted,
+		_, _ = h.store.FinishRun(r.Context(), rn.ID, store.RunResult{State: run.StateInterrupted,
 			Outcome: "interrupted", Summary: "No worker was running it; its host's state is unknown."})
 	}
-	http.Redirect(w, r, string(views.RunHref(run.ID)), http.StatusSeeOther)
+	http.Redirect(w, r, string(views.RunHref(rn.ID)), http.StatusSeeOther)
 }
 
 // handleRunList renders GET /runs with its filters.
@@ -130,7 +131,7 @@ func (h *handler) handleRunList(w http.ResponseWriter, r *http.Request) {
 	q := views.RunsQuery{Host: v.Get("host"), State: v.Get("state"), Who: v.Get("who"), From: v.Get("from"), To: v.Get("to")}
 	q.Page, _ = strconv.Atoi(v.Get("page"))
 	q.Page = max(q.Page, 1)
-	f := store.RunFilter{Host: q.Host, State: q.State, Who: q.Who, Limit: runsPerPage, Offset: (q.Page - 1) * runsPerPage}
+	f := store.RunFilter{Host: q.Host, State: run.State(q.State), Who: q.Who, Limit: runsPerPage, Offset: (q.Page - 1) * runsPerPage}
 	var err error
 	if f.Since, err = parseDay(q.From, "From"); err != nil {
 		h.fail(w, r, err)

@@ -16,6 +16,7 @@ import (
 
 	"wsusfix/handlers"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // noRedirect is c without following redirects, so tests see the 303s.
@@ -108,7 +109,7 @@ func TestHandleRunCancel(t *testing.T) {
 		t.Fatalf("cancel orphan: %d", res.StatusCode)
 	}
 	got, err := a.st.Run(ctx, orphan.ID)
-	if err != nil || got.State != store.RunInterrupted {
+	if err != nil || got.State != run.StateInterrupted {
 		t.Fatalf("orphan run after cancel: %+v (%v), want interrupted", got, err)
 	}
 	if res, _ = postForm(t, c, a.srv.URL+"/runs/999/cancel", nil); res.StatusCode != http.StatusNotFound {

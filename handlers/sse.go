@@ -9,22 +9,22 @@ import (
 	"strings"
 	"time"
 
-	"wsusfix/remote"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // sseEvent is the JSON each event's data carries. Text is data, never
 // markup: the page inserts it with textContent.
 type sseEvent struct {
-	Seq        int64  `json:"seq"`
-	Kind       string `json:"kind"`
-	Step       string `json:"step,omitempty"`
-	Stream     string `json:"stream,omitempty"`
-	Text       string `json:"text,omitempty"`
-	Status     string `json:"status,omitempty"`
-	DurationMS int64  `json:"duration_ms,omitempty"`
-	Detail     string `json:"detail,omitempty"`
-	At         string `json:"at"`
+	Seq        int64         `json:"seq"`
+	Kind       run.EventKind `json:"kind"`
+	Step       run.Step      `json:"step,omitempty"`
+	Stream     string        `json:"stream,omitempty"`
+	Text       string        `json:"text,omitempty"`
+	Status     string        `json:"status,omitempty"`
+	DurationMS int64         `json:"duration_ms,omitempty"`
+	Detail     string        `json:"detail,omitempty"`
+	At         string        `json:"at"`
 }
 
 // writeSSE writes one event. Every line of data becomes its own "data:"
@@ -46,11 +46,11 @@ func writeSSE(w io.Writer, id int64, event, data string) error {
 }
 
 // writeRunEvent sends a stored event; run_finished is sent as "done".
-func writeRunEvent(w io.Writer, ev store.RunEvent) error {
+func writeRunEvent(w io.Writer, ev run.Event) error {
 	payload, _ := json.Marshal(sseEvent{Seq: ev.Seq, Kind: ev.Kind, Step: ev.Step, Stream: ev.Stream, Text: ev.Text,
 		Status: ev.Status, DurationMS: ev.DurationMS, Detail: ev.Detail, At: ev.At.UTC().Format(time.RFC3339Nano)})
-	name := ev.Kind
-	if ev.Kind == store.EventRunFinished {
+	name := string(ev.Kind)
+	if ev.Kind == run.EventRunFinished {
 		name = "done"
 	}
 	return writeSSE(w, ev.Seq, name, string(payload))
@@ -71,12 +71,12 @@ func lastEventID(r *http.Request) int64 {
 // Last-Event-ID, then live ones, then "done". GET never starts work.
 func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	run, err := h.runFromPath(r)
+	rn, err := h.runFromPath(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	id := run.ID
+	id := rn.ID
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // streams outlive the server's WriteTimeout
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -89,8 +89,8 @@ func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 
 	// Subscribe before replaying so nothing falls between the two; live
 	// events already replayed are skipped by seq.
-	var live <-chan remote.Event
-	if run.Active() && h.runner != nil {
+	var live <-chan run.Event
+	if rn.Active() && h.runner != nil {
 		ch, cancel := h.runner.Subscribe(id)
 		defer cancel()
 		live = ch
@@ -106,7 +106,7 @@ func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 				return false, err
 			}
 			last = ev.Seq
-			finished = finished || ev.Kind == store.EventRunFinished
+			finished = finished || ev.Kind == run.EventRunFinished
 		}
 		return finished, rc.Flush()
 	}
@@ -128,11 +128,11 @@ func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 			if ev.Seq <= last {
 				continue
 			}
-			if err := writeRunEvent(w, store.RunEvent(ev)); err != nil {
+			if err := writeRunEvent(w, run.Event(ev)); err != nil {
 				return
 			}
 			last = ev.Seq
-			if err := rc.Flush(); err != nil || ev.Kind == remote.KindRunFinished {
+			if err := rc.Flush(); err != nil || ev.Kind == run.EventRunFinished {
 				return
 			}
 		case <-tick.C:

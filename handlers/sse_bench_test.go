@@ -11,6 +11,7 @@ import (
 
 	"wsusfix/handlers"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // BenchmarkSSEFanout follows one run with 200 watching clients and reports
@@ -22,12 +23,12 @@ func BenchmarkSSEFanout(b *testing.B) {
 	for b.Loop() {
 		a := newApp(b, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 		a.client.Transport = &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: clients}
-		run := a.newRun(b, "PC1")
+		rn := a.newRun(b, "PC1")
 		var mu sync.Mutex
 		var delays []time.Duration
 		var ready, done sync.WaitGroup
 		for range clients {
-			ch, stop := a.stream(b, run.ID, "")
+			ch, stop := a.stream(b, rn.ID, "")
 			defer stop()
 			ready.Add(1)
 			done.Add(1)
@@ -46,7 +47,7 @@ func BenchmarkSSEFanout(b *testing.B) {
 						Kind string `json:"kind"`
 						Text string `json:"text"`
 					}
-					if json.Unmarshal([]byte(m.data), &ev) != nil || ev.Kind != store.EventOutput {
+					if json.Unmarshal([]byte(m.data), &ev) != nil || ev.Kind != string(run.EventOutput) {
 						if m.event == "done" {
 							return
 						}
@@ -62,11 +63,11 @@ func BenchmarkSSEFanout(b *testing.B) {
 		}
 		ready.Wait() // every client has its stream open (first heartbeat seen)
 		for range lines {
-			a.runner.emit(b, store.RunEvent{RunID: run.ID, Kind: store.EventOutput, Step: "preflight", Stream: "stdout",
+			a.runner.emit(b, run.Event{RunID: rn.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stdout",
 				Text: strconv.FormatInt(time.Now().UnixNano(), 10)})
 			time.Sleep(2 * time.Millisecond)
 		}
-		a.runner.finish(b, run.ID)
+		a.runner.finish(b, rn.ID)
 		done.Wait()
 		if len(delays) != clients*lines {
 			b.Fatalf("received %d deliveries, want %d", len(delays), clients*lines)

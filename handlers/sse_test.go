@@ -13,6 +13,7 @@ import (
 
 	"wsusfix/handlers"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // newRun creates a host and a running run on it.
@@ -26,14 +27,14 @@ func (a *app) newRun(t testing.TB, name string) store.Run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := a.st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: store.ProcedureRepair, RequestedBy: "t"})
+	rn, err := a.st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: run.ProcedureRepair, RequestedBy: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.st.StartRun(ctx, run.ID); err != nil {
+	if err := a.st.StartRun(ctx, rn.ID); err != nil {
 		t.Fatal(err)
 	}
-	return run
+	return rn
 }
 
 // sseMsg is one parsed event, or a comment.
@@ -151,12 +152,12 @@ func payload(t *testing.T, m sseMsg) map[string]any {
 func TestHandleRunEvents(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
-	run := a.newRun(t, "PC1")
+	rn := a.newRun(t, "PC1")
 	forged := "ok\n\nevent: done\ndata: {\"kind\":\"run_finished\"}\r\rid: 99"
-	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventStepStarted, Step: "preflight"})
-	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventOutput, Step: "preflight", Stream: "stdout", Text: forged})
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventStepStarted, Step: "preflight"})
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stdout", Text: forged})
 
-	ch, stop := a.stream(t, run.ID, "")
+	ch, stop := a.stream(t, rn.ID, "")
 	m := next(t, ch)
 	if m.id != "1" || m.event != "step_started" {
 		t.Fatalf("first message %+v", m)
@@ -166,23 +167,23 @@ func TestHandleRunEvents(t *testing.T) {
 		t.Fatalf("forged output arrived as %+v", m)
 	}
 	// Live.
-	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventOutput, Step: "preflight", Stream: "stderr", Text: "live line"})
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stderr", Text: "live line"})
 	if m = next(t, ch); m.id != "3" || payload(t, m)["stream"] != "stderr" {
 		t.Fatalf("live message %+v", m)
 	}
 	stop()
 
 	// Resume after id 2: exactly 3, then whatever comes next.
-	ch, stop = a.stream(t, run.ID, "2")
+	ch, stop = a.stream(t, rn.ID, "2")
 	defer stop()
 	if m = next(t, ch); m.id != "3" {
 		t.Fatalf("resume after 2 gave %+v", m)
 	}
-	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventStepFinished, Step: "preflight", Status: "ok"})
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventStepFinished, Step: "preflight", Status: "ok"})
 	if m = next(t, ch); m.id != "4" || m.event != "step_finished" {
 		t.Fatalf("after resume %+v", m)
 	}
-	a.runner.finish(t, run.ID)
+	a.runner.finish(t, rn.ID)
 	if m = next(t, ch); m.event != "done" || payload(t, m)["status"] != "succeeded" {
 		t.Fatalf("final %+v", m)
 	}
@@ -201,10 +202,10 @@ func TestHandleRunEvents(t *testing.T) {
 func TestHandleRunEvents_Finished(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
-	run := a.newRun(t, "PC2")
-	a.runner.emit(t, store.RunEvent{RunID: run.ID, Kind: store.EventStepStarted, Step: "preflight"})
-	a.runner.finish(t, run.ID)
-	ch, stop := a.stream(t, run.ID, "")
+	rn := a.newRun(t, "PC2")
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventStepStarted, Step: "preflight"})
+	a.runner.finish(t, rn.ID)
+	ch, stop := a.stream(t, rn.ID, "")
 	defer stop()
 	if m := next(t, ch); m.event != "step_started" {
 		t.Fatalf("%+v", m)
@@ -222,8 +223,8 @@ func TestHandleRunEvents_Finished(t *testing.T) {
 func TestHandleRunEvents_HeartbeatAndShutdown(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
-	run := a.newRun(t, "PC3")
-	ch, stop := a.stream(t, run.ID, "")
+	rn := a.newRun(t, "PC3")
+	ch, stop := a.stream(t, rn.ID, "")
 	defer stop()
 	select {
 	case m := <-ch:

@@ -85,7 +85,7 @@ func (c *collect) get(stream string) []string {
 	return append([]string(nil), c.lines[stream]...)
 }
 
-func run(t *testing.T, s *remote.Session, ctx context.Context, cmdline string, stdin []byte) (*collect, int, error) {
+func runCommand(t *testing.T, s *remote.Session, ctx context.Context, cmdline string, stdin []byte) (*collect, int, error) {
 	t.Helper()
 	c, l := newCollect()
 	code, err := s.Run(ctx, cmdline, stdin, l.Writer(remote.Stdout), l.Writer(remote.Stderr))
@@ -105,11 +105,11 @@ func TestSession_Commands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, code, err := run(t, s, ctx, "hostname", nil)
+	out, code, err := runCommand(t, s, ctx, "hostname", nil)
 	if err != nil || code != 0 || len(out.get(remote.Stdout)) != 1 || out.get(remote.Stdout)[0] != name {
 		t.Fatalf("hostname = %v, %d, %v", out.get(remote.Stdout), code, err)
 	}
-	out, code, err = run(t, s, ctx, "nosuchtool /x", nil)
+	out, code, err = runCommand(t, s, ctx, "nosuchtool /x", nil)
 	if err != nil || code != 1 || !strings.Contains(strings.Join(out.get(remote.Stderr), " "), "'nosuchtool' is not recognized") {
 		t.Fatalf("unknown command = %v, %d, %v", out.get(remote.Stderr), code, err)
 	}
@@ -147,7 +147,7 @@ func TestSession_StdinAndLongOutput(t *testing.T) {
 	}
 	defer s.Close()
 	payload := []byte(strings.Repeat("x", 100_000))
-	out, code, err := run(t, s, ctx, "echo-stdin", payload)
+	out, code, err := runCommand(t, s, ctx, "echo-stdin", payload)
 	if err != nil || code != 7 {
 		t.Fatalf("exit %d, %v", code, err)
 	}
@@ -204,7 +204,7 @@ func TestSession_ReceiveTimeoutsArePolledAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	out, code, err := run(t, s, ctx, "hostname", nil)
+	out, code, err := runCommand(t, s, ctx, "hostname", nil)
 	if err != nil || code != 0 || len(out.get(remote.Stdout)) != 1 {
 		t.Fatalf("hostname after timeouts = %v, %d, %v", out.get(remote.Stdout), code, err)
 	}
@@ -223,7 +223,7 @@ func TestSession_DropAndDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.srv.SetFault(drop, sim.FaultDropConnection)
-	_, _, err = run(t, s, ctx, "hostname", nil)
+	_, _, err = runCommand(t, s, ctx, "hostname", nil)
 	if !errors.Is(err, remote.ErrUnreachable) && !errors.Is(err, remote.ErrFault) {
 		t.Fatalf("dropped connection: got %v, want a typed error", err)
 	}
@@ -244,7 +244,7 @@ func TestSession_DropAndDeadline(t *testing.T) {
 	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
 	defer cancel()
-	_, _, err = run(t, s, dctx, "sleepy", nil)
+	_, _, err = runCommand(t, s, dctx, "sleepy", nil)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the deadline", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"wsusfix/store/run"
 )
 
 // ErrClosed is returned by Submit once the executor is shutting down.
@@ -16,14 +18,14 @@ type Job struct {
 	RunID      int64
 	HostID     int64
 	Target     Target
-	Procedure  string   // "repair" or "check"
+	Procedure  run.Procedure
 	FailingKBs []string // what the host was failing to install, for verification
 }
 
 // Result is how a run ended, as the RunFunc reports it.
 type Result struct {
-	State     string // "succeeded", "failed" or "cancelled"
-	Outcome   string // one word: repaired, still_failing, unknown, checked, unreachable, auth, refused, error, cancelled
+	State     run.State // a final state: succeeded, failed or cancelled
+	Outcome   run.Outcome
 	Summary   string // one sentence for people
 	Error     string
 	HostState string // host state to record ("failing", "repaired", "unknown"); empty leaves it
@@ -36,7 +38,7 @@ type HistoryEntry struct {
 	KB        string
 	Title     string
 	Operation string
-	Result    string
+	Result    run.UpdateResult
 	HResult   uint32
 }
 
@@ -44,14 +46,14 @@ type HistoryEntry struct {
 // event the Recorder has not stored.
 type Recorder interface {
 	StartRun(ctx context.Context, runID int64) error
-	AppendEvents(ctx context.Context, evs []Event) ([]Event, error) // returns them numbered
+	AppendEvents(ctx context.Context, evs []run.Event) ([]run.Event, error) // returns them numbered
 	SaveHistory(ctx context.Context, hostID int64, entries []HistoryEntry, source string) error
-	FinishRun(ctx context.Context, job Job, res Result) (Event, error)
+	FinishRun(ctx context.Context, job Job, res Result) (run.Event, error)
 }
 
 // Sink is what a RunFunc reports through.
 type Sink interface {
-	Emit(ev Event)
+	Emit(ev run.Event)
 	SaveHistory(entries []HistoryEntry, source string) error
 }
 
@@ -253,4 +255,4 @@ func (e *Executor) Close(ctx context.Context) error {
 }
 
 // Subscribe follows a run's events live (see Hub.Subscribe).
-func (e *Executor) Subscribe(runID int64) (<-chan Event, func()) { return e.hub.Subscribe(runID) }
+func (e *Executor) Subscribe(runID int64) (<-chan run.Event, func()) { return e.hub.Subscribe(runID) }

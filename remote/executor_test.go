@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"wsusfix/remote"
+	"wsusfix/store/run"
 )
 
 // memRecorder stores runs in memory, checking the executor's contract:
 // events are numbered per run and every published event was stored first.
 type memRecorder struct {
 	mu       sync.Mutex
-	events   map[int64][]remote.Event
+	events   map[int64][]run.Event
 	results  map[int64]remote.Result
 	started  map[int64]bool
 	refuse   map[int64]bool // StartRun fails, as for a run cancelled meanwhile
@@ -23,7 +24,7 @@ type memRecorder struct {
 }
 
 func newMemRecorder() *memRecorder {
-	return &memRecorder{events: map[int64][]remote.Event{}, results: map[int64]remote.Result{},
+	return &memRecorder{events: map[int64][]run.Event{}, results: map[int64]remote.Result{},
 		started: map[int64]bool{}, refuse: map[int64]bool{}, finished: make(chan int64, 1000)}
 }
 
@@ -37,7 +38,7 @@ func (m *memRecorder) StartRun(_ context.Context, id int64) error {
 	return nil
 }
 
-func (m *memRecorder) AppendEvents(_ context.Context, evs []remote.Event) ([]remote.Event, error) {
+func (m *memRecorder) AppendEvents(_ context.Context, evs []run.Event) ([]run.Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range evs {
@@ -51,9 +52,9 @@ func (m *memRecorder) SaveHistory(context.Context, int64, []remote.HistoryEntry,
 	return nil
 }
 
-func (m *memRecorder) FinishRun(_ context.Context, job remote.Job, res remote.Result) (remote.Event, error) {
+func (m *memRecorder) FinishRun(_ context.Context, job remote.Job, res remote.Result) (run.Event, error) {
 	m.mu.Lock()
-	ev := remote.Event{RunID: job.RunID, Seq: int64(len(m.events[job.RunID]) + 1), Kind: remote.KindRunFinished, Status: res.State}
+	ev := run.Event{RunID: job.RunID, Seq: int64(len(m.events[job.RunID]) + 1), Kind: run.EventRunFinished, Status: string(res.State)}
 	m.events[job.RunID] = append(m.events[job.RunID], ev)
 	m.results[job.RunID] = res
 	m.mu.Unlock()
@@ -61,10 +62,10 @@ func (m *memRecorder) FinishRun(_ context.Context, job remote.Job, res remote.Re
 	return ev, nil
 }
 
-func (m *memRecorder) stored(id int64) []remote.Event {
+func (m *memRecorder) stored(id int64) []run.Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]remote.Event(nil), m.events[id]...)
+	return append([]run.Event(nil), m.events[id]...)
 }
 
 func (m *memRecorder) result(id int64) remote.Result {
@@ -90,7 +91,7 @@ func TestExecutor_ConcurrencyLimit(t *testing.T) {
 	t.Parallel()
 	rec := newMemRecorder()
 	var now, peak atomic.Int32
-	run := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	rn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
 		n := now.Add(1)
 		for {
 			p := peak.Load()
@@ -102,7 +103,7 @@ func TestExecutor_ConcurrencyLimit(t *testing.T) {
 		now.Add(-1)
 		return remote.Result{State: "succeeded", Outcome: "repaired"}
 	}
-	e := remote.NewExecutor(rec, remote.NewHub(), run, remote.ExecutorOptions{Concurrency: 4})
+	e := remote.NewExecutor(rec, remote.NewHub(), rn, remote.ExecutorOptions{Concurrency: 4})
 	defer e.Close(context.Background())
 	for i := range 40 {
 		if err := e.Submit(remote.Job{RunID: int64(i + 1)}); err != nil {
@@ -123,16 +124,16 @@ func TestExecutor_EventsStoredBeforePublished(t *testing.T) {
 	rec := newMemRecorder()
 	hub := remote.NewHub()
 	release := make(chan struct{})
-	run := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	rn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
 		<-release
-		sink.Emit(remote.Event{Kind: remote.KindStepStarted, Step: "preflight"})
+		sink.Emit(run.Event{Kind: run.EventStepStarted, Step: "preflight"})
 		for i := range 100 {
-			sink.Emit(remote.Event{Kind: remote.KindOutput, Step: "preflight", Stream: remote.Stdout, Text: fmt.Sprint("line ", i)})
+			sink.Emit(run.Event{Kind: run.EventOutput, Step: "preflight", Stream: remote.Stdout, Text: fmt.Sprint("line ", i)})
 		}
-		sink.Emit(remote.Event{Kind: remote.KindStepFinished, Step: "preflight", Status: "ok"})
+		sink.Emit(run.Event{Kind: run.EventStepFinished, Step: "preflight", Status: "ok"})
 		return remote.Result{State: "succeeded"}
 	}
-	e := remote.NewExecutor(rec, hub, run, remote.ExecutorOptions{Concurrency: 1})
+	e := remote.NewExecutor(rec, hub, rn, remote.ExecutorOptions{Concurrency: 1})
 	defer e.Close(context.Background())
 	ch, cancel := hub.Subscribe(7)
 	defer cancel()
@@ -163,13 +164,13 @@ func TestExecutor_Cancel(t *testing.T) {
 	rec := newMemRecorder()
 	started := make(chan struct{})
 	var restored atomic.Bool
-	run := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	rn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
 		close(started)
 		<-ctx.Done()
 		restored.Store(true) // a real procedure restarts services here
 		return remote.Result{State: "failed", Outcome: "error"}
 	}
-	e := remote.NewExecutor(rec, remote.NewHub(), run, remote.ExecutorOptions{Concurrency: 1})
+	e := remote.NewExecutor(rec, remote.NewHub(), rn, remote.ExecutorOptions{Concurrency: 1})
 	defer e.Close(context.Background())
 	e.Submit(remote.Job{RunID: 1})
 	<-started
@@ -199,7 +200,7 @@ func TestExecutor_Close(t *testing.T) {
 	rec := newMemRecorder()
 	started := make(chan struct{}, 2)
 	var restored atomic.Int32
-	run := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	rn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
 		started <- struct{}{}
 		<-ctx.Done()
 		time.Sleep(20 * time.Millisecond) // restarting services takes a moment
@@ -207,7 +208,7 @@ func TestExecutor_Close(t *testing.T) {
 		return remote.Result{State: "failed", Outcome: "interrupted"}
 	}
 	hub := remote.NewHub()
-	e := remote.NewExecutor(rec, hub, run, remote.ExecutorOptions{Concurrency: 2})
+	e := remote.NewExecutor(rec, hub, rn, remote.ExecutorOptions{Concurrency: 2})
 	for i := range 5 {
 		e.Submit(remote.Job{RunID: int64(i + 1)})
 	}

@@ -2,32 +2,8 @@ package remote
 
 import (
 	"sync"
-	"time"
-)
 
-// Event is one entry of a run's log, as the executor records and publishes
-// it. Seq is assigned by the Recorder when the event is stored. Its fields
-// match store.RunEvent's one for one, so the layers that see both convert
-// with a plain type conversion; keep them the same.
-type Event struct {
-	RunID      int64
-	Seq        int64
-	At         time.Time
-	Kind       string // "step_started", "output", "step_finished", "run_finished"
-	Step       string
-	Stream     string // Stdout or Stderr, for output
-	Text       string
-	Status     string
-	DurationMS int64
-	Detail     string // JSON detail of a finished step, or the run's outcome
-}
-
-// Event kinds.
-const (
-	KindStepStarted  = "step_started"
-	KindOutput       = "output"
-	KindStepFinished = "step_finished"
-	KindRunFinished  = "run_finished"
+	"wsusfix/store/run"
 )
 
 // subscriberBuffer is how many events a slow watcher may lag behind before
@@ -39,20 +15,20 @@ const subscriberBuffer = 1024
 // concurrent use.
 type Hub struct {
 	mu     sync.Mutex
-	subs   map[int64]map[chan Event]struct{}
+	subs   map[int64]map[chan run.Event]struct{}
 	closed bool
 }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{subs: map[int64]map[chan Event]struct{}{}} }
+func NewHub() *Hub { return &Hub{subs: map[int64]map[chan run.Event]struct{}{}} }
 
 // Subscribe returns a channel of the run's events published from now on,
 // and a cancel func. The channel closes when the run finishes (after its
 // run_finished event), when the watcher falls behind, or when the hub
 // closes. Callers replay stored events first, then drop live ones they
 // already replayed by Seq.
-func (h *Hub) Subscribe(runID int64) (<-chan Event, func()) {
-	ch := make(chan Event, subscriberBuffer)
+func (h *Hub) Subscribe(runID int64) (<-chan run.Event, func()) {
+	ch := make(chan run.Event, subscriberBuffer)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -60,13 +36,13 @@ func (h *Hub) Subscribe(runID int64) (<-chan Event, func()) {
 		return ch, func() {}
 	}
 	if h.subs[runID] == nil {
-		h.subs[runID] = map[chan Event]struct{}{}
+		h.subs[runID] = map[chan run.Event]struct{}{}
 	}
 	h.subs[runID][ch] = struct{}{}
 	return ch, func() { h.drop(runID, ch) }
 }
 
-func (h *Hub) drop(runID int64, ch chan Event) {
+func (h *Hub) drop(runID int64, ch chan run.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.subs[runID][ch]; ok {
@@ -76,7 +52,7 @@ func (h *Hub) drop(runID int64, ch chan Event) {
 }
 
 // Publish sends stored events to the run's watchers, in order.
-func (h *Hub) Publish(evs ...Event) {
+func (h *Hub) Publish(evs ...run.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, ev := range evs {
@@ -88,7 +64,7 @@ func (h *Hub) Publish(evs ...Event) {
 				close(ch)
 			}
 		}
-		if ev.Kind == KindRunFinished {
+		if ev.Kind == run.EventRunFinished {
 			for ch := range h.subs[ev.RunID] {
 				close(ch)
 			}

@@ -12,6 +12,7 @@ import (
 	"wsusfix/remote"
 	"wsusfix/sim"
 	"wsusfix/sim/kdc"
+	"wsusfix/store/run"
 )
 
 // testKrb5Conf is a krb5.conf for configuration checks that reach no KDC.
@@ -53,7 +54,7 @@ func TestKerberos_Repair(t *testing.T) {
 	f, _ := newKrbFleet(t, 60)
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
 	if res.State != "succeeded" || res.Outcome != "repaired" {
 		t.Fatalf("result %+v\nsteps %v", res, sink.finished())
 	}
@@ -73,7 +74,7 @@ func TestKerberos_UserForms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, code, err := run(t, s, t.Context(), "whoami", nil)
+			out, code, err := runCommand(t, s, t.Context(), "whoami", nil)
 			s.Close()
 			if err != nil || code != 0 || len(out.get(remote.Stdout)) != 1 {
 				t.Fatalf("whoami = %v, %d, %v", out.get(remote.Stdout), code, err)

@@ -5,20 +5,20 @@ import (
 	"strings"
 	"testing"
 
-	"wsusfix/remote"
 	"wsusfix/sim"
+	"wsusfix/store/run"
 )
 
 // finishedEvent returns the step's last finished event.
-func (m *memSink) finishedEvent(step string) (remote.Event, bool) {
+func (m *memSink) finishedEvent(step run.Step) (run.Event, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := len(m.events) - 1; i >= 0; i-- {
-		if ev := m.events[i]; ev.Kind == remote.KindStepFinished && ev.Step == step {
+		if ev := m.events[i]; ev.Kind == run.EventStepFinished && ev.Step == step {
 			return ev, true
 		}
 	}
-	return remote.Event{}, false
+	return run.Event{}, false
 }
 
 // silence makes the host answer "hi", exit 0, without a result line, for
@@ -53,7 +53,7 @@ func TestProcedure_NoResultCheck(t *testing.T) {
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	f.silence(t, h, "")
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, remote.ProcedureCheck, sink)
+	res := f.repair(t, t.Context(), h, run.ProcedureCheck, sink)
 	if res.State != "failed" || res.Outcome == "checked" {
 		t.Fatalf("check on a silent host: %+v", res)
 	}
@@ -63,11 +63,11 @@ func TestProcedure_NoResultCheck(t *testing.T) {
 	if !strings.Contains(res.Summary, "reported no result") || strings.Contains(res.Summary, "refused") {
 		t.Fatalf("summary does not say what happened: %q", res.Summary)
 	}
-	ev, ok := sink.finishedEvent(remote.StepPreflight)
+	ev, ok := sink.finishedEvent(run.StepPreflight)
 	if !ok || ev.Status != "failed" || !strings.Contains(ev.Text, "the script may not have run") {
 		t.Fatalf("preflight finished %+v", ev)
 	}
-	if slices.Contains(sink.order(), remote.StepSaveHistory) {
+	if slices.Contains(sink.order(), run.StepSaveHistory) {
 		t.Fatal("save-history ran after a preflight without a result")
 	}
 }
@@ -80,31 +80,31 @@ func TestProcedure_NoResultInEachStep(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 200)
 	used := map[string]bool{}
-	for _, step := range remote.Steps(remote.ProcedureRepair)[1:] {
-		t.Run(step, func(t *testing.T) {
+	for _, step := range run.ProcedureRepair.Steps()[1:] {
+		t.Run(string(step), func(t *testing.T) {
 			h := f.failingHost(t, used, 0x80070002, 0x80070003)
 			used[h.Name] = true
-			f.silence(t, h, step)
+			f.silence(t, h, string(step))
 			sink := &memSink{}
-			res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+			res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
 			if res.State != "failed" {
 				t.Fatalf("run %s/%s (%s) with no result from %s", res.State, res.Outcome, res.Summary, step)
 			}
 			if ev, ok := sink.finishedEvent(step); !ok || ev.Status != "failed" || !strings.Contains(ev.Text, "reported no result") {
 				t.Fatalf("%s finished %+v", step, ev)
 			}
-			if !strings.Contains(res.Summary, step+" step") || !strings.Contains(res.Summary, "no result") {
+			if !strings.Contains(res.Summary, string(step)+" step") || !strings.Contains(res.Summary, "no result") {
 				t.Fatalf("summary does not name the silent step: %q", res.Summary)
 			}
 			// Only verify's own line can prove a repair; a silent verify or
 			// an earlier step never yields one.
-			if step != remote.StepCleanup {
+			if step != run.StepCleanup {
 				if c := claims(res.Summary); len(c) > 0 || res.HostState == "repaired" || res.Outcome == "repaired" {
 					t.Fatalf("claims %v, host state %q, outcome %q: %q", c, res.HostState, res.Outcome, res.Summary)
 				}
 			}
 			switch {
-			case step == remote.StepStartServices:
+			case step == run.StepStartServices:
 				// Nothing proves the services started (and in the simulator
 				// they did not): the run must say so, in words to act on.
 				if !strings.Contains(res.Summary, "Check wuauserv and BITS on the host now") || res.HostState != "unknown" {
@@ -114,8 +114,8 @@ func TestProcedure_NoResultInEachStep(t *testing.T) {
 				t.Fatalf("services stopped after a silent %s", step)
 			}
 			// The restart after a silent stop-services is the guaranteed one.
-			if step == remote.StepStopServices {
-				if ev, ok := sink.finishedEvent(remote.StepStartServices); !ok || ev.Status != "ok" {
+			if step == run.StepStopServices {
+				if ev, ok := sink.finishedEvent(run.StepStartServices); !ok || ev.Status != "ok" {
 					t.Fatalf("start-services after a silent stop: %+v", ev)
 				}
 			}

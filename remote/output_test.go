@@ -115,7 +115,7 @@ func TestSession_DecodesRealOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	out, _, err := run(t, s, ctx, "sfc /verifyonly", nil)
+	out, _, err := runCommand(t, s, ctx, "sfc /verifyonly", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"wsusfix/remote/scripts"
+	"wsusfix/store/run"
 )
 
 // ProcedureOptions tunes the repair procedure. Zero values get defaults.
@@ -119,7 +120,7 @@ func (p *procedure) run(ctx context.Context) Result {
 		return p.stopped(ctx, hist, "error", "Could not save the update history, so nothing was changed: ")
 	}
 	saved := p.saveHistory(hist.lines)
-	if p.job.Procedure == ProcedureCheck {
+	if p.job.Procedure == run.ProcedureCheck {
 		return Result{State: "succeeded", Outcome: "checked", HostState: "",
 			Summary: fmt.Sprintf("Preflight passed and %d history entries were saved. A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again.", saved)}
 	}
@@ -129,7 +130,7 @@ func (p *procedure) run(ctx context.Context) Result {
 // connect opens the shell, as a step of its own so an unreachable host
 // reads as such on the run page.
 func (p *procedure) connect(ctx context.Context) (Result, bool) {
-	p.sink.Emit(Event{Kind: KindStepStarted, Step: StepConnect})
+	p.sink.Emit(run.Event{Kind: run.EventStepStarted, Step: run.StepConnect})
 	start := time.Now()
 	c, err := p.client(ctx)
 	var sess *Session
@@ -139,12 +140,12 @@ func (p *procedure) connect(ctx context.Context) (Result, bool) {
 	dur := time.Since(start).Milliseconds()
 	if err != nil {
 		outcome, summary := classify(err)
-		p.faultText(StepConnect, err)
-		p.sink.Emit(Event{Kind: KindStepFinished, Step: StepConnect, Status: stepStatus(ctx, "failed"), DurationMS: dur, Text: summary})
+		p.faultText(run.StepConnect, err)
+		p.sink.Emit(run.Event{Kind: run.EventStepFinished, Step: run.StepConnect, Status: stepStatus(ctx, "failed"), DurationMS: dur, Text: summary})
 		return Result{State: "failed", Outcome: outcome, Summary: summary, Error: err.Error()}, false
 	}
 	p.sess = sess
-	p.sink.Emit(Event{Kind: KindStepFinished, Step: StepConnect, Status: "ok", DurationMS: dur,
+	p.sink.Emit(run.Event{Kind: run.EventStepFinished, Step: run.StepConnect, Status: "ok", DurationMS: dur,
 		Text: "Connected to " + p.job.Target.Name + "."})
 	return Result{}, true
 }
@@ -266,7 +267,7 @@ func dependents(lines []scripts.Line) []string {
 // step runs one script and reports it: started, each human output line,
 // finished with status, duration and the script's result as detail.
 func (p *procedure) step(ctx context.Context, name string, params any) stepResult {
-	p.sink.Emit(Event{Kind: KindStepStarted, Step: name})
+	p.sink.Emit(run.Event{Kind: run.EventStepStarted, Step: run.Step(name)})
 	start := time.Now()
 	res := p.exec(ctx, name, params)
 	detail := ""
@@ -278,18 +279,18 @@ func (p *procedure) step(ctx context.Context, name string, params any) stepResul
 	if res.err != nil && text == "" {
 		_, text = classify(res.err)
 	}
-	p.faultText(name, res.err)
-	p.sink.Emit(Event{Kind: KindStepFinished, Step: name, Status: res.status, Text: text,
+	p.faultText(run.Step(name), res.err)
+	p.sink.Emit(run.Event{Kind: run.EventStepFinished, Step: run.Step(name), Status: res.status, Text: text,
 		DurationMS: time.Since(start).Milliseconds(), Detail: detail})
 	return res
 }
 
 // faultText puts the host's own words of a WinRM fault in the step's log,
 // beside the advice, so what Windows said is never lost.
-func (p *procedure) faultText(step string, err error) {
+func (p *procedure) faultText(step run.Step, err error) {
 	var e *Error
 	if errors.As(err, &e) && e.Fault != "" {
-		p.sink.Emit(Event{Kind: KindOutput, Step: step, Stream: Stderr,
+		p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.Step(step), Stream: Stderr,
 			Text: fmt.Sprintf("WinRM fault %d from the host: %s", e.Code, e.Fault)})
 	}
 }
@@ -314,7 +315,7 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 			}
 		}
 		if strings.TrimSpace(line) != "" {
-			p.sink.Emit(Event{Kind: KindOutput, Step: name, Stream: stream, Text: line})
+			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.Step(name), Stream: stream, Text: line})
 		}
 	})
 	code, err := p.sess.Run(sctx, scripts.Bootstrap, payload, lines.Writer(Stdout), lines.Writer(Stderr))
@@ -376,7 +377,7 @@ func stepLabel(step string) string {
 }
 
 // stopped ends a run before anything changed on the host.
-func (p *procedure) stopped(ctx context.Context, r stepResult, outcome, prefix string) Result {
+func (p *procedure) stopped(ctx context.Context, r stepResult, outcome run.Outcome, prefix string) Result {
 	if ctx.Err() != nil {
 		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled before anything changed on the host."}
 	}
@@ -427,7 +428,7 @@ func (p *procedure) saveHistory(lines []scripts.Line) int {
 	}
 	if len(entries) > 0 {
 		if err := p.sink.SaveHistory(entries, "host"); err != nil {
-			p.sink.Emit(Event{Kind: KindOutput, Step: StepSaveHistory, Stream: Stderr, Text: "could not store history: " + err.Error()})
+			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepSaveHistory, Stream: Stderr, Text: "could not store history: " + err.Error()})
 		}
 	}
 	return len(entries)
@@ -461,19 +462,19 @@ func (p *procedure) saveEvidence(lines []scripts.Line) {
 	}
 	if len(entries) > 0 {
 		if err := p.sink.SaveHistory(entries, "repair"); err != nil {
-			p.sink.Emit(Event{Kind: KindOutput, Step: StepVerify, Stream: Stderr, Text: "could not store the evidence: " + err.Error()})
+			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepVerify, Stream: Stderr, Text: "could not store the evidence: " + err.Error()})
 		}
 	}
 }
 
 // resultName turns a script's result word ("succeeded_with_errors") into
 // the stored name ("SucceededWithErrors").
-func resultName(s string) string {
+func resultName(s string) run.UpdateResult {
 	var b strings.Builder
 	for _, part := range strings.Split(s, "_") {
 		b.WriteString(titleWord(part))
 	}
-	return b.String()
+	return run.UpdateResult(b.String())
 }
 
 func titleWord(s string) string {
@@ -499,7 +500,7 @@ func evidence(lines []scripts.Line) (verdict, detail string) {
 }
 
 // classify turns an error into a one-word outcome and a sentence.
-func classify(err error) (outcome, summary string) {
+func classify(err error) (outcome run.Outcome, summary string) {
 	var e *Error
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -507,7 +508,7 @@ func classify(err error) (outcome, summary string) {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed_out", "The step did not finish in time."
 	case errors.As(err, &e):
-		kind := map[error]string{ErrNotConfigured: "not_configured", ErrUnreachable: "unreachable", ErrTLS: "unreachable", ErrAuth: "auth",
+		kind := map[error]run.Outcome{ErrNotConfigured: "not_configured", ErrUnreachable: "unreachable", ErrTLS: "unreachable", ErrAuth: "auth",
 			ErrAccessDenied: "auth", ErrQuota: "quota", ErrTimedOut: "timed_out", ErrShellGone: "unreachable"}[e.Kind]
 		if kind == "" {
 			kind = "error"

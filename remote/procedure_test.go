@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -9,17 +10,18 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/sim"
+	"wsusfix/store/run"
 )
 
 // memSink records what a procedure reports.
 type memSink struct {
 	mu      sync.Mutex
-	events  []remote.Event
+	events  []run.Event
 	history []remote.HistoryEntry
-	onEvent func(remote.Event)
+	onEvent func(run.Event)
 }
 
-func (m *memSink) Emit(ev remote.Event) {
+func (m *memSink) Emit(ev run.Event) {
 	m.mu.Lock()
 	m.events = append(m.events, ev)
 	f := m.onEvent
@@ -37,12 +39,12 @@ func (m *memSink) SaveHistory(entries []remote.HistoryEntry, _ string) error {
 }
 
 // finished maps each finished step to its status.
-func (m *memSink) finished() map[string]string {
+func (m *memSink) finished() map[run.Step]string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[string]string{}
+	out := map[run.Step]string{}
 	for _, ev := range m.events {
-		if ev.Kind == remote.KindStepFinished {
+		if ev.Kind == run.EventStepFinished {
 			out[ev.Step] = ev.Status
 		}
 	}
@@ -50,12 +52,12 @@ func (m *memSink) finished() map[string]string {
 }
 
 // order lists the steps in the order they started.
-func (m *memSink) order() []string {
+func (m *memSink) order() []run.Step {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []string
+	var out []run.Step
 	for _, ev := range m.events {
-		if ev.Kind == remote.KindStepStarted {
+		if ev.Kind == run.EventStepStarted {
 			out = append(out, ev.Step)
 		}
 	}
@@ -80,7 +82,7 @@ func (f *fleet) failingHost(t *testing.T, skip map[string]bool, codes ...uint32)
 	return sim.Host{}
 }
 
-func (f *fleet) repair(t *testing.T, ctx context.Context, h sim.Host, procedure string, sink *memSink) remote.Result {
+func (f *fleet) repair(t *testing.T, ctx context.Context, h sim.Host, procedure run.Procedure, sink *memSink) remote.Result {
 	t.Helper()
 	c := f.client(t, nil)
 	job := remote.Job{RunID: 1, HostID: 1, Procedure: procedure, Target: remote.Target{Name: h.FQDN}}
@@ -128,12 +130,12 @@ func TestProcedure_RepairAcrossOSGenerations(t *testing.T) {
 		tried++
 		t.Run(gen, func(t *testing.T) {
 			sink := &memSink{}
-			res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+			res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
 			if res.State != "succeeded" || res.Outcome != "repaired" || res.HostState != "repaired" {
 				t.Fatalf("result %+v\nsteps %v", res, sink.finished())
 			}
-			want := remote.Steps(remote.ProcedureRepair)
-			if got := sink.order(); strings.Join(got, ",") != strings.Join(want, ",") {
+			want := run.ProcedureRepair.Steps()
+			if got := sink.order(); !slices.Equal(got, want) {
 				t.Fatalf("steps ran %v, want %v", got, want)
 			}
 			if len(sink.history) == 0 {
@@ -161,7 +163,7 @@ func TestProcedure_SecondRepair(t *testing.T) {
 	opt := fastProcedure
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	opt.Now = func() time.Time { return at }
-	job := remote.Job{RunID: 1, HostID: 1, Procedure: remote.ProcedureRepair, Target: remote.Target{Name: h.FQDN}}
+	job := remote.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureRepair, Target: remote.Target{Name: h.FQDN}}
 	for i := range 2 {
 		res := f.client(t, nil).RunFunc(opt)(t.Context(), job, &memSink{})
 		if res.State != "succeeded" {
@@ -183,7 +185,7 @@ func TestProcedure_CheckChangesNothing(t *testing.T) {
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	before, _ := f.srv.HostState(h.Name)
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, remote.ProcedureCheck, sink)
+	res := f.repair(t, t.Context(), h, run.ProcedureCheck, sink)
 	if res.State != "succeeded" || res.Outcome != "checked" {
 		t.Fatalf("check: %+v", res)
 	}
@@ -191,7 +193,7 @@ func TestProcedure_CheckChangesNothing(t *testing.T) {
 	if len(after.Backups) != len(before.Backups) || after.SoftwareDistribution != before.SoftwareDistribution {
 		t.Fatal("check mode changed the host")
 	}
-	if got := strings.Join(sink.order(), ","); got != strings.Join(remote.Steps(remote.ProcedureCheck), ",") {
+	if got := sink.order(); !slices.Equal(got, run.ProcedureCheck.Steps()) {
 		t.Fatalf("check ran %s", got)
 	}
 }
@@ -204,19 +206,19 @@ func TestProcedure_Faults(t *testing.T) {
 	used := map[string]bool{}
 	tests := []struct {
 		fault   sim.Fault
-		state   string
-		outcome string
+		state   run.State
+		outcome run.Outcome
 	}{
-		{sim.FaultUnreachable, "failed", "unreachable"},
-		{sim.FaultAuthRefused, "failed", "auth"},
-		{sim.FaultAccessDenied, "failed", "auth"},
-		{sim.FaultQuota, "failed", "quota"},
-		{sim.FaultRebootPending, "failed", "refused"},
-		{sim.FaultServiceStuck, "failed", "error"},
-		{sim.FaultFolderLocked, "succeeded", "repaired"},
-		{sim.FaultNotFixable, "failed", "still_failing"},
-		{sim.FaultReceiveTimeout, "succeeded", "repaired"},
-		{sim.FaultSlow, "succeeded", "repaired"},
+		{sim.FaultUnreachable, run.StateFailed, run.OutcomeUnreachable},
+		{sim.FaultAuthRefused, run.StateFailed, run.OutcomeAuth},
+		{sim.FaultAccessDenied, run.StateFailed, run.OutcomeAuth},
+		{sim.FaultQuota, run.StateFailed, run.OutcomeQuota},
+		{sim.FaultRebootPending, run.StateFailed, run.OutcomeRefused},
+		{sim.FaultServiceStuck, run.StateFailed, run.OutcomeError},
+		{sim.FaultFolderLocked, run.StateSucceeded, run.OutcomeRepaired},
+		{sim.FaultNotFixable, run.StateFailed, run.OutcomeStillFailing},
+		{sim.FaultReceiveTimeout, run.StateSucceeded, run.OutcomeRepaired},
+		{sim.FaultSlow, run.StateSucceeded, run.OutcomeRepaired},
 	}
 	for _, tt := range tests {
 		h := f.failingHost(t, used, 0x80070002, 0x80070003)
@@ -225,7 +227,7 @@ func TestProcedure_Faults(t *testing.T) {
 			t.Parallel() // each on its own host; the slow and timing-out ones wait, not compute
 			f.srv.SetFault(h.Name, tt.fault)
 			sink := &memSink{}
-			res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+			res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
 			if res.State != tt.state || res.Outcome != tt.outcome {
 				t.Fatalf("got %s/%s (%s), want %s/%s; steps %v", res.State, res.Outcome, res.Summary, tt.state, tt.outcome, sink.finished())
 			}
@@ -245,19 +247,19 @@ func TestProcedure_CancelInEachStep(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 200)
 	used := map[string]bool{}
-	for _, step := range remote.Steps(remote.ProcedureRepair)[1:] {
-		t.Run(step, func(t *testing.T) {
+	for _, step := range run.ProcedureRepair.Steps()[1:] {
+		t.Run(string(step), func(t *testing.T) {
 			h := f.failingHost(t, used, 0x80070002, 0x80070003)
 			used[h.Name] = true
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			sink := &memSink{onEvent: func(ev remote.Event) {
-				if ev.Kind == remote.KindStepStarted && ev.Step == step {
+			sink := &memSink{onEvent: func(ev run.Event) {
+				if ev.Kind == run.EventStepStarted && ev.Step == step {
 					go func() { time.Sleep(30 * time.Millisecond); cancel() }()
 				}
 			}}
-			res := f.repair(t, ctx, h, remote.ProcedureRepair, sink)
-			if res.State != "cancelled" && !(step == remote.StepCleanup && res.State == "succeeded") {
+			res := f.repair(t, ctx, h, run.ProcedureRepair, sink)
+			if res.State != "cancelled" && !(step == run.StepCleanup && res.State == "succeeded") {
 				t.Fatalf("cancel in %s: %+v; steps %v", step, res, sink.finished())
 			}
 			if !f.servicesRunning(t, h.Name) {
@@ -273,7 +275,7 @@ func TestProcedure_RoundTrips(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 120)
 	h := f.failingHost(t, nil, 0x80070002)
-	if res := f.repair(t, t.Context(), h, remote.ProcedureRepair, &memSink{}); res.State != "succeeded" {
+	if res := f.repair(t, t.Context(), h, run.ProcedureRepair, &memSink{}); res.State != "succeeded" {
 		t.Fatalf("%+v", res)
 	}
 	c := f.srv.Counters(h.Name)
@@ -290,7 +292,7 @@ func TestProcedure_RoundTrips(t *testing.T) {
 	}
 	// Each step is one Command with one Send (its whole payload, End on
 	// it), terminated by one Signal once Done.
-	steps := int64(len(remote.Steps(remote.ProcedureRepair)) - 1)
+	steps := int64(len(run.ProcedureRepair.Steps()) - 1)
 	if c.Requests[sim.ActionCommand] != steps || c.Requests[sim.ActionSend] != steps || c.Requests[sim.ActionSignal] != steps {
 		t.Fatalf("%d steps: %d Commands, %d Sends, %d Signals; want one each per step", steps,
 			c.Requests[sim.ActionCommand], c.Requests[sim.ActionSend], c.Requests[sim.ActionSignal])
@@ -308,8 +310,8 @@ func (f *fleet) cancelDuringLockedRename(t *testing.T) (sim.Host, context.Contex
 	m.Update(func(s *sim.HostState) { s.LockedRenames = 1000 })
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
-	sink := &memSink{onEvent: func(ev remote.Event) {
-		if ev.Kind == remote.KindStepStarted && ev.Step == remote.StepRename {
+	sink := &memSink{onEvent: func(ev run.Event) {
+		if ev.Kind == run.EventStepStarted && ev.Step == run.StepRename {
 			go func() { time.Sleep(200 * time.Millisecond); cancel() }()
 		}
 	}}
@@ -326,14 +328,14 @@ func TestProcedure_DeadlineRestoresServices(t *testing.T) {
 	h, ctx, sink := f.cancelDuringLockedRename(t)
 	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
 	defer dcancel()
-	res := f.repair(t, dctx, h, remote.ProcedureRepair, sink)
+	res := f.repair(t, dctx, h, run.ProcedureRepair, sink)
 	if res.State == "succeeded" {
 		t.Fatalf("run with a locked folder and an expired context succeeded: %+v", res)
 	}
 	if !f.servicesRunning(t, h.Name) {
 		t.Fatalf("services left stopped after the deadline; steps %v", sink.finished())
 	}
-	if sink.finished()[remote.StepStartServices] != "ok" {
+	if sink.finished()[run.StepStartServices] != "ok" {
 		t.Fatalf("start-services did not run to ok after the deadline: %v", sink.finished())
 	}
 }
@@ -347,7 +349,7 @@ func TestProcedure_DroppedConnection(t *testing.T) {
 	f.srv.SetFault(h.Name, sim.FaultDropConnection)
 	start := time.Now()
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
 	if res.State != "failed" || res.Outcome != "unreachable" || !strings.Contains(res.Summary, "closed the connection") {
 		t.Fatalf("got %+v; steps %v", res, sink.finished())
 	}

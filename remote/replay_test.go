@@ -11,6 +11,7 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/sim/replay"
+	"wsusfix/store/run"
 )
 
 // replayHost serves the named cassettes of sim/testdata/winrm-captures
@@ -72,7 +73,7 @@ func TestReplay_Session(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, code, err := run(t, s, t.Context(), tt.cmd, nil)
+			out, code, err := runCommand(t, s, t.Context(), tt.cmd, nil)
 			if err != nil || code != tt.code {
 				t.Fatalf("exit %d, %v", code, err)
 			}
@@ -103,7 +104,7 @@ func TestReplay_Stdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	out, code, err := run(t, s, t.Context(), "powershell.exe -", []byte(`Write-Host "output 1"; Write-Host "output 2";`))
+	out, code, err := runCommand(t, s, t.Context(), "powershell.exe -", []byte(`Write-Host "output 1"; Write-Host "output 2";`))
 	if err != nil || code != 0 || strings.Join(out.get(remote.Stdout), "|") != "output 1|output 2" {
 		t.Fatalf("%v, %d, %v", out.get(remote.Stdout), code, err)
 	}
@@ -145,7 +146,7 @@ func TestReplay_Faults(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			_, _, err = run(t, s, t.Context(), "cmd.exe /c echo hi", nil)
+			_, _, err = runCommand(t, s, t.Context(), "cmd.exe /c echo hi", nil)
 			var re *remote.Error
 			if !errors.Is(err, tt.want) || !errors.As(err, &re) || !strings.Contains(re.Fault, tt.fault) {
 				t.Fatalf("got %v, want %v with %q", err, tt.want, tt.fault)
@@ -161,18 +162,18 @@ func TestReplay_Check(t *testing.T) {
 	t.Parallel()
 	c, target, rs := replayHost(t, "test_winrs_standard.yml", "test_winrs_send.yml")
 	sink := &memSink{}
-	job := remote.Job{RunID: 1, HostID: 1, Procedure: remote.ProcedureCheck, Target: target}
+	job := remote.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureCheck, Target: target}
 	res := c.RunFunc(fastProcedure)(t.Context(), job, sink)
 	if res.State != "failed" || !strings.Contains(res.Summary, "reported no result") || len(claims(res.Summary)) > 0 {
 		t.Fatalf("check against recorded Windows answers: %+v", res)
 	}
-	ev, ok := sink.finishedEvent(remote.StepPreflight)
+	ev, ok := sink.finishedEvent(run.StepPreflight)
 	if !ok || ev.Status != "failed" {
 		t.Fatalf("preflight %+v", ev)
 	}
 	var shown bool
 	for _, e := range sink.events {
-		shown = shown || (e.Kind == remote.KindOutput && e.Step == remote.StepPreflight && e.Text == "hi")
+		shown = shown || (e.Kind == run.EventOutput && e.Step == run.StepPreflight && e.Text == "hi")
 	}
 	if !shown {
 		t.Error("the host's own output is not in the log")

@@ -3,6 +3,8 @@ package remote
 import (
 	"sync"
 	"time"
+
+	"wsusfix/store/run"
 )
 
 // outputDelay is how long output lines may wait to be stored together: one
@@ -16,7 +18,7 @@ type runLog struct {
 	job Job
 
 	mu      sync.Mutex // guards pending
-	pending []Event
+	pending []run.Event
 	flushMu sync.Mutex // one flush at a time keeps the order
 	wake    chan struct{}
 	done    chan struct{}
@@ -30,7 +32,7 @@ func newRunLog(e *Executor, job Job) *runLog {
 }
 
 // Emit records ev: output is flushed shortly, everything else at once.
-func (l *runLog) Emit(ev Event) {
+func (l *runLog) Emit(ev run.Event) {
 	ev.RunID = l.job.RunID
 	if ev.At.IsZero() {
 		ev.At = time.Now().UTC()
@@ -38,7 +40,7 @@ func (l *runLog) Emit(ev Event) {
 	l.mu.Lock()
 	l.pending = append(l.pending, ev)
 	l.mu.Unlock()
-	if ev.Kind != KindOutput {
+	if ev.Kind != run.EventOutput {
 		l.flush()
 		return
 	}

@@ -12,6 +12,7 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/sim"
+	"wsusfix/store/run"
 )
 
 // wire records every byte that crosses the connections it dials.
@@ -91,7 +92,7 @@ func TestSealing_Repair(t *testing.T) {
 	f, w := newSealedFleet(t, 120)
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
 	if res.State != "succeeded" {
 		t.Fatalf("sealed repair: %+v; steps %v", res, sink.finished())
 	}
@@ -100,7 +101,7 @@ func TestSealing_Repair(t *testing.T) {
 	}
 	var output bool
 	for _, ev := range sink.events {
-		output = output || ev.Kind == remote.KindOutput
+		output = output || ev.Kind == run.EventOutput
 	}
 	if !output {
 		t.Fatal("the repair produced no output lines to check the wire against")
@@ -139,11 +140,11 @@ func TestSealing_Cancel(t *testing.T) {
 	t.Parallel()
 	f, _ := newSealedFleet(t, 120)
 	h, ctx, sink := f.cancelDuringLockedRename(t)
-	res := f.repair(t, ctx, h, remote.ProcedureRepair, sink)
+	res := f.repair(t, ctx, h, run.ProcedureRepair, sink)
 	if res.State == "succeeded" {
 		t.Fatalf("cancelled run succeeded: %+v", res)
 	}
-	if !f.servicesRunning(t, h.Name) || sink.finished()[remote.StepStartServices] != "ok" {
+	if !f.servicesRunning(t, h.Name) || sink.finished()[run.StepStartServices] != "ok" {
 		t.Fatalf("services not restored after a cancel; steps %v", sink.finished())
 	}
 	if c := f.srv.Counters(h.Name); c.ShellsOpen != 0 {
@@ -163,7 +164,7 @@ func TestSealing_Accounts(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", user, err)
 		}
-		out, code, err := run(t, s, t.Context(), "whoami", nil)
+		out, code, err := runCommand(t, s, t.Context(), "whoami", nil)
 		s.Close()
 		if err != nil || code != 0 || len(out.get(remote.Stdout)) == 0 {
 			t.Fatalf("%s: whoami = %v, %d, %v", user, out.get(remote.Stdout), code, err)

@@ -37,7 +37,7 @@ func TestSession_StdinMode(t *testing.T) {
 		stdin []byte
 		want  string
 	}{{[]byte("x"), "pipe"}, {[]byte{}, "pipe"}, {nil, "console"}} {
-		out, code, err := run(t, s, t.Context(), "stdin-mode", tt.stdin)
+		out, code, err := runCommand(t, s, t.Context(), "stdin-mode", tt.stdin)
 		if err != nil || code != 0 || strings.Join(out.get(remote.Stdout), ",") != tt.want {
 			t.Errorf("stdin %q: %v, %d, %v; want %s", tt.stdin, out.get(remote.Stdout), code, err, tt.want)
 		}
@@ -71,7 +71,7 @@ func TestSession_StdinChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := f.srv.Counters(name).Requests[sim.ActionSend]
-		out, code, err := run(t, s, t.Context(), "count-stdin", make([]byte, tt.size))
+		out, code, err := runCommand(t, s, t.Context(), "count-stdin", make([]byte, tt.size))
 		s.Close()
 		if err != nil || code != 0 || strings.Join(out.get(remote.Stdout), "") != fmt.Sprint(tt.size) {
 			t.Fatalf("%d bytes: %v, %d, %v", tt.size, out.get(remote.Stdout), code, err)
@@ -109,7 +109,7 @@ func TestSession_LinesAcrossReceives(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	out, code, err := run(t, s, t.Context(), "pieces", nil)
+	out, code, err := runCommand(t, s, t.Context(), "pieces", nil)
 	if err != nil || code != 0 {
 		t.Fatalf("exit %d, %v", code, err)
 	}
@@ -137,7 +137,7 @@ func TestSession_SignalAfterDone(t *testing.T) {
 	}
 	defer s.Close()
 	for i := 1; i <= 3; i++ {
-		if _, code, err := run(t, s, t.Context(), "hostname", nil); err != nil || code != 0 {
+		if _, code, err := runCommand(t, s, t.Context(), "hostname", nil); err != nil || code != 0 {
 			t.Fatalf("hostname: %d, %v", code, err)
 		}
 		if c := f.srv.Counters(name); c.Requests[sim.ActionSignal] != int64(i) || c.Requests[sim.ActionCommand] != int64(i) {
@@ -169,7 +169,7 @@ func TestSession_UnknownCommandIsNotShellGone(t *testing.T) {
 		<-ctx.Done()
 		return 0
 	})
-	_, _, err = run(t, s, t.Context(), "vanish", nil)
+	_, _, err = runCommand(t, s, t.Context(), "vanish", nil)
 	var re *remote.Error
 	if !errors.Is(err, remote.ErrCommandGone) || errors.Is(err, remote.ErrShellGone) || !errors.As(err, &re) {
 		t.Fatalf("got %v, want ErrCommandGone", err)

@@ -5,7 +5,11 @@
 // Windows machine is needed. It must never be imported by handlers or store.
 package sim
 
-import "time"
+import (
+	"time"
+
+	"wsusfix/store/run"
+)
 
 // Fleet is a deterministic simulated estate. The same FleetConfig always
 // yields the same Fleet. Hosts are sorted by Name.
@@ -67,19 +71,23 @@ type Event struct {
 	KB        string // "KB5044277", or "" for updates without one
 	Title     string
 	Operation string // OperationInstallation or OperationUninstallation
-	Result    string // one of the Result* constants
+	Result    run.UpdateResult
 	HResult   uint32 // 0 on success
 }
 
-// History operation and result names, as QueryHistory reports them.
+// History operation names, as QueryHistory reports them.
 const (
 	OperationInstallation   = "Installation"
 	OperationUninstallation = "Uninstallation"
+)
 
-	ResultSucceeded           = "Succeeded"
-	ResultSucceededWithErrors = "SucceededWithErrors"
-	ResultFailed              = "Failed"
-	ResultAborted             = "Aborted"
+// Result names of the history, the product's own (store/run), under the
+// short names the simulator's code uses.
+const (
+	ResultSucceeded           = run.ResultSucceeded
+	ResultSucceededWithErrors = run.ResultSucceededWithErrors
+	ResultFailed              = run.ResultFailed
+	ResultAborted             = run.ResultAborted
 )
 
 // Fault is a way a simulated host misbehaves. The catalogue is fixed; the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"wsusfix/remote/scripts"
+	"wsusfix/store/run"
 )
 
 // The twins of save-history.ps1 and detect.ps1, and the update-history
@@ -72,9 +73,9 @@ func eventKB(e Event) string {
 }
 
 // resultCode is an event's OperationResultCode.
-func resultCode(result string) int {
+func resultCode(result run.UpdateResult) int {
 	switch result {
-	case "InProgress":
+	case run.ResultInProgress:
 		return 1
 	case ResultSucceeded:
 		return 2

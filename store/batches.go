@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"time"
+
+	"wsusfix/store/run"
 )
 
 // Batch groups runs started together from the triage page.
 type Batch struct {
 	ID          int64
-	Procedure   string
+	Procedure   run.Procedure
 	RequestedBy string
 	Description string
 	CreatedAt   time.Time
@@ -33,15 +35,16 @@ func (s *Store) Batch(ctx context.Context, id int64) (Batch, error) {
 }
 
 // BatchCounts counts a batch's runs by state, and by outcome for ended runs.
-func (s *Store) BatchCounts(ctx context.Context, id int64) (states, outcomes map[string]int, err error) {
+func (s *Store) BatchCounts(ctx context.Context, id int64) (states map[run.State]int, outcomes map[run.Outcome]int, err error) {
 	rows, err := s.read.QueryContext(ctx, "SELECT state, outcome, count(*) FROM runs WHERE batch_id = ? GROUP BY state, outcome", id)
 	if err != nil {
 		return nil, nil, mapErr("batch counts", err)
 	}
 	defer rows.Close()
-	states, outcomes = map[string]int{}, map[string]int{}
+	states, outcomes = map[run.State]int{}, map[run.Outcome]int{}
 	for rows.Next() {
-		var st, oc string
+		var st run.State
+		var oc run.Outcome
 		var n int
 		if err := rows.Scan(&st, &oc, &n); err != nil {
 			return nil, nil, mapErr("batch counts", err)

@@ -4,35 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"time"
-)
 
-// Kinds of run event.
-const (
-	EventStepStarted  = "step_started"
-	EventOutput       = "output"
-	EventStepFinished = "step_finished"
-	EventRunFinished  = "run_finished"
+	"wsusfix/store/run"
 )
-
-// RunEvent is one entry of a run's log. Seq numbers a run's events from 1
-// with no gap; it is the Server-Sent Events id. Its fields match
-// remote.Event's one for one (converted directly in web and handlers).
-type RunEvent struct {
-	RunID      int64
-	Seq        int64
-	At         time.Time
-	Kind       string
-	Step       string
-	Stream     string // "stdout" or "stderr", for output
-	Text       string
-	Status     string // for step_finished and run_finished
-	DurationMS int64
-	Detail     string // JSON of the step's parsed result, or the run's outcome
-}
 
 // AppendRunEvent stores ev with the run's next sequence number and returns
 // it numbered. Events are stored before anyone is told of them.
-func (s *Store) AppendRunEvent(ctx context.Context, ev RunEvent) (RunEvent, error) {
+func (s *Store) AppendRunEvent(ctx context.Context, ev run.Event) (run.Event, error) {
 	if ev.At.IsZero() {
 		ev.At = s.now()
 	}
@@ -43,7 +21,7 @@ func (s *Store) AppendRunEvent(ctx context.Context, ev RunEvent) (RunEvent, erro
 // AppendRunEvents stores several events in one transaction (output lines
 // arriving together), numbering them in order. It reads each run's last
 // number once and reuses one prepared insert: a busy fleet appends many.
-func (s *Store) AppendRunEvents(ctx context.Context, evs []RunEvent) ([]RunEvent, error) {
+func (s *Store) AppendRunEvents(ctx context.Context, evs []run.Event) ([]run.Event, error) {
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, insertEvent)
 		if err != nil {
@@ -78,12 +56,12 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
-func eventArgs(ev *RunEvent) []any {
+func eventArgs(ev *run.Event) []any {
 	return []any{ev.RunID, ev.Seq, ev.At.UnixMilli(), ev.Kind, ev.Step, ev.Stream, ev.Text, ev.Status, ev.DurationMS, ev.Detail}
 }
 
 // appendEvent numbers and inserts one event inside a transaction.
-func appendEvent(ctx context.Context, q querier, ev *RunEvent) error {
+func appendEvent(ctx context.Context, q querier, ev *run.Event) error {
 	if err := q.QueryRowContext(ctx, lastSeq, ev.RunID).Scan(&ev.Seq); err != nil {
 		return err
 	}
@@ -94,7 +72,7 @@ func appendEvent(ctx context.Context, q querier, ev *RunEvent) error {
 
 // RunEvents returns a run's events with seq greater than after, in order,
 // at most limit (0: all).
-func (s *Store) RunEvents(ctx context.Context, runID, after int64, limit int) ([]RunEvent, error) {
+func (s *Store) RunEvents(ctx context.Context, runID, after int64, limit int) ([]run.Event, error) {
 	q := `SELECT run_id, seq, at, kind, step, stream, text, status, ifnull(duration_ms, 0), detail
 		FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq`
 	args := []any{runID, after}
@@ -107,9 +85,9 @@ func (s *Store) RunEvents(ctx context.Context, runID, after int64, limit int) ([
 		return nil, mapErr("run events", err)
 	}
 	defer rows.Close()
-	var out []RunEvent
+	var out []run.Event
 	for rows.Next() {
-		var ev RunEvent
+		var ev run.Event
 		var at int64
 		if err := rows.Scan(&ev.RunID, &ev.Seq, &at, &ev.Kind, &ev.Step, &ev.Stream, &ev.Text, &ev.Status,
 			&ev.DurationMS, &ev.Detail); err != nil {

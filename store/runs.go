@@ -7,26 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// Run states.
-const (
-	RunQueued      = "queued"
-	RunRunning     = "running"
-	RunSucceeded   = "succeeded"
-	RunFailed      = "failed"
-	RunCancelled   = "cancelled"
-	RunInterrupted = "interrupted"
-)
-
-// RunStates lists every run state in the order a run moves through them,
-// as the runs table's CHECK constraint allows them.
-var RunStates = []string{RunQueued, RunRunning, RunSucceeded, RunFailed, RunCancelled, RunInterrupted}
-
-// Procedures a run can carry out.
-const (
-	ProcedureRepair = "repair"
-	ProcedureCheck  = "check"
+	"wsusfix/store/run"
 )
 
 // Run is one repair (or check) of one host.
@@ -35,10 +17,10 @@ type Run struct {
 	HostID      int64
 	HostName    string
 	BatchID     int64 // 0 when started alone
-	Procedure   string
+	Procedure   run.Procedure
 	RequestedBy string
-	State       string
-	Outcome     string
+	State       run.State
+	Outcome     run.Outcome
 	Summary     string
 	Error       string
 	CreatedAt   time.Time
@@ -47,7 +29,7 @@ type Run struct {
 }
 
 // Active reports whether the run has not ended.
-func (r Run) Active() bool { return r.State == RunQueued || r.State == RunRunning }
+func (r Run) Active() bool { return r.State == run.StateQueued || r.State == run.StateRunning }
 
 // ActiveRunError is returned (wrapping ErrConflict) when a host already has
 // a queued or running run; RunID names it so the caller can link to it.
@@ -68,7 +50,7 @@ func (e *ActiveRunError) Unwrap() error { return ErrConflict }
 type RunInput struct {
 	HostID      int64
 	BatchID     int64
-	Procedure   string
+	Procedure   run.Procedure
 	RequestedBy string
 }
 
@@ -135,8 +117,8 @@ func (s *Store) StartRun(ctx context.Context, id int64) error {
 
 // RunResult is how a run ended.
 type RunResult struct {
-	State   string // a final state
-	Outcome string
+	State   run.State // a final state
+	Outcome run.Outcome
 	Summary string
 	Error   string
 }
@@ -144,8 +126,8 @@ type RunResult struct {
 // FinishRun records a run's end and appends its run_finished event in the
 // same transaction, so a watcher that sees the event sees the final row.
 // It returns that event. A run already finished is left alone (ErrConflict).
-func (s *Store) FinishRun(ctx context.Context, id int64, res RunResult) (RunEvent, error) {
-	var ev RunEvent
+func (s *Store) FinishRun(ctx context.Context, id int64, res RunResult) (run.Event, error) {
+	var ev run.Event
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
 		r, err := tx.ExecContext(ctx, `UPDATE runs SET state = ?, outcome = ?, summary = ?, error = ?, finished_at = ?
@@ -156,7 +138,7 @@ func (s *Store) FinishRun(ctx context.Context, id int64, res RunResult) (RunEven
 		if n, _ := r.RowsAffected(); n == 0 {
 			return fmt.Errorf("run %d already finished: %w", id, ErrConflict)
 		}
-		ev = RunEvent{RunID: id, At: now, Kind: EventRunFinished, Status: res.State, Text: res.Summary, Detail: res.Outcome}
+		ev = run.Event{RunID: id, At: now, Kind: run.EventRunFinished, Status: string(res.State), Text: res.Summary, Detail: string(res.Outcome)}
 		return appendEvent(ctx, tx, &ev)
 	})
 	return ev, mapErr("finish run", err)
@@ -193,7 +175,7 @@ func (s *Store) InterruptRuns(ctx context.Context, reason string) (int, error) {
 				finished_at = ? WHERE id = ?`, reason, now.UnixMilli(), id); err != nil {
 				return err
 			}
-			ev := RunEvent{RunID: id, At: now, Kind: EventRunFinished, Status: RunInterrupted, Text: reason, Detail: "interrupted"}
+			ev := run.Event{RunID: id, At: now, Kind: run.EventRunFinished, Status: string(run.StateInterrupted), Text: reason, Detail: string(run.OutcomeInterrupted)}
 			if err := appendEvent(ctx, tx, &ev); err != nil {
 				return err
 			}
@@ -208,7 +190,7 @@ func (s *Store) InterruptRuns(ctx context.Context, reason string) (int, error) {
 type RunFilter struct {
 	HostID  int64
 	Host    string // name substring
-	State   string
+	State   run.State
 	Who     string
 	BatchID int64
 	Since   time.Time
@@ -219,7 +201,7 @@ type RunFilter struct {
 
 // Runs returns runs newest first and how many match in all.
 func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, int, error) {
-	if err := checkFilterText("runs", f.Host, f.State, f.Who); err != nil {
+	if err := checkFilterText("runs", f.Host, string(f.State), f.Who); err != nil {
 		return nil, 0, err
 	}
 	conds := []string{"1 = 1"}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 	"testing"
+
+	"wsusfix/store/run"
 )
 
 func newRunHost(t *testing.T, s *Store, name string) Host {
@@ -30,7 +32,7 @@ func TestStore_OneActiveRunPerHost(t *testing.T) {
 	var active []int64
 	for range 20 {
 		wg.Go(func() {
-			_, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: ProcedureRepair, RequestedBy: "alice"})
+			_, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: run.ProcedureRepair, RequestedBy: "alice"})
 			mu.Lock()
 			defer mu.Unlock()
 			var are *ActiveRunError
@@ -49,20 +51,20 @@ func TestStore_OneActiveRunPerHost(t *testing.T) {
 	if ok != 1 || conflicts != 19 {
 		t.Fatalf("%d started, %d conflicts; want 1 and 19", ok, conflicts)
 	}
-	run, err := s.ActiveRun(ctx, h.ID)
-	if err != nil || active[0] != run.ID || run.HostName != "PC1" || run.State != RunQueued {
-		t.Fatalf("active run %+v (%v); conflicts named %d", run, err, active[0])
+	cur, err := s.ActiveRun(ctx, h.ID)
+	if err != nil || active[0] != cur.ID || cur.HostName != "PC1" || cur.State != run.StateQueued {
+		t.Fatalf("active run %+v (%v); conflicts named %d", cur, err, active[0])
 	}
-	if err := s.StartRun(ctx, run.ID); err != nil {
+	if err := s.StartRun(ctx, cur.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.FinishRun(ctx, run.ID, RunResult{State: RunSucceeded, Outcome: "repaired"}); err != nil {
+	if _, err := s.FinishRun(ctx, cur.ID, RunResult{State: run.StateSucceeded, Outcome: "repaired"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.FinishRun(ctx, run.ID, RunResult{State: RunFailed}); !errors.Is(err, ErrConflict) {
+	if _, err := s.FinishRun(ctx, cur.ID, RunResult{State: run.StateFailed}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("finishing twice: %v, want ErrConflict", err)
 	}
-	if _, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: ProcedureRepair, RequestedBy: "bob"}); err != nil {
+	if _, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: run.ProcedureRepair, RequestedBy: "bob"}); err != nil {
 		t.Fatalf("new run after the first ended: %v", err)
 	}
 }
@@ -74,33 +76,33 @@ func TestStore_RunEvents(t *testing.T) {
 	s := newTestStore(t)
 	ctx := t.Context()
 	a, b := newRunHost(t, s, "A"), newRunHost(t, s, "B")
-	ra, err := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	ra, err := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: run.ProcedureRepair, RequestedBy: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	rb, err := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: run.ProcedureRepair, RequestedBy: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendRunEvent(ctx, RunEvent{RunID: ra.ID, Kind: EventStepStarted, Step: "preflight"}); err != nil {
+	if _, err := s.AppendRunEvent(ctx, run.Event{RunID: ra.ID, Kind: run.EventStepStarted, Step: "preflight"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendRunEvent(ctx, RunEvent{RunID: rb.ID, Kind: EventStepStarted, Step: "preflight"}); err != nil {
+	if _, err := s.AppendRunEvent(ctx, run.Event{RunID: rb.ID, Kind: run.EventStepStarted, Step: "preflight"}); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := s.AppendRunEvents(ctx, []RunEvent{
-		{RunID: ra.ID, Kind: EventOutput, Step: "preflight", Stream: "stdout", Text: "line 1"},
-		{RunID: ra.ID, Kind: EventOutput, Step: "preflight", Stream: "stderr", Text: "\n\nevent: done"},
+	evs, err := s.AppendRunEvents(ctx, []run.Event{
+		{RunID: ra.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stdout", Text: "line 1"},
+		{RunID: ra.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stderr", Text: "\n\nevent: done"},
 	})
 	if err != nil || evs[0].Seq != 2 || evs[1].Seq != 3 {
 		t.Fatalf("batch append numbered %+v (%v)", evs, err)
 	}
-	fin, err := s.FinishRun(ctx, ra.ID, RunResult{State: RunFailed, Outcome: "refused", Summary: "reboot pending"})
-	if err != nil || fin.Seq != 4 || fin.Kind != EventRunFinished {
+	fin, err := s.FinishRun(ctx, ra.ID, RunResult{State: run.StateFailed, Outcome: "refused", Summary: "reboot pending"})
+	if err != nil || fin.Seq != 4 || fin.Kind != run.EventRunFinished {
 		t.Fatalf("finish event %+v (%v)", fin, err)
 	}
 	got, err := s.RunEvents(ctx, ra.ID, 1, 0)
-	if err != nil || len(got) != 3 || got[0].Seq != 2 || got[1].Text != "\n\nevent: done" || got[2].Status != RunFailed {
+	if err != nil || len(got) != 3 || got[0].Seq != 2 || got[1].Text != "\n\nevent: done" || got[2].Status != string(run.StateFailed) {
 		t.Fatalf("events after 1: %+v (%v)", got, err)
 	}
 	if other, _ := s.RunEvents(ctx, rb.ID, 0, 0); len(other) != 1 || other[0].Seq != 1 {
@@ -115,22 +117,22 @@ func TestStore_InterruptRuns(t *testing.T) {
 	s := newTestStore(t)
 	ctx := t.Context()
 	a, b, c := newRunHost(t, s, "A"), newRunHost(t, s, "B"), newRunHost(t, s, "C")
-	running, err := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	running, err := s.CreateRun(ctx, RunInput{HostID: a.ID, Procedure: run.ProcedureRepair, RequestedBy: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.StartRun(ctx, running.ID); err != nil {
 		t.Fatal(err)
 	}
-	queued, err := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	queued, err := s.CreateRun(ctx, RunInput{HostID: b.ID, Procedure: run.ProcedureRepair, RequestedBy: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done, err := s.CreateRun(ctx, RunInput{HostID: c.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+	done, err := s.CreateRun(ctx, RunInput{HostID: c.ID, Procedure: run.ProcedureRepair, RequestedBy: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.FinishRun(ctx, done.ID, RunResult{State: RunSucceeded, Outcome: "repaired"}); err != nil {
+	if _, err := s.FinishRun(ctx, done.ID, RunResult{State: run.StateSucceeded, Outcome: "repaired"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -140,14 +142,14 @@ func TestStore_InterruptRuns(t *testing.T) {
 	}
 	for _, id := range []int64{running.ID, queued.ID} {
 		r, _ := s.Run(ctx, id)
-		if r.State != RunInterrupted || r.Error == "" || r.FinishedAt.IsZero() {
+		if r.State != run.StateInterrupted || r.Error == "" || r.FinishedAt.IsZero() {
 			t.Fatalf("run %d = %+v, want interrupted with a reason", id, r)
 		}
 	}
-	if r, _ := s.Run(ctx, done.ID); r.State != RunSucceeded {
+	if r, _ := s.Run(ctx, done.ID); r.State != run.StateSucceeded {
 		t.Fatalf("finished run changed to %s", r.State)
 	}
-	runs, total, err := s.Runs(ctx, RunFilter{State: RunInterrupted})
+	runs, total, err := s.Runs(ctx, RunFilter{State: run.StateInterrupted})
 	if err != nil || total != 2 || len(runs) != 2 || runs[0].ID != queued.ID {
 		t.Fatalf("Runs(interrupted) = %d of %d, first %+v (%v)", len(runs), total, runs, err)
 	}
@@ -158,24 +160,24 @@ func TestStore_Batches(t *testing.T) {
 	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
-	b, err := s.CreateBatch(ctx, Batch{Procedure: ProcedureRepair, RequestedBy: "x", Description: "0x80070002"})
+	b, err := s.CreateBatch(ctx, Batch{Procedure: run.ProcedureRepair, RequestedBy: "x", Description: "0x80070002"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, name := range []string{"A", "B", "C"} {
 		h := newRunHost(t, s, name)
-		r, err := s.CreateRun(ctx, RunInput{HostID: h.ID, BatchID: b.ID, Procedure: ProcedureRepair, RequestedBy: "x"})
+		r, err := s.CreateRun(ctx, RunInput{HostID: h.ID, BatchID: b.ID, Procedure: run.ProcedureRepair, RequestedBy: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			if _, err := s.FinishRun(ctx, r.ID, RunResult{State: RunFailed, Outcome: "unreachable"}); err != nil {
+			if _, err := s.FinishRun(ctx, r.ID, RunResult{State: run.StateFailed, Outcome: "unreachable"}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	states, outcomes, err := s.BatchCounts(ctx, b.ID)
-	if err != nil || states[RunQueued] != 2 || states[RunFailed] != 1 || outcomes["unreachable"] != 1 {
+	if err != nil || states[run.StateQueued] != 2 || states[run.StateFailed] != 1 || outcomes["unreachable"] != 1 {
 		t.Fatalf("counts %v %v (%v)", states, outcomes, err)
 	}
 }

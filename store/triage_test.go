@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"wsusfix/store/run"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -131,7 +133,7 @@ func TestStore_FilterTextTooLong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: ProcedureCheck, RequestedBy: "t"}); err != nil {
+	if _, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: run.ProcedureCheck, RequestedBy: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	most := strings.Repeat("%", MaxFilterText)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"wsusfix/store/run"
 )
 
 // History sources.
@@ -25,8 +27,8 @@ type UpdateEvent struct {
 	UpdateID  string
 	KB        string
 	Title     string
-	Operation string // "Installation" or "Uninstallation"
-	Result    string // "Succeeded", "SucceededWithErrors", "Failed", "Aborted", "InProgress"
+	Operation string           // "Installation" or "Uninstallation"
+	Result    run.UpdateResult // "Succeeded", "SucceededWithErrors", "Failed", "Aborted", "InProgress"
 	HResult   uint32
 	Source    string
 }
@@ -39,7 +41,7 @@ type EventInput struct {
 	KB        string
 	Title     string
 	Operation string
-	Result    string
+	Result    run.UpdateResult
 	HResult   uint32
 	Source    string
 }

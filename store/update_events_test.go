@@ -2,6 +2,8 @@ package store
 
 import (
 	"testing"
+
+	"wsusfix/store/run"
 )
 
 const (
@@ -11,7 +13,7 @@ const (
 	installFailed = "Installation"
 )
 
-func ev(host string, d int, update, result string, code uint32) EventInput {
+func ev(host string, d int, update string, result run.UpdateResult, code uint32) EventInput {
 	return EventInput{HostName: host, At: day(d), UpdateID: update, KB: "KB" + update, Title: "Update " + update,
 		Operation: installFailed, Result: result, HResult: code, Source: SourceImport}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/a-h/templ"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // BulkProps is the confirmation page before a bulk repair.
@@ -23,8 +24,8 @@ type BulkProps struct {
 type BatchProps struct {
 	Batch    store.Batch
 	Runs     []store.Run
-	States   map[string]int
-	Outcomes map[string]int
+	States   map[run.State]int
+	Outcomes map[run.Outcome]int
 	Active   bool
 	Failed   int // runs a re-run would retry
 }
@@ -36,19 +37,19 @@ func BatchHref(id int64) templ.SafeURL { return templ.SafeURL("/batches/" + strc
 // repair could not even run on, and hosts where it ran and did not help.
 var outcomeGroups = []struct {
 	Label    string
-	Outcomes []string
+	Outcomes []run.Outcome
 }{
-	{"Repaired", []string{"repaired"}},
-	{"Ran, no evidence yet", []string{"unknown", "checked"}},
-	{"Ran and did not help", []string{"still_failing"}},
-	{"Could not run: unreachable", []string{"unreachable", "timed_out"}},
-	{"Could not run: credentials, rights or settings", []string{"auth", "quota", "not_configured"}},
-	{"Could not run: refused by preflight", []string{"refused"}},
-	{"Error", []string{"error"}},
-	{"Cancelled or interrupted", []string{"cancelled", "interrupted"}},
+	{"Repaired", []run.Outcome{run.OutcomeRepaired}},
+	{"Ran, no evidence yet", []run.Outcome{run.OutcomeUnknown, run.OutcomeChecked}},
+	{"Ran and did not help", []run.Outcome{run.OutcomeStillFailing}},
+	{"Could not run: unreachable", []run.Outcome{run.OutcomeUnreachable, run.OutcomeTimedOut}},
+	{"Could not run: credentials, rights or settings", []run.Outcome{run.OutcomeAuth, run.OutcomeQuota, run.OutcomeNotConfigured}},
+	{"Could not run: refused by preflight", []run.Outcome{run.OutcomeRefused}},
+	{"Error", []run.Outcome{run.OutcomeError}},
+	{"Cancelled or interrupted", []run.Outcome{run.OutcomeCancelled, run.OutcomeInterrupted}},
 }
 
-func groupCount(outcomes map[string]int, names []string) int {
+func groupCount(outcomes map[run.Outcome]int, names []run.Outcome) int {
 	n := 0
 	for _, o := range names {
 		n += outcomes[o]

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 	"wsusfix/views"
 )
 
@@ -18,19 +19,19 @@ import (
 // over, and lists every run.
 func TestBatchPage(t *testing.T) {
 	runs := []store.Run{
-		{ID: 21, BatchID: 3, HostName: "PC-001", Procedure: "repair", State: store.RunSucceeded, Outcome: "repaired", CreatedAt: at},
-		{ID: 22, BatchID: 3, HostName: "PC-002", Procedure: "repair", State: store.RunFailed, Outcome: "unreachable", CreatedAt: at},
-		{ID: 23, BatchID: 3, HostName: "PC-003", Procedure: "repair", State: store.RunFailed, Outcome: "timed_out", CreatedAt: at},
-		{ID: 24, BatchID: 3, HostName: "PC-004", Procedure: "repair", State: store.RunInterrupted, Outcome: "interrupted", CreatedAt: at},
+		{ID: 21, BatchID: 3, HostName: "PC-001", Procedure: "repair", State: run.StateSucceeded, Outcome: "repaired", CreatedAt: at},
+		{ID: 22, BatchID: 3, HostName: "PC-002", Procedure: "repair", State: run.StateFailed, Outcome: "unreachable", CreatedAt: at},
+		{ID: 23, BatchID: 3, HostName: "PC-003", Procedure: "repair", State: run.StateFailed, Outcome: "timed_out", CreatedAt: at},
+		{ID: 24, BatchID: 3, HostName: "PC-004", Procedure: "repair", State: run.StateInterrupted, Outcome: "interrupted", CreatedAt: at},
 	}
 	batch := store.Batch{ID: 3, Procedure: "repair", RequestedBy: "alice", Description: "12 hosts with 0x80070002", CreatedAt: at}
 	over := views.BatchProps{Batch: batch, Runs: runs,
-		States:   map[string]int{store.RunSucceeded: 1, store.RunFailed: 2, store.RunInterrupted: 1},
-		Outcomes: map[string]int{"repaired": 1, "unreachable": 1, "timed_out": 1, "interrupted": 1},
+		States:   map[run.State]int{run.StateSucceeded: 1, run.StateFailed: 2, run.StateInterrupted: 1},
+		Outcomes: map[run.Outcome]int{run.OutcomeRepaired: 1, run.OutcomeUnreachable: 1, run.OutcomeTimedOut: 1, run.OutcomeInterrupted: 1},
 		Failed:   3}
 	going := over
-	going.Runs = append([]store.Run{{ID: 25, BatchID: 3, HostName: "PC-005", Procedure: "repair", State: store.RunQueued, CreatedAt: at}}, runs...)
-	going.States = map[string]int{store.RunQueued: 1, store.RunSucceeded: 1, store.RunFailed: 2, store.RunInterrupted: 1}
+	going.Runs = append([]store.Run{{ID: 25, BatchID: 3, HostName: "PC-005", Procedure: "repair", State: run.StateQueued, CreatedAt: at}}, runs...)
+	going.States = map[run.State]int{run.StateQueued: 1, run.StateSucceeded: 1, run.StateFailed: 2, run.StateInterrupted: 1}
 	going.Active = true
 
 	tests := []struct {
@@ -46,7 +47,7 @@ func TestBatchPage(t *testing.T) {
 		{name: "still going", props: going, wantLive: true,
 			wantStates: map[string]string{"queued": "1", "running": "0", "succeeded": "1", "failed": "2", "cancelled": "0", "interrupted": "1"}},
 		{name: "over, all repaired", props: views.BatchProps{Batch: batch, Runs: runs[:1],
-			States: map[string]int{store.RunSucceeded: 1}, Outcomes: map[string]int{"repaired": 1}},
+			States: map[run.State]int{run.StateSucceeded: 1}, Outcomes: map[run.Outcome]int{run.OutcomeRepaired: 1}},
 			wantStates: map[string]string{"queued": "0", "running": "0", "succeeded": "1", "failed": "0", "cancelled": "0", "interrupted": "0"}},
 	}
 	for _, tt := range tests {
@@ -60,8 +61,8 @@ func TestBatchPage(t *testing.T) {
 				t.Errorf("data-active = %v, want %v", ok, tt.wantLive)
 			}
 			got := map[string]string{}
-			for _, s := range store.RunStates {
-				got[s] = text(one(t, doc, "count-"+s))
+			for _, s := range run.States {
+				got[string(s)] = text(one(t, doc, "count-"+string(s)))
 			}
 			if diff := cmp.Diff(tt.wantStates, got); diff != "" {
 				t.Errorf("state counts (-want +got):\n%s", diff)
@@ -95,7 +96,7 @@ func TestBatchPage(t *testing.T) {
 // from hosts where the repair ran and did not help.
 func TestBatchPage_Outcomes(t *testing.T) {
 	p := views.BatchProps{Batch: store.Batch{ID: 4, Procedure: "repair"},
-		Outcomes: map[string]int{"repaired": 5, "unknown": 1, "checked": 2, "still_failing": 3, "unreachable": 4, "timed_out": 1,
+		Outcomes: map[run.Outcome]int{run.OutcomeRepaired: 5, run.OutcomeUnknown: 1, run.OutcomeChecked: 2, run.OutcomeStillFailing: 3, run.OutcomeUnreachable: 4, run.OutcomeTimedOut: 1,
 			"auth": 1, "quota": 1, "not_configured": 1, "refused": 2, "error": 1, "cancelled": 1, "interrupted": 2}}
 	doc := render(t, t.Context(), views.BatchPage(p))
 	dl := one(t, doc, "batch-outcomes")
@@ -215,7 +216,7 @@ func TestBatchPage_Escaping(t *testing.T) {
 		t.Run(bad, func(t *testing.T) {
 			batch := views.BatchPage(views.BatchProps{
 				Batch: store.Batch{ID: 3, Procedure: "repair", RequestedBy: bad, Description: bad, CreatedAt: at},
-				Runs:  []store.Run{{ID: 21, BatchID: 3, HostName: bad, Procedure: "repair", State: store.RunFailed, Summary: bad, RequestedBy: bad, CreatedAt: at}},
+				Runs:  []store.Run{{ID: 21, BatchID: 3, HostName: bad, Procedure: "repair", State: run.StateFailed, Summary: bad, RequestedBy: bad, CreatedAt: at}},
 			})
 			doc := render(t, t.Context(), batch)
 			noInjectedMarkup(t, doc)

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 	"wsusfix/views"
 )
 
@@ -40,7 +41,7 @@ func hostProps() views.HostProps {
 // decoded, its history with each HRESULT decoded, and its runs.
 func TestHostPage(t *testing.T) {
 	p := hostProps()
-	p.Runs = []store.Run{{ID: 5, HostName: "PC-001", Procedure: "check", RequestedBy: "alice", State: store.RunSucceeded, CreatedAt: at}}
+	p.Runs = []store.Run{{ID: 5, HostName: "PC-001", Procedure: "check", RequestedBy: "alice", State: run.StateSucceeded, CreatedAt: at}}
 	doc := render(t, t.Context(), views.HostPage(p))
 
 	if got := text(one(t, doc, "host-name")); got != "PC-001" {
@@ -116,7 +117,7 @@ func TestHostPage(t *testing.T) {
 // TestHostPage_Actions ensures repair and check are offered exactly when
 // they can start, and otherwise the page says why or links the active run.
 func TestHostPage_Actions(t *testing.T) {
-	active := store.Run{ID: 77, HostName: "PC-001", Procedure: "repair", State: store.RunRunning, CreatedAt: at}
+	active := store.Run{ID: 77, HostName: "PC-001", Procedure: "repair", State: run.StateRunning, CreatedAt: at}
 	tests := []struct {
 		name       string
 		edit       func(*views.HostProps)

@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // stepLabels names the procedure's steps for people.
@@ -50,14 +51,15 @@ type StepView struct {
 
 // BuildSteps lays a run's stored events over the procedure's step list:
 // every step appears, in order, with what happened to it so far.
-func BuildSteps(order []string, events []store.RunEvent) []StepView {
+func BuildSteps(order []run.Step, events []run.Event) []StepView {
 	steps := make([]StepView, 0, len(order))
 	index := map[string]int{}
-	for _, name := range order {
-		index[name] = len(steps)
-		steps = append(steps, StepView{Name: name, State: "pending"})
+	for _, step := range order {
+		index[string(step)] = len(steps)
+		steps = append(steps, StepView{Name: string(step), State: "pending"})
 	}
-	at := func(name string) *StepView {
+	at := func(step run.Step) *StepView {
+		name := string(step)
 		i, ok := index[name]
 		if !ok {
 			index[name] = len(steps)
@@ -68,12 +70,12 @@ func BuildSteps(order []string, events []store.RunEvent) []StepView {
 	}
 	for _, ev := range events {
 		switch ev.Kind {
-		case store.EventStepStarted:
+		case run.EventStepStarted:
 			at(ev.Step).State = "running"
-		case store.EventOutput:
+		case run.EventOutput:
 			s := at(ev.Step)
 			s.Lines = append(s.Lines, OutputLine{Seq: ev.Seq, Stream: ev.Stream, Text: ev.Text})
-		case store.EventStepFinished:
+		case run.EventStepFinished:
 			s := at(ev.Step)
 			s.State, s.Detail = ev.Status, ev.Text
 			s.Duration = FormatDuration(time.Duration(ev.DurationMS) * time.Millisecond)

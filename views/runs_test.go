@@ -9,42 +9,41 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 	"wsusfix/views"
 )
 
-// repairSteps and checkSteps are remote.Steps for each procedure, spelled
-// out so the views tests do not depend on remote.
+// repairSteps and checkSteps are each procedure's steps.
 var (
-	repairSteps = []string{"connect", "preflight", "save-history", "stop-services", "rename",
-		"start-services", "detect", "verify", "cleanup"}
-	checkSteps = []string{"connect", "preflight", "save-history"}
+	repairSteps = run.ProcedureRepair.Steps()
+	checkSteps  = run.ProcedureCheck.Steps()
 )
 
 // evs numbers events from 1 as the store does.
-func evs(in ...store.RunEvent) []store.RunEvent {
+func evs(in ...run.Event) []run.Event {
 	for i := range in {
 		in[i].RunID, in[i].Seq = 42, int64(i+1)
 	}
 	return in
 }
 
-func started(step string) store.RunEvent {
-	return store.RunEvent{Kind: store.EventStepStarted, Step: step}
+func started(step run.Step) run.Event {
+	return run.Event{Kind: run.EventStepStarted, Step: step}
 }
 
-func finished(step, status string, ms int64, text string) store.RunEvent {
-	return store.RunEvent{Kind: store.EventStepFinished, Step: step, Status: status, DurationMS: ms, Text: text}
+func finished(step run.Step, status string, ms int64, text string) run.Event {
+	return run.Event{Kind: run.EventStepFinished, Step: step, Status: status, DurationMS: ms, Text: text}
 }
 
-func output(step, stream, text string) store.RunEvent {
-	return store.RunEvent{Kind: store.EventOutput, Step: step, Stream: stream, Text: text}
+func output(step run.Step, stream, text string) run.Event {
+	return run.Event{Kind: run.EventOutput, Step: step, Stream: stream, Text: text}
 }
 
 // pending is order as steps nothing has happened to yet.
-func pending(order ...string) []views.StepView {
+func pending(order ...run.Step) []views.StepView {
 	out := make([]views.StepView, 0, len(order))
 	for _, n := range order {
-		out = append(out, views.StepView{Name: n, State: "pending"})
+		out = append(out, views.StepView{Name: string(n), State: "pending"})
 	}
 	return out
 }
@@ -54,8 +53,8 @@ func pending(order ...string) []views.StepView {
 func TestBuildSteps(t *testing.T) {
 	tests := []struct {
 		name   string
-		order  []string
-		events []store.RunEvent
+		order  []run.Step
+		events []run.Event
 		want   []views.StepView
 	}{
 		{
@@ -178,7 +177,7 @@ func TestBuildSteps(t *testing.T) {
 		{
 			name:   "run_finished adds no step",
 			order:  checkSteps,
-			events: evs(store.RunEvent{Kind: store.EventRunFinished, Status: "succeeded", Detail: "checked"}),
+			events: evs(run.Event{Kind: run.EventRunFinished, Status: "succeeded", Detail: "checked"}),
 			want:   pending(checkSteps...),
 		},
 		{
@@ -265,7 +264,7 @@ func TestStepLabel(t *testing.T) {
 		})
 	}
 	for _, s := range repairSteps {
-		if views.StepLabel(s) == s {
+		if views.StepLabel(string(s)) == string(s) {
 			t.Errorf("step %q of the repair has no label", s)
 		}
 	}
@@ -280,13 +279,13 @@ func TestStateClass(t *testing.T) {
 		want  string
 	}{
 		{"step ok", "ok", "tag ok"},
-		{"run succeeded", store.RunSucceeded, "tag ok"},
-		{"failed", store.RunFailed, "tag bad"},
+		{"run succeeded", string(run.StateSucceeded), "tag ok"},
+		{"failed", string(run.StateFailed), "tag bad"},
 		{"refused", "refused", "tag bad"},
-		{"interrupted", store.RunInterrupted, "tag bad"},
-		{"running", store.RunRunning, "tag info"},
-		{"queued", store.RunQueued, "tag info"},
-		{"cancelled", store.RunCancelled, "tag warn"},
+		{"interrupted", string(run.StateInterrupted), "tag bad"},
+		{"running", string(run.StateRunning), "tag info"},
+		{"queued", string(run.StateQueued), "tag info"},
+		{"cancelled", string(run.StateCancelled), "tag warn"},
 		{"pending", "pending", "tag warn"},
 		{"skipped", "skipped", "tag warn"},
 		{"unknown", "", "tag warn"},
@@ -366,11 +365,11 @@ func TestRunHref(t *testing.T) {
 
 // repairRun is a repair of PC-001 that failed at stop-services: what a
 // run page shows most often when someone opens it.
-func repairRun() (store.Run, []store.RunEvent) {
-	run := store.Run{ID: 42, HostID: 1, HostName: "PC-001", Procedure: "repair", RequestedBy: "alice",
-		State: store.RunFailed, Outcome: "error", Summary: "Stopping wuauserv timed out; the services were started again.",
+func repairRun() (store.Run, []run.Event) {
+	rn := store.Run{ID: 42, HostID: 1, HostName: "PC-001", Procedure: "repair", RequestedBy: "alice",
+		State: run.StateFailed, Outcome: "error", Summary: "Stopping wuauserv timed out; the services were started again.",
 		Error: "stop-services: timeout after 60s", CreatedAt: at, StartedAt: at.Add(time.Second), FinishedAt: at.Add(95 * time.Second)}
-	return run, evs(
+	return rn, evs(
 		started("connect"),
 		finished("connect", "ok", 840, "Connected to PC-001."),
 		started("preflight"),
@@ -390,10 +389,10 @@ func repairRun() (store.Run, []store.RunEvent) {
 // step by name with its state, and each step's own output with stderr
 // marked, and offers cancel only while the run is active and allowed.
 func TestRunPage(t *testing.T) {
-	run, events := repairRun()
+	rn, events := repairRun()
 	steps := views.BuildSteps(repairSteps, events)
 
-	doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: run, Steps: steps, LastSeq: 12}))
+	doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: steps, LastSeq: 12}))
 	root := one(t, doc, "run")
 	if got := root.AttrOr("data-run-id", ""); got != "42" {
 		t.Errorf("data-run-id = %q, want 42", got)
@@ -414,16 +413,20 @@ func TestRunPage(t *testing.T) {
 	if !state.HasClass("bad") {
 		t.Errorf("run-state class %q, want tag bad", state.AttrOr("class", ""))
 	}
-	if got := text(one(t, doc, "run-summary")); got != run.Summary {
-		t.Errorf("run-summary = %q, want %q", got, run.Summary)
+	if got := text(one(t, doc, "run-summary")); got != rn.Summary {
+		t.Errorf("run-summary = %q, want %q", got, rn.Summary)
 	}
-	if got := text(one(t, doc, "run-error")); got != run.Error {
-		t.Errorf("run-error = %q, want %q", got, run.Error)
+	if got := text(one(t, doc, "run-error")); got != rn.Error {
+		t.Errorf("run-error = %q, want %q", got, rn.Error)
 	}
 	none(t, doc, "cancel")
 
 	stepEls := byID(doc, "step")
-	if diff := cmp.Diff(repairSteps, attrs(stepEls, "data-step")); diff != "" {
+	var wantNames []string
+	for _, s := range repairSteps {
+		wantNames = append(wantNames, string(s))
+	}
+	if diff := cmp.Diff(wantNames, attrs(stepEls, "data-step")); diff != "" {
 		t.Errorf("steps in order (-want +got):\n%s", diff)
 	}
 	wantStates := []string{"ok", "ok", "ok", "failed", "pending", "pending", "pending", "pending", "pending"}
@@ -482,21 +485,21 @@ func TestRunPage(t *testing.T) {
 func TestRunPage_Active(t *testing.T) {
 	tests := []struct {
 		name       string
-		state      string
+		state      run.State
 		canCancel  bool
 		wantActive bool
 		wantCancel bool
 	}{
-		{"running, operator", store.RunRunning, true, true, true},
-		{"queued, operator", store.RunQueued, true, true, true},
-		{"running, viewer", store.RunRunning, false, true, false},
-		{"succeeded, operator", store.RunSucceeded, true, false, false},
-		{"cancelled, operator", store.RunCancelled, true, false, false},
+		{"running, operator", run.StateRunning, true, true, true},
+		{"queued, operator", run.StateQueued, true, true, true},
+		{"running, viewer", run.StateRunning, false, true, false},
+		{"succeeded, operator", run.StateSucceeded, true, false, false},
+		{"cancelled, operator", run.StateCancelled, true, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := store.Run{ID: 7, HostName: "PC-001", Procedure: "check", RequestedBy: "bob", State: tt.state, CreatedAt: at}
-			doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: run, Steps: views.BuildSteps(checkSteps, nil), CanCancel: tt.canCancel}))
+			rn := store.Run{ID: 7, HostName: "PC-001", Procedure: "check", RequestedBy: "bob", State: tt.state, CreatedAt: at}
+			doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: views.BuildSteps(checkSteps, nil), CanCancel: tt.canCancel}))
 			if _, ok := one(t, doc, "run").Attr("data-active"); ok != tt.wantActive {
 				t.Errorf("data-active present = %v, want %v", ok, tt.wantActive)
 			}
@@ -523,14 +526,14 @@ func TestRunPage_Active(t *testing.T) {
 func TestRunPage_Escaping(t *testing.T) {
 	for _, bad := range hostile {
 		t.Run(bad, func(t *testing.T) {
-			run := store.Run{ID: 9, HostName: "PC-" + bad, Procedure: "repair", State: store.RunFailed,
+			rn := store.Run{ID: 9, HostName: "PC-" + bad, Procedure: "repair", State: run.StateFailed,
 				Summary: bad, Error: bad, RequestedBy: bad, CreatedAt: at}
 			steps := views.BuildSteps(checkSteps, evs(
 				started("connect"),
 				output("connect", "stderr", bad),
 				finished("connect", "failed", 10, bad),
 			))
-			doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: run, Steps: steps}))
+			doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: steps}))
 			noInjectedMarkup(t, doc)
 			if got := text(one(t, doc, "run-summary")); got != bad {
 				t.Errorf("summary = %q, want %q", got, bad)
@@ -542,7 +545,7 @@ func TestRunPage_Escaping(t *testing.T) {
 			if got := text(line); got != bad {
 				t.Errorf("output line = %q, want %q", got, bad)
 			}
-			if got := doc.Find("main p a").First().AttrOr("href", ""); got != "/hosts/"+url.PathEscape(run.HostName) {
+			if got := doc.Find("main p a").First().AttrOr("href", ""); got != "/hosts/"+url.PathEscape(rn.HostName) {
 				t.Errorf("host link = %q", got)
 			}
 		})
@@ -554,8 +557,8 @@ func TestRunPage_Escaping(t *testing.T) {
 // keep the filters.
 func TestRunsPage(t *testing.T) {
 	runs := []store.Run{
-		{ID: 12, HostName: "PC 002 & co", Procedure: "repair", RequestedBy: "alice", State: store.RunRunning, CreatedAt: at},
-		{ID: 11, HostName: "PC-001", Procedure: "check", RequestedBy: "bob", State: store.RunSucceeded, Summary: "checked", CreatedAt: at.Add(-time.Hour)},
+		{ID: 12, HostName: "PC 002 & co", Procedure: "repair", RequestedBy: "alice", State: run.StateRunning, CreatedAt: at},
+		{ID: 11, HostName: "PC-001", Procedure: "check", RequestedBy: "bob", State: run.StateSucceeded, Summary: "checked", CreatedAt: at.Add(-time.Hour)},
 	}
 	filter := views.RunsQuery{Host: "PC", State: "failed", Page: 2}
 	tests := []struct {
@@ -604,7 +607,7 @@ func TestRunsPage(t *testing.T) {
 				}
 			}
 			if len(tt.wantRuns) > 0 {
-				if got := text(rows.First().Find("td").Eq(2)); got != runs[0].State {
+				if got := text(rows.First().Find("td").Eq(2)); got != string(runs[0].State) {
 					t.Errorf("first row's state %q, want %q", got, runs[0].State)
 				}
 			}

@@ -74,7 +74,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 			fmt.Fprintf(stdout, "It was seeded with other -hosts or -seed values: hosts outside this fleet will be unreachable.\n")
 		}
 	}
-	run, stopFleet, err := startDemoFleet(fleet, log)
+	rn, stopFleet, err := startDemoFleet(fleet, log)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	fmt.Fprintf(stdout, "Repairs run against the simulated fleet: every host answers WinRM, and some fail in each of the simulator's fault modes.\n")
-	return dashboard(ctx, cfg.addr, st, acc, run, rf.concurrency, log, stdout)
+	return dashboard(ctx, cfg.addr, st, acc, rn, rf.concurrency, log, stdout)
 }
 
 // startDemoFleet serves the fleet in-process over HTTPS and returns a
@@ -110,9 +110,9 @@ func startDemoFleet(fleet *sim.Fleet, log *slog.Logger) (remote.RunFunc, func(),
 		srv.Close()
 		return nil, nil, err
 	}
-	run := client.RunFunc(remote.ProcedureOptions{ServiceTimeout: 20 * time.Second, RenameDelay: 2 * time.Second,
+	rn := client.RunFunc(remote.ProcedureOptions{ServiceTimeout: 20 * time.Second, RenameDelay: 2 * time.Second,
 		StepTimeout: 2 * time.Minute})
-	return run, func() { srv.Close() }, nil
+	return rn, func() { srv.Close() }, nil
 }
 
 // seedFleet stores a fleet's inventory and history, as an import would.

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	runs "wsusfix/store/run"
+
 	"wsusfix/remote"
 	"wsusfix/sim"
 	"wsusfix/store"
@@ -61,9 +63,9 @@ func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.O
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := client.RunFunc(remote.ProcedureOptions{ServiceTimeout: 2 * time.Second, RenameDelay: time.Second,
+	rn := client.RunFunc(remote.ProcedureOptions{ServiceTimeout: 2 * time.Second, RenameDelay: time.Second,
 		StepTimeout: 30 * time.Second, RestoreTimeout: 30 * time.Second})
-	exec := remote.NewExecutor(recorder{st}, remote.NewHub(), run, remote.ExecutorOptions{Concurrency: concurrency})
+	exec := remote.NewExecutor(recorder{st}, remote.NewHub(), rn, remote.ExecutorOptions{Concurrency: concurrency})
 	t.Cleanup(func() { exec.Close(context.Background()) })
 	return &bulkFixture{st: st, srv: srv, fleet: fleet, exec: exec}
 }
@@ -71,7 +73,7 @@ func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.O
 // repairAll queues a repair of every host in one batch and waits for all.
 func (b *bulkFixture) repairAll(t testing.TB, timeout time.Duration) store.Batch {
 	ctx := context.Background()
-	batch, err := b.st.CreateBatch(ctx, store.Batch{Procedure: store.ProcedureRepair, RequestedBy: "test", Description: "all"})
+	batch, err := b.st.CreateBatch(ctx, store.Batch{Procedure: runs.ProcedureRepair, RequestedBy: "test", Description: "all"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +82,11 @@ func (b *bulkFixture) repairAll(t testing.TB, timeout time.Duration) store.Batch
 		if err != nil {
 			t.Fatal(err)
 		}
-		run, err := b.st.CreateRun(ctx, store.RunInput{HostID: host.ID, BatchID: batch.ID, Procedure: store.ProcedureRepair, RequestedBy: "test"})
+		rn, err := b.st.CreateRun(ctx, store.RunInput{HostID: host.ID, BatchID: batch.ID, Procedure: runs.ProcedureRepair, RequestedBy: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		job := remote.Job{RunID: run.ID, HostID: host.ID, Procedure: store.ProcedureRepair, Target: remote.Target{Name: host.FQDN}}
+		job := remote.Job{RunID: rn.ID, HostID: host.ID, Procedure: runs.ProcedureRepair, Target: remote.Target{Name: host.FQDN}}
 		if host.Failure != nil {
 			job.FailingKBs = []string{host.Failure.KB}
 		}
@@ -98,7 +100,7 @@ func (b *bulkFixture) repairAll(t testing.TB, timeout time.Duration) store.Batch
 		if err != nil {
 			t.Fatal(err)
 		}
-		if states[store.RunQueued]+states[store.RunRunning] == 0 {
+		if states[runs.StateQueued]+states[runs.StateRunning] == 0 {
 			return batch
 		}
 		if time.Now().After(deadline) {
@@ -122,10 +124,10 @@ func TestBulkRepair_MixedFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("states %v outcomes %v", states, outcomes)
-	if n := states[store.RunSucceeded] + states[store.RunFailed]; n != 100 {
+	if n := states[runs.StateSucceeded] + states[runs.StateFailed]; n != 100 {
 		t.Fatalf("%d of 100 runs ended succeeded or failed: %v", n, states)
 	}
-	for _, want := range []string{"repaired", "unreachable", "auth", "quota", "refused", "still_failing"} {
+	for _, want := range []runs.Outcome{runs.OutcomeRepaired, runs.OutcomeUnreachable, runs.OutcomeAuth, runs.OutcomeQuota, runs.OutcomeRefused, runs.OutcomeStillFailing} {
 		if outcomes[want] == 0 {
 			t.Errorf("no run ended %q: %v", want, outcomes)
 		}
@@ -194,11 +196,11 @@ func TestServe_InterruptsLeftoverRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: store.ProcedureRepair, RequestedBy: "x"})
+	rn, err := st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: runs.ProcedureRepair, RequestedBy: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.StartRun(ctx, run.ID); err != nil {
+	if err := st.StartRun(ctx, rn.ID); err != nil {
 		t.Fatal(err)
 	}
 	st.Close() // the "crash": the run row stays running
@@ -212,15 +214,15 @@ func TestServe_InterruptsLeftoverRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	got, err := st.Run(ctx, run.ID)
-	if err != nil || got.State != store.RunInterrupted || got.Error == "" {
+	got, err := st.Run(ctx, rn.ID)
+	if err != nil || got.State != runs.StateInterrupted || got.Error == "" {
 		t.Fatalf("leftover run after restart: %+v (%v), want interrupted with a reason", got, err)
 	}
-	evs, err := st.RunEvents(ctx, run.ID, 0, 0)
+	evs, err := st.RunEvents(ctx, rn.ID, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 1 || evs[0].Kind != store.EventRunFinished {
+	if len(evs) != 1 || evs[0].Kind != runs.EventRunFinished {
 		t.Fatalf("events %+v, want only the run_finished that closed it", evs)
 	}
 }
@@ -245,15 +247,15 @@ func TestServe_RepairWithoutWinRM(t *testing.T) {
 		t.Fatalf("no first admin password printed: %s", out.String())
 	}
 	c := signIn(t, base, "admin", m[1])
-	run, st := repairThroughServe(t, c, base, db, "PC-1", 20*time.Second)
-	if run.State != store.RunFailed || run.Outcome != "not_configured" || !strings.Contains(run.Summary, "/admin/settings") {
-		t.Fatalf("run %+v, want failed/not_configured naming /admin/settings", run)
+	rn, st := repairThroughServe(t, c, base, db, "PC-1", 20*time.Second)
+	if rn.State != runs.StateFailed || rn.Outcome != "not_configured" || !strings.Contains(rn.Summary, "/admin/settings") {
+		t.Fatalf("run %+v, want failed/not_configured naming /admin/settings", rn)
 	}
-	evs, err := st.RunEvents(t.Context(), run.ID, 0, 0)
+	evs, err := st.RunEvents(t.Context(), rn.ID, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) < 2 || evs[0].Step != remote.StepConnect || evs[1].Status != "failed" {
+	if len(evs) < 2 || evs[0].Step != runs.StepConnect || evs[1].Status != "failed" {
 		t.Fatalf("events %+v, want the connect step to fail", evs)
 	}
 }
@@ -279,9 +281,9 @@ func repairThroughServe(t *testing.T, c *http.Client, base, db, host string, wai
 	t.Cleanup(func() { st.Close() })
 	deadline := time.Now().Add(wait)
 	for {
-		run, err := st.Run(t.Context(), id)
-		if err == nil && !run.Active() {
-			return run, st
+		rn, err := st.Run(t.Context(), id)
+		if err == nil && !rn.Active() {
+			return rn, st
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("run %d still active after %v (%v)", id, wait, err)

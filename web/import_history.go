@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	runs "wsusfix/store/run"
+
 	"wsusfix/remote/hresult"
 	"wsusfix/store"
 )
@@ -84,12 +87,12 @@ var (
 		"installation": "Installation", "1": "Installation",
 		"uninstallation": "Uninstallation", "2": "Uninstallation",
 	}
-	results = map[string]string{
-		"inprogress": "InProgress", "1": "InProgress",
-		"succeeded": "Succeeded", "2": "Succeeded",
-		"succeededwitherrors": "SucceededWithErrors", "3": "SucceededWithErrors",
-		"failed": "Failed", "4": "Failed",
-		"aborted": "Aborted", "5": "Aborted",
+	results = map[string]runs.UpdateResult{
+		"inprogress": runs.ResultInProgress, "1": runs.ResultInProgress,
+		"succeeded": runs.ResultSucceeded, "2": runs.ResultSucceeded,
+		"succeededwitherrors": runs.ResultSucceededWithErrors, "3": runs.ResultSucceededWithErrors,
+		"failed": runs.ResultFailed, "4": runs.ResultFailed,
+		"aborted": runs.ResultAborted, "5": runs.ResultAborted,
 	}
 )
 

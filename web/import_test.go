@@ -170,7 +170,7 @@ func TestImport_goodFiles(t *testing.T) {
 	}
 	var got []ev
 	for _, e := range events {
-		got = append(got, ev{e.At, e.UpdateID, e.KB, e.Operation, e.Result, e.Source, e.HResult})
+		got = append(got, ev{e.At, e.UpdateID, e.KB, e.Operation, string(e.Result), e.Source, e.HResult})
 	}
 	wantEv := []ev{
 		{time.Date(2024, 5, 16, 8, 0, 0, 0, time.UTC), "2c6d8a3e-5b1f-4f0e-9d3a-7b8c1e2f3a4b", "",

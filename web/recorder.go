@@ -5,6 +5,7 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/store"
+	runs "wsusfix/store/run"
 )
 
 // recorder satisfies remote.Recorder over the store: remote and store
@@ -17,19 +18,8 @@ func (r recorder) StartRun(ctx context.Context, runID int64) error {
 }
 
 // AppendEvents stores events and returns them numbered.
-func (r recorder) AppendEvents(ctx context.Context, evs []remote.Event) ([]remote.Event, error) {
-	in := make([]store.RunEvent, len(evs))
-	for i, ev := range evs {
-		in[i] = store.RunEvent(ev) // same fields: the compiler keeps the two in step
-	}
-	out, err := r.st.AppendRunEvents(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		evs[i] = remote.Event(out[i])
-	}
-	return evs, nil
+func (r recorder) AppendEvents(ctx context.Context, evs []runs.Event) ([]runs.Event, error) {
+	return r.st.AppendRunEvents(ctx, evs)
 }
 
 // SaveHistory stores history read from the host, skipping entries already known.
@@ -48,13 +38,12 @@ func (r recorder) SaveHistory(ctx context.Context, hostID int64, entries []remot
 }
 
 // FinishRun records the end and, when the run says so, the host's state.
-func (r recorder) FinishRun(ctx context.Context, job remote.Job, res remote.Result) (remote.Event, error) {
+func (r recorder) FinishRun(ctx context.Context, job remote.Job, res remote.Result) (runs.Event, error) {
 	if res.HostState != "" {
 		if err := r.st.SetHostState(ctx, job.HostID, res.HostState); err != nil {
-			return remote.Event{}, err
+			return runs.Event{}, err
 		}
 	}
-	ev, err := r.st.FinishRun(ctx, job.RunID, store.RunResult{State: res.State, Outcome: res.Outcome,
+	return r.st.FinishRun(ctx, job.RunID, store.RunResult{State: res.State, Outcome: res.Outcome,
 		Summary: res.Summary, Error: res.Error})
-	return remote.Event(ev), err
 }

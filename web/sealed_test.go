@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	runs "wsusfix/store/run"
+
 	"wsusfix/sim"
 	"wsusfix/store"
 )
@@ -52,13 +54,13 @@ func TestServe_RepairOverSealedHTTP(t *testing.T) {
 		t.Fatalf("no first admin password printed: %s", out.String())
 	}
 	c := signIn(t, base, "admin", m[1])
-	run, st := repairThroughServe(t, c, base, db, target.Name, 60*time.Second)
-	if run.State != store.RunSucceeded {
-		evs, err := st.RunEvents(t.Context(), run.ID, 0, 0)
+	rn, st := repairThroughServe(t, c, base, db, target.Name, 60*time.Second)
+	if rn.State != runs.StateSucceeded {
+		evs, err := st.RunEvents(t.Context(), rn.ID, 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Fatalf("run %+v over sealed HTTP; events %+v", run, evs)
+		t.Fatalf("run %+v over sealed HTTP; events %+v", rn, evs)
 	}
 	if c := srv.Counters(target.Name); c.ShellsCreated != 1 || c.ShellsOpen != 0 {
 		t.Fatalf("%d shells created, %d open; want 1 and 0", c.ShellsCreated, c.ShellsOpen)

@@ -96,8 +96,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := ensureFirstAdmin(ctx, st, stdout); err != nil {
 		return err
 	}
-	run := runWithSource(winrmSource{flags: wf, st: st, keys: acc.keys}, remote.ProcedureOptions{})
-	return dashboard(ctx, cfg.addr, st, acc, run, rf.concurrency, log, stdout)
+	rn := runWithSource(winrmSource{flags: wf, st: st, keys: acc.keys}, remote.ProcedureOptions{})
+	return dashboard(ctx, cfg.addr, st, acc, rn, rf.concurrency, log, stdout)
 }
 
 // serveHTTP listens on addr and serves h until ctx ends, then shuts down

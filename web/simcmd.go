@@ -133,7 +133,7 @@ func writeFleetFiles(dir string, f *sim.Fleet, srv *sim.Server) error {
 		hosts = append(hosts, []string{h.Name, h.FQDN, srv.Addr(), h.OSCaption, h.OSBuild, h.Group, h.LastReport.UTC().Format(time.RFC3339)})
 		for _, ev := range h.History {
 			history = append(history, []string{h.Name, ev.Time.UTC().Format(time.RFC3339), ev.KB, ev.Title, ev.Operation,
-				ev.Result, fmt.Sprintf("0x%08X", ev.HResult), ev.UpdateID})
+				string(ev.Result), fmt.Sprintf("0x%08X", ev.HResult), ev.UpdateID})
 		}
 	}
 	if err := writeCSVFile(filepath.Join(dir, "hosts.csv"), hosts); err != nil {
