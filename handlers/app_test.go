@@ -182,7 +182,7 @@ func (f *fakeRunner) emit(t testing.TB, ev run.Event) {
 
 func (f *fakeRunner) finish(t testing.TB, runID int64) {
 	t.Helper()
-	ev, err := f.st.FinishRun(context.Background(), runID, store.RunResult{State: run.StateSucceeded, Outcome: "repaired", Summary: "Repaired."})
+	ev, err := f.st.FinishRun(context.Background(), runID, store.RunResult{State: run.StateSucceeded, Outcome: run.OutcomeRepaired, Summary: "Repaired."})
 	if err != nil {
 		t.Fatal(err)
 	}

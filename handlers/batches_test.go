@@ -88,7 +88,7 @@ func TestBulkRepair(t *testing.T) {
 		t.Fatalf("%d runs queued, want 11 (12 hosts, one already being repaired)", n)
 	}
 	for _, j := range a.runner.got {
-		if j.Procedure != "repair" || !strings.HasSuffix(j.Target.Name, ".corp.test") || j.Target.Name == "pc-03.corp.test" {
+		if j.Procedure != run.ProcedureRepair || !strings.HasSuffix(j.Target.Name, ".corp.test") || j.Target.Name == "pc-03.corp.test" {
 			t.Fatalf("job %+v", j)
 		}
 	}
@@ -106,7 +106,7 @@ func TestBulkRepair(t *testing.T) {
 	// those two hosts in a new batch.
 	var failedHosts []string
 	for _, j := range a.runner.got[:2] {
-		if _, err := a.st.FinishRun(ctx, j.RunID, store.RunResult{State: run.StateFailed, Outcome: "unreachable"}); err != nil {
+		if _, err := a.st.FinishRun(ctx, j.RunID, store.RunResult{State: run.StateFailed, Outcome: run.OutcomeUnreachable}); err != nil {
 			t.Fatal(err)
 		}
 		failedHosts = append(failedHosts, j.Target.Name)
@@ -132,7 +132,7 @@ func TestBulkRepair(t *testing.T) {
 	if res := post(url.Values{"host": {"PC-20", "PC-21"}, "procedure": {"check"}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("explicit hosts: %d", res.StatusCode)
 	}
-	if n := len(a.runner.got); n != 13 || a.runner.got[12].Procedure != "check" {
+	if n := len(a.runner.got); n != 13 || a.runner.got[12].Procedure != run.ProcedureCheck {
 		t.Fatalf("after choosing two hosts: %d jobs, last %+v", n, a.runner.got[n-1])
 	}
 	if res := post(url.Values{"procedure": {"repair"}}); res.StatusCode != http.StatusBadRequest {

@@ -14,6 +14,7 @@ import (
 
 	"wsusfix/handlers"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // buildBig fills st with hosts hosts and perHost history rows each, 38% of
@@ -34,9 +35,9 @@ func buildBig(b *testing.B, st *store.Store, hosts, perHost int) {
 			for j := range perHost {
 				e := store.EventInput{HostName: name, At: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(j*7*24+i%97) * time.Hour),
 					UpdateID: fmt.Sprintf("u-%d", j), KB: fmt.Sprintf("KB50%05d", j), Title: fmt.Sprintf("Update %d", j),
-					Operation: "Installation", Result: "Succeeded", Source: store.SourceImport}
+					Operation: "Installation", Result: run.ResultSucceeded, Source: store.SourceImport}
 				if j == perHost-1 && i%100 < 38 {
-					e.Result, e.HResult = "Failed", codes[i%len(codes)]
+					e.Result, e.HResult = run.ResultFailed, codes[i%len(codes)]
 				}
 				ev = append(ev, e)
 			}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // TestHandleExportHosts ensures the CSV export applies the filters, holds
@@ -86,7 +87,7 @@ func TestExport_ControlCharacterFormulas(t *testing.T) {
 	title := "\x00=HYPERLINK(\"http://evil.example\",\"x\")"
 	if _, err := a.st.AddUpdateEvents(t.Context(), []store.EventInput{{HostName: "PC-1",
 		At: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), UpdateID: "u2", KB: "KB5066836", Title: title,
-		Operation: "Installation", Result: "Failed", HResult: 0x80070002, Source: store.SourceImport}}); err != nil {
+		Operation: "Installation", Result: run.ResultFailed, HResult: 0x80070002, Source: store.SourceImport}}); err != nil {
 		t.Fatal(err)
 	}
 	rows := csvRows(t, a.client, a.srv.URL+"/export/hosts.csv")

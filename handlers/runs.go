@@ -65,7 +65,7 @@ func (h *handler) startRun(r *http.Request, host store.Host, procedure run.Proce
 	if err := h.runner.Submit(job); err != nil {
 		// Shutting down: close the run rather than leave it queued forever.
 		_, _ = h.store.FinishRun(r.Context(), rn.ID, store.RunResult{State: run.StateCancelled,
-			Outcome: "cancelled", Summary: "The server was shutting down."})
+			Outcome: run.OutcomeCancelled, Summary: "The server was shutting down."})
 		return store.Run{}, unavailable{"The server is shutting down; try again in a minute."}
 	}
 	return rn, nil
@@ -120,7 +120,7 @@ func (h *handler) handleRunCancel(w http.ResponseWriter, r *http.Request) {
 		// Active in the database but unknown to the executor: a run left by
 		// a crash the start-up sweep has not seen. Close it honestly.
 		_, _ = h.store.FinishRun(r.Context(), rn.ID, store.RunResult{State: run.StateInterrupted,
-			Outcome: "interrupted", Summary: "No worker was running it; its host's state is unknown."})
+			Outcome: run.OutcomeInterrupted, Summary: "No worker was running it; its host's state is unknown."})
 	}
 	http.Redirect(w, r, string(views.RunHref(rn.ID)), http.StatusSeeOther)
 }

@@ -62,7 +62,7 @@ func TestHandleHostRepair(t *testing.T) {
 		t.Fatalf("%d jobs submitted, want 1", len(a.runner.got))
 	}
 	j := a.runner.got[0]
-	if j.Procedure != "check" || j.Target.Name != "pc-1.corp.test" || j.Target.Address != "192.0.2.7:5986" {
+	if j.Procedure != run.ProcedureCheck || j.Target.Name != "pc-1.corp.test" || j.Target.Address != "192.0.2.7:5986" {
 		t.Fatalf("job %+v", j)
 	}
 

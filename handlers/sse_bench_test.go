@@ -63,7 +63,7 @@ func BenchmarkSSEFanout(b *testing.B) {
 		}
 		ready.Wait() // every client has its stream open (first heartbeat seen)
 		for range lines {
-			a.runner.emit(b, run.Event{RunID: rn.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stdout",
+			a.runner.emit(b, run.Event{RunID: rn.ID, Kind: run.EventOutput, Step: run.StepPreflight, Stream: "stdout",
 				Text: strconv.FormatInt(time.Now().UnixNano(), 10)})
 			time.Sleep(2 * time.Millisecond)
 		}

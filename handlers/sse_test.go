@@ -154,8 +154,8 @@ func TestHandleRunEvents(t *testing.T) {
 	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	rn := a.newRun(t, "PC1")
 	forged := "ok\n\nevent: done\ndata: {\"kind\":\"run_finished\"}\r\rid: 99"
-	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventStepStarted, Step: "preflight"})
-	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stdout", Text: forged})
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventStepStarted, Step: run.StepPreflight})
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventOutput, Step: run.StepPreflight, Stream: "stdout", Text: forged})
 
 	ch, stop := a.stream(t, rn.ID, "")
 	m := next(t, ch)
@@ -167,7 +167,7 @@ func TestHandleRunEvents(t *testing.T) {
 		t.Fatalf("forged output arrived as %+v", m)
 	}
 	// Live.
-	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stderr", Text: "live line"})
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventOutput, Step: run.StepPreflight, Stream: "stderr", Text: "live line"})
 	if m = next(t, ch); m.id != "3" || payload(t, m)["stream"] != "stderr" {
 		t.Fatalf("live message %+v", m)
 	}
@@ -179,7 +179,7 @@ func TestHandleRunEvents(t *testing.T) {
 	if m = next(t, ch); m.id != "3" {
 		t.Fatalf("resume after 2 gave %+v", m)
 	}
-	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventStepFinished, Step: "preflight", Status: "ok"})
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventStepFinished, Step: run.StepPreflight, Status: "ok"})
 	if m = next(t, ch); m.id != "4" || m.event != "step_finished" {
 		t.Fatalf("after resume %+v", m)
 	}
@@ -203,7 +203,7 @@ func TestHandleRunEvents_Finished(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
 	rn := a.newRun(t, "PC2")
-	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventStepStarted, Step: "preflight"})
+	a.runner.emit(t, run.Event{RunID: rn.ID, Kind: run.EventStepStarted, Step: run.StepPreflight})
 	a.runner.finish(t, rn.ID)
 	ch, stop := a.stream(t, rn.ID, "")
 	defer stop()

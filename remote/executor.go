@@ -134,7 +134,7 @@ func (e *Executor) Cancel(runID int64) bool {
 		if j.RunID == runID {
 			e.queue = append(e.queue[:i], e.queue[i+1:]...)
 			e.mu.Unlock()
-			e.finish(j, Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled before it started."})
+			e.finish(j, Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled before it started."})
 			return true
 		}
 	}
@@ -206,8 +206,8 @@ func (e *Executor) execute(job Job) {
 	lg := newRunLog(e, job)
 	res := e.run(ctx, job, lg)
 	lg.close()
-	if context.Cause(ctx) == errCancelled && res.State != "succeeded" {
-		res.State, res.Outcome = "cancelled", "cancelled"
+	if context.Cause(ctx) == errCancelled && res.State != run.StateSucceeded {
+		res.State, res.Outcome = run.StateCancelled, run.OutcomeCancelled
 	}
 	e.finish(job, res)
 }
@@ -241,7 +241,7 @@ func (e *Executor) Close(ctx context.Context) error {
 	e.queue = nil
 	e.mu.Unlock()
 	for _, j := range queued {
-		e.finish(j, Result{State: "cancelled", Outcome: "cancelled", Summary: "The server shut down before the run started."})
+		e.finish(j, Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "The server shut down before the run started."})
 	}
 	e.cancel()
 	done := make(chan struct{})

@@ -101,7 +101,7 @@ func TestExecutor_ConcurrencyLimit(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 		now.Add(-1)
-		return remote.Result{State: "succeeded", Outcome: "repaired"}
+		return remote.Result{State: run.StateSucceeded, Outcome: run.OutcomeRepaired}
 	}
 	e := remote.NewExecutor(rec, remote.NewHub(), rn, remote.ExecutorOptions{Concurrency: 4})
 	defer e.Close(context.Background())
@@ -126,12 +126,12 @@ func TestExecutor_EventsStoredBeforePublished(t *testing.T) {
 	release := make(chan struct{})
 	rn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
 		<-release
-		sink.Emit(run.Event{Kind: run.EventStepStarted, Step: "preflight"})
+		sink.Emit(run.Event{Kind: run.EventStepStarted, Step: run.StepPreflight})
 		for i := range 100 {
-			sink.Emit(run.Event{Kind: run.EventOutput, Step: "preflight", Stream: remote.Stdout, Text: fmt.Sprint("line ", i)})
+			sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepPreflight, Stream: remote.Stdout, Text: fmt.Sprint("line ", i)})
 		}
-		sink.Emit(run.Event{Kind: run.EventStepFinished, Step: "preflight", Status: "ok"})
-		return remote.Result{State: "succeeded"}
+		sink.Emit(run.Event{Kind: run.EventStepFinished, Step: run.StepPreflight, Status: "ok"})
+		return remote.Result{State: run.StateSucceeded}
 	}
 	e := remote.NewExecutor(rec, hub, rn, remote.ExecutorOptions{Concurrency: 1})
 	defer e.Close(context.Background())
@@ -168,7 +168,7 @@ func TestExecutor_Cancel(t *testing.T) {
 		close(started)
 		<-ctx.Done()
 		restored.Store(true) // a real procedure restarts services here
-		return remote.Result{State: "failed", Outcome: "error"}
+		return remote.Result{State: run.StateFailed, Outcome: run.OutcomeError}
 	}
 	e := remote.NewExecutor(rec, remote.NewHub(), rn, remote.ExecutorOptions{Concurrency: 1})
 	defer e.Close(context.Background())
@@ -182,10 +182,10 @@ func TestExecutor_Cancel(t *testing.T) {
 		t.Fatal("running run not found")
 	}
 	waitFinished(t, rec, 2)
-	if r := rec.result(1); r.State != "cancelled" || !restored.Load() {
+	if r := rec.result(1); r.State != run.StateCancelled || !restored.Load() {
 		t.Fatalf("running run: %+v, restored %v", r, restored.Load())
 	}
-	if r := rec.result(2); r.State != "cancelled" || rec.started[2] {
+	if r := rec.result(2); r.State != run.StateCancelled || rec.started[2] {
 		t.Fatalf("queued run: %+v, started %v", r, rec.started[2])
 	}
 	if e.Cancel(99) {
@@ -205,7 +205,7 @@ func TestExecutor_Close(t *testing.T) {
 		<-ctx.Done()
 		time.Sleep(20 * time.Millisecond) // restarting services takes a moment
 		restored.Add(1)
-		return remote.Result{State: "failed", Outcome: "interrupted"}
+		return remote.Result{State: run.StateFailed, Outcome: run.OutcomeInterrupted}
 	}
 	hub := remote.NewHub()
 	e := remote.NewExecutor(rec, hub, rn, remote.ExecutorOptions{Concurrency: 2})

@@ -55,7 +55,7 @@ func TestKerberos_Repair(t *testing.T) {
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	sink := &memSink{}
 	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
-	if res.State != "succeeded" || res.Outcome != "repaired" {
+	if res.State != run.StateSucceeded || res.Outcome != run.OutcomeRepaired {
 		t.Fatalf("result %+v\nsteps %v", res, sink.finished())
 	}
 	if c := f.srv.Counters(h.Name); c.Unauthorized != 0 || c.ShellsOpen != 0 {

@@ -54,7 +54,7 @@ func TestProcedure_NoResultCheck(t *testing.T) {
 	f.silence(t, h, "")
 	sink := &memSink{}
 	res := f.repair(t, t.Context(), h, run.ProcedureCheck, sink)
-	if res.State != "failed" || res.Outcome == "checked" {
+	if res.State != run.StateFailed || res.Outcome == run.OutcomeChecked {
 		t.Fatalf("check on a silent host: %+v", res)
 	}
 	if c := claims(res.Summary); len(c) > 0 {
@@ -87,7 +87,7 @@ func TestProcedure_NoResultInEachStep(t *testing.T) {
 			f.silence(t, h, string(step))
 			sink := &memSink{}
 			res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
-			if res.State != "failed" {
+			if res.State != run.StateFailed {
 				t.Fatalf("run %s/%s (%s) with no result from %s", res.State, res.Outcome, res.Summary, step)
 			}
 			if ev, ok := sink.finishedEvent(step); !ok || ev.Status != "failed" || !strings.Contains(ev.Text, "reported no result") {
@@ -99,7 +99,7 @@ func TestProcedure_NoResultInEachStep(t *testing.T) {
 			// Only verify's own line can prove a repair; a silent verify or
 			// an earlier step never yields one.
 			if step != run.StepCleanup {
-				if c := claims(res.Summary); len(c) > 0 || res.HostState == "repaired" || res.Outcome == "repaired" {
+				if c := claims(res.Summary); len(c) > 0 || res.HostState == "repaired" || res.Outcome == run.OutcomeRepaired {
 					t.Fatalf("claims %v, host state %q, outcome %q: %q", c, res.HostState, res.Outcome, res.Summary)
 				}
 			}

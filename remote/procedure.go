@@ -109,19 +109,19 @@ func (p *procedure) run(ctx context.Context) Result {
 	pre := p.step(ctx, scripts.Preflight, scripts.PreflightParams{MinFreeGB: p.opt.MinFreeGB})
 	switch {
 	case pre.status == scripts.StatusRefused:
-		return p.stopped(ctx, pre, "refused", "Preflight refused the repair: ")
+		return p.stopped(ctx, pre, run.OutcomeRefused, "Preflight refused the repair: ")
 	case pre.status != scripts.StatusOK:
 		// Not a refusal: the checks did not complete, so nothing is known
 		// about the host except that it was left alone.
-		return p.stopped(ctx, pre, "error", "The preflight checks did not complete, so nothing was changed: ")
+		return p.stopped(ctx, pre, run.OutcomeError, "The preflight checks did not complete, so nothing was changed: ")
 	}
 	hist := p.step(ctx, scripts.SaveHistory, scripts.SaveHistoryParams{PageSize: 100, Max: 2000})
 	if hist.status != scripts.StatusOK {
-		return p.stopped(ctx, hist, "error", "Could not save the update history, so nothing was changed: ")
+		return p.stopped(ctx, hist, run.OutcomeError, "Could not save the update history, so nothing was changed: ")
 	}
 	saved := p.saveHistory(hist.lines)
 	if p.job.Procedure == run.ProcedureCheck {
-		return Result{State: "succeeded", Outcome: "checked", HostState: "",
+		return Result{State: run.StateSucceeded, Outcome: run.OutcomeChecked, HostState: "",
 			Summary: fmt.Sprintf("Preflight passed and %d history entries were saved. A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again.", saved)}
 	}
 	return p.repair(ctx)
@@ -142,7 +142,7 @@ func (p *procedure) connect(ctx context.Context) (Result, bool) {
 		outcome, summary := classify(err)
 		p.faultText(run.StepConnect, err)
 		p.sink.Emit(run.Event{Kind: run.EventStepFinished, Step: run.StepConnect, Status: stepStatus(ctx, "failed"), DurationMS: dur, Text: summary})
-		return Result{State: "failed", Outcome: outcome, Summary: summary, Error: err.Error()}, false
+		return Result{State: run.StateFailed, Outcome: outcome, Summary: summary, Error: err.Error()}, false
 	}
 	p.sess = sess
 	p.sink.Emit(run.Event{Kind: run.EventStepFinished, Step: run.StepConnect, Status: "ok", DurationMS: dur,
@@ -208,7 +208,7 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 	p.saveEvidence(ver.lines)
 	clean := p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
 	if ctx.Err() != nil {
-		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled after the folder was renamed; the services were restarted."}
+		return Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled after the folder was renamed; the services were restarted."}
 	}
 	verdict, detail := evidence(ver.lines)
 	defer func() {
@@ -216,24 +216,24 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 			// Cleanup never fails a repair on its own account, but a host
 			// that stops answering for our scripts is not one to trust:
 			// the run fails, keeping what verify proved about the host.
-			res.State, res.Outcome = "failed", "error"
+			res.State, res.Outcome = run.StateFailed, run.OutcomeError
 			res.Summary += " The cleanup step then reported no result, so old backup folders may remain and the host's answers need a look: see the step's output."
 		}
 	}()
 	switch {
 	case verdict == scripts.VerdictRepaired:
-		return Result{State: "succeeded", Outcome: "repaired", HostState: "repaired", Summary: "Repaired: " + detail}
+		return Result{State: run.StateSucceeded, Outcome: run.OutcomeRepaired, HostState: "repaired", Summary: "Repaired: " + detail}
 	case verdict == scripts.VerdictStillFailing:
-		return Result{State: "failed", Outcome: "still_failing", HostState: "failing",
+		return Result{State: run.StateFailed, Outcome: run.OutcomeStillFailing, HostState: "failing",
 			Summary: "The repair ran but the host still fails: " + detail}
 	case det.status != scripts.StatusOK:
-		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
+		return Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
 			Summary: changed + ", but detection did not complete: " + orText(det.message, det.reason)}
 	case ver.status != scripts.StatusOK:
-		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
+		return Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
 			Summary: changed + ", but the verification did not complete: " + orText(ver.message, ver.reason)}
 	default:
-		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
+		return Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
 			Summary: changed + "; no evidence yet whether the update now installs. " + detail}
 	}
 }
@@ -367,7 +367,7 @@ func noResult(r stepResult) bool { return r.reason == scripts.ReasonNoResult }
 // unproven ends a run whose step after the service restart reported no
 // result: the earlier steps proved what changed, nothing proves more.
 func (p *procedure) unproven(changed string, r stepResult) Result {
-	return Result{State: "failed", Outcome: "error", HostState: "unknown",
+	return Result{State: run.StateFailed, Outcome: run.OutcomeError, HostState: "unknown",
 		Summary: changed + ", but the " + r.step + " step reported no result, so whether the host is repaired is unknown: " + r.message}
 }
 
@@ -379,28 +379,28 @@ func stepLabel(step string) string {
 // stopped ends a run before anything changed on the host.
 func (p *procedure) stopped(ctx context.Context, r stepResult, outcome run.Outcome, prefix string) Result {
 	if ctx.Err() != nil {
-		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled before anything changed on the host."}
+		return Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled before anything changed on the host."}
 	}
 	if r.err != nil {
 		o, s := classify(r.err)
-		return Result{State: "failed", Outcome: o, Summary: prefix + s, Error: r.err.Error()}
+		return Result{State: run.StateFailed, Outcome: o, Summary: prefix + s, Error: r.err.Error()}
 	}
 	if noResult(r) {
 		prefix = stepLabel(r.step) + "nothing was changed. "
 	}
-	return Result{State: "failed", Outcome: outcome, Summary: prefix + orText(r.message, r.reason)}
+	return Result{State: run.StateFailed, Outcome: outcome, Summary: prefix + orText(r.message, r.reason)}
 }
 
 // failed ends a run after services were stopped (the deferred restart
 // follows).
 func (p *procedure) failed(ctx context.Context, r stepResult, prefix string) Result {
 	if ctx.Err() != nil {
-		return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled; the update services were restarted."}
+		return Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled; the update services were restarted."}
 	}
 	if noResult(r) {
 		prefix = stepLabel(r.step)
 	}
-	res := Result{State: "failed", Outcome: "error", Summary: prefix + orText(r.message, r.reason)}
+	res := Result{State: run.StateFailed, Outcome: run.OutcomeError, Summary: prefix + orText(r.message, r.reason)}
 	if r.err != nil {
 		res.Outcome, res.Summary = classify(r.err)
 		res.Summary = prefix + res.Summary
@@ -452,9 +452,9 @@ func (p *procedure) saveEvidence(lines []scripts.Line) {
 		entry := HistoryEntry{Time: at.UTC(), KB: e.KB, Title: e.Title, Operation: "Installation"}
 		switch {
 		case e.Verdict == scripts.VerdictRepaired && (e.Source == scripts.SourceHistory || e.Source == scripts.SourceHotfix):
-			entry.Result = "Succeeded"
+			entry.Result = run.ResultSucceeded
 		case e.Verdict == scripts.VerdictStillFailing:
-			entry.Result, entry.HResult = "Failed", e.HResult
+			entry.Result, entry.HResult = run.ResultFailed, e.HResult
 		default:
 			continue
 		}
@@ -504,21 +504,21 @@ func classify(err error) (outcome run.Outcome, summary string) {
 	var e *Error
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "cancelled", "Cancelled."
+		return run.OutcomeCancelled, "Cancelled."
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timed_out", "The step did not finish in time."
+		return run.OutcomeTimedOut, "The step did not finish in time."
 	case errors.As(err, &e):
-		kind := map[error]run.Outcome{ErrNotConfigured: "not_configured", ErrUnreachable: "unreachable", ErrTLS: "unreachable", ErrAuth: "auth",
-			ErrAccessDenied: "auth", ErrQuota: "quota", ErrTimedOut: "timed_out", ErrShellGone: "unreachable"}[e.Kind]
+		kind := map[error]run.Outcome{ErrNotConfigured: run.OutcomeNotConfigured, ErrUnreachable: run.OutcomeUnreachable, ErrTLS: run.OutcomeUnreachable, ErrAuth: run.OutcomeAuth,
+			ErrAccessDenied: run.OutcomeAuth, ErrQuota: run.OutcomeQuota, ErrTimedOut: run.OutcomeTimedOut, ErrShellGone: run.OutcomeUnreachable}[e.Kind]
 		if kind == "" {
-			kind = "error"
+			kind = run.OutcomeError
 		}
 		if e.Help == "" {
 			return kind, e.Kind.Error()
 		}
 		return kind, strings.ToUpper(e.Help[:1]) + e.Help[1:] + "."
 	}
-	return "error", err.Error()
+	return run.OutcomeError, err.Error()
 }
 
 func stepStatus(ctx context.Context, otherwise string) string {

@@ -131,7 +131,7 @@ func TestProcedure_RepairAcrossOSGenerations(t *testing.T) {
 		t.Run(gen, func(t *testing.T) {
 			sink := &memSink{}
 			res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
-			if res.State != "succeeded" || res.Outcome != "repaired" || res.HostState != "repaired" {
+			if res.State != run.StateSucceeded || res.Outcome != run.OutcomeRepaired || res.HostState != "repaired" {
 				t.Fatalf("result %+v\nsteps %v", res, sink.finished())
 			}
 			want := run.ProcedureRepair.Steps()
@@ -166,7 +166,7 @@ func TestProcedure_SecondRepair(t *testing.T) {
 	job := remote.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureRepair, Target: remote.Target{Name: h.FQDN}}
 	for i := range 2 {
 		res := f.client(t, nil).RunFunc(opt)(t.Context(), job, &memSink{})
-		if res.State != "succeeded" {
+		if res.State != run.StateSucceeded {
 			t.Fatalf("repair %d: %+v", i+1, res)
 		}
 		at = at.Add(time.Hour)
@@ -186,7 +186,7 @@ func TestProcedure_CheckChangesNothing(t *testing.T) {
 	before, _ := f.srv.HostState(h.Name)
 	sink := &memSink{}
 	res := f.repair(t, t.Context(), h, run.ProcedureCheck, sink)
-	if res.State != "succeeded" || res.Outcome != "checked" {
+	if res.State != run.StateSucceeded || res.Outcome != run.OutcomeChecked {
 		t.Fatalf("check: %+v", res)
 	}
 	after, _ := f.srv.HostState(h.Name)
@@ -259,7 +259,7 @@ func TestProcedure_CancelInEachStep(t *testing.T) {
 				}
 			}}
 			res := f.repair(t, ctx, h, run.ProcedureRepair, sink)
-			if res.State != "cancelled" && !(step == run.StepCleanup && res.State == "succeeded") {
+			if res.State != run.StateCancelled && !(step == run.StepCleanup && res.State == run.StateSucceeded) {
 				t.Fatalf("cancel in %s: %+v; steps %v", step, res, sink.finished())
 			}
 			if !f.servicesRunning(t, h.Name) {
@@ -275,7 +275,7 @@ func TestProcedure_RoundTrips(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 120)
 	h := f.failingHost(t, nil, 0x80070002)
-	if res := f.repair(t, t.Context(), h, run.ProcedureRepair, &memSink{}); res.State != "succeeded" {
+	if res := f.repair(t, t.Context(), h, run.ProcedureRepair, &memSink{}); res.State != run.StateSucceeded {
 		t.Fatalf("%+v", res)
 	}
 	c := f.srv.Counters(h.Name)
@@ -329,7 +329,7 @@ func TestProcedure_DeadlineRestoresServices(t *testing.T) {
 	dctx, dcancel := context.WithTimeout(ctx, time.Minute)
 	defer dcancel()
 	res := f.repair(t, dctx, h, run.ProcedureRepair, sink)
-	if res.State == "succeeded" {
+	if res.State == run.StateSucceeded {
 		t.Fatalf("run with a locked folder and an expired context succeeded: %+v", res)
 	}
 	if !f.servicesRunning(t, h.Name) {
@@ -350,7 +350,7 @@ func TestProcedure_DroppedConnection(t *testing.T) {
 	start := time.Now()
 	sink := &memSink{}
 	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
-	if res.State != "failed" || res.Outcome != "unreachable" || !strings.Contains(res.Summary, "closed the connection") {
+	if res.State != run.StateFailed || res.Outcome != run.OutcomeUnreachable || !strings.Contains(res.Summary, "closed the connection") {
 		t.Fatalf("got %+v; steps %v", res, sink.finished())
 	}
 	if time.Since(start) > 30*time.Second {

@@ -164,7 +164,7 @@ func TestReplay_Check(t *testing.T) {
 	sink := &memSink{}
 	job := remote.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureCheck, Target: target}
 	res := c.RunFunc(fastProcedure)(t.Context(), job, sink)
-	if res.State != "failed" || !strings.Contains(res.Summary, "reported no result") || len(claims(res.Summary)) > 0 {
+	if res.State != run.StateFailed || !strings.Contains(res.Summary, "reported no result") || len(claims(res.Summary)) > 0 {
 		t.Fatalf("check against recorded Windows answers: %+v", res)
 	}
 	ev, ok := sink.finishedEvent(run.StepPreflight)

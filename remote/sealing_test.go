@@ -93,7 +93,7 @@ func TestSealing_Repair(t *testing.T) {
 	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
 	sink := &memSink{}
 	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
-	if res.State != "succeeded" {
+	if res.State != run.StateSucceeded {
 		t.Fatalf("sealed repair: %+v; steps %v", res, sink.finished())
 	}
 	if !f.servicesRunning(t, h.Name) {
@@ -141,7 +141,7 @@ func TestSealing_Cancel(t *testing.T) {
 	f, _ := newSealedFleet(t, 120)
 	h, ctx, sink := f.cancelDuringLockedRename(t)
 	res := f.repair(t, ctx, h, run.ProcedureRepair, sink)
-	if res.State == "succeeded" {
+	if res.State == run.StateSucceeded {
 		t.Fatalf("cancelled run succeeded: %+v", res)
 	}
 	if !f.servicesRunning(t, h.Name) || sink.finished()[run.StepStartServices] != "ok" {

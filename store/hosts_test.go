@@ -3,6 +3,8 @@ package store
 import (
 	"testing"
 
+	"wsusfix/store/run"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -55,9 +57,9 @@ func TestStore_FailingGroups(t *testing.T) {
 		HostInput{Name: "C", Group: "Servers"}, HostInput{Name: "D"}, HostInput{Name: "E", Group: "Kiosks"},
 		HostInput{Name: "F", Group: "Healthy"})
 	for _, n := range []string{"A", "B", "C", "D", "E"} {
-		addEvents(t, s, ev(n, 1, "1", "Failed", 0x80070002))
+		addEvents(t, s, ev(n, 1, "1", run.ResultFailed, 0x80070002))
 	}
-	addEvents(t, s, ev("F", 1, "1", "Succeeded", 0))
+	addEvents(t, s, ev("F", 1, "1", run.ResultSucceeded, 0))
 	got, err := s.FailingGroups(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +76,7 @@ func TestStore_SearchFollowsRenames(t *testing.T) {
 	s := newTestStore(t)
 	ctx := t.Context()
 	addHosts(t, s, HostInput{Name: "OLD-NAME-1"})
-	addEvents(t, s, ev("OLD-NAME-1", 1, "1", "Failed", 0x80070002))
+	addEvents(t, s, ev("OLD-NAME-1", 1, "1", run.ResultFailed, 0x80070002))
 	if _, err := s.write.ExecContext(ctx, "UPDATE hosts SET name = 'NEW-NAME-1'"); err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func TestStore_OneActiveRunPerHost(t *testing.T) {
 	if err := s.StartRun(ctx, cur.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.FinishRun(ctx, cur.ID, RunResult{State: run.StateSucceeded, Outcome: "repaired"}); err != nil {
+	if _, err := s.FinishRun(ctx, cur.ID, RunResult{State: run.StateSucceeded, Outcome: run.OutcomeRepaired}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.FinishRun(ctx, cur.ID, RunResult{State: run.StateFailed}); !errors.Is(err, ErrConflict) {
@@ -84,20 +84,20 @@ func TestStore_RunEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendRunEvent(ctx, run.Event{RunID: ra.ID, Kind: run.EventStepStarted, Step: "preflight"}); err != nil {
+	if _, err := s.AppendRunEvent(ctx, run.Event{RunID: ra.ID, Kind: run.EventStepStarted, Step: run.StepPreflight}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AppendRunEvent(ctx, run.Event{RunID: rb.ID, Kind: run.EventStepStarted, Step: "preflight"}); err != nil {
+	if _, err := s.AppendRunEvent(ctx, run.Event{RunID: rb.ID, Kind: run.EventStepStarted, Step: run.StepPreflight}); err != nil {
 		t.Fatal(err)
 	}
 	evs, err := s.AppendRunEvents(ctx, []run.Event{
-		{RunID: ra.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stdout", Text: "line 1"},
-		{RunID: ra.ID, Kind: run.EventOutput, Step: "preflight", Stream: "stderr", Text: "\n\nevent: done"},
+		{RunID: ra.ID, Kind: run.EventOutput, Step: run.StepPreflight, Stream: "stdout", Text: "line 1"},
+		{RunID: ra.ID, Kind: run.EventOutput, Step: run.StepPreflight, Stream: "stderr", Text: "\n\nevent: done"},
 	})
 	if err != nil || evs[0].Seq != 2 || evs[1].Seq != 3 {
 		t.Fatalf("batch append numbered %+v (%v)", evs, err)
 	}
-	fin, err := s.FinishRun(ctx, ra.ID, RunResult{State: run.StateFailed, Outcome: "refused", Summary: "reboot pending"})
+	fin, err := s.FinishRun(ctx, ra.ID, RunResult{State: run.StateFailed, Outcome: run.OutcomeRefused, Summary: "reboot pending"})
 	if err != nil || fin.Seq != 4 || fin.Kind != run.EventRunFinished {
 		t.Fatalf("finish event %+v (%v)", fin, err)
 	}
@@ -132,7 +132,7 @@ func TestStore_InterruptRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.FinishRun(ctx, done.ID, RunResult{State: run.StateSucceeded, Outcome: "repaired"}); err != nil {
+	if _, err := s.FinishRun(ctx, done.ID, RunResult{State: run.StateSucceeded, Outcome: run.OutcomeRepaired}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -171,13 +171,13 @@ func TestStore_Batches(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			if _, err := s.FinishRun(ctx, r.ID, RunResult{State: run.StateFailed, Outcome: "unreachable"}); err != nil {
+			if _, err := s.FinishRun(ctx, r.ID, RunResult{State: run.StateFailed, Outcome: run.OutcomeUnreachable}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	states, outcomes, err := s.BatchCounts(ctx, b.ID)
-	if err != nil || states[run.StateQueued] != 2 || states[run.StateFailed] != 1 || outcomes["unreachable"] != 1 {
+	if err != nil || states[run.StateQueued] != 2 || states[run.StateFailed] != 1 || outcomes[run.OutcomeUnreachable] != 1 {
 		t.Fatalf("counts %v %v (%v)", states, outcomes, err)
 	}
 }

@@ -30,11 +30,11 @@ func TestStore_FailingHosts(t *testing.T) {
 		HostInput{Name: "FIN_WS_3", Group: "Desktops"}, HostInput{Name: "SRV-SQL01", Group: "Servers"},
 		HostInput{Name: "OK-PC", Group: "Desktops"})
 	addEvents(t, s,
-		ev("HQ-LT-1", 3, "1", "Failed", fileNotFound),
-		ev("HQ-LT-2", 5, "1", "Failed", fileNotFound),
-		ev("FIN_WS_3", 4, "1", "Failed", pathNotFound),
-		ev("SRV-SQL01", 1, "1", "Failed", wsusUnavail),
-		ev("OK-PC", 1, "1", "Succeeded", 0))
+		ev("HQ-LT-1", 3, "1", run.ResultFailed, fileNotFound),
+		ev("HQ-LT-2", 5, "1", run.ResultFailed, fileNotFound),
+		ev("FIN_WS_3", 4, "1", run.ResultFailed, pathNotFound),
+		ev("SRV-SQL01", 1, "1", run.ResultFailed, wsusUnavail),
+		ev("OK-PC", 1, "1", run.ResultSucceeded, 0))
 	code := uint32(fileNotFound)
 	tests := []struct {
 		name  string
@@ -88,7 +88,7 @@ func TestStore_EachFailingHost(t *testing.T) {
 	for i := range 5 {
 		name := fmt.Sprintf("PC%d", i)
 		addHosts(t, s, HostInput{Name: name})
-		addEvents(t, s, ev(name, 1, "1", "Failed", fileNotFound))
+		addEvents(t, s, ev(name, 1, "1", run.ResultFailed, fileNotFound))
 	}
 	stop := fmt.Errorf("stop")
 	n := 0

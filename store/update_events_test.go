@@ -28,18 +28,18 @@ func TestStore_AddUpdateEvents(t *testing.T) {
 	addHosts(t, s, HostInput{Name: "PC1"}, HostInput{Name: "PC2"}, HostInput{Name: "PC3"})
 
 	c := addEvents(t, s,
-		ev("PC1", 1, "5001", "Succeeded", 0),
-		ev("PC1", 2, "5002", "Failed", pathNotFound),
-		ev("PC1", 3, "5003", "Failed", fileNotFound), // newest failure
-		ev("pc2", 1, "5002", "Failed", fileNotFound),
-		ev("PC2", 4, "5002", "Succeeded", 0), // retried and fixed
-		ev("GHOST", 1, "5001", "Failed", fileNotFound),
-		ev("PC1", 1, "5001", "Succeeded", 0), // duplicate within the batch
+		ev("PC1", 1, "5001", run.ResultSucceeded, 0),
+		ev("PC1", 2, "5002", run.ResultFailed, pathNotFound),
+		ev("PC1", 3, "5003", run.ResultFailed, fileNotFound), // newest failure
+		ev("pc2", 1, "5002", run.ResultFailed, fileNotFound),
+		ev("PC2", 4, "5002", run.ResultSucceeded, 0), // retried and fixed
+		ev("GHOST", 1, "5001", run.ResultFailed, fileNotFound),
+		ev("PC1", 1, "5001", run.ResultSucceeded, 0), // duplicate within the batch
 	)
 	if c.Inserted != 5 || c.Duplicates != 1 || len(c.UnknownIdx) != 1 || c.UnknownIdx[0] != 5 {
 		t.Fatalf("counts = %+v", c)
 	}
-	if again := addEvents(t, s, ev("PC1", 1, "5001", "Succeeded", 0)); again.Inserted != 0 || again.Duplicates != 1 {
+	if again := addEvents(t, s, ev("PC1", 1, "5001", run.ResultSucceeded, 0)); again.Inserted != 0 || again.Duplicates != 1 {
 		t.Fatalf("re-import = %+v, want a duplicate", again)
 	}
 
@@ -67,7 +67,7 @@ func TestStore_AddUpdateEvents(t *testing.T) {
 
 	// A later success of PC1's newest failure leaves the older failure as
 	// the one to show.
-	addEvents(t, s, ev("PC1", 5, "5003", "Succeeded", 0))
+	addEvents(t, s, ev("PC1", 5, "5003", run.ResultSucceeded, 0))
 	pc1, _ = s.HostByName(ctx, "PC1")
 	if pc1.Failure == nil || pc1.Failure.HResult != pathNotFound {
 		t.Fatalf("PC1 failure = %+v, want 0x80070003 after 5003 succeeded", pc1.Failure)
@@ -88,8 +88,8 @@ func TestStore_SameKBIsSameUpdate(t *testing.T) {
 	t.Parallel()
 	s := newTestStore(t)
 	addHosts(t, s, HostInput{Name: "PC1"})
-	addEvents(t, s, ev("PC1", 1, "5001", "Failed", fileNotFound))
-	fixed := ev("PC1", 2, "5001", "Succeeded", 0)
+	addEvents(t, s, ev("PC1", 1, "5001", run.ResultFailed, fileNotFound))
+	fixed := ev("PC1", 2, "5001", run.ResultSucceeded, 0)
 	fixed.UpdateID, fixed.Source = "", SourceRepair // evidence has the KB only
 	addEvents(t, s, fixed)
 	if h, _ := s.HostByName(t.Context(), "PC1"); h.State != StateOK || h.Failure != nil {
@@ -103,7 +103,7 @@ func TestStore_HResultRange(t *testing.T) {
 	t.Parallel()
 	s := newTestStore(t)
 	addHosts(t, s, HostInput{Name: "PC1"})
-	addEvents(t, s, ev("PC1", 1, "1", "Failed", 0xFFFFFFFF))
+	addEvents(t, s, ev("PC1", 1, "1", run.ResultFailed, 0xFFFFFFFF))
 	h, err := s.HostByName(t.Context(), "PC1")
 	if err != nil {
 		t.Fatal(err)

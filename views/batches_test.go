@@ -19,18 +19,18 @@ import (
 // over, and lists every run.
 func TestBatchPage(t *testing.T) {
 	runs := []store.Run{
-		{ID: 21, BatchID: 3, HostName: "PC-001", Procedure: "repair", State: run.StateSucceeded, Outcome: "repaired", CreatedAt: at},
-		{ID: 22, BatchID: 3, HostName: "PC-002", Procedure: "repair", State: run.StateFailed, Outcome: "unreachable", CreatedAt: at},
-		{ID: 23, BatchID: 3, HostName: "PC-003", Procedure: "repair", State: run.StateFailed, Outcome: "timed_out", CreatedAt: at},
-		{ID: 24, BatchID: 3, HostName: "PC-004", Procedure: "repair", State: run.StateInterrupted, Outcome: "interrupted", CreatedAt: at},
+		{ID: 21, BatchID: 3, HostName: "PC-001", Procedure: run.ProcedureRepair, State: run.StateSucceeded, Outcome: run.OutcomeRepaired, CreatedAt: at},
+		{ID: 22, BatchID: 3, HostName: "PC-002", Procedure: run.ProcedureRepair, State: run.StateFailed, Outcome: run.OutcomeUnreachable, CreatedAt: at},
+		{ID: 23, BatchID: 3, HostName: "PC-003", Procedure: run.ProcedureRepair, State: run.StateFailed, Outcome: run.OutcomeTimedOut, CreatedAt: at},
+		{ID: 24, BatchID: 3, HostName: "PC-004", Procedure: run.ProcedureRepair, State: run.StateInterrupted, Outcome: run.OutcomeInterrupted, CreatedAt: at},
 	}
-	batch := store.Batch{ID: 3, Procedure: "repair", RequestedBy: "alice", Description: "12 hosts with 0x80070002", CreatedAt: at}
+	batch := store.Batch{ID: 3, Procedure: run.ProcedureRepair, RequestedBy: "alice", Description: "12 hosts with 0x80070002", CreatedAt: at}
 	over := views.BatchProps{Batch: batch, Runs: runs,
 		States:   map[run.State]int{run.StateSucceeded: 1, run.StateFailed: 2, run.StateInterrupted: 1},
 		Outcomes: map[run.Outcome]int{run.OutcomeRepaired: 1, run.OutcomeUnreachable: 1, run.OutcomeTimedOut: 1, run.OutcomeInterrupted: 1},
 		Failed:   3}
 	going := over
-	going.Runs = append([]store.Run{{ID: 25, BatchID: 3, HostName: "PC-005", Procedure: "repair", State: run.StateQueued, CreatedAt: at}}, runs...)
+	going.Runs = append([]store.Run{{ID: 25, BatchID: 3, HostName: "PC-005", Procedure: run.ProcedureRepair, State: run.StateQueued, CreatedAt: at}}, runs...)
 	going.States = map[run.State]int{run.StateQueued: 1, run.StateSucceeded: 1, run.StateFailed: 2, run.StateInterrupted: 1}
 	going.Active = true
 
@@ -95,9 +95,9 @@ func TestBatchPage(t *testing.T) {
 // acts on, so unreachable and timed-out hosts count together and apart
 // from hosts where the repair ran and did not help.
 func TestBatchPage_Outcomes(t *testing.T) {
-	p := views.BatchProps{Batch: store.Batch{ID: 4, Procedure: "repair"},
+	p := views.BatchProps{Batch: store.Batch{ID: 4, Procedure: run.ProcedureRepair},
 		Outcomes: map[run.Outcome]int{run.OutcomeRepaired: 5, run.OutcomeUnknown: 1, run.OutcomeChecked: 2, run.OutcomeStillFailing: 3, run.OutcomeUnreachable: 4, run.OutcomeTimedOut: 1,
-			"auth": 1, "quota": 1, "not_configured": 1, "refused": 2, "error": 1, "cancelled": 1, "interrupted": 2}}
+			run.OutcomeAuth: 1, run.OutcomeQuota: 1, run.OutcomeNotConfigured: 1, run.OutcomeRefused: 2, run.OutcomeError: 1, run.OutcomeCancelled: 1, run.OutcomeInterrupted: 2}}
 	doc := render(t, t.Context(), views.BatchPage(p))
 	dl := one(t, doc, "batch-outcomes")
 	got := map[string]string{}
@@ -215,8 +215,8 @@ func TestBatchPage_Escaping(t *testing.T) {
 	for _, bad := range hostile {
 		t.Run(bad, func(t *testing.T) {
 			batch := views.BatchPage(views.BatchProps{
-				Batch: store.Batch{ID: 3, Procedure: "repair", RequestedBy: bad, Description: bad, CreatedAt: at},
-				Runs:  []store.Run{{ID: 21, BatchID: 3, HostName: bad, Procedure: "repair", State: run.StateFailed, Summary: bad, RequestedBy: bad, CreatedAt: at}},
+				Batch: store.Batch{ID: 3, Procedure: run.ProcedureRepair, RequestedBy: bad, Description: bad, CreatedAt: at},
+				Runs:  []store.Run{{ID: 21, BatchID: 3, HostName: bad, Procedure: run.ProcedureRepair, State: run.StateFailed, Summary: bad, RequestedBy: bad, CreatedAt: at}},
 			})
 			doc := render(t, t.Context(), batch)
 			noInjectedMarkup(t, doc)

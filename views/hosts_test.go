@@ -24,11 +24,11 @@ func hostProps() views.HostProps {
 		Failure: &fileNotFound,
 		History: []views.HistoryRow{
 			{Event: store.UpdateEvent{ID: 3, HostID: 1, At: at.Add(-time.Hour), KB: "KB5046617", Title: h.Failure.Title,
-				Operation: "Installation", Result: "Failed", HResult: 0x80070002}, Error: fileNotFound},
+				Operation: "Installation", Result: run.ResultFailed, HResult: 0x80070002}, Error: fileNotFound},
 			{Event: store.UpdateEvent{ID: 2, HostID: 1, At: at.Add(-48 * time.Hour), KB: "KB890830", Title: "Windows Malicious Software Removal Tool",
-				Operation: "Installation", Result: "Succeeded"}, Error: okCode},
+				Operation: "Installation", Result: run.ResultSucceeded}, Error: okCode},
 			{Event: store.UpdateEvent{ID: 1, HostID: 1, At: at.Add(-72 * time.Hour), KB: "KB5043080", Title: "2026-09 Cumulative Update",
-				Operation: "Uninstallation", Result: "SucceededWithErrors", HResult: 0x8024402C}, Error: nameNotResolved},
+				Operation: "Uninstallation", Result: run.ResultSucceededWithErrors, HResult: 0x8024402C}, Error: nameNotResolved},
 		},
 		HistoryTotal: 3,
 		Page:         1,
@@ -41,7 +41,7 @@ func hostProps() views.HostProps {
 // decoded, its history with each HRESULT decoded, and its runs.
 func TestHostPage(t *testing.T) {
 	p := hostProps()
-	p.Runs = []store.Run{{ID: 5, HostName: "PC-001", Procedure: "check", RequestedBy: "alice", State: run.StateSucceeded, CreatedAt: at}}
+	p.Runs = []store.Run{{ID: 5, HostName: "PC-001", Procedure: run.ProcedureCheck, RequestedBy: "alice", State: run.StateSucceeded, CreatedAt: at}}
 	doc := render(t, t.Context(), views.HostPage(p))
 
 	if got := text(one(t, doc, "host-name")); got != "PC-001" {
@@ -117,7 +117,7 @@ func TestHostPage(t *testing.T) {
 // TestHostPage_Actions ensures repair and check are offered exactly when
 // they can start, and otherwise the page says why or links the active run.
 func TestHostPage_Actions(t *testing.T) {
-	active := store.Run{ID: 77, HostName: "PC-001", Procedure: "repair", State: run.StateRunning, CreatedAt: at}
+	active := store.Run{ID: 77, HostName: "PC-001", Procedure: run.ProcedureRepair, State: run.StateRunning, CreatedAt: at}
 	tests := []struct {
 		name       string
 		edit       func(*views.HostProps)

@@ -518,7 +518,7 @@ func RunPage(p RunProps) templ.Component {
 }
 
 func procedureTitle(p run.Procedure) string {
-	if p == "check" {
+	if p == run.ProcedureCheck {
 		return "Check"
 	}
 	return "Repair"

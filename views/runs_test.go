@@ -65,7 +65,7 @@ func TestBuildSteps(t *testing.T) {
 		{
 			name:   "started: running",
 			order:  checkSteps,
-			events: evs(started("connect")),
+			events: evs(started(run.StepConnect)),
 			want: []views.StepView{
 				{Name: "connect", State: "running"},
 				{Name: "preflight", State: "pending"},
@@ -76,10 +76,10 @@ func TestBuildSteps(t *testing.T) {
 			name:  "finished ok and failed, with duration and detail",
 			order: checkSteps,
 			events: evs(
-				started("connect"),
-				finished("connect", "ok", 840, "Connected to PC-001."),
-				started("preflight"),
-				finished("preflight", "failed", 2350, "Only 512 MB free on C:; the repair needs 2 GB."),
+				started(run.StepConnect),
+				finished(run.StepConnect, "ok", 840, "Connected to PC-001."),
+				started(run.StepPreflight),
+				finished(run.StepPreflight, "failed", 2350, "Only 512 MB free on C:; the repair needs 2 GB."),
 			),
 			want: []views.StepView{
 				{Name: "connect", State: "ok", Duration: "840 ms", Detail: "Connected to PC-001."},
@@ -91,13 +91,13 @@ func TestBuildSteps(t *testing.T) {
 			name:  "output lines attach to their own step, in order, stderr kept",
 			order: checkSteps,
 			events: evs(
-				started("connect"),
-				finished("connect", "ok", 120, "Connected to PC-001."),
-				started("preflight"),
-				output("preflight", "stdout", "Administrator: yes"),
-				output("preflight", "stderr", "WinRM fault 5 from the host: Access is denied."),
-				output("preflight", "stdout", "Free on C: 41 GB"),
-				finished("preflight", "ok", 61_500, ""),
+				started(run.StepConnect),
+				finished(run.StepConnect, "ok", 120, "Connected to PC-001."),
+				started(run.StepPreflight),
+				output(run.StepPreflight, "stdout", "Administrator: yes"),
+				output(run.StepPreflight, "stderr", "WinRM fault 5 from the host: Access is denied."),
+				output(run.StepPreflight, "stdout", "Free on C: 41 GB"),
+				finished(run.StepPreflight, "ok", 61_500, ""),
 			),
 			want: []views.StepView{
 				{Name: "connect", State: "ok", Duration: "120 ms", Detail: "Connected to PC-001."},
@@ -112,7 +112,7 @@ func TestBuildSteps(t *testing.T) {
 		{
 			name:   "output before the step starts leaves it pending",
 			order:  checkSteps,
-			events: evs(output("save-history", "stderr", "could not store history: disk full")),
+			events: evs(output(run.StepSaveHistory, "stderr", "could not store history: disk full")),
 			want: []views.StepView{
 				{Name: "connect", State: "pending"},
 				{Name: "preflight", State: "pending"},
@@ -125,11 +125,11 @@ func TestBuildSteps(t *testing.T) {
 			name:  "an unknown step is kept, after the known ones",
 			order: checkSteps,
 			events: evs(
-				started("connect"),
+				started(run.StepConnect),
 				started("reboot"),
 				output("reboot", "stdout", "Restarting"),
 				finished("reboot", "skipped", 0, "Not needed."),
-				finished("connect", "ok", 10, ""),
+				finished(run.StepConnect, "ok", 10, ""),
 			),
 			want: []views.StepView{
 				{Name: "connect", State: "ok", Duration: "10 ms"},
@@ -144,12 +144,12 @@ func TestBuildSteps(t *testing.T) {
 			name:  "a step finished twice shows the last finish and every line",
 			order: checkSteps,
 			events: evs(
-				started("preflight"),
-				output("preflight", "stdout", "first try"),
-				finished("preflight", "failed", 1000, "Install in progress."),
-				started("preflight"),
-				output("preflight", "stdout", "second try"),
-				finished("preflight", "ok", 3000, "Ready."),
+				started(run.StepPreflight),
+				output(run.StepPreflight, "stdout", "first try"),
+				finished(run.StepPreflight, "failed", 1000, "Install in progress."),
+				started(run.StepPreflight),
+				output(run.StepPreflight, "stdout", "second try"),
+				finished(run.StepPreflight, "ok", 3000, "Ready."),
 			),
 			want: []views.StepView{
 				{Name: "connect", State: "pending"},
@@ -164,9 +164,9 @@ func TestBuildSteps(t *testing.T) {
 			name:  "a step finished twice without a new start: the later finish wins",
 			order: checkSteps,
 			events: evs(
-				started("connect"),
-				finished("connect", "failed", 900, "Could not reach the host."),
-				finished("connect", "cancelled", 0, "Cancelled by alice."),
+				started(run.StepConnect),
+				finished(run.StepConnect, "failed", 900, "Could not reach the host."),
+				finished(run.StepConnect, "cancelled", 0, "Cancelled by alice."),
 			),
 			want: []views.StepView{
 				{Name: "connect", State: "cancelled", Detail: "Cancelled by alice."},
@@ -184,8 +184,8 @@ func TestBuildSteps(t *testing.T) {
 			name:  "cancelled step",
 			order: repairSteps,
 			events: evs(
-				started("connect"), finished("connect", "ok", 5, ""),
-				started("preflight"), finished("preflight", "cancelled", 7, "Cancelled by alice."),
+				started(run.StepConnect), finished(run.StepConnect, "ok", 5, ""),
+				started(run.StepPreflight), finished(run.StepPreflight, "cancelled", 7, "Cancelled by alice."),
 			),
 			want: append([]views.StepView{
 				{Name: "connect", State: "ok", Duration: "5 ms"},
@@ -366,22 +366,22 @@ func TestRunHref(t *testing.T) {
 // repairRun is a repair of PC-001 that failed at stop-services: what a
 // run page shows most often when someone opens it.
 func repairRun() (store.Run, []run.Event) {
-	rn := store.Run{ID: 42, HostID: 1, HostName: "PC-001", Procedure: "repair", RequestedBy: "alice",
-		State: run.StateFailed, Outcome: "error", Summary: "Stopping wuauserv timed out; the services were started again.",
+	rn := store.Run{ID: 42, HostID: 1, HostName: "PC-001", Procedure: run.ProcedureRepair, RequestedBy: "alice",
+		State: run.StateFailed, Outcome: run.OutcomeError, Summary: "Stopping wuauserv timed out; the services were started again.",
 		Error: "stop-services: timeout after 60s", CreatedAt: at, StartedAt: at.Add(time.Second), FinishedAt: at.Add(95 * time.Second)}
 	return rn, evs(
-		started("connect"),
-		finished("connect", "ok", 840, "Connected to PC-001."),
-		started("preflight"),
-		output("preflight", "stdout", "Administrator: yes"),
-		output("preflight", "stdout", "Free on C: 41 GB"),
-		finished("preflight", "ok", 2100, "Ready to repair."),
-		started("save-history"),
-		finished("save-history", "ok", 3300, "Saved 212 entries."),
-		started("stop-services"),
-		output("stop-services", "stdout", "Stopping wuauserv"),
-		output("stop-services", "stderr", "wuauserv did not stop within 60 s"),
-		finished("stop-services", "failed", 60_000, "Stopping wuauserv timed out."),
+		started(run.StepConnect),
+		finished(run.StepConnect, "ok", 840, "Connected to PC-001."),
+		started(run.StepPreflight),
+		output(run.StepPreflight, "stdout", "Administrator: yes"),
+		output(run.StepPreflight, "stdout", "Free on C: 41 GB"),
+		finished(run.StepPreflight, "ok", 2100, "Ready to repair."),
+		started(run.StepSaveHistory),
+		finished(run.StepSaveHistory, "ok", 3300, "Saved 212 entries."),
+		started(run.StepStopServices),
+		output(run.StepStopServices, "stdout", "Stopping wuauserv"),
+		output(run.StepStopServices, "stderr", "wuauserv did not stop within 60 s"),
+		finished(run.StepStopServices, "failed", 60_000, "Stopping wuauserv timed out."),
 	)
 }
 
@@ -498,7 +498,7 @@ func TestRunPage_Active(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rn := store.Run{ID: 7, HostName: "PC-001", Procedure: "check", RequestedBy: "bob", State: tt.state, CreatedAt: at}
+			rn := store.Run{ID: 7, HostName: "PC-001", Procedure: run.ProcedureCheck, RequestedBy: "bob", State: tt.state, CreatedAt: at}
 			doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: views.BuildSteps(checkSteps, nil), CanCancel: tt.canCancel}))
 			if _, ok := one(t, doc, "run").Attr("data-active"); ok != tt.wantActive {
 				t.Errorf("data-active present = %v, want %v", ok, tt.wantActive)
@@ -526,12 +526,12 @@ func TestRunPage_Active(t *testing.T) {
 func TestRunPage_Escaping(t *testing.T) {
 	for _, bad := range hostile {
 		t.Run(bad, func(t *testing.T) {
-			rn := store.Run{ID: 9, HostName: "PC-" + bad, Procedure: "repair", State: run.StateFailed,
+			rn := store.Run{ID: 9, HostName: "PC-" + bad, Procedure: run.ProcedureRepair, State: run.StateFailed,
 				Summary: bad, Error: bad, RequestedBy: bad, CreatedAt: at}
 			steps := views.BuildSteps(checkSteps, evs(
-				started("connect"),
-				output("connect", "stderr", bad),
-				finished("connect", "failed", 10, bad),
+				started(run.StepConnect),
+				output(run.StepConnect, "stderr", bad),
+				finished(run.StepConnect, "failed", 10, bad),
 			))
 			doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: steps}))
 			noInjectedMarkup(t, doc)
@@ -557,8 +557,8 @@ func TestRunPage_Escaping(t *testing.T) {
 // keep the filters.
 func TestRunsPage(t *testing.T) {
 	runs := []store.Run{
-		{ID: 12, HostName: "PC 002 & co", Procedure: "repair", RequestedBy: "alice", State: run.StateRunning, CreatedAt: at},
-		{ID: 11, HostName: "PC-001", Procedure: "check", RequestedBy: "bob", State: run.StateSucceeded, Summary: "checked", CreatedAt: at.Add(-time.Hour)},
+		{ID: 12, HostName: "PC 002 & co", Procedure: run.ProcedureRepair, RequestedBy: "alice", State: run.StateRunning, CreatedAt: at},
+		{ID: 11, HostName: "PC-001", Procedure: run.ProcedureCheck, RequestedBy: "bob", State: run.StateSucceeded, Summary: "checked", CreatedAt: at.Add(-time.Hour)},
 	}
 	filter := views.RunsQuery{Host: "PC", State: "failed", Page: 2}
 	tests := []struct {

@@ -132,37 +132,37 @@ func TestBulkRepair_MixedFaults(t *testing.T) {
 			t.Errorf("no run ended %q: %v", want, outcomes)
 		}
 	}
-	runs, _, err := b.st.Runs(context.Background(), store.RunFilter{BatchID: batch.ID})
+	done, _, err := b.st.Runs(context.Background(), store.RunFilter{BatchID: batch.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	byHost := map[string]store.Run{}
-	for _, r := range runs {
+	for _, r := range done {
 		byHost[r.HostName] = r
 	}
 	// The inventory follows the evidence: repaired hosts are marked so and
 	// their history holds the verified install; hosts the repair did not
 	// help stay failing.
 	ctx := context.Background()
-	for _, r := range runs {
+	for _, r := range done {
 		host, err := b.st.HostByID(ctx, r.HostID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch r.Outcome {
-		case "repaired":
+		case runs.OutcomeRepaired:
 			hist, _, err := b.st.History(ctx, r.HostID, 500, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var verified bool
 			for _, e := range hist {
-				verified = verified || (e.Source == store.SourceRepair && e.Result == "Succeeded" && !e.At.Before(r.StartedAt.Truncate(time.Second))) // hosts report whole seconds
+				verified = verified || (e.Source == store.SourceRepair && e.Result == runs.ResultSucceeded && !e.At.Before(r.StartedAt.Truncate(time.Second))) // hosts report whole seconds
 			}
 			if host.State != store.StateRepaired || !verified {
 				t.Errorf("%s repaired: state %q, verified install in history %v", host.Name, host.State, verified)
 			}
-		case "still_failing":
+		case runs.OutcomeStillFailing:
 			if host.State != store.StateFailing {
 				t.Errorf("%s still failing but state %q", host.Name, host.State)
 			}
@@ -248,7 +248,7 @@ func TestServe_RepairWithoutWinRM(t *testing.T) {
 	}
 	c := signIn(t, base, "admin", m[1])
 	rn, st := repairThroughServe(t, c, base, db, "PC-1", 20*time.Second)
-	if rn.State != runs.StateFailed || rn.Outcome != "not_configured" || !strings.Contains(rn.Summary, "/admin/settings") {
+	if rn.State != runs.StateFailed || rn.Outcome != runs.OutcomeNotConfigured || !strings.Contains(rn.Summary, "/admin/settings") {
 		t.Fatalf("run %+v, want failed/not_configured naming /admin/settings", rn)
 	}
 	evs, err := st.RunEvents(t.Context(), rn.ID, 0, 0)
