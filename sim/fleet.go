@@ -103,8 +103,14 @@ const (
 	FaultRebootPending  Fault = "reboot-pending"  // a reboot is pending; preflight should refuse
 )
 
-// Faults lists the catalogue in a stable order (FaultNone excluded).
-var Faults = []Fault{
+// Faults lists the catalogue in a stable order (FaultNone excluded): the
+// faults the fleet seed assigns, then the Windows behaviours of
+// hostfaults.go, which only a caller assigns.
+var Faults = append(append([]Fault(nil), generatedFaults...), windowsFaults...)
+
+// generatedFaults are the faults the fleet seed draws from. The list is
+// frozen: a longer one would give every seed another fleet.
+var generatedFaults = []Fault{
 	FaultUnreachable, FaultSlow, FaultAuthRefused, FaultAccessDenied, FaultQuota,
 	FaultReceiveTimeout, FaultServiceStuck, FaultFolderLocked, FaultNotFixable,
 	FaultDropConnection, FaultRebootPending,

@@ -72,6 +72,10 @@ func (s *Server) powershell(ctx context.Context, c *Cmd) int {
 		return exitCtrlC // the command was ended while waiting for input
 	}
 	r := &psRun{s: s, ctx: ctx, c: c, m: c.Machine, step: "bootstrap"}
+	if c.Machine.State().ConstrainedLanguage {
+		r.bootstrapLine(scripts.StatusRefused, scripts.ReasonConstrainedLanguage, scripts.ConstrainedLanguageMessage)
+		return scripts.ExitRefused
+	}
 	if major, _, _ := strings.Cut(c.Machine.State().PSVersion, "."); major != "" {
 		if n, err := strconv.Atoi(major); err == nil && n < 3 {
 			r.bootstrapLine(scripts.StatusRefused, scripts.ReasonPSTooOld, "PowerShell 3.0 or later is required")
@@ -91,8 +95,9 @@ func (s *Server) powershell(ctx context.Context, c *Cmd) int {
 		// The real bootstrap would run whatever it was given; the simulator
 		// can only run the product's own scripts, and says so the way the
 		// bootstrap reports a script that broke.
-		fmt.Fprintf(c.Stderr, "wsusfix bootstrap: %v\r\n", err)
-		r.bootstrapLine(scripts.StatusFailed, scripts.ReasonUnexpected, "the step stopped on an error it did not handle; see stderr")
+		// Like the bootstrap, on stdout: stderr belongs to PowerShell's CLIXML.
+		r.text("wsusfix bootstrap: " + err.Error())
+		r.bootstrapLine(scripts.StatusFailed, scripts.ReasonUnexpected, "the step stopped on an error it did not handle; see its output")
 		return scripts.ExitUnexpected
 	}
 	r.step = name

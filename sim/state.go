@@ -89,8 +89,9 @@ type HostState struct {
 	// state some faults stand for, which the simulated scripts honour
 	// (scripts_*.go); tests may also set them directly.
 	Fault         Fault
-	StuckService  string // a service that will not stop (FaultServiceStuck: "wuauserv")
+	StuckService  string // a service that will not stop (FaultServiceStuck: "wuauserv", FaultDoSvcStuck: "DoSvc")
 	LockedRenames int    // rename attempts that still fail on a lock (FaultFolderLocked)
+	Quirks               // the Windows behaviours of hostfaults.go
 }
 
 // Service returns the named service (case-insensitive) or nil when the OS

@@ -8,7 +8,10 @@ const (
 	ReasonBadParams  = "bad_params"       // the parameters were not valid (ExitBadParams)
 	ReasonBadPayload = "bad_payload"      // the bootstrap got no script on stdin (ExitBadParams)
 	ReasonUnexpected = "unexpected_error" // an error the script did not handle (ExitUnexpected)
-	ReasonIncomplete = "incomplete"       // cleanup: done with warnings (still StatusOK)
+	// ReasonConstrainedLanguage is the bootstrap refusing a host whose
+	// PowerShell runs in Constrained Language Mode (ExitRefused).
+	ReasonConstrainedLanguage = "constrained_language"
+	ReasonIncomplete          = "incomplete" // cleanup: done with warnings (still StatusOK)
 
 	// preflight: why the host is refused.
 	ReasonNotAdmin          = "not_admin"
@@ -61,3 +64,8 @@ const (
 	WarnComputerUnreadable     = "computer_unreadable"      // wsus-failed-computers: a computer was skipped
 	WarnTruncated              = "truncated"                // wsus-failed-computers: more than max
 )
+
+// ConstrainedLanguageMessage is the message of the bootstrap's refusal of a
+// host in Constrained Language Mode, as bootstrap.ps1 prints it.
+const ConstrainedLanguageMessage = "PowerShell runs in Constrained Language Mode on this host: an application control policy " +
+	"(WDAC or AppLocker) limits it, and the repair needs full language"

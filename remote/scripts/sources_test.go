@@ -13,7 +13,7 @@ var (
 	kinds = set(KindFacts, KindCheck, KindService, KindHistory, KindRename, KindScan,
 		KindEvidence, KindFolder, KindComputer, KindWarning, KindResult)
 	statuses = set(StatusOK, StatusSkipped, StatusFailed, StatusRefused)
-	reasons  = set(ReasonBadParams, ReasonBadPayload, ReasonUnexpected, ReasonIncomplete,
+	reasons  = set(ReasonBadParams, ReasonBadPayload, ReasonUnexpected, ReasonIncomplete, ReasonConstrainedLanguage,
 		ReasonNotAdmin, ReasonNot64Bit, ReasonPSTooOld, ReasonOSUnsupported, ReasonLowDisk,
 		ReasonServiceMissing, ReasonServiceDisabled, ReasonInstallInProgress, ReasonRebootPending,
 		ReasonHistoryUnreadable, ReasonStopFailed, ReasonStartTimeout, ReasonStartFailed,
