@@ -224,3 +224,44 @@ func TestDoubleQuoted(t *testing.T) {
 		t.Errorf("doubleQuoted = %q, want %q", got, want)
 	}
 }
+
+// TestSources_LineOffset ensures the prelude's last line measures what
+// precedes a step's first line in the block the bootstrap runs, so an
+// error names the line of the step's own .ps1 file.
+func TestSources_LineOffset(t *testing.T) {
+	const measure = "try { throw 'line' } catch { $WsusfixState.LineOffset = [int]$_.InvocationInfo.ScriptLineNumber + 2 }"
+	if !strings.HasSuffix(prelude, "\n"+measure+"\n") {
+		t.Fatal("the prelude does not end with the line that measures it")
+	}
+	for _, name := range Names() {
+		lines := strings.Split(blocks[name], "\n")
+		at := slices.Index(lines, measure) + 1              // its line number in the block
+		first := slices.Index(lines, scriptHeader+name) + 1 // the step's line 1
+		if at <= 0 || first <= 0 || at+2 != first-1 {
+			t.Errorf("%s: the measuring line is line %d and the script starts at line %d; the offset %d would be wrong",
+				name, at, first, at+2)
+		}
+	}
+}
+
+// TestSources_HResult ensures HRESULTs of exceptions are read the way that
+// works on .NET 4.0, where Exception.HResult is not public: only through
+// Get-WsusfixHResult, which prefers COMException's ErrorCode.
+func TestSources_HResult(t *testing.T) {
+	fn := prelude[strings.Index(prelude, "function Get-WsusfixHResult"):]
+	fn = fn[:strings.Index(fn, "\n}\n")]
+	if !strings.Contains(fn, "-is [System.Runtime.InteropServices.ExternalException]") || !strings.Contains(fn, "$Exception.ErrorCode") {
+		t.Error("Get-WsusfixHResult does not read COMException.ErrorCode")
+	}
+	direct := regexp.MustCompile(`\$(ex|Exception|_\.Exception)\.HResult`)
+	for file, text := range map[string]string{"prelude": prelude, "bootstrap": bootstrapScript} {
+		if m := direct.FindString(text); m != "" {
+			t.Errorf("%s reads %s, which is 0 on .NET 4.0", file, m)
+		}
+	}
+	for _, name := range Names() {
+		if m := direct.FindString(sources[name]); m != "" {
+			t.Errorf("%s.ps1 reads %s, which is 0 on .NET 4.0", name, m)
+		}
+	}
+}
