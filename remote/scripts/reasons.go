@@ -51,6 +51,8 @@ const (
 const (
 	WarnOSUnreadable           = "os_unreadable"            // preflight: Win32_OperatingSystem
 	WarnDiskUnreadable         = "disk_unreadable"          // preflight: free space
+	WarnTrustedInstaller       = "trustedinstaller_running" // preflight: TrustedInstaller runs, nothing installs
+	WarnPendingFileRenames     = "pending_file_renames"     // preflight: PendingFileRenameOperations alone
 	WarnHistoryPageUnreadable  = "history_page_unreadable"  // save-history: a page was skipped
 	WarnHistoryEntryUnreadable = "history_entry_unreadable" // save-history, verify: an entry was skipped
 	WarnHistoryUnreadable      = "history_unreadable"       // verify: no history evidence
