@@ -58,6 +58,12 @@ func (o ProcedureOptions) withDefaults() ProcedureOptions {
 // updateServices are stopped in this order and started in reverse.
 var updateServices = []string{"wuauserv", "BITS", "DoSvc"}
 
+// bestEffortServices may refuse to stop without failing the repair: whether
+// an administrator can always stop Delivery Optimization on Windows 10 1809
+// and later is not established, and a running DoSvc rarely holds
+// SoftwareDistribution (if it does, the rename's retries report the lock).
+var bestEffortServices = []string{"DoSvc"}
+
 // RunFunc returns the procedure of DESIGN.md as an executor RunFunc: it
 // opens one shell on the job's host and runs the steps in order, emitting
 // every step's start, output and end.
@@ -160,14 +166,17 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 			res.HostState = "unknown"
 		}
 	}()
-	stop := p.step(ctx, scripts.StopServices, scripts.StopServicesParams{Services: updateServices, TimeoutSec: secs(p.opt.ServiceTimeout)})
+	stop := p.step(ctx, scripts.StopServices, scripts.StopServicesParams{Services: updateServices,
+		TimeoutSec: secs(p.opt.ServiceTimeout), BestEffort: bestEffortServices})
 	p.extra = dependents(stop.lines)
 	if stop.status != "ok" {
 		return p.failed(ctx, stop, "Stopping the update services failed: ")
 	}
 	renamedAt := p.opt.Now().UTC()
+	// The rename stops the services once more before each attempt; a
+	// best-effort service that refused once is not waited for again.
 	ren := p.step(ctx, scripts.Rename, scripts.RenameParams{Stamp: scripts.Stamp(renamedAt),
-		Attempts: p.opt.RenameAttempts, RetryDelaySec: secs(p.opt.RenameDelay), Services: updateServices,
+		Attempts: p.opt.RenameAttempts, RetryDelaySec: secs(p.opt.RenameDelay), Services: stoppedServices(stop.lines),
 		TimeoutSec: secs(p.opt.ServiceTimeout)})
 	if ren.status != "ok" && ren.status != "skipped" {
 		return p.failed(ctx, ren, "Renaming SoftwareDistribution failed: ")
@@ -212,6 +221,22 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 func (p *procedure) startParams() scripts.StartServicesParams {
 	services := append(append([]string(nil), updateServices...), p.extra...)
 	return scripts.StartServicesParams{Services: services, TimeoutSec: secs(p.opt.ServiceTimeout)}
+}
+
+// stoppedServices lists, in stop order, the update services stop-services
+// reports stopped or absent.
+func stoppedServices(lines []scripts.Line) []string {
+	var out []string
+	for _, name := range updateServices {
+		for _, l := range lines {
+			var s scripts.Service
+			if l.Kind == scripts.KindService && l.Decode(&s) == nil && s.OK && strings.EqualFold(s.Name, name) {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // dependents collects the services Windows stopped along with ours.

@@ -92,3 +92,58 @@ func TestProcedure_PreflightWarnsOrRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestProcedure_DoSvcBestEffort ensures a Delivery Optimization service
+// that will not stop is a warning, not a failure: the repair goes on to a
+// verdict, and every update service runs afterwards.
+func TestProcedure_DoSvcBestEffort(t *testing.T) {
+	f := newFleet(t, 120)
+	var h sim.Host
+	for _, c := range f.fleet.Hosts {
+		st, _ := f.srv.HostState(c.Name)
+		if c.Fault == sim.FaultNone && (c.Failure() == 0x80070002 || c.Failure() == 0x80070003) && st.Service("DoSvc") != nil {
+			h = c
+			break
+		}
+	}
+	if h.Name == "" {
+		t.Fatal("no failing host with Delivery Optimization")
+	}
+	f.srv.SetFault(h.Name, sim.FaultDoSvcStuck)
+	sink := &memSink{}
+	res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+	if res.State != "succeeded" || res.Outcome != "repaired" {
+		t.Fatalf("got %+v; steps %v", res, sink.finished())
+	}
+	if sink.finished()[remote.StepStopServices] != "ok" {
+		t.Fatalf("stop-services %q, want ok with a warning", sink.finished()[remote.StepStopServices])
+	}
+	if out := sink.output(remote.StepStopServices); !strings.Contains(out, "Warning: DoSvc did not stop") {
+		t.Errorf("stop-services output lacks the DoSvc warning:\n%s", out)
+	}
+	// The rename does not wait for DoSvc again.
+	if out := sink.output(remote.StepRename); strings.Contains(out, "DoSvc") {
+		t.Errorf("the rename waited for DoSvc again:\n%s", out)
+	}
+	if !f.servicesRunning(t, h.Name) {
+		t.Fatal("update services left stopped")
+	}
+}
+
+// TestProcedure_TriggerStartBetweenSteps ensures a wuauserv that a trigger
+// starts between stop-services and rename is stopped again before the
+// first attempt, so the rename succeeds at once rather than after a
+// failed attempt and a retry.
+func TestProcedure_TriggerStartBetweenSteps(t *testing.T) {
+	f := newFleet(t, 120)
+	h := f.windowsHost(t, map[string]bool{}, sim.FaultTriggerStart)
+	sink := &memSink{}
+	res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+	if res.State != "succeeded" || res.Outcome != "repaired" {
+		t.Fatalf("got %+v; steps %v", res, sink.finished())
+	}
+	out := sink.output(remote.StepRename)
+	if !strings.Contains(out, "wuauserv: stopped") || !strings.Contains(out, "Renamed on attempt 1.") || strings.Contains(out, "failed") {
+		t.Fatalf("rename did not stop the restarted wuauserv before its first attempt:\n%s", out)
+	}
+}

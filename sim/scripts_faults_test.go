@@ -85,7 +85,8 @@ func TestScripts_ServiceStuck(t *testing.T) {
 }
 
 // TestScripts_FolderLocked ensures a locked folder is retried, with the
-// services stopped again in between, and fails once the attempts run out.
+// services stopped again before each attempt, and fails once the attempts
+// run out.
 func TestScripts_FolderLocked(t *testing.T) {
 	s := startScriptServer(t, testFleet(3), Options{})
 	c := newClient(t, s, win2022)
@@ -103,9 +104,10 @@ func TestScripts_FolderLocked(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("attempts (-want +got):\n%s", diff)
 		}
-		// Between attempts, the services are stopped again (already stopped).
-		if n := len(records[scripts.Service](t, o, scripts.KindService)); n != 6 {
-			t.Errorf("%d service lines, want 2 rounds of 3", n)
+		// Before each attempt, the services are stopped again (already
+		// stopped).
+		if n := len(records[scripts.Service](t, o, scripts.KindService)); n != 9 {
+			t.Errorf("%d service lines, want 3 rounds of 3", n)
 		}
 		if !strings.Contains(o.stdout, "Attempt 1 of 4 failed: "+msgSharingViolation+"\r\nStopping the services again before the next attempt.\r\n") {
 			t.Errorf("stdout:\n%s", o.stdout)

@@ -43,6 +43,9 @@ type StopServicesParams struct {
 	// TimeoutSec is how long to wait for each service to stop (default 60,
 	// at most 600).
 	TimeoutSec int `json:"timeout_sec"`
+	// BestEffort names those of Services whose refusal to stop is a
+	// warning, not a failure (default none).
+	BestEffort []string `json:"best_effort"`
 }
 
 // RenameParams are the parameters of the rename script.
@@ -55,8 +58,8 @@ type RenameParams struct {
 	// RetryDelaySec is the pause before the services are stopped again and
 	// the next attempt starts (default 2, at most 60).
 	RetryDelaySec int `json:"retry_delay_sec"`
-	// Services are stopped again between attempts (default
-	// DefaultServices()).
+	// Services are stopped again before every attempt, the first included
+	// (default DefaultServices()).
 	Services []string `json:"services"`
 	// TimeoutSec bounds each of those stops (default 60, at most 600).
 	TimeoutSec int `json:"timeout_sec"`

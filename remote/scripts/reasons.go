@@ -58,6 +58,7 @@ const (
 	WarnHistoryUnreadable      = "history_unreadable"       // verify: no history evidence
 	WarnHotfixUnreadable       = "hotfix_unreadable"        // verify: no Get-HotFix evidence
 	WarnSearchUnavailable      = "search_unavailable"       // verify: no download evidence
+	WarnServiceNotStopped      = "service_not_stopped"      // stop-services: a best-effort service still runs
 	WarnScanWarnings           = "scan_warnings"            // detect: the search succeeded with errors
 	WarnScanDeadline           = "scan_deadline"            // detect: retries stopped at the deadline
 	WarnTriggerMissing         = "trigger_missing"          // detect: UsoClient/wuauclt not found
