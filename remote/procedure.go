@@ -123,7 +123,7 @@ func (p *procedure) run(ctx context.Context) Result {
 		return Result{State: "succeeded", Outcome: "checked", HostState: "",
 			Summary: fmt.Sprintf("Preflight passed and %d history entries were saved. A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again.", saved)}
 	}
-	return p.repair(ctx)
+	return p.repair(ctx, hist.lines)
 }
 
 // connect opens the shell, as a step of its own so an unreachable host
@@ -150,7 +150,7 @@ func (p *procedure) connect(ctx context.Context) (Result, bool) {
 
 // repair runs the changing steps. Once stop-services has started,
 // start-services runs whatever happens next: failure, timeout or cancel.
-func (p *procedure) repair(ctx context.Context) (res Result) {
+func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Result) {
 	restored := false
 	defer func() {
 		if restored {
@@ -191,9 +191,12 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 		res.HostState = "unknown"
 		return res
 	}
-	since := renamedAt.Format(time.RFC3339)
+	// The boundary is the rename's time by the host's own clock: history
+	// entries carry the host's times, and the dashboard's clock may be off.
+	since := hostTime(ren.lines, renamedAt)
 	det := p.step(ctx, scripts.Detect, scripts.DetectParams{Retries: p.opt.DetectRetries, TimeoutSec: secs(p.opt.StepTimeout)})
-	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: p.job.FailingKBs})
+	kbs, ids := failingUpdates(p.job.FailingKBs, history)
+	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: kbs, UpdateIDs: ids})
 	p.saveHistory(ver.lines)
 	p.saveEvidence(ver.lines)
 	p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
@@ -207,6 +210,12 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 	case verdict == "still_failing":
 		return Result{State: "failed", Outcome: "still_failing", HostState: "failing",
 			Summary: "The repair ran but the host still fails: " + detail}
+	case verdict == scripts.VerdictDownloaded:
+		// 0x80070002 and 0x80070003 fail at install time: a download is
+		// progress, not proof.
+		return Result{State: "succeeded", Outcome: "downloaded", HostState: "unknown",
+			Summary: "Downloaded; install not yet attempted: " + detail + ". Next: let Windows Update install it " +
+				"(at its scheduled time, or start the install on the host), then refresh the host's history here to see whether it installs."}
 	case det.status != "ok":
 		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
 			Summary: "The folder was reset and the services restarted, but detection failed: " + det.message}
@@ -395,14 +404,14 @@ func (p *procedure) saveEvidence(lines []scripts.Line) {
 	var entries []HistoryEntry
 	for _, l := range lines {
 		var e scripts.Evidence
-		if l.Kind != scripts.KindEvidence || l.Decode(&e) != nil || e.KB == "" {
+		if l.Kind != scripts.KindEvidence || l.Decode(&e) != nil || (e.KB == "" && e.UpdateID == "") {
 			continue
 		}
 		at, err := time.Parse(time.RFC3339, e.Date)
 		if err != nil {
 			continue
 		}
-		entry := HistoryEntry{Time: at.UTC(), KB: e.KB, Title: e.Title, Operation: "Installation"}
+		entry := HistoryEntry{Time: at.UTC(), UpdateID: e.UpdateID, KB: e.KB, Title: e.Title, Operation: "Installation"}
 		switch {
 		case e.Verdict == scripts.VerdictRepaired && (e.Source == scripts.SourceHistory || e.Source == scripts.SourceHotfix):
 			entry.Result = "Succeeded"

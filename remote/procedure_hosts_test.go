@@ -3,6 +3,7 @@ package remote_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"wsusfix/remote"
 	"wsusfix/sim"
@@ -145,5 +146,71 @@ func TestProcedure_TriggerStartBetweenSteps(t *testing.T) {
 	out := sink.output(remote.StepRename)
 	if !strings.Contains(out, "wuauserv: stopped") || !strings.Contains(out, "Renamed on attempt 1.") || strings.Contains(out, "failed") {
 		t.Fatalf("rename did not stop the restarted wuauserv before its first attempt:\n%s", out)
+	}
+}
+
+// repairJob runs a repair of h with the failing KBs given (nil: none).
+func (f *fleet) repairJob(t *testing.T, h sim.Host, kbs []string, sink *memSink) remote.Result {
+	t.Helper()
+	job := remote.Job{RunID: 1, HostID: 1, Procedure: remote.ProcedureRepair, Target: remote.Target{Name: h.FQDN}, FailingKBs: kbs}
+	return f.client(t, nil).RunFunc(fastProcedure)(t.Context(), job, sink)
+}
+
+// failingKB is the KB of h's newest failed installation.
+func failingKB(h sim.Host) string {
+	for _, e := range h.History {
+		if e.HResult == h.Failure() && e.Result == sim.ResultFailed {
+			return e.KB
+		}
+	}
+	return ""
+}
+
+// TestProcedure_Verdicts ensures a host counts as repaired only on an
+// install after the rename of the update that failed, whether the job
+// names it by KB or not at all: a definition update installing after the
+// rename is no evidence, a fresh download is a verdict of its own with a
+// next step, and a host whose clock is behind the dashboard's is judged by
+// its own clock.
+func TestProcedure_Verdicts(t *testing.T) {
+	f := newFleet(t, 250)
+	used := map[string]bool{}
+	tests := []struct {
+		name            string
+		fault           sim.Fault
+		skew            time.Duration
+		named           bool // the job names the failing KB
+		outcome, prefix string
+	}{
+		{"install, by KB", sim.FaultNone, 0, true, "repaired", "Repaired: "},
+		{"install, none named", sim.FaultNone, 0, false, "repaired", "Repaired: "},
+		{"definition update only, by KB", sim.FaultDefinitionUpdate, 0, true, "unknown", "The folder was reset"},
+		{"definition update only, none named", sim.FaultDefinitionUpdate, 0, false, "unknown", "The folder was reset"},
+		{"downloaded, by KB", sim.FaultDownloadOnly, 0, true, "downloaded", "Downloaded; install not yet attempted: "},
+		{"downloaded, none named", sim.FaultDownloadOnly, 0, false, "downloaded", "Downloaded; install not yet attempted: "},
+		{"host clock 10 minutes behind", sim.FaultNone, -10 * time.Minute, true, "repaired", "Repaired: "},
+		{"host clock 10 minutes ahead", sim.FaultNone, 10 * time.Minute, true, "repaired", "Repaired: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := f.windowsHost(t, used, tt.fault)
+			m, _ := f.srv.Machine(h.Name)
+			m.Update(func(st *sim.HostState) { st.ClockSkew = tt.skew })
+			var kbs []string
+			if tt.named {
+				kbs = []string{failingKB(h)}
+			}
+			sink := &memSink{}
+			res := f.repairJob(t, h, kbs, sink)
+			if res.Outcome != tt.outcome || !strings.HasPrefix(res.Summary, tt.prefix) {
+				t.Fatalf("got %s/%s %q, want %s %q…; steps %v", res.State, res.Outcome, res.Summary, tt.outcome, tt.prefix, sink.finished())
+			}
+			if tt.outcome == "downloaded" && (res.HostState != "unknown" || !strings.Contains(res.Summary, "Next: ")) {
+				t.Errorf("a download claims %q, or says no next step: %q", res.HostState, res.Summary)
+			}
+			if tt.outcome != "repaired" && res.HostState == "repaired" {
+				t.Errorf("host marked repaired on %s", tt.name)
+			}
+		})
 	}
 }

@@ -112,11 +112,15 @@ type Quirks struct {
 	TriggerStarts        int           // times wuauserv starts itself after stop-services ends
 	FullScan             time.Duration // the first search's length on a fresh folder; 0 is the usual seconds
 	AfterScan            string        // AfterScan*
+	// ClockSkew is how far the host's clock is off the dashboard's
+	// (negative: behind). Every time the host prints or records is on its
+	// own clock. No fault sets it; tests do.
+	ClockSkew time.Duration
 }
 
 // applyQuirks sets the quirks a fault stands for.
 func applyQuirks(st *HostState, f Fault) {
-	st.Quirks = Quirks{}
+	st.Quirks = Quirks{ClockSkew: st.ClockSkew}
 	switch f {
 	case FaultConstrainedLanguage:
 		st.ConstrainedLanguage = true

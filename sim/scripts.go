@@ -150,6 +150,12 @@ func (r *psRun) vary(base, spread time.Duration) time.Duration {
 	return base + r.s.jitter(spread)
 }
 
+// now is the host's own clock, which may be off the dashboard's by
+// Quirks.ClockSkew.
+func (r *psRun) now() time.Time {
+	return time.Now().Add(r.m.State().ClockSkew)
+}
+
 // text prints lines for people like Write-WsusfixText: one per line of s,
 // with the result tag broken up so host data can never pose as a result.
 func (r *psRun) text(s string) {
@@ -165,7 +171,7 @@ var lineBreak = regexp.MustCompile("\r?\n")
 
 // header is what Write-WsusfixLine puts first on every line.
 func (r *psRun) header(kind string) scripts.Header {
-	return scripts.Header{Kind: kind, Step: r.step, TS: psDate(time.Now())}
+	return scripts.Header{Kind: kind, Step: r.step, TS: psDate(r.now())}
 }
 
 // line prints one result line; v is a record of remote/scripts.

@@ -182,6 +182,44 @@ func TestScripts_Verdicts(t *testing.T) {
 			t.Errorf("state changed: %+v", st)
 		}
 	})
+	t.Run("definition update only, none named", func(t *testing.T) {
+		// No update named: the one install since the rename is Defender's
+		// definitions, which proves nothing.
+		s := startScriptServer(t, testFleet(3), Options{})
+		s.SetFault(win11, FaultDefinitionUpdate)
+		c := newClient(t, s, win11)
+		at := time.Now().UTC().Add(-time.Minute)
+		repair(t, c, at)
+		o := runScript(t, c, scripts.Verify, scripts.VerifyParams{Since: at.Format(time.RFC3339)})
+		r := expectResult(t, o, 0, scripts.StatusOK, "")
+		ev := records[scripts.Evidence](t, o, scripts.KindEvidence)
+		want := []scripts.Evidence{{Verdict: scripts.VerdictUnknown,
+			Detail: "no install result since the repair yet (definition updates installed, which prove nothing)"}}
+		if r.Verdict != scripts.VerdictUnknown || !cmp.Equal(want, ev, cmpIgnoreHeader) {
+			t.Errorf("verdict %q, evidence %+v", r.Verdict, ev)
+		}
+		st, _ := s.HostState(win11)
+		if st.History[0].KB != DefinitionKB || st.History[0].Result != ResultSucceeded {
+			t.Errorf("newest history entry %+v, want the definition update installed", st.History[0])
+		}
+	})
+	t.Run("downloaded, none named", func(t *testing.T) {
+		s := startScriptServer(t, testFleet(3), Options{})
+		s.SetFault(win11, FaultDownloadOnly)
+		c := newClient(t, s, win11)
+		at := time.Now().UTC().Add(-time.Minute)
+		o := repair(t, c, at)
+		if r := expectResult(t, o, 0, scripts.StatusOK, ""); r.Verdict != scripts.VerdictDownloaded {
+			t.Errorf("by KB: verdict %q", r.Verdict)
+		}
+		o = runScript(t, c, scripts.Verify, scripts.VerifyParams{Since: at.Format(time.RFC3339)})
+		r := expectResult(t, o, 0, scripts.StatusOK, "")
+		ev := records[scripts.Evidence](t, o, scripts.KindEvidence)
+		if r.Verdict != scripts.VerdictDownloaded || len(ev) != 1 || ev[0].Source != scripts.SourceDownload ||
+			!strings.HasPrefix(ev[0].Detail, "downloaded; install not yet attempted: ") {
+			t.Errorf("verdict %q, evidence %+v", r.Verdict, ev)
+		}
+	})
 	t.Run("bad since", func(t *testing.T) {
 		s := startScriptServer(t, testFleet(3), Options{})
 		o := runScript(t, newClient(t, s, win11), scripts.Verify, scripts.VerifyParams{Since: "yesterday"})

@@ -137,7 +137,7 @@ func (r *psRun) tryRename(backup, stamp string) (renamed, exists bool) {
 		renamed = true
 		st.SoftwareDistribution = false
 		st.Backups = append(st.Backups, backup)
-		st.HistorySince = time.Now()
+		st.HistorySince = time.Now().Add(st.ClockSkew)
 		st.Repair = RepairRenamed
 		st.SearchTrips = 0
 		if fnv(st.Name+stamp)%3 == 0 {

@@ -84,6 +84,10 @@ type HostState struct {
 	// does.
 	Repair      string
 	SearchTrips int
+	// Downloaded are the updates the automatic engine downloaded again
+	// after the reset without installing them (AfterScanDownload); an
+	// offline search lists them as downloaded.
+	Downloaded []Event
 
 	// Fault is the host's current misbehaviour. The fields below are the
 	// state some faults stand for, which the simulated scripts honour
@@ -111,6 +115,7 @@ func (st HostState) clone() HostState {
 	st.Services = slices.Clone(st.Services)
 	st.Backups = slices.Clone(st.Backups)
 	st.History = slices.Clone(st.History)
+	st.Downloaded = slices.Clone(st.Downloaded)
 	return st
 }
 

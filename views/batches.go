@@ -39,7 +39,7 @@ var outcomeGroups = []struct {
 	Outcomes []string
 }{
 	{"Repaired", []string{"repaired"}},
-	{"Ran, no evidence yet", []string{"unknown", "checked"}},
+	{"Ran, no evidence yet", []string{"unknown", "checked", "downloaded", "scan_running"}},
 	{"Ran and did not help", []string{"still_failing"}},
 	{"Could not run: unreachable", []string{"unreachable", "timed_out"}},
 	{"Could not run: credentials, rights or settings", []string{"auth", "quota", "not_configured"}},

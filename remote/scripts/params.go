@@ -89,12 +89,17 @@ type DetectParams struct {
 
 // VerifyParams are the parameters of the verify script.
 type VerifyParams struct {
-	// Since is when the repair renamed the folder, RFC 3339 in UTC, e.g.
+	// Since is when the folder was renamed by the host's own clock (the
+	// time stamp of rename's result line), RFC 3339 in UTC, e.g.
 	// "2026-11-23T22:45:01Z"; required. History before it is ignored.
 	Since string `json:"since"`
 	// KBs are the updates that were failing, e.g. "KB5031364"; each must
-	// match ^KB[0-9]{1,8}$. Empty means: judge by any update since Since.
+	// match ^KB[0-9]{1,8}$.
 	KBs []string `json:"kbs"`
+	// UpdateIDs are the failing updates' GUIDs, for updates without a KB or
+	// beside it. With neither KBs nor UpdateIDs, any update since Since
+	// counts, definition updates aside.
+	UpdateIDs []string `json:"update_ids"`
 }
 
 // CleanupParams are the parameters of the cleanup script.

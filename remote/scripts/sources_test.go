@@ -265,3 +265,31 @@ func TestSources_HResult(t *testing.T) {
 		}
 	}
 }
+
+// TestSources_DefinitionUpdates ensures verify.ps1 leaves out the same
+// definition updates as DefinitionUpdate, which the procedure and the
+// simulator use.
+func TestSources_DefinitionUpdates(t *testing.T) {
+	src := sources[Verify]
+	for _, kb := range DefinitionKBs {
+		if !strings.Contains(src, "$Kb -eq '"+kb+"'") {
+			t.Errorf("verify.ps1 does not treat %s as a definition update", kb)
+		}
+	}
+	if !strings.Contains(src, "'"+definitionTitle.String()[len("(?i)"):]+"'") {
+		t.Errorf("verify.ps1 does not match definition titles with %s", definitionTitle)
+	}
+	for _, c := range []struct {
+		kb, title string
+		want      bool
+	}{
+		{"KB2267602", "", true},
+		{"kb2267602", "", true},
+		{"", "Security Intelligence Update for Microsoft Defender Antivirus - KB2267602 (Version 1.421.1234.0)", true},
+		{"KB5044281", "2024-10 Cumulative Update for Windows 11 Version 24H2 for x64-based Systems (KB5044281)", false},
+	} {
+		if got := DefinitionUpdate(c.kb, c.title); got != c.want {
+			t.Errorf("DefinitionUpdate(%q, %q) = %v", c.kb, c.title, got)
+		}
+	}
+}
