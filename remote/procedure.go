@@ -19,7 +19,12 @@ type ProcedureOptions struct {
 	RenameDelay    time.Duration // between tries; default 5s
 	DetectRetries  int           // retries of 0x80244010; default 3
 	KeepBackups    int           // SDTemp folders cleanup keeps; default 1
-	StepTimeout    time.Duration // bound on one step; default 10m
+	StepTimeout    time.Duration // bound on one step but detect; default 10m
+	// DetectTimeout bounds the detect step's searches; default 1h. After
+	// the rename the client does a full scan (KB 4490414: over 1 GB of
+	// metadata per client on a large WSUS), which 10 minutes cuts short.
+	// A scan still running then is reported as such, not as a failure.
+	DetectTimeout  time.Duration
 	RestoreTimeout time.Duration // bound on the guaranteed service restart; default 3m
 	Now            func() time.Time
 }
@@ -46,6 +51,9 @@ func (o ProcedureOptions) withDefaults() ProcedureOptions {
 	if o.StepTimeout <= 0 {
 		o.StepTimeout = 10 * time.Minute
 	}
+	if o.DetectTimeout <= 0 {
+		o.DetectTimeout = DefaultDetectTimeout
+	}
 	if o.RestoreTimeout <= 0 {
 		o.RestoreTimeout = 3 * time.Minute
 	}
@@ -53,6 +61,21 @@ func (o ProcedureOptions) withDefaults() ProcedureOptions {
 		o.Now = time.Now
 	}
 	return o
+}
+
+// DefaultDetectTimeout is ProcedureOptions.DetectTimeout's default.
+const DefaultDetectTimeout = time.Hour
+
+// detectGrace is how much longer than the script's own deadline the detect
+// step may take: time for it to notice, start the trigger and say so.
+const detectGrace = 2 * time.Minute
+
+// RunTimeoutFor is a run deadline that leaves a procedure with these
+// options time for every step: the detect timeout and its grace, and
+// StepTimeout-bounded steps around it (defaults apply to zero values).
+func RunTimeoutFor(opt ProcedureOptions) time.Duration {
+	opt = opt.withDefaults()
+	return opt.DetectTimeout + detectGrace + 3*opt.StepTimeout
 }
 
 // updateServices are stopped in this order and started in reverse.
@@ -194,7 +217,19 @@ func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Res
 	// The boundary is the rename's time by the host's own clock: history
 	// entries carry the host's times, and the dashboard's clock may be off.
 	since := hostTime(ren.lines, renamedAt)
-	det := p.step(ctx, scripts.Detect, scripts.DetectParams{Retries: p.opt.DetectRetries, TimeoutSec: secs(p.opt.StepTimeout)})
+	det := p.step(ctx, scripts.Detect, scripts.DetectParams{Retries: p.opt.DetectRetries, TimeoutSec: secs(p.opt.DetectTimeout)})
+	if scanRunning(ctx, det) {
+		// Nothing can have installed yet, and verify's searches would wait
+		// behind the running scan: say what is going on and stop here. The
+		// services were started before detect and stay running.
+		p.skip(scripts.Verify, "Skipped: the scan is still running on the host, so there is nothing to verify yet.")
+		p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
+		if ctx.Err() != nil {
+			return Result{State: "cancelled", Outcome: "cancelled", Summary: "Cancelled after the folder was renamed; the services were restarted."}
+		}
+		return Result{State: "succeeded", Outcome: "scan_running", HostState: "unknown",
+			Summary: "The folder was reset and the services restarted; the scan is still running on the host (a first full scan after a reset can take long); check again later."}
+	}
 	kbs, ids := failingUpdates(p.job.FailingKBs, history)
 	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: kbs, UpdateIDs: ids})
 	p.saveHistory(ver.lines)
@@ -223,6 +258,31 @@ func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Res
 		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
 			Summary: "The folder was reset and the services restarted; no evidence yet whether the update now installs. " + detail}
 	}
+}
+
+// stepTimeout is the bound on one step: the detect timeout and its grace
+// for detect, StepTimeout for the others.
+func (p *procedure) stepTimeout(name string) time.Duration {
+	if name == scripts.Detect {
+		return p.opt.DetectTimeout + detectGrace
+	}
+	return p.opt.StepTimeout
+}
+
+// scanRunning reports whether detect ended with the scan still running:
+// the script said so at its deadline, or the step's own deadline expired
+// (the run's context still live) while the host was silent.
+func scanRunning(ctx context.Context, det stepResult) bool {
+	if det.status == scripts.StatusOK && det.reason == scripts.ReasonScanRunning {
+		return true
+	}
+	return ctx.Err() == nil && errors.Is(det.err, context.DeadlineExceeded)
+}
+
+// skip reports a step that did not run, and why.
+func (p *procedure) skip(name, text string) {
+	p.sink.Emit(Event{Kind: KindStepStarted, Step: name})
+	p.sink.Emit(Event{Kind: KindStepFinished, Step: name, Status: "skipped", Text: text})
 }
 
 // startParams lists the stopped services in stop order, dependents last;
@@ -294,7 +354,7 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 	if err != nil {
 		return stepResult{status: "failed", err: err, message: "internal error: " + err.Error()}
 	}
-	sctx, cancel := context.WithTimeout(ctx, p.opt.StepTimeout)
+	sctx, cancel := context.WithTimeout(ctx, p.stepTimeout(name))
 	defer cancel()
 	var res stepResult
 	lines := NewLines(func(stream, line string) {

@@ -214,3 +214,63 @@ func TestProcedure_Verdicts(t *testing.T) {
 		})
 	}
 }
+
+// TestProcedure_FullScan ensures the detect step has its own timeout, fit
+// for the full scan that follows a reset: a 40-minute first scan completes
+// under the default hour, while the old 10-minute step bound would have
+// cut it; with a shorter detect timeout the run says the scan is still
+// running, is not a failure, and leaves the services running.
+func TestProcedure_FullScan(t *testing.T) {
+	// Simulated time runs fast, so 40 minutes pass in a blink.
+	f := newFleetWith(t, 120, func(_ *sim.Fleet, o *sim.Options) { o.ScriptTimeScale = 0.0002 })
+	used := map[string]bool{}
+	run := func(t *testing.T, detect time.Duration) (remote.Result, *memSink, sim.Host) {
+		h := f.windowsHost(t, used, sim.FaultFullScan)
+		opt := fastProcedure
+		opt.DetectTimeout = detect
+		job := remote.Job{RunID: 1, HostID: 1, Procedure: remote.ProcedureRepair, Target: remote.Target{Name: h.FQDN},
+			FailingKBs: []string{failingKB(h)}}
+		sink := &memSink{}
+		return f.client(t, nil).RunFunc(opt)(t.Context(), job, sink), sink, h
+	}
+	t.Run("default timeout", func(t *testing.T) {
+		res, sink, _ := run(t, 0)
+		if res.Outcome != "repaired" {
+			t.Fatalf("got %+v; steps %v", res, sink.finished())
+		}
+		if out := sink.output(remote.StepDetect); !strings.Contains(out, "Still searching (35 min so far).") {
+			t.Errorf("a long scan streamed no sign of life:\n%s", out)
+		}
+	})
+	t.Run("shorter timeout", func(t *testing.T) {
+		res, sink, h := run(t, 10*time.Minute)
+		if res.State != "succeeded" || res.Outcome != "scan_running" || res.HostState != "unknown" ||
+			!strings.Contains(res.Summary, "the scan is still running on the host") || !strings.Contains(res.Summary, "check again later") {
+			t.Fatalf("got %+v; steps %v", res, sink.finished())
+		}
+		steps := sink.finished()
+		if steps[remote.StepDetect] != "ok" || steps[remote.StepVerify] != "skipped" || steps[remote.StepCleanup] != "ok" {
+			t.Fatalf("steps %v: detect should end ok, verify be skipped, cleanup run", steps)
+		}
+		if !f.servicesRunning(t, h.Name) {
+			t.Fatal("update services left stopped while the scan runs")
+		}
+	})
+}
+
+// TestProcedure_DotNet40 ensures a PowerShell 3.0 host on .NET 4.0, whose
+// first searches after the reset exceed the server round trips, gets them
+// retried (the HRESULT is read as that runtime allows) and is repaired.
+func TestProcedure_DotNet40(t *testing.T) {
+	f := newFleet(t, 120)
+	h := f.windowsHost(t, map[string]bool{}, sim.FaultDotNet40)
+	sink := &memSink{}
+	res := f.repair(t, t.Context(), h, remote.ProcedureRepair, sink)
+	if res.Outcome != "repaired" {
+		t.Fatalf("got %+v; steps %v", res, sink.finished())
+	}
+	out := sink.output(remote.StepDetect)
+	if strings.Count(out, "failed: 0x80244010") != 2 || !strings.Contains(out, "Search 3: found") {
+		t.Fatalf("detect did not retry 0x80244010 twice:\n%s", out)
+	}
+}

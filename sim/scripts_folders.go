@@ -139,9 +139,15 @@ func (r *psRun) tryRename(backup, stamp string) (renamed, exists bool) {
 		st.Backups = append(st.Backups, backup)
 		st.HistorySince = time.Now().Add(st.ClockSkew)
 		st.Repair = RepairRenamed
+		st.Searched = false
 		st.SearchTrips = 0
 		if fnv(st.Name+stamp)%3 == 0 {
 			st.SearchTrips = 1
+		}
+		if st.CLR == "4.0" {
+			// FaultDotNet40: two round-trip failures, which only a
+			// correctly read HRESULT retries.
+			st.SearchTrips = 2
 		}
 	})
 	return renamed, exists

@@ -84,6 +84,10 @@ type HostState struct {
 	// does.
 	Repair      string
 	SearchTrips int
+	// Searched is set by the first search since the rename: only that one
+	// is a full scan (Quirks.FullScan); retries after 0x80244010 go on from
+	// what it fetched.
+	Searched bool
 	// Downloaded are the updates the automatic engine downloaded again
 	// after the reset without installing them (AfterScanDownload); an
 	// offline search lists them as downloaded.

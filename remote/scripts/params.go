@@ -81,9 +81,10 @@ type DetectParams struct {
 	// Retries is how many more searches follow one that failed with
 	// 0x80244010 (default 3, at most 10).
 	Retries int `json:"retries"`
-	// TimeoutSec: no new search starts after this many seconds (default
-	// 1800, at most 7200). A search in progress cannot be interrupted on
-	// the host, so the caller's context deadline is the hard limit.
+	// TimeoutSec is how long the searches may take in all (default 3600,
+	// at most 14400). A search still running then is left to run and the
+	// step ends ok with ReasonScanRunning; the caller's deadline should
+	// leave the script time to say so.
 	TimeoutSec int `json:"timeout_sec"`
 }
 

@@ -39,7 +39,8 @@ const (
 	ReasonRenameFailed = "rename_failed"
 
 	// detect.
-	ReasonScanFailed = "scan_failed"
+	ReasonScanFailed  = "scan_failed"
+	ReasonScanRunning = "scan_running" // StatusOK: the search was still running at the deadline
 
 	// wsus-failed-computers.
 	ReasonWSUSAPIMissing    = "wsus_api_missing"

@@ -17,7 +17,7 @@ var (
 		ReasonNotAdmin, ReasonNot64Bit, ReasonPSTooOld, ReasonOSUnsupported, ReasonLowDisk,
 		ReasonServiceMissing, ReasonServiceDisabled, ReasonInstallInProgress, ReasonRebootPending,
 		ReasonHistoryUnreadable, ReasonStopFailed, ReasonStartTimeout, ReasonStartFailed,
-		ReasonAbsent, ReasonTargetExists, ReasonRenameLocked, ReasonRenameFailed, ReasonScanFailed,
+		ReasonAbsent, ReasonTargetExists, ReasonRenameLocked, ReasonRenameFailed, ReasonScanFailed, ReasonScanRunning,
 		ReasonWSUSAPIMissing, ReasonWSUSConnectFailed, ReasonWSUSQueryFailed)
 	warnings = set(WarnOSUnreadable, WarnDiskUnreadable, WarnTrustedInstaller, WarnPendingFileRenames, WarnServiceNotStopped, WarnHistoryPageUnreadable,
 		WarnHistoryEntryUnreadable, WarnHistoryUnreadable, WarnHotfixUnreadable, WarnSearchUnavailable,
