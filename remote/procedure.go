@@ -230,8 +230,8 @@ func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Res
 		return Result{State: "succeeded", Outcome: "scan_running", HostState: "unknown",
 			Summary: "The folder was reset and the services restarted; the scan is still running on the host (a first full scan after a reset can take long); check again later."}
 	}
-	kbs, ids := failingUpdates(p.job.FailingKBs, history)
-	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: kbs, UpdateIDs: ids})
+	kbs, ids, kinds := failingUpdates(p.job.FailingKBs, history)
+	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: kbs, UpdateIDs: ids, Kinds: kinds})
 	p.saveHistory(ver.lines)
 	p.saveEvidence(ver.lines)
 	p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})

@@ -167,11 +167,11 @@ func failingKB(h sim.Host) string {
 }
 
 // TestProcedure_Verdicts ensures a host counts as repaired only on an
-// install after the rename of the update that failed, whether the job
-// names it by KB or not at all: a definition update installing after the
-// rename is no evidence, a fresh download is a verdict of its own with a
-// next step, and a host whose clock is behind the dashboard's is judged by
-// its own clock.
+// install after the rename of the update that failed, by KB when the job
+// names it, else of an update of the same kind (a newer cumulative update
+// that supersedes it): a definition update installing after the rename is
+// no evidence, a fresh download is a verdict of its own with a next step,
+// and a host whose clock is off the dashboard's is judged by its own.
 func TestProcedure_Verdicts(t *testing.T) {
 	f := newFleet(t, 250)
 	used := map[string]bool{}
@@ -188,6 +188,8 @@ func TestProcedure_Verdicts(t *testing.T) {
 		{"definition update only, none named", sim.FaultDefinitionUpdate, 0, false, "unknown", "The folder was reset"},
 		{"downloaded, by KB", sim.FaultDownloadOnly, 0, true, "downloaded", "Downloaded; install not yet attempted: "},
 		{"downloaded, none named", sim.FaultDownloadOnly, 0, false, "downloaded", "Downloaded; install not yet attempted: "},
+		{"superseded, none named", sim.FaultSuperseded, 0, false, "repaired", "Repaired: "},
+		{"superseded, by KB", sim.FaultSuperseded, 0, true, "unknown", "The folder was reset"},
 		{"host clock 10 minutes behind", sim.FaultNone, -10 * time.Minute, true, "repaired", "Repaired: "},
 		{"host clock 10 minutes ahead", sim.FaultNone, 10 * time.Minute, true, "repaired", "Repaired: "},
 	}

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -39,12 +40,14 @@ func hostTime(lines []scripts.Line, fallback time.Time) string {
 	return fallback.UTC().Format(time.RFC3339)
 }
 
-// failingUpdates names the updates verify must see installed: the job's
-// failing KBs with the update ids the saved history gives them, or, when
-// the job names none, every update whose newest attempt in the saved
-// history failed. Definition updates are left out of the latter: they fail
-// and install again several times a day and prove nothing about a repair.
-func failingUpdates(jobKBs []string, history []scripts.Line) (kbs, ids []string) {
+// failingUpdates names what verify must see installed: the job's failing
+// KBs with the update ids the saved history gives them; or, when the job
+// names none, the kinds (scripts.UpdateKind) of the updates whose newest
+// attempt in the saved history failed, so a newer update of the same kind
+// that supersedes the failed one counts too. Definition updates are left
+// out: they fail and install again several times a day and prove nothing
+// about a repair.
+func failingUpdates(jobKBs []string, history []scripts.Line) (kbs, ids, kinds []string) {
 	var entries []scripts.HistoryEntry
 	for _, l := range history {
 		var h scripts.History
@@ -52,21 +55,22 @@ func failingUpdates(jobKBs []string, history []scripts.Line) (kbs, ids []string)
 			entries = append(entries, h.Entries...)
 		}
 	}
-	addID := func(id string) {
-		if id = strings.ToLower(id); id != "" && !slices.Contains(ids, id) {
-			ids = append(ids, id)
+	for _, kb := range jobKBs {
+		if kb = strings.ToUpper(kb); kbNumber.MatchString(kb) && !slices.Contains(kbs, kb) {
+			kbs = append(kbs, kb)
 		}
 	}
-	if len(jobKBs) > 0 {
-		for _, kb := range jobKBs {
-			kbs = append(kbs, strings.ToUpper(kb))
-			for _, e := range entries {
-				if strings.EqualFold(e.KB, kb) {
-					addID(e.UpdateID)
-				}
+	if len(kbs) > 0 {
+		for _, e := range entries {
+			// Ids come from the host: verify refuses the whole step on one
+			// it cannot read, so only well-formed ones are passed on.
+			id := strings.ToLower(e.UpdateID)
+			if slices.ContainsFunc(kbs, func(kb string) bool { return strings.EqualFold(e.KB, kb) }) &&
+				guid.MatchString(id) && !slices.Contains(ids, id) {
+				ids = append(ids, id)
 			}
 		}
-		return kbs, ids
+		return kbs, ids, nil
 	}
 	// Entries are newest first: the first seen of each update is its newest.
 	seen := map[string]bool{}
@@ -82,12 +86,15 @@ func failingUpdates(jobKBs []string, history []scripts.Line) (kbs, ids []string)
 		if e.ResultCode < 4 || scripts.DefinitionUpdate(e.KB, e.Title) {
 			continue
 		}
-		switch {
-		case e.UpdateID != "":
-			addID(e.UpdateID)
-		case e.KB != "" && !slices.Contains(kbs, e.KB):
-			kbs = append(kbs, e.KB)
+		if k := scripts.UpdateKind(e.Title); k != "" && len(k) <= 300 && len(kinds) < 50 && !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
 		}
 	}
-	return kbs, ids
+	return nil, nil, kinds
 }
+
+// The forms verify.ps1 accepts for update ids and KBs.
+var (
+	guid     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	kbNumber = regexp.MustCompile(`^KB[0-9]{1,8}$`)
+)

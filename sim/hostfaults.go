@@ -74,13 +74,20 @@ const (
 	// for install", AUOptions 3). 0x80070002/3 fail at install time, so a
 	// download proves nothing; verify says "downloaded".
 	FaultDownloadOnly Fault = "download-only"
+
+	// FaultSuperseded: after the rename the automatic engine installs a
+	// newer cumulative update that supersedes the failed one, which is no
+	// longer offered ("Updates operations: superseded updates", WSUS docs
+	// on learn.microsoft.com). Its KB differs, its kind does not: a repair
+	// judged by kind counts it; one judged by the failed KB cannot.
+	FaultSuperseded Fault = "superseded"
 )
 
 // windowsFaults is their order in Faults.
 var windowsFaults = []Fault{
 	FaultConstrainedLanguage, FaultDotNet40, FaultPendingRenames, FaultTrustedInstallerIdle,
 	FaultInstallerBusy, FaultDoSvcStuck, FaultTriggerStart, FaultFullScan, FaultDefinitionUpdate,
-	FaultDownloadOnly,
+	FaultDownloadOnly, FaultSuperseded,
 }
 
 // FullScanDuration is how long a FaultFullScan host's first search after
@@ -94,6 +101,7 @@ const (
 	AfterScanInstall    = ""           // retries the failing updates (the default)
 	AfterScanDefinition = "definition" // installs a definition update only
 	AfterScanDownload   = "download"   // downloads the failing updates, installs nothing
+	AfterScanSupersede  = "supersede"  // installs newer updates of the failing ones' kind
 )
 
 // DefinitionKB is the Microsoft Defender Antivirus security intelligence
@@ -142,5 +150,7 @@ func applyQuirks(st *HostState, f Fault) {
 		st.AfterScan = AfterScanDefinition
 	case FaultDownloadOnly:
 		st.AfterScan = AfterScanDownload
+	case FaultSuperseded:
+		st.AfterScan = AfterScanSupersede
 	}
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -32,6 +33,12 @@ func runVerify(r *psRun, paramsB64 string) int {
 		return r.complete(scripts.StatusFailed, scripts.ReasonBadParams, "since must be an RFC 3339 time such as 2026-11-23T22:45:01Z")
 	}
 	sinceText := psDate(since)
+	if len(p.Kinds) > 50 || slices.ContainsFunc(p.Kinds, func(k string) bool { return len(k) > 300 }) {
+		return r.complete(scripts.StatusFailed, scripts.ReasonBadParams, "kinds holds too many or too long entries")
+	}
+	ofKind := func(title string) bool {
+		return len(p.Kinds) == 0 || slices.Contains(p.Kinds, scripts.UpdateKind(title))
+	}
 	var targets []verifyTarget
 	for _, kb := range p.KBs {
 		if kb == "" {
@@ -122,6 +129,7 @@ func runVerify(r *psRun, paramsB64 string) int {
 			switch {
 			case scripts.DefinitionUpdate(e.KB, e.Title):
 				definitions++
+			case !ofKind(e.Title):
 			case e.ResultCode >= 4:
 				if failure == nil {
 					failure = e
@@ -132,7 +140,7 @@ func runVerify(r *psRun, paramsB64 string) int {
 		}
 		var fresh *Event
 		for i := range downloaded {
-			if d := &downloaded[i]; fresh == nil && !scripts.DefinitionUpdate(eventKB(*d), d.Title) {
+			if d := &downloaded[i]; fresh == nil && !scripts.DefinitionUpdate(eventKB(*d), d.Title) && ofKind(d.Title) {
 				fresh = d
 			}
 		}
@@ -229,6 +237,13 @@ func (r *psRun) installPending() {
 			// Downloaded again, not installed (FaultDownloadOnly).
 			st.Downloaded = pendingUpdates(st.History)
 			return
+		case AfterScanSupersede:
+			// A newer update of each failing one's kind installs instead
+			// (FaultSuperseded).
+			for _, e := range pendingUpdates(st.History) {
+				addEvent(st, superseding(e, now))
+			}
+			return
 		}
 		for _, e := range pendingUpdates(st.History) {
 			e.Time = now
@@ -261,3 +276,20 @@ func installedKBs(history []Event) map[string]bool {
 
 // definitionUpdateID is the update id of the simulated definition update.
 const definitionUpdateID = "2267602a-0000-4000-8000-defe0de0f1ed"
+
+// superseding is the newer update of e's kind that supersedes it: the next
+// month's release, with another KB and update id, installed at now.
+func superseding(e Event, now time.Time) Event {
+	kb := eventKB(e)
+	next := kb
+	if n, err := strconv.Atoi(strings.TrimPrefix(kb, "KB")); err == nil {
+		next = "KB" + strconv.Itoa(n+2336)
+	}
+	title := strings.Replace(e.Title, kb, next, 1)
+	if len(title) > 8 && title[4] == '-' && title[7] == ' ' {
+		title = now.Format("2006-01") + title[7:]
+	}
+	h := fnv(e.UpdateID + "|superseded")
+	id := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(h), uint16(h>>32), uint16(h>>48)&0xfff, uint16(h>>8)&0xfff, h&0xffffffffffff)
+	return Event{Time: now, UpdateID: id, KB: next, Title: title, Operation: OperationInstallation, Result: ResultSucceeded}
+}

@@ -98,9 +98,14 @@ type VerifyParams struct {
 	// match ^KB[0-9]{1,8}$.
 	KBs []string `json:"kbs"`
 	// UpdateIDs are the failing updates' GUIDs, for updates without a KB or
-	// beside it. With neither KBs nor UpdateIDs, any update since Since
-	// counts, definition updates aside.
+	// beside it.
 	UpdateIDs []string `json:"update_ids"`
+	// Kinds, used only when KBs and UpdateIDs are empty, are the kinds
+	// (UpdateKind) of the updates that had failed: an update of one of
+	// these kinds counts. With no kinds either, any update since Since
+	// counts. Definition updates never count. At most 50, of 300
+	// characters each.
+	Kinds []string `json:"kinds"`
 }
 
 // CleanupParams are the parameters of the cleanup script.

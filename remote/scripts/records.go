@@ -251,3 +251,24 @@ var definitionTitle = regexp.MustCompile(`(?i)Security Intelligence Update|Defin
 func DefinitionUpdate(kb, title string) bool {
 	return slices.Contains(DefinitionKBs, strings.ToUpper(kb)) || definitionTitle.MatchString(title)
 }
+
+// Parts of an update title that change from release to release.
+var (
+	kindMonth   = regexp.MustCompile(`(?i)^\d{4}-\d{2} `)
+	kindKB      = regexp.MustCompile(`(?i)\(KB\d+\)`)
+	kindVersion = regexp.MustCompile(`(?i)\(Version [^)]*\)`)
+	kindV       = regexp.MustCompile(`(?i) - v[0-9.]+`)
+	kindSpace   = regexp.MustCompile(`\s+`)
+)
+
+// UpdateKind is an update's title without what changes from release to
+// release (the month prefix, the KB, the version), lower case: the
+// October and November cumulative updates for one Windows version have
+// the same kind. verify.ps1's Get-UpdateKind computes the same.
+func UpdateKind(title string) string {
+	t := kindMonth.ReplaceAllString(title, "")
+	t = kindKB.ReplaceAllString(t, "")
+	t = kindVersion.ReplaceAllString(t, "")
+	t = kindV.ReplaceAllString(t, "")
+	return strings.ToLower(strings.TrimSpace(kindSpace.ReplaceAllString(t, " ")))
+}

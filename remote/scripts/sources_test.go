@@ -293,3 +293,23 @@ func TestSources_DefinitionUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateKind ensures UpdateKind drops what changes between releases and
+// keeps what tells kinds apart, and that verify.ps1 strips the same parts.
+func TestUpdateKind(t *testing.T) {
+	oct := UpdateKind("2024-10 Cumulative Update for Windows 11 Version 24H2 for x64-based Systems (KB5044284)")
+	nov := UpdateKind("2024-11 Cumulative Update for Windows 11 Version 24H2 for x64-based Systems (KB5046617)")
+	net := UpdateKind("2024-10 Cumulative Update for .NET Framework 3.5 and 4.8.1 for Windows 11, version 24H2 for x64 (KB5044033)")
+	mrt := UpdateKind("Windows Malicious Software Removal Tool x64 - v5.128 (KB890830)")
+	if oct != nov || oct != "cumulative update for windows 11 version 24h2 for x64-based systems" {
+		t.Errorf("two months of one cumulative update: %q and %q", oct, nov)
+	}
+	if net == oct || mrt != "windows malicious software removal tool x64" {
+		t.Errorf("kinds: .NET %q, MSRT %q", net, mrt)
+	}
+	for _, re := range []*regexp.Regexp{kindMonth, kindKB, kindVersion, kindV} {
+		if !strings.Contains(sources[Verify], "'"+strings.TrimPrefix(re.String(), "(?i)")+"'") {
+			t.Errorf("verify.ps1's Get-UpdateKind does not strip %s", re)
+		}
+	}
+}

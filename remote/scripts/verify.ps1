@@ -12,15 +12,18 @@
 #   hotfix    Get-HotFix lists the update, with a date only: it cannot tell
 #             an install after the rename from one before, so it is shown
 #             and never counts as a repair.
-# An update is matched by KB number or by update id. With none given, any
-# update's newest result since the rename counts, except definition updates
-# (Microsoft Defender's KB2267602 installs several times a day, and would
-# otherwise supply a success on almost every host), and one update failing
-# again outweighs the rest.
+# An update is matched by KB number or by update id. With none given, an
+# update of a kind that had failed counts (the title without month, KB and
+# version, so a newer cumulative update that supersedes the failed one
+# counts too), or any update when no kind is given either; never definition
+# updates (Microsoft Defender's KB2267602 installs several times a day, and
+# would otherwise supply a success on almost every host); and one update
+# failing again outweighs the rest.
 #
 # Parameters: since (required, RFC 3339 UTC: the rename's time as this host
-# reported it), kbs (e.g. ["KB5031364"]) and update_ids (GUIDs), either may
-# be empty.
+# reported it), kbs (e.g. ["KB5031364"]) and update_ids (GUIDs), and, used
+# only when both are empty, kinds (as UpdateKind gives them); all may be
+# empty.
 # Prints: one "evidence" line per KB or update id (kb, update_id, verdict
 # repaired|still_failing|downloaded|unknown, source, date, hresult, title,
 # detail), or, when none were given, one for the update that decided (kb and
@@ -71,6 +74,31 @@ function Test-DefinitionUpdate {
     # Security Essentials definitions (KB915597, KB2461484), by KB or title.
     if ($Kb -eq 'KB2267602' -or $Kb -eq 'KB915597' -or $Kb -eq 'KB2461484') { return $true }
     return ($Title -match 'Security Intelligence Update|Definition Update')
+}
+
+# Kinds: when no update is named, the kinds of the updates that had failed
+# (UpdateKind in Go): a success of the same kind counts, so a newer
+# cumulative update that supersedes the failed one is evidence too.
+$kinds = New-Object 'System.Collections.Generic.List[string]'
+foreach ($k in (Get-WsusfixStringList $P 'kinds' $null)) {
+    if ($k.Length -gt 300 -or $kinds.Count -ge 50) {
+        Complete-Wsusfix -Status 'failed' -Reason 'bad_params' -Message 'kinds holds too many or too long entries'
+    }
+    $kinds.Add($k)
+}
+
+function Get-UpdateKind {
+    param([string]$Title)
+    # The title without what changes from release to release: the month
+    # prefix, the KB, the version. Mirrors scripts.UpdateKind in Go.
+    $t = $Title -replace '^\d{4}-\d{2} ', '' -replace '\(KB\d+\)', '' -replace '\(Version [^)]*\)', '' -replace ' - v[0-9.]+', ''
+    return ($t -replace '\s+', ' ').Trim().ToLowerInvariant()
+}
+
+function Test-Kind {
+    param([string]$Title)
+    if ($kinds.Count -eq 0) { return $true }
+    return $kinds.Contains((Get-UpdateKind $Title))
 }
 
 function Test-Target {
@@ -162,8 +190,9 @@ function Find-Download {
 $verdicts = New-Object 'System.Collections.Generic.List[string]'
 if ($targets.Count -eq 0) {
     # No update named: each update's newest finished result since the
-    # rename counts, definition updates aside, and one update still
-    # failing outweighs any that now install.
+    # rename counts if it is of a kind that had failed (any kind when none
+    # is given), definition updates aside, and one update still failing
+    # outweighs any that now install.
     $decided = @{}
     $failure = $null
     $success = $null
@@ -173,6 +202,7 @@ if ($targets.Count -eq 0) {
         if ($e.result_code -lt 2 -or $e.result_code -gt 5 -or $decided.ContainsKey($id)) { continue }
         $decided[$id] = $true
         if (Test-DefinitionUpdate ([string]$e.kb) ([string]$e.title)) { $skippedDefinitions += 1; continue }
+        if (-not (Test-Kind ([string]$e.title))) { continue }
         if ($e.result_code -ge 4) {
             if ($null -eq $failure) { $failure = $e }
         } elseif ($e.operation -eq 'installation' -and $null -eq $success) {
@@ -183,7 +213,7 @@ if ($targets.Count -eq 0) {
     foreach ($d in $downloaded) {
         $dkb = ''
         if ($d.Kbs.Count -gt 0) { $dkb = $d.Kbs[0] }
-        if ($null -eq $fresh -and -not (Test-DefinitionUpdate $dkb $d.Title)) { $fresh = $d }
+        if ($null -eq $fresh -and -not (Test-DefinitionUpdate $dkb $d.Title) -and (Test-Kind $d.Title)) { $fresh = $d }
     }
     if ($null -ne $failure) {
         $v = Write-Evidence $failure.kb 'still_failing' 'history' $failure.date $failure.hresult $failure.title ('failed again: ' + $failure.title) $failure.update_id
