@@ -63,29 +63,8 @@ func (o ProcedureOptions) withDefaults() ProcedureOptions {
 	return o
 }
 
-// DefaultDetectTimeout is ProcedureOptions.DetectTimeout's default.
-const DefaultDetectTimeout = time.Hour
-
-// detectGrace is how much longer than the script's own deadline the detect
-// step may take: time for it to notice, start the trigger and say so.
-const detectGrace = 2 * time.Minute
-
-// RunTimeoutFor is a run deadline that leaves a procedure with these
-// options time for every step: the detect timeout and its grace, and
-// StepTimeout-bounded steps around it (defaults apply to zero values).
-func RunTimeoutFor(opt ProcedureOptions) time.Duration {
-	opt = opt.withDefaults()
-	return opt.DetectTimeout + detectGrace + 3*opt.StepTimeout
-}
-
 // updateServices are stopped in this order and started in reverse.
 var updateServices = []string{"wuauserv", "BITS", "DoSvc"}
-
-// bestEffortServices may refuse to stop without failing the repair: whether
-// an administrator can always stop Delivery Optimization on Windows 10 1809
-// and later is not established, and a running DoSvc rarely holds
-// SoftwareDistribution (if it does, the rename's retries report the lock).
-var bestEffortServices = []string{"DoSvc"}
 
 // RunFunc returns the procedure of DESIGN.md as an executor RunFunc: it
 // opens one shell on the job's host and runs the steps in order, emitting
@@ -260,52 +239,11 @@ func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Res
 	}
 }
 
-// stepTimeout is the bound on one step: the detect timeout and its grace
-// for detect, StepTimeout for the others.
-func (p *procedure) stepTimeout(name string) time.Duration {
-	if name == scripts.Detect {
-		return p.opt.DetectTimeout + detectGrace
-	}
-	return p.opt.StepTimeout
-}
-
-// scanRunning reports whether detect ended with the scan still running:
-// the script said so at its deadline, or the step's own deadline expired
-// (the run's context still live) while the host was silent.
-func scanRunning(ctx context.Context, det stepResult) bool {
-	if det.status == scripts.StatusOK && det.reason == scripts.ReasonScanRunning {
-		return true
-	}
-	return ctx.Err() == nil && errors.Is(det.err, context.DeadlineExceeded)
-}
-
-// skip reports a step that did not run, and why.
-func (p *procedure) skip(name, text string) {
-	p.sink.Emit(Event{Kind: KindStepStarted, Step: name})
-	p.sink.Emit(Event{Kind: KindStepFinished, Step: name, Status: "skipped", Text: text})
-}
-
 // startParams lists the stopped services in stop order, dependents last;
 // the script starts them in reverse.
 func (p *procedure) startParams() scripts.StartServicesParams {
 	services := append(append([]string(nil), updateServices...), p.extra...)
 	return scripts.StartServicesParams{Services: services, TimeoutSec: secs(p.opt.ServiceTimeout)}
-}
-
-// stoppedServices lists, in stop order, the update services stop-services
-// reports stopped or absent.
-func stoppedServices(lines []scripts.Line) []string {
-	var out []string
-	for _, name := range updateServices {
-		for _, l := range lines {
-			var s scripts.Service
-			if l.Kind == scripts.KindService && l.Decode(&s) == nil && s.OK && strings.EqualFold(s.Name, name) {
-				out = append(out, name)
-				break
-			}
-		}
-	}
-	return out
 }
 
 // dependents collects the services Windows stopped along with ours.
