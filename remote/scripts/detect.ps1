@@ -56,16 +56,19 @@ function Write-Scan {
 # BeginSearch is not available to remote callers. The runspace hands back
 # plain data and the exception, never a COM object, so nothing crosses
 # threads but values. The criteria travel as an argument, not as text.
+# (Keys are not named Count or Keys, which a hashtable's own properties
+# would shadow or be shadowed by.)
 $searchScript = {
     param([string]$Criteria)
-    $out = @{ Code = -1; Count = 0; Kbs = (New-Object 'System.Collections.Generic.List[string]'); Exception = $null }
+    $ErrorActionPreference = 'Stop'
+    $out = @{ Code = -1; Found = 0; Kbs = (New-Object 'System.Collections.Generic.List[string]'); Exception = $null }
     try {
         $session = New-Object -ComObject 'Microsoft.Update.Session'
         $session.ClientApplicationID = 'wsusfix'
         $result = $session.CreateUpdateSearcher().Search($Criteria)
         $out.Code = [int]$result.ResultCode
-        $out.Count = [int]$result.Updates.Count
-        for ($i = 0; $i -lt $out.Count -and $out.Kbs.Count -lt 100; $i++) {
+        $out.Found = [int]$result.Updates.Count
+        for ($i = 0; $i -lt $out.Found -and $out.Kbs.Count -lt 100; $i++) {
             foreach ($id in @($result.Updates.Item($i).KBArticleIDs)) { $out.Kbs.Add('KB' + [string]$id) }
         }
     } catch {
@@ -113,12 +116,12 @@ for ($attempt = 1; $attempt -le $retries + 1; $attempt++) {
         # 2 succeeded, 3 succeeded with errors; anything else is a failed
         # search that did not throw.
         $ok = ($code -eq 2 -or $code -eq 3)
-        $detail = 'found ' + $out.Count + ' updates'
+        $detail = 'found ' + $out.Found + ' updates'
         if (-not $ok) { $detail = 'the search ended with result ' + (Get-WsusfixResultName $code) }
-        Write-Scan 'com_search' $attempt $ok ([int]$out.Count) (Get-WsusfixResultName $code) 0 $out.Kbs $detail
+        Write-Scan 'com_search' $attempt $ok ([int]$out.Found) (Get-WsusfixResultName $code) 0 $out.Kbs $detail
         Write-WsusfixText ('Search ' + $attempt + ': ' + $detail + '.')
         if ($ok) {
-            $found = [int]$out.Count
+            $found = [int]$out.Found
             if ($code -eq 3) { Write-WsusfixWarning -Code 'scan_warnings' -Message 'the search succeeded with errors' }
         } else {
             $lastError = $detail

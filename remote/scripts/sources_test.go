@@ -139,6 +139,18 @@ func TestSources_Decode(t *testing.T) {
 			}
 		}
 	}
+	// detect.ps1 runs its search on a runspace of its own, from a script
+	// block literal of the same file; nothing else becomes code that way.
+	all := prelude
+	for _, name := range Names() {
+		all += sources[name]
+	}
+	if got := regexp.MustCompile(`AddScript\([^)]*\)`).FindAllString(all, -1); !slices.Equal(got, []string{"AddScript($searchScript.ToString()"}) {
+		t.Errorf("AddScript calls %q, want only detect.ps1's AddScript($searchScript.ToString())", got)
+	}
+	if !strings.Contains(sources[Detect], "$searchScript = {") {
+		t.Error("detect.ps1's $searchScript is not a script block literal")
+	}
 	// Only the bootstrap creates a script block, from stdin.
 	if n := strings.Count(bootstrapScript, "[ScriptBlock]::Create("); n != 1 {
 		t.Errorf("bootstrap creates %d script blocks, want 1", n)
