@@ -52,8 +52,9 @@ if ($sinceValue -is [datetime]) {
 }
 $sinceText = Format-WsusfixDate $since
 
-# Targets: one per KB, then one per update id no KB already covers. Each is
-# a pair of a KB ('' when only the id is known) and an id ('' likewise).
+# Targets: one per KB, then one per update id, each a pair of a KB ('' for
+# an id) and an id ('' for a KB). The procedure passes the ids of the KBs it
+# names, which then reach the same verdict as their KB.
 $targets = New-Object 'System.Collections.Generic.List[object]'
 foreach ($kb in (Get-WsusfixStringList $P 'kbs' $null)) {
     if ($kb -notmatch '^KB\d{1,8}\z') {
