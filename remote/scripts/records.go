@@ -130,7 +130,7 @@ type Scan struct {
 	Attempt int      `json:"attempt"`
 	OK      bool     `json:"ok"`
 	Found   *int     `json:"found"`  // updates found; nil when not known
-	Result  string   `json:"result"` // as HistoryEntry.Result; "started" for a trigger
+	Result  string   `json:"result"` // as HistoryEntry.Result; "in_progress" at the deadline; "started" for a trigger
 	HResult uint32   `json:"hresult"`
 	KBs     []string `json:"kbs"` // KBs of the updates found, at most 100
 	Detail  string   `json:"detail"`
