@@ -228,7 +228,7 @@ func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Res
 		// 0x80070002 and 0x80070003 fail at install time: a download is
 		// progress, not proof.
 		return Result{State: "succeeded", Outcome: "downloaded", HostState: "unknown",
-			Summary: "Downloaded; install not yet attempted: " + detail + ". Next: let Windows Update install it " +
+			Summary: "Downloaded; install not yet attempted: " + downloaded(ver.lines) + ". Next: let Windows Update install it " +
 				"(at its scheduled time, or start the install on the host), then refresh the host's history here to see whether it installs."}
 	case det.status != "ok":
 		return Result{State: "succeeded", Outcome: "unknown", HostState: "unknown",
@@ -450,10 +450,12 @@ func evidence(lines []scripts.Line) (verdict, detail string) {
 	if r, ok := result(lines); ok && r.Verdict != "" {
 		verdict, detail = r.Verdict, r.Message
 	}
+	// The first evidence line with that verdict: verify prints the KBs it
+	// was given before their update ids, and a KB reads better.
 	for _, l := range lines {
 		var e scripts.Evidence
 		if l.Kind == scripts.KindEvidence && l.Decode(&e) == nil && e.Verdict == verdict && e.Detail != "" {
-			detail = strings.TrimSpace(e.KB + " " + e.Detail)
+			return verdict, strings.TrimSpace(e.KB + " " + e.Detail)
 		}
 	}
 	return verdict, detail

@@ -204,6 +204,7 @@ func TestProcedure_Verdicts(t *testing.T) {
 			}
 			sink := &memSink{}
 			res := f.repairJob(t, h, kbs, sink)
+			t.Logf("%s/%s: %s", res.State, res.Outcome, res.Summary)
 			if res.Outcome != tt.outcome || !strings.HasPrefix(res.Summary, tt.prefix) {
 				t.Fatalf("got %s/%s %q, want %s %q…; steps %v", res.State, res.Outcome, res.Summary, tt.outcome, tt.prefix, sink.finished())
 			}

@@ -93,6 +93,32 @@ func failingUpdates(jobKBs []string, history []scripts.Line) (kbs, ids, kinds []
 	return nil, nil, kinds
 }
 
+// downloaded names the updates verify found downloaded and not installed:
+// their KBs, or, when no line names one (verify was given only ids or
+// kinds), their titles.
+func downloaded(lines []scripts.Line) string {
+	var kbs, titles []string
+	for _, l := range lines {
+		var e scripts.Evidence
+		if l.Kind != scripts.KindEvidence || l.Decode(&e) != nil || e.Verdict != scripts.VerdictDownloaded {
+			continue
+		}
+		if e.KB != "" && !slices.Contains(kbs, e.KB) {
+			kbs = append(kbs, e.KB)
+		}
+		if t := orText(e.Title, e.UpdateID); t != "" && !slices.Contains(titles, t) {
+			titles = append(titles, t)
+		}
+	}
+	switch {
+	case len(kbs) > 0:
+		return strings.Join(kbs, ", ")
+	case len(titles) > 0:
+		return strings.Join(titles, ", ")
+	}
+	return "the update"
+}
+
 // The forms verify.ps1 accepts for update ids and KBs.
 var (
 	guid     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

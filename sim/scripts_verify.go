@@ -108,7 +108,7 @@ func runVerify(r *psRun, paramsB64 string) int {
 
 	var verdicts []string
 	evidence := func(kb, id, verdict, source, date string, hr uint32, title, detail string) {
-		r.text("  " + kb + " " + verdict + ": " + detail)
+		r.text("  " + orString(kb, id) + " " + verdict + ": " + detail)
 		r.line(scripts.Evidence{Header: r.header(scripts.KindEvidence), KB: kb, UpdateID: id, Verdict: verdict, Source: source,
 			Date: date, HResult: hr, Title: title, Detail: detail})
 		verdicts = append(verdicts, verdict)
@@ -160,10 +160,6 @@ func runVerify(r *psRun, paramsB64 string) int {
 		}
 	}
 	for _, tg := range targets {
-		name := tg.kb
-		if name == "" {
-			name = tg.id
-		}
 		// The newest finished install result for this update decides.
 		var latest *scripts.HistoryEntry
 		for i := range entries {
@@ -188,7 +184,7 @@ func runVerify(r *psRun, paramsB64 string) int {
 		case tg.kb != "" && hotfixes[tg.kb]:
 			evidence(tg.kb, tg.id, scripts.VerdictUnknown, scripts.SourceHotfix, "", 0, "", "listed as installed, but with no install since the repair: it may predate it")
 		default:
-			evidence(tg.kb, tg.id, scripts.VerdictUnknown, "", "", 0, "", "no sign yet for "+name+": not installed, not downloaded, no new result")
+			evidence(tg.kb, tg.id, scripts.VerdictUnknown, "", "", 0, "", "no sign yet: not installed, not downloaded, no new result")
 		}
 	}
 
@@ -292,4 +288,12 @@ func superseding(e Event, now time.Time) Event {
 	h := fnv(e.UpdateID + "|superseded")
 	id := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(h), uint16(h>>32), uint16(h>>48)&0xfff, uint16(h>>8)&0xfff, h&0xffffffffffff)
 	return Event{Time: now, UpdateID: id, KB: next, Title: title, Operation: OperationInstallation, Result: ResultSucceeded}
+}
+
+// orString is a, or b when a is empty.
+func orString(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

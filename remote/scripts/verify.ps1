@@ -163,7 +163,9 @@ if ($sources -eq 0) {
 
 function Write-Evidence {
     param([string]$Kb, [string]$Verdict, [string]$Source, $Date, $HResult, [string]$Title, [string]$Detail, [string]$UpdateId = '')
-    Write-WsusfixText ('  ' + $Kb + ' ' + $Verdict + ': ' + $Detail)
+    $name = $Kb
+    if ($name -eq '') { $name = $UpdateId }
+    Write-WsusfixText ('  ' + $name + ' ' + $Verdict + ': ' + $Detail)
     Write-WsusfixLine 'evidence' ([ordered]@{
             kb        = $Kb
             update_id = $UpdateId
@@ -230,8 +232,6 @@ if ($targets.Count -eq 0) {
     $verdicts.Add($v)
 }
 foreach ($target in $targets) {
-    $name = $target.Kb
-    if ($name -eq '') { $name = $target.Id }
     # The newest finished install result for this update decides.
     $latest = $null
     foreach ($e in $entries) {
@@ -247,7 +247,7 @@ foreach ($target in $targets) {
     } elseif ($target.Kb -ne '' -and $hotfixes.ContainsKey($target.Kb)) {
         $v = Write-Evidence $target.Kb 'unknown' 'hotfix' $null 0 '' 'listed as installed, but with no install since the repair: it may predate it' $target.Id
     } else {
-        $v = Write-Evidence $target.Kb 'unknown' '' $null 0 '' ('no sign yet for ' + $name + ': not installed, not downloaded, no new result') $target.Id
+        $v = Write-Evidence $target.Kb 'unknown' '' $null 0 '' 'no sign yet: not installed, not downloaded, no new result' $target.Id
     }
     $verdicts.Add($v)
 }
