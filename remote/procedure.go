@@ -24,7 +24,12 @@ type ProcedureOptions struct {
 	// the rename the client does a full scan (KB 4490414: over 1 GB of
 	// metadata per client on a large WSUS), which 10 minutes cuts short.
 	// A scan still running then is reported as such, not as a failure.
-	DetectTimeout  time.Duration
+	DetectTimeout time.Duration
+	// DetectGrace is how much longer than DetectTimeout the detect step
+	// may take before the dashboard stops waiting: time for the script to
+	// notice its deadline, start the trigger and say so; default 2m. A
+	// host silent past it is reported as still scanning too.
+	DetectGrace    time.Duration
 	RestoreTimeout time.Duration // bound on the guaranteed service restart; default 3m
 	Now            func() time.Time
 }
@@ -53,6 +58,9 @@ func (o ProcedureOptions) withDefaults() ProcedureOptions {
 	}
 	if o.DetectTimeout <= 0 {
 		o.DetectTimeout = DefaultDetectTimeout
+	}
+	if o.DetectGrace <= 0 {
+		o.DetectGrace = DefaultDetectGrace
 	}
 	if o.RestoreTimeout <= 0 {
 		o.RestoreTimeout = 3 * time.Minute

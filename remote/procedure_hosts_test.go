@@ -277,3 +277,29 @@ func TestProcedure_DotNet40(t *testing.T) {
 		t.Fatalf("detect did not retry 0x80244010 twice:\n%s", out)
 	}
 }
+
+// TestProcedure_SilentScan ensures that when the host does not report back
+// within the detect timeout and its grace (the script's own deadline, on
+// the host's slower clock, has not come yet), the dashboard stops waiting
+// and reports the scan as still running, not as a failure, with the
+// services running.
+func TestProcedure_SilentScan(t *testing.T) {
+	// The host's time runs at half the dashboard's speed, so its script is
+	// still waiting (its deadline 2 s away) when the dashboard's expires
+	// after 1 s; a loaded machine only slows the host further.
+	f := newFleetWith(t, 120, func(_ *sim.Fleet, o *sim.Options) { o.ScriptTimeScale = 2 })
+	h := f.windowsHost(t, map[string]bool{}, sim.FaultFullScan)
+	opt := fastProcedure
+	opt.ServiceTimeout, opt.RenameDelay = time.Second, time.Second
+	opt.DetectTimeout, opt.DetectGrace = time.Second, time.Millisecond
+	job := remote.Job{RunID: 1, HostID: 1, Procedure: remote.ProcedureRepair, Target: remote.Target{Name: h.FQDN},
+		FailingKBs: []string{failingKB(h)}}
+	sink := &memSink{}
+	res := f.client(t, nil).RunFunc(opt)(t.Context(), job, sink)
+	if res.State != "succeeded" || res.Outcome != "scan_running" {
+		t.Fatalf("got %+v; steps %v", res, sink.finished())
+	}
+	if !f.servicesRunning(t, h.Name) {
+		t.Fatal("update services left stopped")
+	}
+}

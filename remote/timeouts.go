@@ -14,23 +14,22 @@ import (
 // DefaultDetectTimeout is ProcedureOptions.DetectTimeout's default.
 const DefaultDetectTimeout = time.Hour
 
-// detectGrace is how much longer than the script's own deadline the detect
-// step may take: time for it to notice, start the trigger and say so.
-const detectGrace = 2 * time.Minute
+// DefaultDetectGrace is ProcedureOptions.DetectGrace's default.
+const DefaultDetectGrace = 2 * time.Minute
 
 // RunTimeoutFor is a run deadline that leaves a procedure with these
 // options time for every step: the detect timeout and its grace, and
 // StepTimeout-bounded steps around it (defaults apply to zero values).
 func RunTimeoutFor(opt ProcedureOptions) time.Duration {
 	opt = opt.withDefaults()
-	return opt.DetectTimeout + detectGrace + 3*opt.StepTimeout
+	return opt.DetectTimeout + opt.DetectGrace + 3*opt.StepTimeout
 }
 
 // stepTimeout is the bound on one step: the detect timeout and its grace
 // for detect, StepTimeout for the others.
 func (p *procedure) stepTimeout(name string) time.Duration {
 	if name == scripts.Detect {
-		return p.opt.DetectTimeout + detectGrace
+		return p.opt.DetectTimeout + p.opt.DetectGrace
 	}
 	return p.opt.StepTimeout
 }
