@@ -20,6 +20,11 @@ type Job struct {
 	Target     Target
 	Procedure  run.Procedure
 	FailingKBs []string // what the host was failing to install, for verification
+	// WSUSServer is the WSUS server the host scans against, which bounds
+	// how many of its repairs run at once (ExecutorOptions.ScansPerServer).
+	// The inventory does not record it today, so it is "" for every host:
+	// the estate counts as one WSUS server.
+	WSUSServer string
 }
 
 // Result is how a run ended, as the RunFunc reports it.
@@ -63,10 +68,19 @@ type RunFunc func(ctx context.Context, job Job, sink Sink) Result
 
 // ExecutorOptions tunes an Executor.
 type ExecutorOptions struct {
-	Concurrency int           // runs at once across all hosts; default 10
-	RunTimeout  time.Duration // bound on one run; default 20m
-	Logger      *slog.Logger
+	Concurrency int // runs at once across all hosts; default 10
+	// ScansPerServer is how many repairs may run at once against one WSUS
+	// server (Job.WSUSServer); default DefaultScansPerServer. Each repair
+	// ends in a full scan, which KB 4490414 warns can move over 1 GB of
+	// metadata per client: a bulk repair at full concurrency would be a
+	// scan storm on one server. Checks do not scan and are not counted.
+	ScansPerServer int
+	RunTimeout     time.Duration // bound on one run; default 20m
+	Logger         *slog.Logger
 }
+
+// DefaultScansPerServer is ExecutorOptions.ScansPerServer's default.
+const DefaultScansPerServer = 3
 
 // Executor queues runs and carries them out with a global concurrency
 // limit. It lives as long as the application. Safe for concurrent use.
@@ -80,12 +94,13 @@ type Executor struct {
 	ctx    context.Context // cancelled by Close: every run ends
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	queue   []Job
-	wake    chan struct{}
-	running map[int64]context.CancelCauseFunc
-	closed  bool
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	queue    []Job
+	wake     chan struct{}
+	running  map[int64]context.CancelCauseFunc
+	scanning map[string]int // repairs running per WSUS server
+	closed   bool
+	wg       sync.WaitGroup
 }
 
 // errCancelled is the cause recorded when a person cancels a run.
@@ -96,6 +111,9 @@ func NewExecutor(rec Recorder, hub *Hub, run RunFunc, opt ExecutorOptions) *Exec
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 10
 	}
+	if opt.ScansPerServer <= 0 {
+		opt.ScansPerServer = DefaultScansPerServer
+	}
 	if opt.RunTimeout <= 0 {
 		opt.RunTimeout = 20 * time.Minute
 	}
@@ -104,7 +122,7 @@ func NewExecutor(rec Recorder, hub *Hub, run RunFunc, opt ExecutorOptions) *Exec
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Executor{rec: rec, hub: hub, run: run, opt: opt, log: opt.Logger, ctx: ctx, cancel: cancel,
-		wake: make(chan struct{}, 1), running: map[int64]context.CancelCauseFunc{}}
+		wake: make(chan struct{}, 1), running: map[int64]context.CancelCauseFunc{}, scanning: map[string]int{}}
 	for range opt.Concurrency {
 		e.wg.Go(e.worker)
 	}
@@ -146,13 +164,20 @@ func (e *Executor) Cancel(runID int64) bool {
 	return ok
 }
 
-// next takes the oldest queued job, waiting for one; false means closing.
+// next takes the oldest queued job that may start, waiting for one; false
+// means closing. A repair may start while its WSUS server has fewer than
+// ScansPerServer repairs running; the ones behind it wait in the queue
+// (still "queued" on their pages) and do not hold back other jobs.
 func (e *Executor) next() (Job, bool) {
 	for {
 		e.mu.Lock()
-		if len(e.queue) > 0 && !e.closed {
-			j := e.queue[0]
-			e.queue = e.queue[1:]
+		i := e.startable()
+		if i >= 0 && !e.closed {
+			j := e.queue[i]
+			e.queue = append(e.queue[:i], e.queue[i+1:]...)
+			if scans(j) {
+				e.scanning[j.WSUSServer]++
+			}
 			if len(e.queue) > 0 {
 				select { // pass the wake-up on to another idle worker
 				case e.wake <- struct{}{}:
@@ -171,6 +196,35 @@ func (e *Executor) next() (Job, bool) {
 	}
 }
 
+// startable is the index of the oldest queued job that may start, or -1.
+// The caller holds e.mu.
+func (e *Executor) startable() int {
+	for i, j := range e.queue {
+		if !scans(j) || e.scanning[j.WSUSServer] < e.opt.ScansPerServer {
+			return i
+		}
+	}
+	return -1
+}
+
+// scans reports whether a job ends in a scan against its WSUS server.
+func scans(j Job) bool { return j.Procedure == run.ProcedureRepair }
+
+// release gives back a finished repair's place on its WSUS server and
+// wakes a worker for the job that may now start.
+func (e *Executor) release(j Job) {
+	if !scans(j) {
+		return
+	}
+	e.mu.Lock()
+	e.scanning[j.WSUSServer]--
+	e.mu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (e *Executor) worker() {
 	for {
 		job, ok := e.next()
@@ -178,6 +232,7 @@ func (e *Executor) worker() {
 			return
 		}
 		e.execute(job)
+		e.release(job)
 	}
 }
 

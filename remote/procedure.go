@@ -20,7 +20,17 @@ type ProcedureOptions struct {
 	RenameDelay    time.Duration // between tries; default 5s
 	DetectRetries  int           // retries of 0x80244010; default 3
 	KeepBackups    int           // SDTemp folders cleanup keeps; default 1
-	StepTimeout    time.Duration // bound on one step; default 10m
+	StepTimeout    time.Duration // bound on one step but detect; default 10m
+	// DetectTimeout bounds the detect step's searches; default 1h. After
+	// the rename the client does a full scan (KB 4490414: over 1 GB of
+	// metadata per client on a large WSUS), which 10 minutes cuts short.
+	// A scan still running then is reported as such, not as a failure.
+	DetectTimeout time.Duration
+	// DetectGrace is how much longer than DetectTimeout the detect step
+	// may take before the dashboard stops waiting: time for the script to
+	// notice its deadline, start the trigger and say so; default 2m. A
+	// host silent past it is reported as still scanning too.
+	DetectGrace    time.Duration
 	RestoreTimeout time.Duration // bound on the guaranteed service restart; default 3m
 	Now            func() time.Time
 }
@@ -46,6 +56,12 @@ func (o ProcedureOptions) withDefaults() ProcedureOptions {
 	}
 	if o.StepTimeout <= 0 {
 		o.StepTimeout = 10 * time.Minute
+	}
+	if o.DetectTimeout <= 0 {
+		o.DetectTimeout = DefaultDetectTimeout
+	}
+	if o.DetectGrace <= 0 {
+		o.DetectGrace = DefaultDetectGrace
 	}
 	if o.RestoreTimeout <= 0 {
 		o.RestoreTimeout = 3 * time.Minute
@@ -124,7 +140,7 @@ func (p *procedure) run(ctx context.Context) Result {
 		return Result{State: run.StateSucceeded, Outcome: run.OutcomeChecked, HostState: "",
 			Summary: fmt.Sprintf("Preflight passed and %d history entries were saved. A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again.", saved)}
 	}
-	return p.repair(ctx)
+	return p.repair(ctx, hist.lines)
 }
 
 // connect opens the shell, as a step of its own so an unreachable host
@@ -152,7 +168,7 @@ func (p *procedure) connect(ctx context.Context) (Result, bool) {
 
 // repair runs the changing steps. Once stop-services has started,
 // start-services runs whatever happens next: failure, timeout or cancel.
-func (p *procedure) repair(ctx context.Context) (res Result) {
+func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Result) {
 	restored := false
 	defer func() {
 		if restored {
@@ -168,14 +184,17 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 			res.HostState = "unknown"
 		}
 	}()
-	stop := p.step(ctx, scripts.StopServices, scripts.StopServicesParams{Services: updateServices, TimeoutSec: secs(p.opt.ServiceTimeout)})
+	stop := p.step(ctx, scripts.StopServices, scripts.StopServicesParams{Services: updateServices,
+		TimeoutSec: secs(p.opt.ServiceTimeout), BestEffort: bestEffortServices})
 	p.extra = dependents(stop.lines)
 	if stop.status != scripts.StatusOK {
 		return p.failed(ctx, stop, "Stopping the update services failed: ")
 	}
 	renamedAt := p.opt.Now().UTC()
+	// The rename stops the services once more before each attempt; a
+	// best-effort service that refused once is not waited for again.
 	ren := p.step(ctx, scripts.Rename, scripts.RenameParams{Stamp: scripts.Stamp(renamedAt),
-		Attempts: p.opt.RenameAttempts, RetryDelaySec: secs(p.opt.RenameDelay), Services: updateServices,
+		Attempts: p.opt.RenameAttempts, RetryDelaySec: secs(p.opt.RenameDelay), Services: stoppedServices(stop.lines),
 		TimeoutSec: secs(p.opt.ServiceTimeout)})
 	if ren.status != scripts.StatusOK && ren.status != scripts.StatusSkipped {
 		return p.failed(ctx, ren, "Renaming SoftwareDistribution failed: ")
@@ -195,12 +214,27 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 	if ren.status == scripts.StatusSkipped {
 		changed = "SoftwareDistribution was absent, so nothing was renamed; the update services were restarted"
 	}
-	since := renamedAt.Format(time.RFC3339)
-	det := p.step(ctx, scripts.Detect, scripts.DetectParams{Retries: p.opt.DetectRetries, TimeoutSec: secs(p.opt.StepTimeout)})
+	// The boundary is the rename's time by the host's own clock: history
+	// entries carry the host's times, and the dashboard's clock may be off.
+	since := hostTime(ren.lines, renamedAt)
+	det := p.step(ctx, scripts.Detect, scripts.DetectParams{Retries: p.opt.DetectRetries, TimeoutSec: secs(p.opt.DetectTimeout)})
 	if noResult(det) {
 		return p.unproven(changed, det)
 	}
-	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: p.job.FailingKBs})
+	if scanRunning(ctx, det) {
+		// Nothing can have installed yet, and verify's searches would wait
+		// behind the running scan: say what is going on and stop here. The
+		// services were started before detect and stay running.
+		p.skip(scripts.Verify, "Skipped: the scan is still running on the host, so there is nothing to verify yet.")
+		p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
+		if ctx.Err() != nil {
+			return Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled after the folder was renamed; the services were restarted."}
+		}
+		return Result{State: run.StateSucceeded, Outcome: run.OutcomeScanRunning, HostState: "unknown",
+			Summary: changed + "; the scan is still running on the host (a first full scan after a reset can take long); check again later."}
+	}
+	kbs, ids, kinds := failingUpdates(p.job.FailingKBs, history)
+	ver := p.step(ctx, scripts.Verify, scripts.VerifyParams{Since: since, KBs: kbs, UpdateIDs: ids, Kinds: kinds})
 	if noResult(ver) {
 		return p.unproven(changed, ver)
 	}
@@ -226,6 +260,12 @@ func (p *procedure) repair(ctx context.Context) (res Result) {
 	case verdict == scripts.VerdictStillFailing:
 		return Result{State: run.StateFailed, Outcome: run.OutcomeStillFailing, HostState: "failing",
 			Summary: "The repair ran but the host still fails: " + detail}
+	case verdict == scripts.VerdictDownloaded:
+		// 0x80070002 and 0x80070003 fail at install time: a download is
+		// progress, not proof.
+		return Result{State: run.StateSucceeded, Outcome: run.OutcomeDownloaded, HostState: "unknown",
+			Summary: "Downloaded; install not yet attempted: " + downloaded(ver.lines) + ". Next: let Windows Update install it " +
+				"(at its scheduled time, or start the install on the host), then refresh the host's history here to see whether it installs."}
 	case det.status != scripts.StatusOK:
 		return Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
 			Summary: changed + ", but detection did not complete: " + orText(det.message, det.reason)}
@@ -302,7 +342,7 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 	if err != nil {
 		return stepResult{status: "failed", err: err, message: "internal error: " + err.Error()}
 	}
-	sctx, cancel := context.WithTimeout(ctx, p.opt.StepTimeout)
+	sctx, cancel := context.WithTimeout(ctx, p.stepTimeout(name))
 	defer cancel()
 	res := stepResult{step: name}
 	lines := NewLines(func(stream, line string) {
@@ -442,14 +482,14 @@ func (p *procedure) saveEvidence(lines []scripts.Line) {
 	var entries []HistoryEntry
 	for _, l := range lines {
 		var e scripts.Evidence
-		if l.Kind != scripts.KindEvidence || l.Decode(&e) != nil || e.KB == "" {
+		if l.Kind != scripts.KindEvidence || l.Decode(&e) != nil || (e.KB == "" && e.UpdateID == "") {
 			continue
 		}
 		at, err := time.Parse(time.RFC3339, e.Date)
 		if err != nil {
 			continue
 		}
-		entry := HistoryEntry{Time: at.UTC(), KB: e.KB, Title: e.Title, Operation: "Installation"}
+		entry := HistoryEntry{Time: at.UTC(), UpdateID: e.UpdateID, KB: e.KB, Title: e.Title, Operation: "Installation"}
 		switch {
 		case e.Verdict == scripts.VerdictRepaired && (e.Source == scripts.SourceHistory || e.Source == scripts.SourceHotfix):
 			entry.Result = run.ResultSucceeded
@@ -490,10 +530,12 @@ func evidence(lines []scripts.Line) (verdict, detail string) {
 	if r, ok := result(scripts.Verify, lines); ok && r.Verdict != "" {
 		verdict, detail = r.Verdict, r.Message
 	}
+	// The first evidence line with that verdict: verify prints the KBs it
+	// was given before their update ids, and a KB reads better.
 	for _, l := range lines {
 		var e scripts.Evidence
 		if l.Kind == scripts.KindEvidence && l.Decode(&e) == nil && e.Verdict == verdict && e.Detail != "" {
-			detail = strings.TrimSpace(e.KB + " " + e.Detail)
+			return verdict, strings.TrimSpace(e.KB + " " + e.Detail)
 		}
 	}
 	return verdict, detail

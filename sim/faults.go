@@ -252,4 +252,5 @@ func applyFault(st *HostState, f Fault) {
 	if f == FaultRebootPending {
 		st.RebootPending = true
 	}
+	applyQuirks(st, f)
 }

@@ -204,7 +204,20 @@ func TestFaults_StateFaults(t *testing.T) {
 		{FaultFolderLocked, func(st HostState) bool { return st.LockedRenames > 0 }, "LockedRenames > 0"},
 		{FaultNotFixable, func(st HostState) bool { return !st.Fixable }, "not Fixable"},
 		{FaultRebootPending, func(st HostState) bool { return st.RebootPending }, "RebootPending"},
-		{FaultNone, func(st HostState) bool { return st.Fixable && st.StuckService == "" && st.LockedRenames == 0 }, "clean"},
+		{FaultConstrainedLanguage, func(st HostState) bool { return st.ConstrainedLanguage }, "ConstrainedLanguage"},
+		{FaultDotNet40, func(st HostState) bool { return st.CLR == "4.0" }, "CLR 4.0"},
+		{FaultPendingRenames, func(st HostState) bool { return st.PendingFileRenames > 0 }, "PendingFileRenames"},
+		{FaultTrustedInstallerIdle, func(st HostState) bool { return st.TrustedInstallerIdle && st.InstallerBusy == "" }, "TrustedInstallerIdle"},
+		{FaultInstallerBusy, func(st HostState) bool { return st.InstallerBusy == "TiWorker" }, "InstallerBusy TiWorker"},
+		{FaultDoSvcStuck, func(st HostState) bool { return st.StuckService == "DoSvc" }, "StuckService DoSvc"},
+		{FaultTriggerStart, func(st HostState) bool { return st.TriggerStarts > 0 }, "TriggerStarts > 0"},
+		{FaultFullScan, func(st HostState) bool { return st.FullScan == FullScanDuration }, "FullScan"},
+		{FaultDefinitionUpdate, func(st HostState) bool { return st.AfterScan == AfterScanDefinition }, "AfterScan definition"},
+		{FaultDownloadOnly, func(st HostState) bool { return st.AfterScan == AfterScanDownload }, "AfterScan download"},
+		{FaultSuperseded, func(st HostState) bool { return st.AfterScan == AfterScanSupersede }, "AfterScan supersede"},
+		{FaultNone, func(st HostState) bool {
+			return st.Fixable && st.StuckService == "" && st.LockedRenames == 0 && st.Quirks == Quirks{}
+		}, "clean"},
 	}
 	for _, tt := range tests {
 		name := string(tt.fault)
@@ -226,5 +239,8 @@ func TestFaults_StateFaults(t *testing.T) {
 	}
 	if s.SetFault("NOPE", FaultSlow) {
 		t.Error("SetFault on an unknown host reported success")
+	}
+	if len(tests)-1 != len(windowsFaults)+4 {
+		t.Errorf("%d state faults tested; every Windows behaviour of hostfaults.go needs a case", len(tests)-1)
 	}
 }

@@ -117,17 +117,14 @@ const (
 	FaultNoResult Fault = "no-result"
 )
 
-// Faults lists the catalogue in a stable order (FaultNone excluded).
-var Faults = []Fault{
-	FaultUnreachable, FaultSlow, FaultAuthRefused, FaultAccessDenied, FaultQuota,
-	FaultReceiveTimeout, FaultServiceStuck, FaultFolderLocked, FaultNotFixable,
-	FaultDropConnection, FaultRebootPending, FaultNoResult,
-}
+// Faults lists the catalogue in a stable order (FaultNone excluded): the
+// faults the fleet seed assigns, then the Windows behaviours of
+// hostfaults.go and FaultNoResult, which only a caller assigns.
+var Faults = append(append(append([]Fault(nil), generatedFaults...), windowsFaults...), FaultNoResult)
 
-// seedFaults are the faults a generated fleet hands out. It stays the
-// original catalogue so a seed keeps giving the same fleet when faults
-// meant for tests join Faults.
-var seedFaults = []Fault{
+// generatedFaults are the faults the fleet seed draws from. The list is
+// frozen: a longer one would give every seed another fleet.
+var generatedFaults = []Fault{
 	FaultUnreachable, FaultSlow, FaultAuthRefused, FaultAccessDenied, FaultQuota,
 	FaultReceiveTimeout, FaultServiceStuck, FaultFolderLocked, FaultNotFixable,
 	FaultDropConnection, FaultRebootPending,

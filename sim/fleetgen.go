@@ -158,7 +158,7 @@ func newHost(r, hist *rand.Rand, domain, name string, p osProfile, cfg FleetConf
 	failing := r.IntN(100) < 38
 	code := pickFailure(r)
 	if r.IntN(100) < 9 {
-		h.Fault = seedFaults[r.IntN(len(seedFaults))]
+		h.Fault = generatedFaults[r.IntN(len(generatedFaults))]
 	}
 	h.History = history(hist, p, cfg, failing, code)
 	h.RebootPending = h.Fault == FaultRebootPending

@@ -80,6 +80,10 @@ func (s *Server) powershell(ctx context.Context, c *Cmd) int {
 		stdin = nil
 	}
 	r := &psRun{s: s, ctx: ctx, c: c, m: c.Machine, step: "bootstrap"}
+	if c.Machine.State().ConstrainedLanguage {
+		r.bootstrapLine(scripts.StatusRefused, scripts.ReasonConstrainedLanguage, scripts.ConstrainedLanguageMessage)
+		return scripts.ExitRefused
+	}
 	if major, _, _ := strings.Cut(c.Machine.State().PSVersion, "."); major != "" {
 		if n, err := strconv.Atoi(major); err == nil && n < 3 {
 			r.bootstrapLine(scripts.StatusRefused, scripts.ReasonPSTooOld, "PowerShell 3.0 or later is required")
@@ -99,8 +103,9 @@ func (s *Server) powershell(ctx context.Context, c *Cmd) int {
 		// The real bootstrap would run whatever it was given; the simulator
 		// can only run the product's own scripts, and says so the way the
 		// bootstrap reports a script that broke.
-		fmt.Fprintf(c.Stderr, "wsusfix bootstrap: %v\r\n", err)
-		r.bootstrapLine(scripts.StatusFailed, scripts.ReasonUnexpected, "the step stopped on an error it did not handle; see stderr")
+		// Like the bootstrap, on stdout: stderr belongs to PowerShell's CLIXML.
+		r.text("wsusfix bootstrap: " + err.Error())
+		r.bootstrapLine(scripts.StatusFailed, scripts.ReasonUnexpected, "the step stopped on an error it did not handle; see its output")
 		return scripts.ExitUnexpected
 	}
 	r.step = name
@@ -157,6 +162,12 @@ func (r *psRun) vary(base, spread time.Duration) time.Duration {
 	return base + r.s.jitter(spread)
 }
 
+// now is the host's own clock, which may be off the dashboard's by
+// Quirks.ClockSkew.
+func (r *psRun) now() time.Time {
+	return time.Now().Add(r.m.State().ClockSkew)
+}
+
 // text prints lines for people like Write-WsusfixText: one per line of s,
 // with the result tag broken up so host data can never pose as a result.
 func (r *psRun) text(s string) {
@@ -172,7 +183,7 @@ var lineBreak = regexp.MustCompile("\r?\n")
 
 // header is what Write-WsusfixLine puts first on every line.
 func (r *psRun) header(kind string) scripts.Header {
-	return scripts.Header{Kind: kind, Step: r.step, TS: psDate(time.Now())}
+	return scripts.Header{Kind: kind, Step: r.step, TS: psDate(r.now())}
 }
 
 // line prints one result line; v is a record of remote/scripts.

@@ -68,13 +68,14 @@ func TestScripts_Bootstrap(t *testing.T) {
 
 	tests := []struct {
 		name, stdin string
-		old         bool
+		old, clm    bool
 		code        int
 		key         string
 	}{
-		{"one line", "e30=\n", false, scripts.ExitBadParams, "bad_payloadstdin did not hold parameters and a script"},
-		{"tampered script", tampered, false, scripts.ExitUnexpected, "unexpected_errorthe step stopped on an error it did not handle; see stderr"},
-		{"PowerShell 2.0", string(payload), true, scripts.ExitRefused, "ps_too_oldPowerShell 3.0 or later is required"},
+		{"one line", "e30=\n", false, false, scripts.ExitBadParams, "bad_payloadstdin did not hold parameters and a script"},
+		{"tampered script", tampered, false, false, scripts.ExitUnexpected, "unexpected_errorthe step stopped on an error it did not handle; see its output"},
+		{"PowerShell 2.0", string(payload), true, false, scripts.ExitRefused, "ps_too_oldPowerShell 3.0 or later is required"},
+		{"Constrained Language Mode", string(payload), false, true, scripts.ExitRefused, "constrained_language" + scripts.ConstrainedLanguageMessage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,17 +85,25 @@ func TestScripts_Bootstrap(t *testing.T) {
 				if tt.old {
 					st.PSVersion = "2.0"
 				}
+				st.ConstrainedLanguage = tt.clm
 			})
 			o := runPayload(t, c, tt.stdin)
 			want, ok := literal[tt.key]
 			if !ok {
 				t.Fatalf("bootstrap.ps1 has no line for %q", tt.key)
 			}
-			if o.code != tt.code || o.stdout != want+"\r\n" {
-				t.Errorf("= %d %q, want %d %q", o.code, o.stdout, tt.code, want+"\r\n")
+			// The bootstrap's own words come first on stdout; stderr stays
+			// PowerShell's alone.
+			got := o.stdout
+			if tt.code == scripts.ExitUnexpected {
+				first, rest, _ := strings.Cut(got, "\r\n")
+				if !strings.HasPrefix(first, "wsusfix bootstrap: ") {
+					t.Errorf("stdout does not start with the bootstrap's error: %q", o.stdout)
+				}
+				got = rest
 			}
-			if tt.code == scripts.ExitUnexpected && !strings.HasPrefix(o.stderr, "wsusfix bootstrap: ") {
-				t.Errorf("stderr %q", o.stderr)
+			if o.code != tt.code || got != want+"\r\n" || o.stderr != "" {
+				t.Errorf("= %d %q (stderr %q), want %d %q and no stderr", o.code, o.stdout, o.stderr, tt.code, want+"\r\n")
 			}
 		})
 	}

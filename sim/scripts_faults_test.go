@@ -87,7 +87,8 @@ func TestScripts_ServiceStuck(t *testing.T) {
 }
 
 // TestScripts_FolderLocked ensures a locked folder is retried, with the
-// services stopped again in between, and fails once the attempts run out.
+// services stopped again before each attempt, and fails once the attempts
+// run out.
 func TestScripts_FolderLocked(t *testing.T) {
 	t.Parallel()
 	s := startScriptServer(t, testFleet(3), Options{})
@@ -106,9 +107,10 @@ func TestScripts_FolderLocked(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("attempts (-want +got):\n%s", diff)
 		}
-		// Between attempts, the services are stopped again (already stopped).
-		if n := len(records[scripts.Service](t, o, scripts.KindService)); n != 6 {
-			t.Errorf("%d service lines, want 2 rounds of 3", n)
+		// Before each attempt, the services are stopped again (already
+		// stopped).
+		if n := len(records[scripts.Service](t, o, scripts.KindService)); n != 9 {
+			t.Errorf("%d service lines, want 3 rounds of 3", n)
 		}
 		if !strings.Contains(o.stdout, "Attempt 1 of 4 failed: "+msgSharingViolation+"\r\nStopping the services again before the next attempt.\r\n") {
 			t.Errorf("stdout:\n%s", o.stdout)
@@ -182,6 +184,44 @@ func TestScripts_Verdicts(t *testing.T) {
 		}
 		if st, _ := s.HostState(win11); st.Failure != 0x80070002 || len(st.History) != 1 {
 			t.Errorf("state changed: %+v", st)
+		}
+	})
+	t.Run("definition update only, none named", func(t *testing.T) {
+		// No update named: the one install since the rename is Defender's
+		// definitions, which proves nothing.
+		s := startScriptServer(t, testFleet(3), Options{})
+		s.SetFault(win11, FaultDefinitionUpdate)
+		c := newScriptClient(t, s, win11)
+		at := time.Now().UTC().Add(-time.Minute)
+		repair(t, c, at)
+		o := runScript(t, c, scripts.Verify, scripts.VerifyParams{Since: at.Format(time.RFC3339)})
+		r := expectResult(t, o, 0, scripts.StatusOK, "")
+		ev := records[scripts.Evidence](t, o, scripts.KindEvidence)
+		want := []scripts.Evidence{{Verdict: scripts.VerdictUnknown,
+			Detail: "no install result since the repair yet (definition updates installed, which prove nothing)"}}
+		if r.Verdict != scripts.VerdictUnknown || !cmp.Equal(want, ev, cmpIgnoreHeader) {
+			t.Errorf("verdict %q, evidence %+v", r.Verdict, ev)
+		}
+		st, _ := s.HostState(win11)
+		if st.History[0].KB != DefinitionKB || st.History[0].Result != ResultSucceeded {
+			t.Errorf("newest history entry %+v, want the definition update installed", st.History[0])
+		}
+	})
+	t.Run("downloaded, none named", func(t *testing.T) {
+		s := startScriptServer(t, testFleet(3), Options{})
+		s.SetFault(win11, FaultDownloadOnly)
+		c := newScriptClient(t, s, win11)
+		at := time.Now().UTC().Add(-time.Minute)
+		o := repair(t, c, at)
+		if r := expectResult(t, o, 0, scripts.StatusOK, ""); r.Verdict != scripts.VerdictDownloaded {
+			t.Errorf("by KB: verdict %q", r.Verdict)
+		}
+		o = runScript(t, c, scripts.Verify, scripts.VerifyParams{Since: at.Format(time.RFC3339)})
+		r := expectResult(t, o, 0, scripts.StatusOK, "")
+		ev := records[scripts.Evidence](t, o, scripts.KindEvidence)
+		if r.Verdict != scripts.VerdictDownloaded || len(ev) != 1 || ev[0].Source != scripts.SourceDownload ||
+			!strings.HasPrefix(ev[0].Detail, "downloaded; install not yet attempted: ") {
+			t.Errorf("verdict %q, evidence %+v", r.Verdict, ev)
 		}
 	})
 	t.Run("bad since", func(t *testing.T) {

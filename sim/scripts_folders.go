@@ -74,6 +74,21 @@ func runRename(r *psRun, paramsB64 string) int {
 	r.text("Renaming " + from + " to " + to + ".")
 	reason, lastError := scripts.ReasonRenameFailed, ""
 	for attempt := 1; attempt <= attempts; attempt++ {
+		// The services are stopped again before every attempt, the first
+		// included: a trigger may have started wuauserv since stop-services.
+		if attempt == 1 {
+			r.text("Stopping the services once more, in case a trigger started one since the last step.")
+		} else {
+			if !r.sleep(time.Duration(delay) * time.Second) {
+				return exitCtrlC
+			}
+			r.text("Stopping the services again before the next attempt.")
+		}
+		for _, name := range services {
+			if _, err := r.stopService(name, timeout); err != nil {
+				return exitCtrlC
+			}
+		}
 		if !r.sleep(r.vary(20*time.Millisecond, 80*time.Millisecond)) {
 			return exitCtrlC
 		}
@@ -91,17 +106,6 @@ func runRename(r *psRun, paramsB64 string) int {
 		}
 		r.line(scripts.RenameAttempt{Header: r.header(scripts.KindRename), From: from, To: to, Attempt: attempt, HResult: hr, Detail: lastError})
 		r.text("Attempt " + strconv.Itoa(attempt) + " of " + strconv.Itoa(attempts) + " failed: " + lastError)
-		if attempt < attempts {
-			if !r.sleep(time.Duration(delay) * time.Second) {
-				return exitCtrlC
-			}
-			r.text("Stopping the services again before the next attempt.")
-			for _, name := range services {
-				if _, err := r.stopService(name, timeout); err != nil {
-					return exitCtrlC
-				}
-			}
-		}
 	}
 	return r.complete(scripts.StatusFailed, reason,
 		"could not rename "+from+" after "+strconv.Itoa(attempts)+" attempts: "+lastError)
@@ -122,18 +126,28 @@ func (r *psRun) tryRename(backup, stamp string) (renamed, exists bool) {
 			return
 		}
 		for _, name := range holdsFolder {
-			if svc := st.Service(name); svc != nil && svc.Status != StatusStopped {
+			// A service that refuses to stop is idle here: a DoSvc that does
+			// not download holds nothing in SoftwareDistribution
+			// (FaultDoSvcStuck). One that holds files is FaultFolderLocked.
+			idle := strings.EqualFold(st.StuckService, name) && !strings.EqualFold(name, "wuauserv")
+			if svc := st.Service(name); svc != nil && svc.Status != StatusStopped && !idle {
 				return
 			}
 		}
 		renamed = true
 		st.SoftwareDistribution = false
 		st.Backups = append(st.Backups, backup)
-		st.HistorySince = time.Now()
+		st.HistorySince = time.Now().Add(st.ClockSkew)
 		st.Repair = RepairRenamed
+		st.Searched = false
 		st.SearchTrips = 0
 		if fnv(st.Name+stamp)%3 == 0 {
 			st.SearchTrips = 1
+		}
+		if st.CLR == "4.0" {
+			// FaultDotNet40: two round-trip failures, which only a
+			// correctly read HRESULT retries.
+			st.SearchTrips = 2
 		}
 	})
 	return renamed, exists

@@ -193,25 +193,50 @@ func runSaveHistory(r *psRun, paramsB64 string) int {
 	return r.complete(scripts.StatusOK, "", message)
 }
 
-// runDetect is detect.ps1: searches, retried on 0x80244010, then the
-// operating system's own scan trigger.
+// runDetect is detect.ps1: searches under one deadline, retried on
+// 0x80244010, with a "Still searching" line every 5 minutes; a search still
+// running at the deadline ends the step ok with reason scan_running. Then
+// the operating system's own scan trigger.
 func runDetect(r *psRun, paramsB64 string) int {
 	var p scripts.DetectParams
 	if code, ok := r.decode(paramsB64, &p); !ok {
 		return code
 	}
 	retries := intParam(p.Retries, 3, 10)
-	timeout := time.Duration(intParam(p.TimeoutSec, 1800, 7200)) * time.Second
-	begin := r.clock
-	found := -1
+	timeoutSec := intParam(p.TimeoutSec, 3600, 14400)
+	deadline := r.clock + time.Duration(timeoutSec)*time.Second
+	found, running := -1, false
 	var lastHr uint32
 	lastError := ""
 	for attempt := 1; attempt <= retries+1; attempt++ {
-		r.text("Searching for updates, attempt " + strconv.Itoa(attempt) + " (this can take minutes).")
+		r.text("Searching for updates, attempt " + strconv.Itoa(attempt) + " (the first full scan after a reset can take long).")
+		begin := r.clock
 		// A search against WSUS takes seconds to minutes; the first on a
-		// fresh datastore is the slow one.
-		if !r.sleep(r.vary(2*time.Second, 4*time.Second)) {
-			return exitCtrlC
+		// fresh datastore can be a long full scan (FaultFullScan).
+		length := r.vary(2*time.Second, 4*time.Second)
+		r.m.Update(func(st *HostState) {
+			if st.FullScan > 0 && st.Repair == RepairRenamed && !st.Searched {
+				length = st.FullScan
+			}
+			st.Searched = true
+		})
+		for r.clock-begin < length && r.clock < deadline {
+			step := min(length-(r.clock-begin), deadline-r.clock, detectProgress)
+			if !r.sleep(step) {
+				return exitCtrlC
+			}
+			if r.clock-begin < length && deadline-r.clock > 0 && step == detectProgress {
+				r.text("Still searching (" + strconv.Itoa(int((r.clock-begin)/time.Minute)) + " min so far).")
+			}
+		}
+		if r.clock-begin < length {
+			running = true
+			detail := "still searching after " + strconv.Itoa(int((r.clock-begin)/time.Minute)) + " min, at the step deadline of " +
+				strconv.Itoa(timeoutSec) + " s"
+			r.line(scripts.Scan{Header: r.header(scripts.KindScan), Method: scripts.MethodCOMSearch, Attempt: attempt,
+				Result: "in_progress", KBs: []string{}, Detail: detail})
+			r.text("Search " + strconv.Itoa(attempt) + ": " + detail + ".")
+			break
 		}
 		hr, msg, n, kbs := r.search()
 		if hr != 0 {
@@ -222,8 +247,8 @@ func runDetect(r *psRun, paramsB64 string) int {
 			if hr != hrTooManyTrips {
 				break
 			}
-			if r.clock-begin >= timeout {
-				r.warn(scripts.WarnScanDeadline, "no further search after "+strconv.Itoa(int(timeout/time.Second))+" s")
+			if r.clock >= deadline {
+				r.warn(scripts.WarnScanDeadline, "no further search after "+strconv.Itoa(timeoutSec)+" s")
 				break
 			}
 			continue
@@ -236,7 +261,8 @@ func runDetect(r *psRun, paramsB64 string) int {
 		break
 	}
 
-	// The operating system's own trigger, fire-and-forget.
+	// The operating system's own trigger, fire-and-forget; its output is
+	// redirected and read, and it says nothing.
 	method, program, arguments := scripts.MethodUsoClient, systemDir+`\UsoClient.exe`, "StartScan"
 	if _, build := parseBuild(r.m.State().OSBuild); build < 10240 {
 		method, program, arguments = scripts.MethodWuauclt, systemDir+`\wuauclt.exe`, "/detectnow"
@@ -249,8 +275,11 @@ func runDetect(r *psRun, paramsB64 string) int {
 		KBs: []string{}, Detail: detail})
 	r.text(program + " " + arguments + ": " + detail)
 
-	if found >= 0 {
+	switch {
+	case found >= 0:
 		return r.complete(scripts.StatusOK, "", "the search found "+strconv.Itoa(found)+" updates")
+	case running:
+		return r.complete(scripts.StatusOK, scripts.ReasonScanRunning, "scan still running on the host; check again later")
 	}
 	message := "the search failed"
 	if lastHr != 0 {
@@ -261,6 +290,9 @@ func runDetect(r *psRun, paramsB64 string) int {
 	}
 	return r.complete(scripts.StatusFailed, scripts.ReasonScanFailed, message)
 }
+
+// detectProgress is how often detect.ps1 says it is still searching.
+const detectProgress = 5 * time.Minute
 
 // search is one IUpdateSearcher.Search("IsInstalled=0 and IsHidden=0"): it
 // fails while wuauserv is Disabled or while SearchTrips lasts, and

@@ -82,7 +82,23 @@ func runPreflight(r *psRun, paramsB64 string) int {
 		mode := startModeName(&st, svc)
 		check(id, mode != "disabled", scripts.ReasonServiceDisabled, name+" start mode is "+mode)
 	}
-	check("install_in_progress", true, scripts.ReasonInstallInProgress, "no installation is running")
+	// TiWorker installing refuses; TrustedInstaller.exe alone only warns
+	// (hostfaults.go: FaultInstallerBusy, FaultTrustedInstallerIdle).
+	if st.InstallerBusy != "" {
+		check("install_in_progress", false, scripts.ReasonInstallInProgress,
+			"busy: "+st.InstallerBusy+" (pid "+strconv.Itoa(pidOf(st.Name, st.InstallerBusy))+"); try again when it has finished")
+	} else {
+		if st.TrustedInstallerIdle {
+			r.warn(scripts.WarnTrustedInstaller, "TrustedInstaller (pid "+strconv.Itoa(pidOf(st.Name, "TrustedInstaller"))+
+				") runs, but nothing installs: it stays up a while after servicing; going on")
+		}
+		check("install_in_progress", true, scripts.ReasonInstallInProgress, "no installation is running")
+	}
+	// PendingFileRenameOperations alone warns (FaultPendingRenames).
+	if st.PendingFileRenames > 0 {
+		r.warn(scripts.WarnPendingFileRenames, "PendingFileRenameOperations holds "+strconv.Itoa(st.PendingFileRenames)+
+			" entries; applications and antivirus often leave them, so the repair goes on")
+	}
 	if st.RebootPending {
 		check("reboot_pending", false, scripts.ReasonRebootPending,
 			`a reboot is pending: WindowsUpdate\Auto Update\RebootRequired; reboot first`)
@@ -111,4 +127,10 @@ func osVersion(build string) string {
 		parts = parts[:3]
 	}
 	return strings.Join(parts, ".")
+}
+
+// pidOf is a plausible process id for a host's process, the same every
+// time.
+func pidOf(host, process string) int {
+	return 1000 + 4*int(fnv(host+"|"+process)%5000)
 }

@@ -34,22 +34,52 @@ func runStopServices(r *psRun, paramsB64 string) int {
 		return code
 	}
 	timeout := intParam(p.TimeoutSec, 60, 600)
+	for _, n := range p.BestEffort {
+		if !serviceNamePattern.MatchString(n) {
+			return r.complete(scripts.StatusFailed, scripts.ReasonBadParams, "a service name holds characters no service name has")
+		}
+	}
 	r.text("Stopping " + strings.Join(services, ", ") + " (up to " + strconv.Itoa(timeout) + " s each).")
-	var notStopped []string
+	var stopped, notStopped, skipped []string
 	for _, name := range services {
 		ok, err := r.stopService(name, timeout)
-		if err != nil {
+		switch {
+		case err != nil:
 			return exitCtrlC
-		}
-		if !ok {
+		case ok:
+			stopped = append(stopped, name)
+		case slices.ContainsFunc(p.BestEffort, func(b string) bool { return strings.EqualFold(b, name) }):
+			skipped = append(skipped, name)
+			r.warn(scripts.WarnServiceNotStopped, name+" did not stop; it is stopped only where it can be, so the repair goes on")
+		default:
 			notStopped = append(notStopped, name)
 		}
 	}
+	// A trigger-started wuauserv comes back in the seconds after the
+	// command ends, before the next one starts (FaultTriggerStart).
+	defer r.triggerStart()
 	if len(notStopped) > 0 {
 		return r.complete(scripts.StatusFailed, scripts.ReasonStopFailed,
 			"did not stop: "+strings.Join(notStopped, ", ")+"; a reboot may be needed")
 	}
-	return r.complete(scripts.StatusOK, "", "stopped: "+strings.Join(services, ", "))
+	message := "stopped: " + strings.Join(stopped, ", ")
+	if len(skipped) > 0 {
+		message += "; still running (best effort): " + strings.Join(skipped, ", ")
+	}
+	return r.complete(scripts.StatusOK, "", message)
+}
+
+// triggerStart starts wuauserv by itself, once per TriggerStarts, as a
+// trigger (UsoSvc's schedule, a policy refresh) does on Windows 10 and
+// later.
+func (r *psRun) triggerStart() {
+	r.m.Update(func(st *HostState) {
+		if svc := st.Service("wuauserv"); st.TriggerStarts > 0 && svc != nil && svc.Status == StatusStopped {
+			st.TriggerStarts--
+			svc.Status = StatusRunning
+			st.SoftwareDistribution = true
+		}
+	})
 }
 
 // runStartServices is start-services.ps1.

@@ -84,14 +84,23 @@ type HostState struct {
 	// does.
 	Repair      string
 	SearchTrips int
+	// Searched is set by the first search since the rename: only that one
+	// is a full scan (Quirks.FullScan); retries after 0x80244010 go on from
+	// what it fetched.
+	Searched bool
+	// Downloaded are the updates the automatic engine downloaded again
+	// after the reset without installing them (AfterScanDownload); an
+	// offline search lists them as downloaded.
+	Downloaded []Event
 
 	// Fault is the host's current misbehaviour. The fields below are the
 	// state some faults stand for, which the simulated scripts honour
 	// (scripts_*.go); tests may also set them directly.
 	Fault         Fault
-	StuckService  string // a service that will not stop (FaultServiceStuck: "wuauserv")
+	StuckService  string // a service that will not stop (FaultServiceStuck: "wuauserv", FaultDoSvcStuck: "DoSvc")
 	LockedRenames int    // rename attempts that still fail on a lock (FaultFolderLocked)
 	NoResultStep  string // with FaultNoResult: the one step that answers without a result; "" for every step
+	Quirks               // the Windows behaviours of hostfaults.go
 }
 
 // Service returns the named service (case-insensitive) or nil when the OS
@@ -111,6 +120,7 @@ func (st HostState) clone() HostState {
 	st.Services = slices.Clone(st.Services)
 	st.Backups = slices.Clone(st.Backups)
 	st.History = slices.Clone(st.History)
+	st.Downloaded = slices.Clone(st.Downloaded)
 	return st
 }
 

@@ -40,7 +40,7 @@ var outcomeGroups = []struct {
 	Outcomes []run.Outcome
 }{
 	{"Repaired", []run.Outcome{run.OutcomeRepaired}},
-	{"Ran, no evidence yet", []run.Outcome{run.OutcomeUnknown, run.OutcomeChecked}},
+	{"Ran, no evidence yet", []run.Outcome{run.OutcomeUnknown, run.OutcomeChecked, run.OutcomeDownloaded, run.OutcomeScanRunning}},
 	{"Ran and did not help", []run.Outcome{run.OutcomeStillFailing}},
 	{"Could not run: unreachable", []run.Outcome{run.OutcomeUnreachable, run.OutcomeTimedOut}},
 	{"Could not run: credentials, rights or settings", []run.Outcome{run.OutcomeAuth, run.OutcomeQuota, run.OutcomeNotConfigured}},

@@ -16,24 +16,47 @@ import (
 // to restore their hosts' services after they are cancelled.
 const executorCloseTimeout = 60 * time.Second
 
-// runnerFlags are the executor settings serve and demo share.
-type runnerFlags struct{ concurrency int }
+// runnerFlags are the executor and procedure settings serve and demo share.
+type runnerFlags struct {
+	concurrency    int
+	scansPerServer int
+	detectTimeout  time.Duration
+}
 
 func registerRunnerFlags(fs *flag.FlagSet, e env) (*runnerFlags, error) {
 	n, err := e.int("WSUSFIX_CONCURRENCY", 10)
 	if err != nil {
 		return nil, err
 	}
+	scans, err := e.int("WSUSFIX_SCANS_PER_WSUS", remote.DefaultScansPerServer)
+	if err != nil {
+		return nil, err
+	}
+	detect, err := e.duration("WSUSFIX_DETECT_TIMEOUT", remote.DefaultDetectTimeout)
+	if err != nil {
+		return nil, err
+	}
 	f := &runnerFlags{}
 	fs.IntVar(&f.concurrency, "concurrency", n, "repairs running at once across all hosts [WSUSFIX_CONCURRENCY]")
+	fs.IntVar(&f.scansPerServer, "scans-per-wsus", scans, "repairs running at once against one WSUS server, each ending in a full scan; "+
+		"the inventory names no WSUS server per host, so the whole estate counts as one [WSUSFIX_SCANS_PER_WSUS]")
+	fs.DurationVar(&f.detectTimeout, "detect-timeout", detect, "how long the scan after a reset may take; a scan still running then "+
+		"is reported as such [WSUSFIX_DETECT_TIMEOUT]")
 	return f, nil
+}
+
+// executorOptions are the executor settings for runs with the procedure
+// options opt: the run deadline leaves room for the detect timeout.
+func (f *runnerFlags) executorOptions(opt remote.ProcedureOptions, log *slog.Logger) remote.ExecutorOptions {
+	return remote.ExecutorOptions{Concurrency: f.concurrency, ScansPerServer: f.scansPerServer,
+		RunTimeout: remote.RunTimeoutFor(opt), Logger: log}
 }
 
 // dashboard serves the handlers over st until ctx ends. With run set it
 // also executes repairs. Shutdown order: HTTP (streams told to end), then
 // the executor (running repairs cancelled, services restored), then the
 // caller closes the store.
-func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, run remote.RunFunc, concurrency int,
+func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, run remote.RunFunc, eopt remote.ExecutorOptions,
 	log *slog.Logger, stdout io.Writer) error {
 	n, err := st.InterruptRuns(ctx, "The server stopped while this run was active, so the host's state is unknown; run Check on it.")
 	if err != nil {
@@ -45,8 +68,7 @@ func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, r
 	var runner handlers.Runner
 	var exec *remote.Executor
 	if run != nil {
-		exec = remote.NewExecutor(recorder{st}, remote.NewHub(), run,
-			remote.ExecutorOptions{Concurrency: concurrency, Logger: log})
+		exec = remote.NewExecutor(recorder{st}, remote.NewHub(), run, eopt)
 		runner = exec
 	}
 	shutdown := make(chan struct{})

@@ -74,7 +74,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 			fmt.Fprintf(stdout, "It was seeded with other -hosts or -seed values: hosts outside this fleet will be unreachable.\n")
 		}
 	}
-	rn, stopFleet, err := startDemoFleet(fleet, log)
+	opt := remote.ProcedureOptions{ServiceTimeout: 20 * time.Second, RenameDelay: 2 * time.Second,
+		StepTimeout: 2 * time.Minute, DetectTimeout: rf.detectTimeout}
+	rn, stopFleet, err := startDemoFleet(fleet, opt, log)
 	if err != nil {
 		return err
 	}
@@ -88,12 +90,12 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	fmt.Fprintf(stdout, "Repairs run against the simulated fleet: every host answers WinRM, and some fail in each of the simulator's fault modes.\n")
-	return dashboard(ctx, cfg.addr, st, acc, rn, rf.concurrency, log, stdout)
+	return dashboard(ctx, cfg.addr, st, acc, rn, rf.executorOptions(opt, log), log, stdout)
 }
 
 // startDemoFleet serves the fleet in-process over HTTPS and returns a
 // RunFunc wired to it with credentials that never leave the process.
-func startDemoFleet(fleet *sim.Fleet, log *slog.Logger) (remote.RunFunc, func(), error) {
+func startDemoFleet(fleet *sim.Fleet, opt remote.ProcedureOptions, log *slog.Logger) (remote.RunFunc, func(), error) {
 	password := randomPassword()
 	srv := sim.NewServer(fleet, sim.Options{Password: password, TLS: true, Logger: log,
 		// Quick enough to watch, slow enough to see each step stream.
@@ -110,8 +112,7 @@ func startDemoFleet(fleet *sim.Fleet, log *slog.Logger) (remote.RunFunc, func(),
 		srv.Close()
 		return nil, nil, err
 	}
-	rn := client.RunFunc(remote.ProcedureOptions{ServiceTimeout: 20 * time.Second, RenameDelay: 2 * time.Second,
-		StepTimeout: 2 * time.Minute})
+	rn := client.RunFunc(opt)
 	return rn, func() { srv.Close() }, nil
 }
 

@@ -65,7 +65,11 @@ func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.O
 	}
 	rn := client.RunFunc(remote.ProcedureOptions{ServiceTimeout: 2 * time.Second, RenameDelay: time.Second,
 		StepTimeout: 30 * time.Second, RestoreTimeout: 30 * time.Second})
-	exec := remote.NewExecutor(recorder{st}, remote.NewHub(), rn, remote.ExecutorOptions{Concurrency: concurrency})
+	// The simulated WSUS server bears any load, so the per-server limit is
+	// lifted: these tests and the benchmark measure the client's throughput
+	// at the given concurrency (remote tests the limit itself).
+	exec := remote.NewExecutor(recorder{st}, remote.NewHub(), rn,
+		remote.ExecutorOptions{Concurrency: concurrency, ScansPerServer: concurrency})
 	t.Cleanup(func() { exec.Close(context.Background()) })
 	return &bulkFixture{st: st, srv: srv, fleet: fleet, exec: exec}
 }

@@ -96,8 +96,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := ensureFirstAdmin(ctx, st, stdout); err != nil {
 		return err
 	}
-	rn := runWithSource(winrmSource{flags: wf, st: st, keys: acc.keys}, remote.ProcedureOptions{})
-	return dashboard(ctx, cfg.addr, st, acc, rn, rf.concurrency, log, stdout)
+	opt := remote.ProcedureOptions{DetectTimeout: rf.detectTimeout}
+	rn := runWithSource(winrmSource{flags: wf, st: st, keys: acc.keys}, opt)
+	return dashboard(ctx, cfg.addr, st, acc, rn, rf.executorOptions(opt, log), log, stdout)
 }
 
 // serveHTTP listens on addr and serves h until ctx ends, then shuts down

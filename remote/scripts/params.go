@@ -43,6 +43,9 @@ type StopServicesParams struct {
 	// TimeoutSec is how long to wait for each service to stop (default 60,
 	// at most 600).
 	TimeoutSec int `json:"timeout_sec"`
+	// BestEffort names those of Services whose refusal to stop is a
+	// warning, not a failure (default none).
+	BestEffort []string `json:"best_effort"`
 }
 
 // RenameParams are the parameters of the rename script.
@@ -55,8 +58,8 @@ type RenameParams struct {
 	// RetryDelaySec is the pause before the services are stopped again and
 	// the next attempt starts (default 2, at most 60).
 	RetryDelaySec int `json:"retry_delay_sec"`
-	// Services are stopped again between attempts (default
-	// DefaultServices()).
+	// Services are stopped again before every attempt, the first included
+	// (default DefaultServices()).
 	Services []string `json:"services"`
 	// TimeoutSec bounds each of those stops (default 60, at most 600).
 	TimeoutSec int `json:"timeout_sec"`
@@ -78,20 +81,31 @@ type DetectParams struct {
 	// Retries is how many more searches follow one that failed with
 	// 0x80244010 (default 3, at most 10).
 	Retries int `json:"retries"`
-	// TimeoutSec: no new search starts after this many seconds (default
-	// 1800, at most 7200). A search in progress cannot be interrupted on
-	// the host, so the caller's context deadline is the hard limit.
+	// TimeoutSec is how long the searches may take in all (default 3600,
+	// at most 14400). A search still running then is left to run and the
+	// step ends ok with ReasonScanRunning; the caller's deadline should
+	// leave the script time to say so.
 	TimeoutSec int `json:"timeout_sec"`
 }
 
 // VerifyParams are the parameters of the verify script.
 type VerifyParams struct {
-	// Since is when the repair renamed the folder, RFC 3339 in UTC, e.g.
+	// Since is when the folder was renamed by the host's own clock (the
+	// time stamp of rename's result line), RFC 3339 in UTC, e.g.
 	// "2026-11-23T22:45:01Z"; required. History before it is ignored.
 	Since string `json:"since"`
 	// KBs are the updates that were failing, e.g. "KB5031364"; each must
-	// match ^KB[0-9]{1,8}$. Empty means: judge by any update since Since.
+	// match ^KB[0-9]{1,8}$.
 	KBs []string `json:"kbs"`
+	// UpdateIDs are the failing updates' GUIDs, for updates without a KB or
+	// beside it.
+	UpdateIDs []string `json:"update_ids"`
+	// Kinds, used only when KBs and UpdateIDs are empty, are the kinds
+	// (UpdateKind) of the updates that had failed: an update of one of
+	// these kinds counts. With no kinds either, any update since Since
+	// counts. Definition updates never count. At most 50, of 300
+	// characters each.
+	Kinds []string `json:"kinds"`
 }
 
 // CleanupParams are the parameters of the cleanup script.

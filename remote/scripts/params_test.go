@@ -71,7 +71,7 @@ func TestEncodeParams_JSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := string(raw), `{"since":"<&>","kbs":null}`; got != want {
+	if got, want := string(raw), `{"since":"<&>","kbs":null,"update_ids":null,"kinds":null}`; got != want {
 		t.Errorf("JSON = %s, want %s", got, want)
 	}
 }

@@ -152,9 +152,14 @@ func TestBootstrap_Lines(t *testing.T) {
 	t.Parallel()
 	n := 0
 	for line := range strings.Lines(BootstrapScript()) {
+		// [Console]::Out.WriteLine('...'), or a bare '...' string where
+		// constrained language allows nothing else.
 		_, quoted, ok := strings.Cut(line, "WriteLine('"+Tag)
 		if !ok {
-			continue
+			if quoted, ok = strings.CutPrefix(strings.TrimSpace(line), "'"+Tag); !ok {
+				continue
+			}
+			quoted += ")"
 		}
 		text := Tag + strings.TrimSuffix(strings.TrimSpace(quoted), "')")
 		l, ok := ParseLine(text)
@@ -171,7 +176,25 @@ func TestBootstrap_Lines(t *testing.T) {
 		}
 		n++
 	}
-	if n != 4 {
-		t.Errorf("found %d bootstrap result lines, want 4", n)
+	if n != 5 {
+		t.Errorf("found %d bootstrap result lines, want 5", n)
+	}
+}
+
+// TestBootstrap_ConstrainedLanguage ensures the bootstrap checks the
+// language mode before anything constrained language refuses, refuses with
+// the message Go declares, and writes nothing of its own to stderr.
+func TestBootstrap_ConstrainedLanguage(t *testing.T) {
+	src := BootstrapScript()
+	check := strings.Index(src, "$ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'")
+	console := strings.Index(src, "[Console]::")
+	if check < 0 || console < 0 || check > console {
+		t.Fatalf("the language mode check (at %d) does not come before the first [Console] call (at %d)", check, console)
+	}
+	if !strings.Contains(src, `"reason":"constrained_language","message":"`+ConstrainedLanguageMessage+`"`) {
+		t.Error("the bootstrap's refusal does not carry ConstrainedLanguageMessage")
+	}
+	if strings.Contains(src, "[Console]::Error") {
+		t.Error("the bootstrap writes to stderr, which belongs to PowerShell's CLIXML")
 	}
 }

@@ -4,7 +4,9 @@
 # code rather than let a later step half-repair it.
 #
 # Parameters: min_free_gb (default 10, at most 1000).
-# Prints: one "facts" line, one "check" line per check, then "result".
+# Prints: one "facts" line, one "check" line per check, "warning" lines for
+# signs that do not refuse (trustedinstaller_running, pending_file_renames),
+# then "result".
 # Exit: 0 every check passed; 2 refused (reason = the first failed check:
 #       not_admin, not_64bit, ps_too_old, os_unsupported, low_disk,
 #       service_missing, service_disabled, install_in_progress,
@@ -129,12 +131,14 @@ foreach ($svc in @('wuauserv', 'BITS')) {
 }
 
 # Renaming SoftwareDistribution while servicing runs can corrupt the pending
-# transaction. Busy means: the servicing stack (TrustedInstaller, its worker
-# TiWorker), a standalone installer (wusa), a Windows Installer transaction
-# (the _MSIExecute mutex exists exactly while one runs; msiexec.exe itself
-# stays loaded when idle), or the Windows Update installer.
+# transaction. Busy means: the servicing stack's worker (TiWorker, which
+# TrustedInstaller starts to install), a standalone installer (wusa), a
+# Windows Installer transaction (the _MSIExecute mutex exists exactly while
+# one runs; msiexec.exe itself stays loaded when idle), or the Windows Update
+# installer. TrustedInstaller.exe alone is not busy: it is a demand-start
+# service that stays up a while after any servicing call, so it only warns.
 $busy = New-Object 'System.Collections.Generic.List[string]'
-foreach ($proc in @(Get-Process -Name 'TrustedInstaller', 'TiWorker', 'wusa' -ErrorAction SilentlyContinue)) {
+foreach ($proc in @(Get-Process -Name 'TiWorker', 'wusa' -ErrorAction SilentlyContinue)) {
     $busy.Add($proc.ProcessName + ' (pid ' + $proc.Id + ')')
 }
 try {
@@ -155,6 +159,12 @@ try {
     # Part of the WUA API refuses remote callers; the other signs still count.
     $installerNote = '; the Windows Update installer state could not be read'
 }
+if ($busy.Count -eq 0) {
+    foreach ($proc in @(Get-Process -Name 'TrustedInstaller' -ErrorAction SilentlyContinue)) {
+        Write-WsusfixWarning -Code 'trustedinstaller_running' -Message (
+            'TrustedInstaller (pid ' + $proc.Id + ') runs, but nothing installs: it stays up a while after servicing; going on')
+    }
+}
 if ($busy.Count -gt 0) {
     Add-PreflightCheck -Name 'install_in_progress' -Ok $false -Reason 'install_in_progress' -Detail (
         'busy: ' + [string]::Join(', ', $busy.ToArray()) + '; try again when it has finished')
@@ -163,6 +173,10 @@ if ($busy.Count -gt 0) {
         'no installation is running' + $installerNote)
 }
 
+# A reboot the servicing stack or Windows Update asked for refuses the
+# repair. PendingFileRenameOperations alone only warns: many installers and
+# antivirus products leave it set for good, which is why the PendingReboot
+# module has a switch to skip it and most of its callers use it.
 $reboot = New-Object 'System.Collections.Generic.List[string]'
 if (Test-WsusfixRegistryKey 'SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') {
     $reboot.Add('Component Based Servicing\RebootPending')
@@ -176,7 +190,8 @@ foreach ($item in @($pending)) {
     if ($null -ne $item -and [string]$item -ne '') { $renames += 1 }
 }
 if ($renames -gt 0) {
-    $reboot.Add('PendingFileRenameOperations (' + $renames + ' entries)')
+    Write-WsusfixWarning -Code 'pending_file_renames' -Message (
+        'PendingFileRenameOperations holds ' + $renames + ' entries; applications and antivirus often leave them, so the repair goes on')
 }
 if ($reboot.Count -gt 0) {
     Add-PreflightCheck -Name 'reboot_pending' -Ok $false -Reason 'reboot_pending' -Detail (

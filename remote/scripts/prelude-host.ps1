@@ -313,3 +313,10 @@ function New-WsusfixUpdateSearcher {
     $session.ClientApplicationID = 'wsusfix'
     return $session.CreateUpdateSearcher()
 }
+
+# ---- line numbers ----------------------------------------------------------
+
+# This must stay the prelude's last line. The line this throw reports, plus
+# the two lines the Go side opens the step's scope with (scopeOpen in
+# scripts.go), is how many lines precede the step script's first line.
+try { throw 'line' } catch { $WsusfixState.LineOffset = [int]$_.InvocationInfo.ScriptLineNumber + 2 }

@@ -27,9 +27,10 @@ $ProgressPreference = 'SilentlyContinue'
 # change it from any scope; $script: would mean different things in a script
 # file and in the script block the bootstrap creates.
 $WsusfixState = @{
-    Step      = ''      # each script sets its name before printing anything
-    NeverFail = $false  # cleanup: failures become warnings and exit 0
-    Warnings  = 0
+    Step       = ''      # each script sets its name before printing anything
+    NeverFail  = $false  # cleanup: failures become warnings and exit 0
+    Warnings   = 0
+    LineOffset = 0       # lines before the step's first; see the prelude's end
 }
 
 # Service names are checked before use: they reach Get-Service (which
@@ -220,9 +221,21 @@ function ConvertTo-WsusfixMB {
 
 function Get-WsusfixHResult {
     param($Exception)
-    # Exception.HResult is public from .NET 4.5; where it is not, this is 0.
+    # Exception.HResult is public only from .NET 4.5: on PowerShell 3.0 with
+    # .NET 4.0 (Windows 7, Server 2008 R2) it reads as nothing, and a retry
+    # keyed on it would never trigger. COMException, which every Windows
+    # Update Agent failure is, carries the code as ExternalException.ErrorCode
+    # on every version; for other exceptions (IOException for a lock) the
+    # property is there but protected, and reflection reads it on 4.0 too.
+    if ($null -eq $Exception) { return [uint32]0 }
+    if ($Exception -is [System.Runtime.InteropServices.ExternalException]) {
+        return ConvertTo-WsusfixUInt32 $Exception.ErrorCode
+    }
     $hr = $null
-    try { $hr = $Exception.HResult } catch { $hr = $null }
+    try {
+        $flags = [Reflection.BindingFlags]'Instance, Public, NonPublic'
+        $hr = [Exception].GetProperty('HResult', $flags).GetValue($Exception, $null)
+    } catch { $hr = $null }
     return ConvertTo-WsusfixUInt32 $hr
 }
 
@@ -232,9 +245,17 @@ function Stop-WsusfixOnError {
     # "failed" result with reason unexpected_error (exit 4), never a silent
     # half-run.
     $ex = Get-WsusfixException $ErrorRecord
+    # Line numbers count from the start of the block the bootstrap runs,
+    # which the prelude begins; LineOffset (set at the prelude's end) turns
+    # them into the step script's own lines, as in its .ps1 file.
     $where = ''
     if ($null -ne $ErrorRecord.InvocationInfo) {
-        $where = ' (script line ' + $ErrorRecord.InvocationInfo.ScriptLineNumber + ')'
+        $n = [int]$ErrorRecord.InvocationInfo.ScriptLineNumber
+        if ($n -gt $WsusfixState.LineOffset) {
+            $where = ' (' + $WsusfixState.Step + '.ps1 line ' + ($n - $WsusfixState.LineOffset) + ')'
+        } elseif ($n -gt 0) {
+            $where = ' (prelude line ' + $n + ')'
+        }
     }
     $message = $ex.Message + $where
     Write-WsusfixText ('Unexpected error: ' + $message)

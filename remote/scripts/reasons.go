@@ -8,7 +8,10 @@ const (
 	ReasonBadParams  = "bad_params"       // the parameters were not valid (ExitBadParams)
 	ReasonBadPayload = "bad_payload"      // the bootstrap got no script on stdin (ExitBadParams)
 	ReasonUnexpected = "unexpected_error" // an error the script did not handle (ExitUnexpected)
-	ReasonIncomplete = "incomplete"       // cleanup: done with warnings (still StatusOK)
+	// ReasonConstrainedLanguage is the bootstrap refusing a host whose
+	// PowerShell runs in Constrained Language Mode (ExitRefused).
+	ReasonConstrainedLanguage = "constrained_language"
+	ReasonIncomplete          = "incomplete" // cleanup: done with warnings (still StatusOK)
 	// ReasonNoResult is the procedure's, not a script's: the step's command
 	// ended without the step's own result line, whatever its exit code.
 	ReasonNoResult = "no_result"
@@ -39,7 +42,8 @@ const (
 	ReasonRenameFailed = "rename_failed"
 
 	// detect.
-	ReasonScanFailed = "scan_failed"
+	ReasonScanFailed  = "scan_failed"
+	ReasonScanRunning = "scan_running" // StatusOK: the search was still running at the deadline
 
 	// wsus-failed-computers.
 	ReasonWSUSAPIMissing    = "wsus_api_missing"
@@ -51,11 +55,14 @@ const (
 const (
 	WarnOSUnreadable           = "os_unreadable"            // preflight: Win32_OperatingSystem
 	WarnDiskUnreadable         = "disk_unreadable"          // preflight: free space
+	WarnTrustedInstaller       = "trustedinstaller_running" // preflight: TrustedInstaller runs, nothing installs
+	WarnPendingFileRenames     = "pending_file_renames"     // preflight: PendingFileRenameOperations alone
 	WarnHistoryPageUnreadable  = "history_page_unreadable"  // save-history: a page was skipped
 	WarnHistoryEntryUnreadable = "history_entry_unreadable" // save-history, verify: an entry was skipped
 	WarnHistoryUnreadable      = "history_unreadable"       // verify: no history evidence
 	WarnHotfixUnreadable       = "hotfix_unreadable"        // verify: no Get-HotFix evidence
 	WarnSearchUnavailable      = "search_unavailable"       // verify: no download evidence
+	WarnServiceNotStopped      = "service_not_stopped"      // stop-services: a best-effort service still runs
 	WarnScanWarnings           = "scan_warnings"            // detect: the search succeeded with errors
 	WarnScanDeadline           = "scan_deadline"            // detect: retries stopped at the deadline
 	WarnTriggerMissing         = "trigger_missing"          // detect: UsoClient/wuauclt not found
@@ -64,3 +71,8 @@ const (
 	WarnComputerUnreadable     = "computer_unreadable"      // wsus-failed-computers: a computer was skipped
 	WarnTruncated              = "truncated"                // wsus-failed-computers: more than max
 )
+
+// ConstrainedLanguageMessage is the message of the bootstrap's refusal of a
+// host in Constrained Language Mode, as bootstrap.ps1 prints it.
+const ConstrainedLanguageMessage = "PowerShell runs in Constrained Language Mode on this host: an application control policy " +
+	"(WDAC or AppLocker) limits it, and the repair needs full language"

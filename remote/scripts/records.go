@@ -1,5 +1,11 @@
 package scripts
 
+import (
+	"regexp"
+	"slices"
+	"strings"
+)
+
 // This file holds the record types of the result lines, one per kind, and
 // the vocabularies their fields use. The scripts print the fields in the
 // order declared here. Dates are strings "2006-01-02T15:04:05Z" (UTC); a
@@ -124,7 +130,7 @@ type Scan struct {
 	Attempt int      `json:"attempt"`
 	OK      bool     `json:"ok"`
 	Found   *int     `json:"found"`  // updates found; nil when not known
-	Result  string   `json:"result"` // as HistoryEntry.Result; "started" for a trigger
+	Result  string   `json:"result"` // as HistoryEntry.Result; "in_progress" at the deadline; "started" for a trigger
 	HResult uint32   `json:"hresult"`
 	KBs     []string `json:"kbs"` // KBs of the updates found, at most 100
 	Detail  string   `json:"detail"`
@@ -132,29 +138,32 @@ type Scan struct {
 
 // Verdicts of Evidence and of verify's Result.
 const (
-	VerdictRepaired     = "repaired"
-	VerdictStillFailing = "still_failing"
+	VerdictRepaired     = "repaired"      // an install succeeded after the rename
+	VerdictStillFailing = "still_failing" // an install failed again after the rename
+	VerdictDownloaded   = "downloaded"    // downloaded again; install not yet attempted
 	VerdictUnknown      = "unknown"
 )
 
 // Evidence sources.
 const (
-	SourceHistory  = "history"  // an install result in the update history since the repair
-	SourceHotfix   = "hotfix"   // listed as installed (Get-HotFix)
-	SourceDownload = "download" // downloaded again, installation pending
+	SourceHistory  = "history"  // an install result in the update history since the rename
+	SourceHotfix   = "hotfix"   // listed as installed (Get-HotFix), date unknown: never a repair
+	SourceDownload = "download" // downloaded again, installation not attempted
 )
 
-// Evidence is what verify found for one KB, or for any update (KB "") when
-// it was given none.
+// Evidence is what verify found for one KB or update id, or, when it was
+// given none, for the update that decided (KB and UpdateID may then be
+// empty).
 type Evidence struct {
 	Header
-	KB      string `json:"kb"`
-	Verdict string `json:"verdict"`
-	Source  string `json:"source"` // "" for VerdictUnknown
-	Date    string `json:"date"`
-	HResult uint32 `json:"hresult"` // the new failure's code, for VerdictStillFailing
-	Title   string `json:"title"`
-	Detail  string `json:"detail"`
+	KB       string `json:"kb"`
+	UpdateID string `json:"update_id"`
+	Verdict  string `json:"verdict"`
+	Source   string `json:"source"` // "" for VerdictUnknown
+	Date     string `json:"date"`
+	HResult  uint32 `json:"hresult"` // the new failure's code, for VerdictStillFailing
+	Title    string `json:"title"`
+	Detail   string `json:"detail"`
 }
 
 // Folder is one SoftwareDistribution backup that cleanup kept or removed.
@@ -226,3 +235,40 @@ const (
 	ExitBadParams  = 3 // ReasonBadParams, or ReasonBadPayload from the bootstrap
 	ExitUnexpected = 4 // ReasonUnexpected
 )
+
+// DefinitionKBs are the KB numbers definition updates carry, the same on
+// every release: Microsoft Defender Antivirus security intelligence
+// (KB2267602, several times a day), older Defender definitions (KB915597)
+// and Security Essentials (KB2461484). verify.ps1's Test-DefinitionUpdate
+// holds the same list.
+var DefinitionKBs = []string{"KB2267602", "KB915597", "KB2461484"}
+
+var definitionTitle = regexp.MustCompile(`(?i)Security Intelligence Update|Definition Update`)
+
+// DefinitionUpdate reports whether an update is a definition update, by KB
+// or title, as verify.ps1 decides it. Their installs prove nothing about a
+// repair: they happen on almost every host, every day.
+func DefinitionUpdate(kb, title string) bool {
+	return slices.Contains(DefinitionKBs, strings.ToUpper(kb)) || definitionTitle.MatchString(title)
+}
+
+// Parts of an update title that change from release to release.
+var (
+	kindMonth   = regexp.MustCompile(`(?i)^\d{4}-\d{2} `)
+	kindKB      = regexp.MustCompile(`(?i)\(KB\d+\)`)
+	kindVersion = regexp.MustCompile(`(?i)\(Version [^)]*\)`)
+	kindV       = regexp.MustCompile(`(?i) - v[0-9.]+`)
+	kindSpace   = regexp.MustCompile(`\s+`)
+)
+
+// UpdateKind is an update's title without what changes from release to
+// release (the month prefix, the KB, the version), lower case: the
+// October and November cumulative updates for one Windows version have
+// the same kind. verify.ps1's Get-UpdateKind computes the same.
+func UpdateKind(title string) string {
+	t := kindMonth.ReplaceAllString(title, "")
+	t = kindKB.ReplaceAllString(t, "")
+	t = kindVersion.ReplaceAllString(t, "")
+	t = kindV.ReplaceAllString(t, "")
+	return strings.ToLower(strings.TrimSpace(kindSpace.ReplaceAllString(t, " ")))
+}

@@ -5,11 +5,11 @@
 # KB's fixed "SDTemp" fails on the second repair. Skips when the folder is
 # absent (a previous run got this far). A lock (BITS, Delivery Optimization,
 # an antivirus filter, or wuauserv started again by a trigger) is retried:
-# the services are stopped again between tries.
+# the services are stopped again before every try, the first included.
 #
 # Parameters: stamp (required, yyyyMMddTHHmmssZ), attempts (default 5, at most
-# 20), retry_delay_sec (default 2, at most 60), services to stop again between
-# tries (default ["wuauserv","BITS","DoSvc"]), timeout_sec per service
+# 20), retry_delay_sec (default 2, at most 60), services to stop again before
+# each try (default ["wuauserv","BITS","DoSvc"]), timeout_sec per service
 # (default 60, at most 600).
 # Prints: one "rename" line per attempt (from, to, attempt, ok, hresult,
 # detail), "service" lines when it stops services again, then "result".
@@ -65,6 +65,19 @@ $reason = 'rename_failed'
 $lastError = ''
 $renamed = $false
 for ($attempt = 1; $attempt -le $attempts; $attempt++) {
+    # The services are stopped again before every attempt, the first too:
+    # wuauserv is trigger-started and can come back in the seconds between
+    # the stop-services step and this one, which would cost a failed
+    # attempt and a retry.
+    if ($attempt -eq 1) {
+        Write-WsusfixText 'Stopping the services once more, in case a trigger started one since the last step.'
+    } else {
+        Start-Sleep -Seconds $delay
+        Write-WsusfixText 'Stopping the services again before the next attempt.'
+    }
+    foreach ($name in $services) {
+        [void](Stop-WsusfixService -Name $name -TimeoutSec $timeout)
+    }
     try {
         [IO.Directory]::Move($from, $to)
         $renamed = $true
@@ -83,13 +96,6 @@ for ($attempt = 1; $attempt -le $attempts; $attempt++) {
         Write-Attempt $attempt $true 0 'renamed'
         Write-WsusfixText ('Renamed on attempt ' + $attempt + '.')
         Complete-Wsusfix -Status 'ok' -Message ('renamed ' + $from + ' to ' + $to)
-    }
-    if ($attempt -lt $attempts) {
-        Start-Sleep -Seconds $delay
-        Write-WsusfixText 'Stopping the services again before the next attempt.'
-        foreach ($name in $services) {
-            [void](Stop-WsusfixService -Name $name -TimeoutSec $timeout)
-        }
     }
 }
 Complete-Wsusfix -Status 'failed' -Reason $reason -Message (

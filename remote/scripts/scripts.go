@@ -88,6 +88,23 @@ var (
 	blocks          = assembleBlocks()
 )
 
+// Two rules of the bootstrap are explained here, where comments cost
+// nothing; in bootstrap.ps1 every character counts against cmd.exe's
+// command line three times over (UTF-16, then base64).
+//
+//   - It prints only to stdout. With -EncodedCommand and stderr redirected,
+//     PowerShell writes its own errors to stderr as one CLIXML document that
+//     closes only when the process exits; plain text written there too would
+//     be glued into that document and garble its decoding.
+//   - It checks the language mode right after reading stdin, before anything
+//     else. Under a WDAC or AppLocker policy PowerShell runs in Constrained
+//     Language Mode, where [Console], COM objects, registry views and
+//     mutexes are refused, so every step would fail half-way and even the
+//     bootstrap's own catch would end with no result line. Ansible's
+//     PowerShell bootstrap wrapper checks the mode first for this reason.
+//     The refusal is a bare string, the one kind of output constrained
+//     language allows.
+
 // Bootstrap is the one command line that runs every script: powershell.exe
 // -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass
 // -EncodedCommand and the base64 of the UTF-16LE bootstrap script

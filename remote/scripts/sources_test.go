@@ -13,13 +13,13 @@ var (
 	kinds = set(KindFacts, KindCheck, KindService, KindHistory, KindRename, KindScan,
 		KindEvidence, KindFolder, KindComputer, KindWarning, KindResult)
 	statuses = set(StatusOK, StatusSkipped, StatusFailed, StatusRefused)
-	reasons  = set(ReasonBadParams, ReasonBadPayload, ReasonUnexpected, ReasonIncomplete,
+	reasons  = set(ReasonBadParams, ReasonBadPayload, ReasonUnexpected, ReasonIncomplete, ReasonConstrainedLanguage,
 		ReasonNotAdmin, ReasonNot64Bit, ReasonPSTooOld, ReasonOSUnsupported, ReasonLowDisk,
 		ReasonServiceMissing, ReasonServiceDisabled, ReasonInstallInProgress, ReasonRebootPending,
 		ReasonHistoryUnreadable, ReasonStopFailed, ReasonStartTimeout, ReasonStartFailed,
-		ReasonAbsent, ReasonTargetExists, ReasonRenameLocked, ReasonRenameFailed, ReasonScanFailed,
+		ReasonAbsent, ReasonTargetExists, ReasonRenameLocked, ReasonRenameFailed, ReasonScanFailed, ReasonScanRunning,
 		ReasonWSUSAPIMissing, ReasonWSUSConnectFailed, ReasonWSUSQueryFailed)
-	warnings = set(WarnOSUnreadable, WarnDiskUnreadable, WarnHistoryPageUnreadable,
+	warnings = set(WarnOSUnreadable, WarnDiskUnreadable, WarnTrustedInstaller, WarnPendingFileRenames, WarnServiceNotStopped, WarnHistoryPageUnreadable,
 		WarnHistoryEntryUnreadable, WarnHistoryUnreadable, WarnHotfixUnreadable, WarnSearchUnavailable,
 		WarnScanWarnings, WarnScanDeadline, WarnTriggerMissing, WarnRemoveFailed, WarnEventsUnreadable,
 		WarnComputerUnreadable, WarnTruncated)
@@ -142,6 +142,18 @@ func TestSources_Decode(t *testing.T) {
 			}
 		}
 	}
+	// detect.ps1 runs its search on a runspace of its own, from a script
+	// block literal of the same file; nothing else becomes code that way.
+	all := prelude
+	for _, name := range Names() {
+		all += sources[name]
+	}
+	if got := regexp.MustCompile(`AddScript\([^)]*\)`).FindAllString(all, -1); !slices.Equal(got, []string{"AddScript($searchScript.ToString()"}) {
+		t.Errorf("AddScript calls %q, want only detect.ps1's AddScript($searchScript.ToString())", got)
+	}
+	if !strings.Contains(sources[Detect], "$searchScript = {") {
+		t.Error("detect.ps1's $searchScript is not a script block literal")
+	}
 	// Only the bootstrap creates a script block, from stdin.
 	if n := strings.Count(bootstrapScript, "[ScriptBlock]::Create("); n != 1 {
 		t.Errorf("bootstrap creates %d script blocks, want 1", n)
@@ -227,5 +239,94 @@ func TestDoubleQuoted(t *testing.T) {
 	want := []string{"\"v `\" $c\"", "\"w\""}
 	if got := doubleQuoted(text); !slices.Equal(got, want) {
 		t.Errorf("doubleQuoted = %q, want %q", got, want)
+	}
+}
+
+// TestSources_LineOffset ensures the prelude's last line measures what
+// precedes a step's first line in the block the bootstrap runs, so an
+// error names the line of the step's own .ps1 file.
+func TestSources_LineOffset(t *testing.T) {
+	const measure = "try { throw 'line' } catch { $WsusfixState.LineOffset = [int]$_.InvocationInfo.ScriptLineNumber + 2 }"
+	if !strings.HasSuffix(prelude, "\n"+measure+"\n") {
+		t.Fatal("the prelude does not end with the line that measures it")
+	}
+	for _, name := range Names() {
+		lines := strings.Split(blocks[name], "\n")
+		at := slices.Index(lines, measure) + 1              // its line number in the block
+		first := slices.Index(lines, scriptHeader+name) + 1 // the step's line 1
+		if at <= 0 || first <= 0 || at+2 != first-1 {
+			t.Errorf("%s: the measuring line is line %d and the script starts at line %d; the offset %d would be wrong",
+				name, at, first, at+2)
+		}
+	}
+}
+
+// TestSources_HResult ensures HRESULTs of exceptions are read the way that
+// works on .NET 4.0, where Exception.HResult is not public: only through
+// Get-WsusfixHResult, which prefers COMException's ErrorCode.
+func TestSources_HResult(t *testing.T) {
+	fn := prelude[strings.Index(prelude, "function Get-WsusfixHResult"):]
+	fn = fn[:strings.Index(fn, "\n}\n")]
+	if !strings.Contains(fn, "-is [System.Runtime.InteropServices.ExternalException]") || !strings.Contains(fn, "$Exception.ErrorCode") {
+		t.Error("Get-WsusfixHResult does not read COMException.ErrorCode")
+	}
+	direct := regexp.MustCompile(`\$(ex|Exception|_\.Exception)\.HResult`)
+	for file, text := range map[string]string{"prelude": prelude, "bootstrap": bootstrapScript} {
+		if m := direct.FindString(text); m != "" {
+			t.Errorf("%s reads %s, which is 0 on .NET 4.0", file, m)
+		}
+	}
+	for _, name := range Names() {
+		if m := direct.FindString(sources[name]); m != "" {
+			t.Errorf("%s.ps1 reads %s, which is 0 on .NET 4.0", name, m)
+		}
+	}
+}
+
+// TestSources_DefinitionUpdates ensures verify.ps1 leaves out the same
+// definition updates as DefinitionUpdate, which the procedure and the
+// simulator use.
+func TestSources_DefinitionUpdates(t *testing.T) {
+	src := sources[Verify]
+	for _, kb := range DefinitionKBs {
+		if !strings.Contains(src, "$Kb -eq '"+kb+"'") {
+			t.Errorf("verify.ps1 does not treat %s as a definition update", kb)
+		}
+	}
+	if !strings.Contains(src, "'"+definitionTitle.String()[len("(?i)"):]+"'") {
+		t.Errorf("verify.ps1 does not match definition titles with %s", definitionTitle)
+	}
+	for _, c := range []struct {
+		kb, title string
+		want      bool
+	}{
+		{"KB2267602", "", true},
+		{"kb2267602", "", true},
+		{"", "Security Intelligence Update for Microsoft Defender Antivirus - KB2267602 (Version 1.421.1234.0)", true},
+		{"KB5044281", "2024-10 Cumulative Update for Windows 11 Version 24H2 for x64-based Systems (KB5044281)", false},
+	} {
+		if got := DefinitionUpdate(c.kb, c.title); got != c.want {
+			t.Errorf("DefinitionUpdate(%q, %q) = %v", c.kb, c.title, got)
+		}
+	}
+}
+
+// TestUpdateKind ensures UpdateKind drops what changes between releases and
+// keeps what tells kinds apart, and that verify.ps1 strips the same parts.
+func TestUpdateKind(t *testing.T) {
+	oct := UpdateKind("2024-10 Cumulative Update for Windows 11 Version 24H2 for x64-based Systems (KB5044284)")
+	nov := UpdateKind("2024-11 Cumulative Update for Windows 11 Version 24H2 for x64-based Systems (KB5046617)")
+	net := UpdateKind("2024-10 Cumulative Update for .NET Framework 3.5 and 4.8.1 for Windows 11, version 24H2 for x64 (KB5044033)")
+	mrt := UpdateKind("Windows Malicious Software Removal Tool x64 - v5.128 (KB890830)")
+	if oct != nov || oct != "cumulative update for windows 11 version 24h2 for x64-based systems" {
+		t.Errorf("two months of one cumulative update: %q and %q", oct, nov)
+	}
+	if net == oct || mrt != "windows malicious software removal tool x64" {
+		t.Errorf("kinds: .NET %q, MSRT %q", net, mrt)
+	}
+	for _, re := range []*regexp.Regexp{kindMonth, kindKB, kindVersion, kindV} {
+		if !strings.Contains(sources[Verify], "'"+strings.TrimPrefix(re.String(), "(?i)")+"'") {
+			t.Errorf("verify.ps1's Get-UpdateKind does not strip %s", re)
+		}
 	}
 }

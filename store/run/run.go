@@ -39,6 +39,8 @@ const (
 	OutcomeStillFailing  Outcome = "still_failing"  // the repair ran and the update still fails
 	OutcomeChecked       Outcome = "checked"        // a Check passed
 	OutcomeUnknown       Outcome = "unknown"        // the repair ran; no evidence either way yet
+	OutcomeDownloaded    Outcome = "downloaded"     // the update downloaded again; its install not yet attempted
+	OutcomeScanRunning   Outcome = "scan_running"   // the first scan after the reset was still running at the timeout
 	OutcomeRefused       Outcome = "refused"        // preflight refused before changing anything
 	OutcomeUnreachable   Outcome = "unreachable"    // the host could not be reached
 	OutcomeAuth          Outcome = "auth"           // credentials or rights refused
