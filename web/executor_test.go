@@ -42,9 +42,10 @@ func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.O
 	}
 	if faults {
 		// Every fault of the catalogue on some host, whatever the seed drew.
+		stride := len(fleet.Hosts) / len(sim.Faults)
 		for i, f := range sim.Faults {
-			fleet.Hosts[i*7].Fault = f
-			fleet.Hosts[i*7].RebootPending = f == sim.FaultRebootPending
+			fleet.Hosts[i*stride].Fault = f
+			fleet.Hosts[i*stride].RebootPending = f == sim.FaultRebootPending
 		}
 	}
 	if err := seedFleet(ctx, st, fleet); err != nil {
