@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"wsusfix/handlers"
-	"wsusfix/remote"
+	"wsusfix/remote/runner"
 	"wsusfix/store"
 	"wsusfix/store/run"
 )
@@ -76,7 +76,7 @@ func newApp(t testing.TB, opts ...appOption) *app {
 	d.Store, d.Shutdown = a.st, a.shutdown
 	d.Logger = slog.New(slog.NewJSONHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.runner {
-		a.runner = &fakeRunner{st: a.st, hub: remote.NewHub()}
+		a.runner = &fakeRunner{st: a.st, hub: runner.NewHub()}
 		d.Runner = a.runner
 	}
 	if cfg.keys {
@@ -140,13 +140,13 @@ func (l *lockedBuffer) String() string {
 // executor is exercised end to end in package web.
 type fakeRunner struct {
 	st        *store.Store
-	hub       *remote.Hub
+	hub       *runner.Hub
 	mu        sync.Mutex
-	got       []remote.Job
+	got       []runner.Job
 	cancelled []int64 // Cancel calls, in order
 }
 
-func (f *fakeRunner) Submit(job remote.Job) error {
+func (f *fakeRunner) Submit(job runner.Job) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, job)

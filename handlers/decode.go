@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"wsusfix/remote/hresult"
+	"wsusfix/store/hresult"
 	"wsusfix/views"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
-	"wsusfix/remote"
+	"wsusfix/remote/runner"
 	"wsusfix/store"
 	"wsusfix/store/run"
 )
@@ -49,9 +49,9 @@ type Deps struct {
 }
 
 // Runner carries out repair runs and lets callers follow them; satisfied
-// by *remote.Executor.
+// by *runner.Executor.
 type Runner interface {
-	Submit(job remote.Job) error
+	Submit(job runner.Job) error
 	Cancel(runID int64) bool
 	Subscribe(runID int64) (<-chan run.Event, func())
 }

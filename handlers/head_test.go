@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"wsusfix/remote"
+	"wsusfix/remote/runner"
 	"wsusfix/store"
 	"wsusfix/store/run"
 )
@@ -22,7 +22,7 @@ import (
 // for an active run would stay open forever.
 type idleRunner struct{}
 
-func (idleRunner) Submit(remote.Job) error { return nil }
+func (idleRunner) Submit(runner.Job) error { return nil }
 func (idleRunner) Cancel(int64) bool       { return true }
 func (idleRunner) Subscribe(int64) (<-chan run.Event, func()) {
 	return make(chan run.Event), func() {}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"wsusfix/remote"
+	"wsusfix/remote/runner"
 	"wsusfix/store"
 	"wsusfix/store/run"
 	"wsusfix/views"
@@ -57,7 +58,7 @@ func (h *handler) startRun(r *http.Request, host store.Host, procedure run.Proce
 	if err != nil {
 		return store.Run{}, err
 	}
-	job := remote.Job{RunID: rn.ID, HostID: host.ID, Procedure: procedure,
+	job := runner.Job{RunID: rn.ID, HostID: host.ID, Procedure: procedure,
 		Target: remote.Target{Name: targetName(host), Address: host.Address}}
 	if host.Failure != nil && host.Failure.KB != "" {
 		job.FailingKBs = []string{host.Failure.KB}

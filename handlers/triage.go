@@ -5,8 +5,8 @@ import (
 	"net/url"
 	"strconv"
 
-	"wsusfix/remote/hresult"
 	"wsusfix/store"
+	"wsusfix/store/hresult"
 	"wsusfix/views"
 )
 

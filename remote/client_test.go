@@ -11,57 +11,24 @@ import (
 	"time"
 
 	"wsusfix/remote"
+	"wsusfix/remote/remotetest"
 	"wsusfix/sim"
 	"wsusfix/store/secret"
 )
 
-const testPassword = "S3cret-for-tests"
+const testPassword = remotetest.Password
 
-// fleet is a small simulated fleet served over HTTPS on loopback.
-type fleet struct {
-	srv   *sim.Server
-	fleet *sim.Fleet
-	cfg   remote.Config
-}
+// fleet and memSink are remotetest's fleet and recording sink.
+type (
+	fleet   = remotetest.Fleet
+	memSink = remotetest.Sink
+)
 
-func newFleet(t *testing.T, n int) *fleet {
-	t.Helper()
-	return newFleetWith(t, n, nil)
-}
+func newFleet(t *testing.T, n int) *fleet { t.Helper(); return remotetest.NewFleet(t, n) }
 
-// newFleetWith is newFleet with a chance to change the simulator's options
-// once the fleet is known.
 func newFleetWith(t *testing.T, n int, mod func(*sim.Fleet, *sim.Options)) *fleet {
 	t.Helper()
-	f := sim.NewFleet(sim.FleetConfig{Seed: 3, Hosts: n, End: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)})
-	// Tests choose their faults; the seed's own are cleared.
-	for i := range f.Hosts {
-		f.Hosts[i].Fault, f.Hosts[i].RebootPending = sim.FaultNone, false
-	}
-	opt := sim.Options{Password: testPassword, TLS: true, MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: 0.05,
-		ReceiveTimeouts: 2, SlowLatency: 80 * time.Millisecond, SlowJitter: time.Millisecond}
-	if mod != nil {
-		mod(f, &opt)
-	}
-	srv := sim.StartTest(t, f, opt)
-	return &fleet{srv: srv, fleet: f, cfg: remote.Config{HTTPS: true, CAPEM: srv.CACertPEM(), Auth: remote.AuthBasic,
-		User: "Administrator", Password: testPassword, OperationTimeout: 300 * time.Millisecond,
-		DialTimeout: 2 * time.Second, DialContext: srv.DialContext}}
-}
-
-func (f *fleet) host(i int) string { return f.fleet.Hosts[i].Name }
-
-func (f *fleet) client(t *testing.T, mod func(*remote.Config)) *remote.Client {
-	t.Helper()
-	cfg := f.cfg
-	if mod != nil {
-		mod(&cfg)
-	}
-	c, err := remote.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return remotetest.NewFleetWith(t, n, mod)
 }
 
 // collect gathers output lines per stream, safely from any goroutine.
@@ -100,8 +67,8 @@ func TestSession_Commands(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 3)
 	ctx := t.Context()
-	name := f.host(1)
-	s, err := f.client(t, nil).Open(ctx, remote.Target{Name: strings.ToLower(name)})
+	name := f.Host(1)
+	s, err := f.Client(t, nil).Open(ctx, remote.Target{Name: strings.ToLower(name)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,13 +80,13 @@ func TestSession_Commands(t *testing.T) {
 	if err != nil || code != 1 || !strings.Contains(strings.Join(out.get(remote.Stderr), " "), "'nosuchtool' is not recognized") {
 		t.Fatalf("unknown command = %v, %d, %v", out.get(remote.Stderr), code, err)
 	}
-	if c := f.srv.Counters(name); c.ShellsCreated != 1 {
+	if c := f.Srv.Counters(name); c.ShellsCreated != 1 {
 		t.Fatalf("%d shells created for two commands, want 1 reused", c.ShellsCreated)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if c := f.srv.Counters(name); c.ShellsOpen != 0 {
+	if c := f.Srv.Counters(name); c.ShellsOpen != 0 {
 		t.Fatalf("%d shells still open after Close", c.ShellsOpen)
 	}
 }
@@ -129,7 +96,7 @@ func TestSession_Commands(t *testing.T) {
 func TestSession_StdinAndLongOutput(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 2)
-	f.srv.Handle("echo-stdin", func(ctx context.Context, c *sim.Cmd) int {
+	f.Srv.Handle("echo-stdin", func(ctx context.Context, c *sim.Cmd) int {
 		b, _ := io.ReadAll(c.Stdin)
 		fmt.Fprintf(c.Stdout, "got %d bytes\r\n", len(b))
 		for i := range 50 {
@@ -141,7 +108,7 @@ func TestSession_StdinAndLongOutput(t *testing.T) {
 		return 7
 	})
 	ctx := t.Context()
-	s, err := f.client(t, nil).Open(ctx, remote.Target{Name: f.host(0)})
+	s, err := f.Client(t, nil).Open(ctx, remote.Target{Name: f.Host(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +122,7 @@ func TestSession_StdinAndLongOutput(t *testing.T) {
 	if len(lines) != 51 || lines[0] != "got 100000 bytes" || lines[50] != "line 049" {
 		t.Fatalf("got %d lines: first %q last %q", len(lines), lines[0], lines[len(lines)-1])
 	}
-	if c := f.srv.Counters(f.host(0)); c.Requests["Receive"] < 2 {
+	if c := f.Srv.Counters(f.Host(0)); c.Requests["Receive"] < 2 {
 		t.Fatalf("output came in %d Receives, want several", c.Requests["Receive"])
 	}
 }
@@ -177,9 +144,9 @@ func TestSession_Faults(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {
-			name := f.host(i)
-			f.srv.SetFault(name, tt.fault)
-			_, err := f.client(t, nil).Open(t.Context(), remote.Target{Name: name})
+			name := f.Host(i)
+			f.Srv.SetFault(name, tt.fault)
+			_, err := f.Client(t, nil).Open(t.Context(), remote.Target{Name: name})
 			var re *remote.Error
 			if !errors.Is(err, tt.want) || !errors.As(err, &re) || !strings.Contains(re.Help, tt.wantHelp) {
 				t.Fatalf("got %v, want %v with help containing %q", err, tt.want, tt.wantHelp)
@@ -196,10 +163,10 @@ func TestSession_Faults(t *testing.T) {
 func TestSession_ReceiveTimeoutsArePolledAgain(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 2)
-	name := f.host(0)
-	f.srv.SetFault(name, sim.FaultReceiveTimeout)
+	name := f.Host(0)
+	f.Srv.SetFault(name, sim.FaultReceiveTimeout)
 	ctx := t.Context()
-	s, err := f.client(t, nil).Open(ctx, remote.Target{Name: name})
+	s, err := f.Client(t, nil).Open(ctx, remote.Target{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,28 +183,28 @@ func TestSession_ReceiveTimeoutsArePolledAgain(t *testing.T) {
 func TestSession_DropAndDeadline(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 3)
-	drop := f.host(0)
+	drop := f.Host(0)
 	ctx := t.Context()
-	s, err := f.client(t, nil).Open(ctx, remote.Target{Name: drop})
+	s, err := f.Client(t, nil).Open(ctx, remote.Target{Name: drop})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.srv.SetFault(drop, sim.FaultDropConnection)
+	f.Srv.SetFault(drop, sim.FaultDropConnection)
 	_, _, err = runCommand(t, s, ctx, "hostname", nil)
 	if !errors.Is(err, remote.ErrUnreachable) && !errors.Is(err, remote.ErrFault) {
 		t.Fatalf("dropped connection: got %v, want a typed error", err)
 	}
 	s.Close()
 
-	slow := f.host(1)
-	f.srv.Handle("sleepy", func(ctx context.Context, c *sim.Cmd) int {
+	slow := f.Host(1)
+	f.Srv.Handle("sleepy", func(ctx context.Context, c *sim.Cmd) int {
 		select {
 		case <-ctx.Done():
 		case <-time.After(30 * time.Second):
 		}
 		return 0
 	})
-	s, err = f.client(t, nil).Open(ctx, remote.Target{Name: slow})
+	s, err = f.Client(t, nil).Open(ctx, remote.Target{Name: slow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +221,7 @@ func TestSession_DropAndDeadline(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("close after deadline: %v", err)
 	}
-	if c := f.srv.Counters(slow); c.ShellsOpen != 0 || c.Requests["Signal"] == 0 {
+	if c := f.Srv.Counters(slow); c.ShellsOpen != 0 || c.Requests["Signal"] == 0 {
 		t.Fatalf("after a deadline: %d shells open, %d Signals; want 0 and the command terminated", c.ShellsOpen, c.Requests["Signal"])
 	}
 }
@@ -265,11 +232,11 @@ func TestClient_TLS(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 1)
 	other := newFleet(t, 1)
-	_, err := f.client(t, func(c *remote.Config) { c.CAPEM = other.srv.CACertPEM() }).Open(t.Context(), remote.Target{Name: f.host(0)})
+	_, err := f.Client(t, func(c *remote.Config) { c.CAPEM = other.Srv.CACertPEM() }).Open(t.Context(), remote.Target{Name: f.Host(0)})
 	if !errors.Is(err, remote.ErrTLS) {
 		t.Fatalf("wrong CA: got %v, want ErrTLS", err)
 	}
-	s, err := f.client(t, func(c *remote.Config) { c.CAPEM = nil; c.Insecure = true }).Open(t.Context(), remote.Target{Name: f.host(0)})
+	s, err := f.Client(t, func(c *remote.Config) { c.CAPEM = nil; c.Insecure = true }).Open(t.Context(), remote.Target{Name: f.Host(0)})
 	if err != nil {
 		t.Fatalf("insecure: %v", err)
 	}
@@ -281,7 +248,7 @@ func TestClient_TLS(t *testing.T) {
 func TestClient_WrongPassword(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 1)
-	_, err := f.client(t, func(c *remote.Config) { c.Password = "wrong-password-123" }).Open(t.Context(), remote.Target{Name: f.host(0)})
+	_, err := f.Client(t, func(c *remote.Config) { c.Password = "wrong-password-123" }).Open(t.Context(), remote.Target{Name: f.Host(0)})
 	if !errors.Is(err, remote.ErrAuth) || strings.Contains(err.Error(), "wrong-password-123") {
 		t.Fatalf("got %v", err)
 	}

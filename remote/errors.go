@@ -165,7 +165,7 @@ func faultError(host string, f *soapFault, aboutCommand bool) *Error {
 	case code == codeFileNotFound:
 		e.Kind, e.Help = ErrFileNotFound, "the host could not find the program to start"
 	default:
-		e.Kind, e.Help = ErrFault, "the host refused the request: "+orText(msg, "fault "+f.Subcode)
+		e.Kind, e.Help = ErrFault, "the host refused the request: "+firstNonEmpty(msg, "fault "+f.Subcode)
 	}
 	return e
 }

@@ -42,7 +42,7 @@ func newKrbFleetSkewed(t *testing.T, n int, skew time.Duration, without ...int) 
 			ClockOffset: skew})
 		o.Keytab = k.Keytab()
 	})
-	f.cfg.Auth, f.cfg.Krb5Conf = remote.AuthKerberos, k.Krb5Conf()
+	f.Cfg.Auth, f.Cfg.Krb5Conf = remote.AuthKerberos, k.Krb5Conf()
 	return f, k
 }
 
@@ -52,13 +52,13 @@ func newKrbFleetSkewed(t *testing.T, n int, skew time.Duration, without ...int) 
 // the way (every one carried a ticket the host accepted).
 func TestKerberos_Repair(t *testing.T) {
 	f, _ := newKrbFleet(t, 60)
-	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
+	h := f.FailingHost(t, nil, 0x80070002, 0x80070003)
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
+	res := f.Repair(t, t.Context(), h, run.ProcedureRepair, sink)
 	if res.State != run.StateSucceeded || res.Outcome != run.OutcomeRepaired {
-		t.Fatalf("result %+v\nsteps %v", res, sink.finished())
+		t.Fatalf("result %+v\nsteps %v", res, sink.Finished())
 	}
-	if c := f.srv.Counters(h.Name); c.Unauthorized != 0 || c.ShellsOpen != 0 {
+	if c := f.Srv.Counters(h.Name); c.Unauthorized != 0 || c.ShellsOpen != 0 {
 		t.Fatalf("after the repair: %d requests refused, %d shells open; want 0 and 0", c.Unauthorized, c.ShellsOpen)
 	}
 }
@@ -70,7 +70,7 @@ func TestKerberos_UserForms(t *testing.T) {
 	f, _ := newKrbFleet(t, 2)
 	for _, user := range []string{"Administrator@corp.contoso.test", `CORP\Administrator`, "Administrator"} {
 		t.Run(user, func(t *testing.T) {
-			s, err := f.client(t, func(c *remote.Config) { c.User = user }).Open(t.Context(), remote.Target{Name: f.fleet.Hosts[0].FQDN})
+			s, err := f.Client(t, func(c *remote.Config) { c.User = user }).Open(t.Context(), remote.Target{Name: f.Sim.Hosts[0].FQDN})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,8 +89,8 @@ func TestKerberos_Failures(t *testing.T) {
 	f, k := newKrbFleet(t, 4)
 	noSPN, _ := newKrbFleet(t, 2, 1)
 	skewed, _ := newKrbFleetSkewed(t, 1, 2*time.Hour)
-	missing := noSPN.fleet.Hosts[1]
-	f.srv.SetFault(f.fleet.Hosts[3].Name, sim.FaultAuthRefused)
+	missing := noSPN.Sim.Hosts[1]
+	f.Srv.SetFault(f.Sim.Hosts[3].Name, sim.FaultAuthRefused)
 	const wrong = "Wrong-Pa55word-xyz"
 	tests := []struct {
 		name     string
@@ -99,23 +99,23 @@ func TestKerberos_Failures(t *testing.T) {
 		mod      func(*remote.Config)
 		wantHelp []string
 	}{
-		{"wrong password", f, f.fleet.Hosts[0].FQDN, func(c *remote.Config) { c.Password = wrong },
+		{"wrong password", f, f.Sim.Hosts[0].FQDN, func(c *remote.Config) { c.Password = wrong },
 			[]string{"refused the password of Administrator@CORP.CONTOSO.TEST", "pre-authentication failed"}},
-		{"unknown account", f, f.fleet.Hosts[0].FQDN, func(c *remote.Config) { c.User = "nobody" },
+		{"unknown account", f, f.Sim.Hosts[0].FQDN, func(c *remote.Config) { c.User = "nobody" },
 			[]string{"has no account nobody", "name@REALM"}},
 		{"host without SPN", noSPN, missing.FQDN, nil,
 			[]string{"no service principal HTTP/" + missing.FQDN, "setspn -Q HTTP/" + missing.FQDN, "IP address or short name"}},
 		{"IP address", f, "10.0.0.7", nil, []string{"not an IP address", "FQDN"}},
-		{"KDC unreachable", f, f.fleet.Hosts[0].FQDN, func(c *remote.Config) {
+		{"KDC unreachable", f, f.Sim.Hosts[0].FQDN, func(c *remote.Config) {
 			c.Krb5Conf = []byte(strings.ReplaceAll(string(c.Krb5Conf), k.Addr(), "127.0.0.1:1"))
 		}, []string{"could not reach a Kerberos KDC for realm CORP.CONTOSO.TEST", "127.0.0.1:1", "-winrm-krb5-conf"}},
-		{"clock skew", skewed, skewed.fleet.Hosts[0].FQDN, nil, []string{"clock differs", "NTP"}},
-		{"host refuses the ticket", f, f.fleet.Hosts[3].FQDN, nil,
-			[]string{"refused a valid Kerberos ticket for HTTP/" + f.fleet.Hosts[3].FQDN, "local administrator"}},
+		{"clock skew", skewed, skewed.Sim.Hosts[0].FQDN, nil, []string{"clock differs", "NTP"}},
+		{"host refuses the ticket", f, f.Sim.Hosts[3].FQDN, nil,
+			[]string{"refused a valid Kerberos ticket for HTTP/" + f.Sim.Hosts[3].FQDN, "local administrator"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := tt.fl.client(t, tt.mod).Open(t.Context(), remote.Target{Name: tt.target})
+			_, err := tt.fl.Client(t, tt.mod).Open(t.Context(), remote.Target{Name: tt.target})
 			var re *remote.Error
 			if !errors.Is(err, remote.ErrAuth) || !errors.As(err, &re) {
 				t.Fatalf("got %v, want ErrAuth", err)
@@ -150,13 +150,13 @@ func TestKerberos_Cancel(t *testing.T) {
 			defer c.Close() // held open, unanswered, until the test ends
 		}
 	}()
-	c := f.client(t, func(c *remote.Config) {
+	c := f.Client(t, func(c *remote.Config) {
 		c.Krb5Conf = []byte(strings.ReplaceAll(string(c.Krb5Conf), k.Addr(), l.Addr().String()))
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = c.Open(ctx, remote.Target{Name: f.fleet.Hosts[0].FQDN})
+	_, err = c.Open(ctx, remote.Target{Name: f.Sim.Hosts[0].FQDN})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want the deadline", err)
 	}

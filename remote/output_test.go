@@ -104,13 +104,13 @@ func TestLines_Concurrent(t *testing.T) {
 func TestSession_DecodesRealOutput(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 1)
-	f.srv.Handle("sfc", func(ctx context.Context, c *sim.Cmd) int {
+	f.Srv.Handle("sfc", func(ctx context.Context, c *sim.Cmd) int {
 		c.Stdout.Write(utf16le("\r\nBeginning system scan.  This process will take some time.\r\n"))
 		fmt.Fprint(c.Stderr, clixml)
 		return 0
 	})
 	ctx := t.Context()
-	s, err := f.client(t, nil).Open(ctx, remote.Target{Name: f.host(0)})
+	s, err := f.Client(t, nil).Open(ctx, remote.Target{Name: f.Host(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

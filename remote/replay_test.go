@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"wsusfix/remote"
+	"wsusfix/remote/remotetest"
+	"wsusfix/remote/repair"
+	"wsusfix/remote/runner"
 	"wsusfix/sim/replay"
 	"wsusfix/store/run"
 )
@@ -162,17 +165,17 @@ func TestReplay_Check(t *testing.T) {
 	t.Parallel()
 	c, target, rs := replayHost(t, "test_winrs_standard.yml", "test_winrs_send.yml")
 	sink := &memSink{}
-	job := remote.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureCheck, Target: target}
-	res := c.RunFunc(fastProcedure)(t.Context(), job, sink)
-	if res.State != run.StateFailed || !strings.Contains(res.Summary, "reported no result") || len(claims(res.Summary)) > 0 {
+	job := runner.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureCheck, Target: target}
+	res := repair.RunFunc(c, remotetest.FastProcedure)(t.Context(), job, sink)
+	if res.State != run.StateFailed || !strings.Contains(res.Summary, "reported no result") || strings.Contains(res.Summary, "Preflight passed") || strings.Contains(res.Summary, "history entries were saved") {
 		t.Fatalf("check against recorded Windows answers: %+v", res)
 	}
-	ev, ok := sink.finishedEvent(run.StepPreflight)
+	ev, ok := sink.FinishedEvent(run.StepPreflight)
 	if !ok || ev.Status != "failed" {
 		t.Fatalf("preflight %+v", ev)
 	}
 	var shown bool
-	for _, e := range sink.events {
+	for _, e := range sink.Events() {
 		shown = shown || (e.Kind == run.EventOutput && e.Step == run.StepPreflight && e.Text == "hi")
 	}
 	if !shown {

@@ -79,7 +79,7 @@ func newSealedFleet(t *testing.T, n int) (*fleet, *wire) {
 	srv := sim.StartTest(t, f, sim.Options{Password: testPassword, RequireEncryption: true, MaxOperationTimeout: 300 * time.Millisecond,
 		ScriptTimeScale: 0.05})
 	w := &wire{}
-	return &fleet{srv: srv, fleet: f, cfg: remote.Config{Auth: remote.AuthNTLM, User: `CORP\Administrator`, Password: testPassword,
+	return &fleet{Srv: srv, Sim: f, Cfg: remote.Config{Auth: remote.AuthNTLM, User: `CORP\Administrator`, Password: testPassword,
 		OperationTimeout: 300 * time.Millisecond, DialTimeout: 2 * time.Second, DialContext: w.dial(srv.DialContext)}}, w
 }
 
@@ -90,17 +90,17 @@ func newSealedFleet(t *testing.T, n int) (*fleet, *wire) {
 func TestSealing_Repair(t *testing.T) {
 	t.Parallel()
 	f, w := newSealedFleet(t, 120)
-	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
+	h := f.FailingHost(t, nil, 0x80070002, 0x80070003)
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
+	res := f.Repair(t, t.Context(), h, run.ProcedureRepair, sink)
 	if res.State != run.StateSucceeded {
-		t.Fatalf("sealed repair: %+v; steps %v", res, sink.finished())
+		t.Fatalf("sealed repair: %+v; steps %v", res, sink.Finished())
 	}
-	if !f.servicesRunning(t, h.Name) {
+	if !f.ServicesRunning(t, h.Name) {
 		t.Fatal("services not running after a sealed repair")
 	}
 	var output bool
-	for _, ev := range sink.events {
+	for _, ev := range sink.Events() {
 		output = output || ev.Kind == run.EventOutput
 	}
 	if !output {
@@ -117,7 +117,7 @@ func TestSealing_Repair(t *testing.T) {
 	if !w.contains("multipart/encrypted") {
 		t.Error("no encrypted message seen on the wire")
 	}
-	c := f.srv.Counters(h.Name)
+	c := f.Srv.Counters(h.Name)
 	var total int64
 	for _, n := range c.Requests {
 		total += n
@@ -139,15 +139,15 @@ func TestSealing_Repair(t *testing.T) {
 func TestSealing_Cancel(t *testing.T) {
 	t.Parallel()
 	f, _ := newSealedFleet(t, 120)
-	h, ctx, sink := f.cancelDuringLockedRename(t)
-	res := f.repair(t, ctx, h, run.ProcedureRepair, sink)
+	h, ctx, sink := f.CancelDuringLockedRename(t)
+	res := f.Repair(t, ctx, h, run.ProcedureRepair, sink)
 	if res.State == run.StateSucceeded {
 		t.Fatalf("cancelled run succeeded: %+v", res)
 	}
-	if !f.servicesRunning(t, h.Name) || sink.finished()[run.StepStartServices] != "ok" {
-		t.Fatalf("services not restored after a cancel; steps %v", sink.finished())
+	if !f.ServicesRunning(t, h.Name) || sink.Finished()[run.StepStartServices] != "ok" {
+		t.Fatalf("services not restored after a cancel; steps %v", sink.Finished())
 	}
-	if c := f.srv.Counters(h.Name); c.ShellsOpen != 0 {
+	if c := f.Srv.Counters(h.Name); c.ShellsOpen != 0 {
 		t.Fatalf("%d shells left open", c.ShellsOpen)
 	}
 }
@@ -160,7 +160,7 @@ func TestSealing_Accounts(t *testing.T) {
 	t.Parallel()
 	f, _ := newSealedFleet(t, 1)
 	for _, user := range []string{`CORP\Administrator`, "Administrator@corp.contoso.test", "administrator"} {
-		s, err := f.client(t, func(c *remote.Config) { c.User = user }).Open(t.Context(), remote.Target{Name: f.host(0)})
+		s, err := f.Client(t, func(c *remote.Config) { c.User = user }).Open(t.Context(), remote.Target{Name: f.Host(0)})
 		if err != nil {
 			t.Fatalf("%s: %v", user, err)
 		}
@@ -170,7 +170,7 @@ func TestSealing_Accounts(t *testing.T) {
 			t.Fatalf("%s: whoami = %v, %d, %v", user, out.get(remote.Stdout), code, err)
 		}
 	}
-	_, err := f.client(t, func(c *remote.Config) { c.Password = "not-the-password-42" }).Open(t.Context(), remote.Target{Name: f.host(0)})
+	_, err := f.Client(t, func(c *remote.Config) { c.Password = "not-the-password-42" }).Open(t.Context(), remote.Target{Name: f.Host(0)})
 	if !errors.Is(err, remote.ErrAuth) || !strings.Contains(err.Error(), "Negotiate") || strings.Contains(err.Error(), "not-the-password-42") {
 		t.Fatalf("got %v; want an auth error naming Negotiate", err)
 	}

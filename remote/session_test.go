@@ -20,7 +20,7 @@ import (
 func TestSession_StdinMode(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 1)
-	f.srv.Handle("stdin-mode", func(_ context.Context, c *sim.Cmd) int {
+	f.Srv.Handle("stdin-mode", func(_ context.Context, c *sim.Cmd) int {
 		mode := "pipe"
 		if c.ConsoleModeStdin {
 			mode = "console"
@@ -28,7 +28,7 @@ func TestSession_StdinMode(t *testing.T) {
 		fmt.Fprintf(c.Stdout, "%s\r\n", mode)
 		return 0
 	})
-	s, err := f.client(t, nil).Open(t.Context(), remote.Target{Name: f.host(0)})
+	s, err := f.Client(t, nil).Open(t.Context(), remote.Target{Name: f.Host(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestSession_StdinMode(t *testing.T) {
 func TestSession_StdinChunks(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 2)
-	f.srv.Handle("count-stdin", func(_ context.Context, c *sim.Cmd) int {
+	f.Srv.Handle("count-stdin", func(_ context.Context, c *sim.Cmd) int {
 		b, err := io.ReadAll(c.Stdin)
 		if err != nil {
 			return 1
@@ -65,18 +65,18 @@ func TestSession_StdinChunks(t *testing.T) {
 	for _, tt := range []struct {
 		size, sends int
 	}{{300_000, 3}, {len(payload), 1}, {0, 1}} {
-		name := f.host(0)
-		s, err := f.client(t, nil).Open(t.Context(), remote.Target{Name: name})
+		name := f.Host(0)
+		s, err := f.Client(t, nil).Open(t.Context(), remote.Target{Name: name})
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := f.srv.Counters(name).Requests[sim.ActionSend]
+		before := f.Srv.Counters(name).Requests[sim.ActionSend]
 		out, code, err := runCommand(t, s, t.Context(), "count-stdin", make([]byte, tt.size))
 		s.Close()
 		if err != nil || code != 0 || strings.Join(out.get(remote.Stdout), "") != fmt.Sprint(tt.size) {
 			t.Fatalf("%d bytes: %v, %d, %v", tt.size, out.get(remote.Stdout), code, err)
 		}
-		if n := f.srv.Counters(name).Requests[sim.ActionSend] - before; n != int64(tt.sends) {
+		if n := f.Srv.Counters(name).Requests[sim.ActionSend] - before; n != int64(tt.sends) {
 			t.Errorf("%d bytes went in %d Sends, want %d", tt.size, n, tt.sends)
 		}
 	}
@@ -89,11 +89,11 @@ func TestSession_LinesAcrossReceives(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 1)
 	line := `WSUSFIX {"kind":"result","step":"preflight","status":"ok","reason":"","message":"all pieces"}`
-	f.srv.Handle("pieces", func(ctx context.Context, c *sim.Cmd) int {
+	f.Srv.Handle("pieces", func(ctx context.Context, c *sim.Cmd) int {
 		// Each piece waits for a Receive of its own to be asking, so the
 		// pieces travel in separate answers however loaded the machine is.
 		for i, part := range []string{line[:9], line[9:40], line[40:], "\r", "\n", "tail without newline"} {
-			for f.srv.Counters(c.Machine.Name()).Requests[sim.ActionReceive] < int64(i+1) {
+			for f.Srv.Counters(c.Machine.Name()).Requests[sim.ActionReceive] < int64(i+1) {
 				select {
 				case <-time.After(5 * time.Millisecond):
 				case <-ctx.Done():
@@ -104,7 +104,7 @@ func TestSession_LinesAcrossReceives(t *testing.T) {
 		}
 		return 0
 	})
-	s, err := f.client(t, nil).Open(t.Context(), remote.Target{Name: f.host(0)})
+	s, err := f.Client(t, nil).Open(t.Context(), remote.Target{Name: f.Host(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestSession_LinesAcrossReceives(t *testing.T) {
 	if l, ok := scripts.ParseLine(got[0]); !ok || l.Step != scripts.Preflight {
 		t.Fatalf("the reassembled line does not parse: %+v", l)
 	}
-	if n := f.srv.Counters(f.host(0)).Requests[sim.ActionReceive]; n < 6 {
+	if n := f.Srv.Counters(f.Host(0)).Requests[sim.ActionReceive]; n < 6 {
 		t.Fatalf("%d Receives; the test needs the pieces spread over several", n)
 	}
 }
@@ -130,8 +130,8 @@ func TestSession_LinesAcrossReceives(t *testing.T) {
 func TestSession_SignalAfterDone(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 1)
-	name := f.host(0)
-	s, err := f.client(t, nil).Open(t.Context(), remote.Target{Name: name})
+	name := f.Host(0)
+	s, err := f.Client(t, nil).Open(t.Context(), remote.Target{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestSession_SignalAfterDone(t *testing.T) {
 		if _, code, err := runCommand(t, s, t.Context(), "hostname", nil); err != nil || code != 0 {
 			t.Fatalf("hostname: %d, %v", code, err)
 		}
-		if c := f.srv.Counters(name); c.Requests[sim.ActionSignal] != int64(i) || c.Requests[sim.ActionCommand] != int64(i) {
+		if c := f.Srv.Counters(name); c.Requests[sim.ActionSignal] != int64(i) || c.Requests[sim.ActionCommand] != int64(i) {
 			t.Fatalf("after %d commands: %d Signals, %d Commands", i, c.Requests[sim.ActionSignal], c.Requests[sim.ActionCommand])
 		}
 	}
@@ -152,20 +152,20 @@ func TestSession_SignalAfterDone(t *testing.T) {
 func TestSession_UnknownCommandIsNotShellGone(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 1)
-	f.srv.Handle("vanish", func(ctx context.Context, c *sim.Cmd) int {
+	f.Srv.Handle("vanish", func(ctx context.Context, c *sim.Cmd) int {
 		<-ctx.Done()
 		return 0
 	})
-	name := f.host(0)
-	s, err := f.client(t, nil).Open(t.Context(), remote.Target{Name: name})
+	name := f.Host(0)
+	s, err := f.Client(t, nil).Open(t.Context(), remote.Target{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	// The host forgets every command of the shell as it would after the
 	// command's own Signal terminate from another client.
-	f.srv.Handle("vanish", func(ctx context.Context, c *sim.Cmd) int {
-		go f.srv.ForgetCommands(name)
+	f.Srv.Handle("vanish", func(ctx context.Context, c *sim.Cmd) int {
+		go f.Srv.ForgetCommands(name)
 		<-ctx.Done()
 		return 0
 	})

@@ -9,6 +9,8 @@ import (
 
 	"wsusfix/handlers"
 	"wsusfix/remote"
+	"wsusfix/remote/repair"
+	"wsusfix/remote/runner"
 	"wsusfix/store"
 )
 
@@ -28,11 +30,11 @@ func registerRunnerFlags(fs *flag.FlagSet, e env) (*runnerFlags, error) {
 	if err != nil {
 		return nil, err
 	}
-	scans, err := e.int("WSUSFIX_SCANS_PER_WSUS", remote.DefaultScansPerServer)
+	scans, err := e.int("WSUSFIX_SCANS_PER_WSUS", runner.DefaultScansPerServer)
 	if err != nil {
 		return nil, err
 	}
-	detect, err := e.duration("WSUSFIX_DETECT_TIMEOUT", remote.DefaultDetectTimeout)
+	detect, err := e.duration("WSUSFIX_DETECT_TIMEOUT", repair.DefaultDetectTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -47,16 +49,16 @@ func registerRunnerFlags(fs *flag.FlagSet, e env) (*runnerFlags, error) {
 
 // executorOptions are the executor settings for runs with the procedure
 // options opt: the run deadline leaves room for the detect timeout.
-func (f *runnerFlags) executorOptions(opt remote.ProcedureOptions, log *slog.Logger) remote.ExecutorOptions {
-	return remote.ExecutorOptions{Concurrency: f.concurrency, ScansPerServer: f.scansPerServer,
-		RunTimeout: remote.RunTimeoutFor(opt), Logger: log}
+func (f *runnerFlags) executorOptions(opt repair.Options, log *slog.Logger) runner.Options {
+	return runner.Options{Concurrency: f.concurrency, ScansPerServer: f.scansPerServer,
+		RunTimeout: repair.RunTimeoutFor(opt), Logger: log}
 }
 
 // dashboard serves the handlers over st until ctx ends. With run set it
 // also executes repairs. Shutdown order: HTTP (streams told to end), then
 // the executor (running repairs cancelled, services restored), then the
 // caller closes the store.
-func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, run remote.RunFunc, eopt remote.ExecutorOptions,
+func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, run runner.RunFunc, eopt runner.Options,
 	log *slog.Logger, stdout io.Writer) error {
 	n, err := st.InterruptRuns(ctx, "The server stopped while this run was active, so the host's state is unknown; run Check on it.")
 	if err != nil {
@@ -65,14 +67,14 @@ func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, r
 	if n > 0 {
 		log.Warn("runs left active by the last shutdown marked interrupted", "runs", n)
 	}
-	var runner handlers.Runner
-	var exec *remote.Executor
+	var repairs handlers.Runner
+	var exec *runner.Executor
 	if run != nil {
-		exec = remote.NewExecutor(recorder{st}, remote.NewHub(), run, eopt)
-		runner = exec
+		exec = runner.NewExecutor(recorder{st}, runner.NewHub(), run, eopt)
+		repairs = exec
 	}
 	shutdown := make(chan struct{})
-	h := handlers.New(acc.deps(handlers.Deps{Logger: log, Store: st, Runner: runner, Shutdown: shutdown}))
+	h := handlers.New(acc.deps(handlers.Deps{Logger: log, Store: st, Runner: repairs, Shutdown: shutdown}))
 	err = acc.serve(ctx, addr, h, log, stdout, func() { close(shutdown) })
 	if exec != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), executorCloseTimeout)
@@ -88,8 +90,8 @@ func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, r
 // starts, so an account saved on the settings page applies to the next run
 // without a restart. Without settings the run's connect step fails, saying
 // what to set.
-func runWithSource(src winrmSource, opt remote.ProcedureOptions) remote.RunFunc {
-	return remote.RunFuncFrom(func(ctx context.Context) (*remote.Client, error) {
+func runWithSource(src winrmSource, opt repair.Options) runner.RunFunc {
+	return repair.RunFuncFrom(func(ctx context.Context) (*remote.Client, error) {
 		cfg, err := src.Config(ctx)
 		if err != nil {
 			return nil, &remote.Error{Host: "wsusfix", Kind: remote.ErrNotConfigured, Help: err.Error(), Err: err}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"wsusfix/remote"
+	"wsusfix/remote/repair"
+	"wsusfix/remote/runner"
 	"wsusfix/sim"
 	"wsusfix/store"
 	"wsusfix/store/secret"
@@ -74,7 +76,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 			fmt.Fprintf(stdout, "It was seeded with other -hosts or -seed values: hosts outside this fleet will be unreachable.\n")
 		}
 	}
-	opt := remote.ProcedureOptions{ServiceTimeout: 20 * time.Second, RenameDelay: 2 * time.Second,
+	opt := repair.Options{ServiceTimeout: 20 * time.Second, RenameDelay: 2 * time.Second,
 		StepTimeout: 2 * time.Minute, DetectTimeout: rf.detectTimeout}
 	rn, stopFleet, err := startDemoFleet(fleet, opt, log)
 	if err != nil {
@@ -95,7 +97,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 
 // startDemoFleet serves the fleet in-process over HTTPS and returns a
 // RunFunc wired to it with credentials that never leave the process.
-func startDemoFleet(fleet *sim.Fleet, opt remote.ProcedureOptions, log *slog.Logger) (remote.RunFunc, func(), error) {
+func startDemoFleet(fleet *sim.Fleet, opt repair.Options, log *slog.Logger) (runner.RunFunc, func(), error) {
 	password := randomPassword()
 	srv := sim.NewServer(fleet, sim.Options{Password: password, TLS: true, Logger: log,
 		// Quick enough to watch, slow enough to see each step stream.
@@ -112,7 +114,7 @@ func startDemoFleet(fleet *sim.Fleet, opt remote.ProcedureOptions, log *slog.Log
 		srv.Close()
 		return nil, nil, err
 	}
-	rn := client.RunFunc(opt)
+	rn := repair.RunFunc(client, opt)
 	return rn, func() { srv.Close() }, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"wsusfix/remote/repair"
+	"wsusfix/remote/runner"
 	runs "wsusfix/store/run"
 
 	"wsusfix/remote"
@@ -23,7 +25,7 @@ type bulkFixture struct {
 	st    *store.Store
 	srv   *sim.Server
 	fleet *sim.Fleet
-	exec  *remote.Executor
+	exec  *runner.Executor
 }
 
 func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.Options) *bulkFixture {
@@ -64,13 +66,13 @@ func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.O
 	if err != nil {
 		t.Fatal(err)
 	}
-	rn := client.RunFunc(remote.ProcedureOptions{ServiceTimeout: 2 * time.Second, RenameDelay: time.Second,
+	rn := repair.RunFunc(client, repair.Options{ServiceTimeout: 2 * time.Second, RenameDelay: time.Second,
 		StepTimeout: 30 * time.Second, RestoreTimeout: 30 * time.Second})
 	// The simulated WSUS server bears any load, so the per-server limit is
 	// lifted: these tests and the benchmark measure the client's throughput
 	// at the given concurrency (remote tests the limit itself).
-	exec := remote.NewExecutor(recorder{st}, remote.NewHub(), rn,
-		remote.ExecutorOptions{Concurrency: concurrency, ScansPerServer: concurrency})
+	exec := runner.NewExecutor(recorder{st}, runner.NewHub(), rn,
+		runner.Options{Concurrency: concurrency, ScansPerServer: concurrency})
 	t.Cleanup(func() { exec.Close(context.Background()) })
 	return &bulkFixture{st: st, srv: srv, fleet: fleet, exec: exec}
 }
@@ -91,7 +93,7 @@ func (b *bulkFixture) repairAll(t testing.TB, timeout time.Duration) store.Batch
 		if err != nil {
 			t.Fatal(err)
 		}
-		job := remote.Job{RunID: rn.ID, HostID: host.ID, Procedure: runs.ProcedureRepair, Target: remote.Target{Name: host.FQDN}}
+		job := runner.Job{RunID: rn.ID, HostID: host.ID, Procedure: runs.ProcedureRepair, Target: remote.Target{Name: host.FQDN}}
 		if host.Failure != nil {
 			job.FailingKBs = []string{host.Failure.KB}
 		}

@@ -8,8 +8,8 @@ import (
 
 	runs "wsusfix/store/run"
 
-	"wsusfix/remote/hresult"
 	"wsusfix/store"
+	"wsusfix/store/hresult"
 )
 
 // historySink imports the history file.

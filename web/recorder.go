@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 
-	"wsusfix/remote"
+	"wsusfix/remote/runner"
 	"wsusfix/store"
 	runs "wsusfix/store/run"
 )
 
-// recorder satisfies remote.Recorder over the store: remote and store
+// recorder satisfies runner.Recorder over the store: remote and store
 // import nothing of each other, so this is where their records meet.
 type recorder struct{ st *store.Store }
 
@@ -23,7 +23,7 @@ func (r recorder) AppendEvents(ctx context.Context, evs []runs.Event) ([]runs.Ev
 }
 
 // SaveHistory stores history read from the host, skipping entries already known.
-func (r recorder) SaveHistory(ctx context.Context, hostID int64, entries []remote.HistoryEntry, source string) error {
+func (r recorder) SaveHistory(ctx context.Context, hostID int64, entries []runner.HistoryEntry, source string) error {
 	h, err := r.st.HostByID(ctx, hostID)
 	if err != nil {
 		return err
@@ -38,7 +38,7 @@ func (r recorder) SaveHistory(ctx context.Context, hostID int64, entries []remot
 }
 
 // FinishRun records the end and, when the run says so, the host's state.
-func (r recorder) FinishRun(ctx context.Context, job remote.Job, res remote.Result) (runs.Event, error) {
+func (r recorder) FinishRun(ctx context.Context, job runner.Job, res runner.Result) (runs.Event, error) {
 	if res.HostState != "" {
 		if err := r.st.SetHostState(ctx, job.HostID, res.HostState); err != nil {
 			return runs.Event{}, err

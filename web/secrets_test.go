@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"wsusfix/remote"
+	"wsusfix/remote/runner"
 	"wsusfix/store"
 	"wsusfix/store/secret"
 )
@@ -57,7 +58,7 @@ func TestSecrets_NotInAnyForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	values := []any{
-		cfg, &cfg, *wf, wf, remote.Job{Target: remote.Target{Name: "h"}},
+		cfg, &cfg, *wf, wf, runner.Job{Target: remote.Target{Name: "h"}},
 		store.WinRMSettings{User: "Administrator", Password: secret.Secret(pw), PasswordSet: true},
 		store.User{Name: "alice", Role: store.RoleAdmin, CreatedAt: time.Now()},
 		acc, *acc,

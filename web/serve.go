@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
+	"wsusfix/remote/repair"
 
-	"wsusfix/remote"
+	"golang.org/x/sync/errgroup"
 )
 
 // serverConfig is what serve and demo share: where to listen, which
@@ -96,7 +96,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := ensureFirstAdmin(ctx, st, stdout); err != nil {
 		return err
 	}
-	opt := remote.ProcedureOptions{DetectTimeout: rf.detectTimeout}
+	opt := repair.Options{DetectTimeout: rf.detectTimeout}
 	rn := runWithSource(winrmSource{flags: wf, st: st, keys: acc.keys}, opt)
 	return dashboard(ctx, cfg.addr, st, acc, rn, rf.executorOptions(opt, log), log, stdout)
 }

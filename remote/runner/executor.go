@@ -1,4 +1,9 @@
-package remote
+// Package runner runs repairs and checks in the background: the executor
+// with its concurrency and per-WSUS-server limits, cancel and shutdown, the
+// run log that stores every event before anyone hears of it, and the hub
+// that fans stored events out to live watchers. What a run does is a RunFunc
+// (package repair's); where events are kept is a Recorder (the store).
+package runner
 
 import (
 	"context"
@@ -7,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"wsusfix/remote"
 	"wsusfix/store/run"
 )
 
@@ -17,11 +23,11 @@ var ErrClosed = errors.New("remote: executor is shutting down")
 type Job struct {
 	RunID      int64
 	HostID     int64
-	Target     Target
+	Target     remote.Target
 	Procedure  run.Procedure
 	FailingKBs []string // what the host was failing to install, for verification
 	// WSUSServer is the WSUS server the host scans against, which bounds
-	// how many of its repairs run at once (ExecutorOptions.ScansPerServer).
+	// how many of its repairs run at once (Options.ScansPerServer).
 	// The inventory does not record it today, so it is "" for every host:
 	// the estate counts as one WSUS server.
 	WSUSServer string
@@ -66,8 +72,8 @@ type Sink interface {
 // restored the host's services first.
 type RunFunc func(ctx context.Context, job Job, sink Sink) Result
 
-// ExecutorOptions tunes an Executor.
-type ExecutorOptions struct {
+// Options tunes an Executor.
+type Options struct {
 	Concurrency int // runs at once across all hosts; default 10
 	// ScansPerServer is how many repairs may run at once against one WSUS
 	// server (Job.WSUSServer); default DefaultScansPerServer. Each repair
@@ -79,7 +85,7 @@ type ExecutorOptions struct {
 	Logger         *slog.Logger
 }
 
-// DefaultScansPerServer is ExecutorOptions.ScansPerServer's default.
+// DefaultScansPerServer is Options.ScansPerServer's default.
 const DefaultScansPerServer = 3
 
 // Executor queues runs and carries them out with a global concurrency
@@ -88,7 +94,7 @@ type Executor struct {
 	rec Recorder
 	hub *Hub
 	run RunFunc
-	opt ExecutorOptions
+	opt Options
 	log *slog.Logger
 
 	ctx    context.Context // cancelled by Close: every run ends
@@ -103,11 +109,11 @@ type Executor struct {
 	wg       sync.WaitGroup
 }
 
-// errCancelled is the cause recorded when a person cancels a run.
-var errCancelled = errors.New("cancelled by a user")
+// ErrCancelled is the cause recorded when a person cancels a run.
+var ErrCancelled = errors.New("cancelled by a user")
 
 // NewExecutor starts the workers.
-func NewExecutor(rec Recorder, hub *Hub, run RunFunc, opt ExecutorOptions) *Executor {
+func NewExecutor(rec Recorder, hub *Hub, run RunFunc, opt Options) *Executor {
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 10
 	}
@@ -159,7 +165,7 @@ func (e *Executor) Cancel(runID int64) bool {
 	cancel, ok := e.running[runID]
 	e.mu.Unlock()
 	if ok {
-		cancel(errCancelled)
+		cancel(ErrCancelled)
 	}
 	return ok
 }
@@ -261,7 +267,7 @@ func (e *Executor) execute(job Job) {
 	lg := newRunLog(e, job)
 	res := e.run(ctx, job, lg)
 	lg.close()
-	if context.Cause(ctx) == errCancelled && res.State != run.StateSucceeded {
+	if context.Cause(ctx) == ErrCancelled && res.State != run.StateSucceeded {
 		res.State, res.Outcome = run.StateCancelled, run.OutcomeCancelled
 	}
 	e.finish(job, res)

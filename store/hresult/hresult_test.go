@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"wsusfix/remote/hresult"
+	"wsusfix/store/hresult"
 )
 
 // TestParse ensures every documented input form yields the same code.

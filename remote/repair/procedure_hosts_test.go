@@ -1,4 +1,4 @@
-package remote_test
+package repair_test
 
 import (
 	"strings"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"wsusfix/remote"
+	"wsusfix/remote/repair"
+	"wsusfix/remote/runner"
 	"wsusfix/sim"
 	"wsusfix/store/run"
 )
@@ -15,11 +17,11 @@ import (
 // sim/hostfaults.go, and check what the run page would tell a user.
 
 // windowsHost picks a fresh failing host and gives it the fault.
-func (f *fleet) windowsHost(t *testing.T, used map[string]bool, fault sim.Fault) sim.Host {
+func windowsHost(t *testing.T, f *fleet, used map[string]bool, fault sim.Fault) sim.Host {
 	t.Helper()
-	h := f.failingHost(t, used, 0x80070002, 0x80070003)
+	h := f.FailingHost(t, used, 0x80070002, 0x80070003)
 	used[h.Name] = true
-	f.srv.SetFault(h.Name, fault)
+	f.Srv.SetFault(h.Name, fault)
 	return h
 }
 
@@ -31,32 +33,19 @@ func TestProcedure_ConstrainedLanguage(t *testing.T) {
 	used := map[string]bool{}
 	for _, procedure := range []run.Procedure{run.ProcedureCheck, run.ProcedureRepair} {
 		t.Run(string(procedure), func(t *testing.T) {
-			h := f.windowsHost(t, used, sim.FaultConstrainedLanguage)
+			h := windowsHost(t, f, used, sim.FaultConstrainedLanguage)
 			sink := &memSink{}
-			res := f.repair(t, t.Context(), h, procedure, sink)
+			res := f.Repair(t, t.Context(), h, procedure, sink)
 			if res.State != run.StateFailed || res.Outcome != run.OutcomeRefused ||
 				!strings.Contains(res.Summary, "PowerShell runs in Constrained Language Mode on this host") {
-				t.Fatalf("got %+v; steps %v", res, sink.finished())
+				t.Fatalf("got %+v; steps %v", res, sink.Finished())
 			}
-			st, _ := f.srv.HostState(h.Name)
-			if len(st.Backups) != 0 || !st.SoftwareDistribution || sink.finished()[run.StepStopServices] != "" {
-				t.Fatalf("a refused host was changed: backups %v, steps %v", st.Backups, sink.finished())
+			st, _ := f.Srv.HostState(h.Name)
+			if len(st.Backups) != 0 || !st.SoftwareDistribution || sink.Finished()[run.StepStopServices] != "" {
+				t.Fatalf("a refused host was changed: backups %v, steps %v", st.Backups, sink.Finished())
 			}
 		})
 	}
-}
-
-// output is everything a step printed for people, one line each.
-func (m *memSink) output(step run.Step) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var b strings.Builder
-	for _, ev := range m.events {
-		if ev.Kind == run.EventOutput && ev.Step == step {
-			b.WriteString(ev.Text + "\n")
-		}
-	}
-	return b.String()
 }
 
 // TestProcedure_PreflightWarnsOrRefuses ensures preflight refuses only on
@@ -79,17 +68,17 @@ func TestProcedure_PreflightWarnsOrRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {
-			h := f.windowsHost(t, used, tt.fault)
+			h := windowsHost(t, f, used, tt.fault)
 			sink := &memSink{}
-			res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
+			res := f.Repair(t, t.Context(), h, run.ProcedureRepair, sink)
 			if res.State != tt.state || res.Outcome != tt.outcome || !strings.HasPrefix(res.Summary, tt.summary) {
 				t.Fatalf("got %s/%s %q, want %s/%s %q…; steps %v", res.State, res.Outcome, res.Summary,
-					tt.state, tt.outcome, tt.summary, sink.finished())
+					tt.state, tt.outcome, tt.summary, sink.Finished())
 			}
-			if out := sink.output(run.StepPreflight); !strings.Contains(out, tt.warning) {
+			if out := sink.Output(run.StepPreflight); !strings.Contains(out, tt.warning) {
 				t.Errorf("preflight output lacks %q:\n%s", tt.warning, out)
 			}
-			if sink.finished()[run.StepPreflight] == "ok" && tt.state == run.StateFailed {
+			if sink.Finished()[run.StepPreflight] == "ok" && tt.state == run.StateFailed {
 				t.Error("preflight passed a host it should refuse")
 			}
 		})
@@ -102,8 +91,8 @@ func TestProcedure_PreflightWarnsOrRefuses(t *testing.T) {
 func TestProcedure_DoSvcBestEffort(t *testing.T) {
 	f := newFleet(t, 120)
 	var h sim.Host
-	for _, c := range f.fleet.Hosts {
-		st, _ := f.srv.HostState(c.Name)
+	for _, c := range f.Sim.Hosts {
+		st, _ := f.Srv.HostState(c.Name)
 		if c.Fault == sim.FaultNone && (c.Failure() == 0x80070002 || c.Failure() == 0x80070003) && st.Service("DoSvc") != nil {
 			h = c
 			break
@@ -112,23 +101,23 @@ func TestProcedure_DoSvcBestEffort(t *testing.T) {
 	if h.Name == "" {
 		t.Fatal("no failing host with Delivery Optimization")
 	}
-	f.srv.SetFault(h.Name, sim.FaultDoSvcStuck)
+	f.Srv.SetFault(h.Name, sim.FaultDoSvcStuck)
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
+	res := f.Repair(t, t.Context(), h, run.ProcedureRepair, sink)
 	if res.State != run.StateSucceeded || res.Outcome != run.OutcomeRepaired {
-		t.Fatalf("got %+v; steps %v", res, sink.finished())
+		t.Fatalf("got %+v; steps %v", res, sink.Finished())
 	}
-	if sink.finished()[run.StepStopServices] != "ok" {
-		t.Fatalf("stop-services %q, want ok with a warning", sink.finished()[run.StepStopServices])
+	if sink.Finished()[run.StepStopServices] != "ok" {
+		t.Fatalf("stop-services %q, want ok with a warning", sink.Finished()[run.StepStopServices])
 	}
-	if out := sink.output(run.StepStopServices); !strings.Contains(out, "Warning: DoSvc did not stop") {
+	if out := sink.Output(run.StepStopServices); !strings.Contains(out, "Warning: DoSvc did not stop") {
 		t.Errorf("stop-services output lacks the DoSvc warning:\n%s", out)
 	}
 	// The rename does not wait for DoSvc again.
-	if out := sink.output(run.StepRename); strings.Contains(out, "DoSvc") {
+	if out := sink.Output(run.StepRename); strings.Contains(out, "DoSvc") {
 		t.Errorf("the rename waited for DoSvc again:\n%s", out)
 	}
-	if !f.servicesRunning(t, h.Name) {
+	if !f.ServicesRunning(t, h.Name) {
 		t.Fatal("update services left stopped")
 	}
 }
@@ -139,23 +128,23 @@ func TestProcedure_DoSvcBestEffort(t *testing.T) {
 // failed attempt and a retry.
 func TestProcedure_TriggerStartBetweenSteps(t *testing.T) {
 	f := newFleet(t, 120)
-	h := f.windowsHost(t, map[string]bool{}, sim.FaultTriggerStart)
+	h := windowsHost(t, f, map[string]bool{}, sim.FaultTriggerStart)
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
+	res := f.Repair(t, t.Context(), h, run.ProcedureRepair, sink)
 	if res.State != run.StateSucceeded || res.Outcome != run.OutcomeRepaired {
-		t.Fatalf("got %+v; steps %v", res, sink.finished())
+		t.Fatalf("got %+v; steps %v", res, sink.Finished())
 	}
-	out := sink.output(run.StepRename)
+	out := sink.Output(run.StepRename)
 	if !strings.Contains(out, "wuauserv: stopped") || !strings.Contains(out, "Renamed on attempt 1.") || strings.Contains(out, "failed") {
 		t.Fatalf("rename did not stop the restarted wuauserv before its first attempt:\n%s", out)
 	}
 }
 
 // repairJob runs a repair of h with the failing KBs given (nil: none).
-func (f *fleet) repairJob(t *testing.T, h sim.Host, kbs []string, sink *memSink) remote.Result {
+func repairJob(t *testing.T, f *fleet, h sim.Host, kbs []string, sink *memSink) runner.Result {
 	t.Helper()
-	job := remote.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureRepair, Target: remote.Target{Name: h.FQDN}, FailingKBs: kbs}
-	return f.client(t, nil).RunFunc(fastProcedure)(t.Context(), job, sink)
+	job := runner.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureRepair, Target: remote.Target{Name: h.FQDN}, FailingKBs: kbs}
+	return repair.RunFunc(f.Client(t, nil), fastProcedure)(t.Context(), job, sink)
 }
 
 // failingKB is the KB of h's newest failed installation.
@@ -198,18 +187,18 @@ func TestProcedure_Verdicts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := f.windowsHost(t, used, tt.fault)
-			m, _ := f.srv.Machine(h.Name)
+			h := windowsHost(t, f, used, tt.fault)
+			m, _ := f.Srv.Machine(h.Name)
 			m.Update(func(st *sim.HostState) { st.ClockSkew = tt.skew })
 			var kbs []string
 			if tt.named {
 				kbs = []string{failingKB(h)}
 			}
 			sink := &memSink{}
-			res := f.repairJob(t, h, kbs, sink)
+			res := repairJob(t, f, h, kbs, sink)
 			t.Logf("%s/%s: %s", res.State, res.Outcome, res.Summary)
 			if res.Outcome != tt.outcome || !strings.HasPrefix(res.Summary, tt.prefix) {
-				t.Fatalf("got %s/%s %q, want %s %q…; steps %v", res.State, res.Outcome, res.Summary, tt.outcome, tt.prefix, sink.finished())
+				t.Fatalf("got %s/%s %q, want %s %q…; steps %v", res.State, res.Outcome, res.Summary, tt.outcome, tt.prefix, sink.Finished())
 			}
 			if tt.outcome == run.OutcomeDownloaded && (res.HostState != "unknown" || !strings.Contains(res.Summary, "Next: ")) {
 				t.Errorf("a download claims %q, or says no next step: %q", res.HostState, res.Summary)
@@ -230,21 +219,21 @@ func TestProcedure_FullScan(t *testing.T) {
 	// Simulated time runs fast, so 40 minutes pass in a blink.
 	f := newFleetWith(t, 120, func(_ *sim.Fleet, o *sim.Options) { o.ScriptTimeScale = 0.0002 })
 	used := map[string]bool{}
-	repairWith := func(t *testing.T, detect time.Duration) (remote.Result, *memSink, sim.Host) {
-		h := f.windowsHost(t, used, sim.FaultFullScan)
+	repairWith := func(t *testing.T, detect time.Duration) (runner.Result, *memSink, sim.Host) {
+		h := windowsHost(t, f, used, sim.FaultFullScan)
 		opt := fastProcedure
 		opt.DetectTimeout = detect
-		job := remote.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureRepair, Target: remote.Target{Name: h.FQDN},
+		job := runner.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureRepair, Target: remote.Target{Name: h.FQDN},
 			FailingKBs: []string{failingKB(h)}}
 		sink := &memSink{}
-		return f.client(t, nil).RunFunc(opt)(t.Context(), job, sink), sink, h
+		return repair.RunFunc(f.Client(t, nil), opt)(t.Context(), job, sink), sink, h
 	}
 	t.Run("default timeout", func(t *testing.T) {
 		res, sink, _ := repairWith(t, 0)
 		if res.Outcome != run.OutcomeRepaired {
-			t.Fatalf("got %+v; steps %v", res, sink.finished())
+			t.Fatalf("got %+v; steps %v", res, sink.Finished())
 		}
-		if out := sink.output(run.StepDetect); !strings.Contains(out, "Still searching (35 min so far).") {
+		if out := sink.Output(run.StepDetect); !strings.Contains(out, "Still searching (35 min so far).") {
 			t.Errorf("a long scan streamed no sign of life:\n%s", out)
 		}
 	})
@@ -252,13 +241,13 @@ func TestProcedure_FullScan(t *testing.T) {
 		res, sink, h := repairWith(t, 10*time.Minute)
 		if res.State != run.StateSucceeded || res.Outcome != run.OutcomeScanRunning || res.HostState != "unknown" ||
 			!strings.Contains(res.Summary, "the scan is still running on the host") || !strings.Contains(res.Summary, "check again later") {
-			t.Fatalf("got %+v; steps %v", res, sink.finished())
+			t.Fatalf("got %+v; steps %v", res, sink.Finished())
 		}
-		steps := sink.finished()
+		steps := sink.Finished()
 		if steps[run.StepDetect] != "ok" || steps[run.StepVerify] != "skipped" || steps[run.StepCleanup] != "ok" {
 			t.Fatalf("steps %v: detect should end ok, verify be skipped, cleanup run", steps)
 		}
-		if !f.servicesRunning(t, h.Name) {
+		if !f.ServicesRunning(t, h.Name) {
 			t.Fatal("update services left stopped while the scan runs")
 		}
 	})
@@ -269,13 +258,13 @@ func TestProcedure_FullScan(t *testing.T) {
 // retried (the HRESULT is read as that runtime allows) and is repaired.
 func TestProcedure_DotNet40(t *testing.T) {
 	f := newFleet(t, 120)
-	h := f.windowsHost(t, map[string]bool{}, sim.FaultDotNet40)
+	h := windowsHost(t, f, map[string]bool{}, sim.FaultDotNet40)
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
+	res := f.Repair(t, t.Context(), h, run.ProcedureRepair, sink)
 	if res.Outcome != run.OutcomeRepaired {
-		t.Fatalf("got %+v; steps %v", res, sink.finished())
+		t.Fatalf("got %+v; steps %v", res, sink.Finished())
 	}
-	out := sink.output(run.StepDetect)
+	out := sink.Output(run.StepDetect)
 	if strings.Count(out, "failed: 0x80244010") != 2 || !strings.Contains(out, "Search 3: found") {
 		t.Fatalf("detect did not retry 0x80244010 twice:\n%s", out)
 	}
@@ -291,18 +280,18 @@ func TestProcedure_SilentScan(t *testing.T) {
 	// still waiting (its deadline 2 s away) when the dashboard's expires
 	// after 1 s; a loaded machine only slows the host further.
 	f := newFleetWith(t, 120, func(_ *sim.Fleet, o *sim.Options) { o.ScriptTimeScale = 2 })
-	h := f.windowsHost(t, map[string]bool{}, sim.FaultFullScan)
+	h := windowsHost(t, f, map[string]bool{}, sim.FaultFullScan)
 	opt := fastProcedure
 	opt.ServiceTimeout, opt.RenameDelay = time.Second, time.Second
 	opt.DetectTimeout, opt.DetectGrace = time.Second, time.Millisecond
-	job := remote.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureRepair, Target: remote.Target{Name: h.FQDN},
+	job := runner.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureRepair, Target: remote.Target{Name: h.FQDN},
 		FailingKBs: []string{failingKB(h)}}
 	sink := &memSink{}
-	res := f.client(t, nil).RunFunc(opt)(t.Context(), job, sink)
+	res := repair.RunFunc(f.Client(t, nil), opt)(t.Context(), job, sink)
 	if res.State != run.StateSucceeded || res.Outcome != run.OutcomeScanRunning {
-		t.Fatalf("got %+v; steps %v", res, sink.finished())
+		t.Fatalf("got %+v; steps %v", res, sink.Finished())
 	}
-	if !f.servicesRunning(t, h.Name) {
+	if !f.ServicesRunning(t, h.Name) {
 		t.Fatal("update services left stopped")
 	}
 }

@@ -1,4 +1,4 @@
-package remote_test
+package repair_test
 
 import (
 	"slices"
@@ -9,24 +9,12 @@ import (
 	"wsusfix/store/run"
 )
 
-// finishedEvent returns the step's last finished event.
-func (m *memSink) finishedEvent(step run.Step) (run.Event, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for i := len(m.events) - 1; i >= 0; i-- {
-		if ev := m.events[i]; ev.Kind == run.EventStepFinished && ev.Step == step {
-			return ev, true
-		}
-	}
-	return run.Event{}, false
-}
-
 // silence makes the host answer "hi", exit 0, without a result line, for
 // one step or (step "") for every step.
-func (f *fleet) silence(t *testing.T, h sim.Host, step string) {
+func silence(t *testing.T, f *fleet, h sim.Host, step string) {
 	t.Helper()
-	f.srv.SetFault(h.Name, sim.FaultNoResult)
-	m, ok := f.srv.Machine(h.Name)
+	f.Srv.SetFault(h.Name, sim.FaultNoResult)
+	m, ok := f.Srv.Machine(h.Name)
 	if !ok {
 		t.Fatalf("no host %s", h.Name)
 	}
@@ -50,10 +38,10 @@ func claims(summary string) []string {
 func TestProcedure_NoResultCheck(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t, 60)
-	h := f.failingHost(t, nil, 0x80070002, 0x80070003)
-	f.silence(t, h, "")
+	h := f.FailingHost(t, nil, 0x80070002, 0x80070003)
+	silence(t, f, h, "")
 	sink := &memSink{}
-	res := f.repair(t, t.Context(), h, run.ProcedureCheck, sink)
+	res := f.Repair(t, t.Context(), h, run.ProcedureCheck, sink)
 	if res.State != run.StateFailed || res.Outcome == run.OutcomeChecked {
 		t.Fatalf("check on a silent host: %+v", res)
 	}
@@ -63,11 +51,11 @@ func TestProcedure_NoResultCheck(t *testing.T) {
 	if !strings.Contains(res.Summary, "reported no result") || strings.Contains(res.Summary, "refused") {
 		t.Fatalf("summary does not say what happened: %q", res.Summary)
 	}
-	ev, ok := sink.finishedEvent(run.StepPreflight)
+	ev, ok := sink.FinishedEvent(run.StepPreflight)
 	if !ok || ev.Status != "failed" || !strings.Contains(ev.Text, "the script may not have run") {
 		t.Fatalf("preflight finished %+v", ev)
 	}
-	if slices.Contains(sink.order(), run.StepSaveHistory) {
+	if slices.Contains(sink.Order(), run.StepSaveHistory) {
 		t.Fatal("save-history ran after a preflight without a result")
 	}
 }
@@ -82,15 +70,15 @@ func TestProcedure_NoResultInEachStep(t *testing.T) {
 	used := map[string]bool{}
 	for _, step := range run.ProcedureRepair.Steps()[1:] {
 		t.Run(string(step), func(t *testing.T) {
-			h := f.failingHost(t, used, 0x80070002, 0x80070003)
+			h := f.FailingHost(t, used, 0x80070002, 0x80070003)
 			used[h.Name] = true
-			f.silence(t, h, string(step))
+			silence(t, f, h, string(step))
 			sink := &memSink{}
-			res := f.repair(t, t.Context(), h, run.ProcedureRepair, sink)
+			res := f.Repair(t, t.Context(), h, run.ProcedureRepair, sink)
 			if res.State != run.StateFailed {
 				t.Fatalf("run %s/%s (%s) with no result from %s", res.State, res.Outcome, res.Summary, step)
 			}
-			if ev, ok := sink.finishedEvent(step); !ok || ev.Status != "failed" || !strings.Contains(ev.Text, "reported no result") {
+			if ev, ok := sink.FinishedEvent(step); !ok || ev.Status != "failed" || !strings.Contains(ev.Text, "reported no result") {
 				t.Fatalf("%s finished %+v", step, ev)
 			}
 			if !strings.Contains(res.Summary, string(step)+" step") || !strings.Contains(res.Summary, "no result") {
@@ -110,12 +98,12 @@ func TestProcedure_NoResultInEachStep(t *testing.T) {
 				if !strings.Contains(res.Summary, "Check wuauserv and BITS on the host now") || res.HostState != "unknown" {
 					t.Fatalf("silent start-services: host state %q, summary %q", res.HostState, res.Summary)
 				}
-			case !f.servicesRunning(t, h.Name):
+			case !f.ServicesRunning(t, h.Name):
 				t.Fatalf("services stopped after a silent %s", step)
 			}
 			// The restart after a silent stop-services is the guaranteed one.
 			if step == run.StepStopServices {
-				if ev, ok := sink.finishedEvent(run.StepStartServices); !ok || ev.Status != "ok" {
+				if ev, ok := sink.FinishedEvent(run.StepStartServices); !ok || ev.Status != "ok" {
 					t.Fatalf("start-services after a silent stop: %+v", ev)
 				}
 			}

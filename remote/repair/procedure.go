@@ -1,4 +1,9 @@
-package remote
+// Package repair is the KB 910336 procedure wsusfix runs on a host: the
+// steps of remote/scripts in order over one WinRM session, the guarantee
+// that stopped update services are started again, and the verdicts that
+// say only what the steps' own result lines prove. It is the executor's
+// RunFunc; it holds no state between runs.
+package repair
 
 import (
 	"context"
@@ -8,12 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"wsusfix/remote"
+	"wsusfix/remote/runner"
 	"wsusfix/remote/scripts"
 	"wsusfix/store/run"
 )
 
-// ProcedureOptions tunes the repair procedure. Zero values get defaults.
-type ProcedureOptions struct {
+// Options tunes the repair procedure. Zero values get defaults.
+type Options struct {
 	MinFreeGB      int           // preflight refuses below this; default 10
 	ServiceTimeout time.Duration // wait for a service to stop or start; default 90s
 	RenameAttempts int           // tries when the folder is locked; default 3
@@ -35,7 +42,7 @@ type ProcedureOptions struct {
 	Now            func() time.Time
 }
 
-func (o ProcedureOptions) withDefaults() ProcedureOptions {
+func (o Options) withDefaults() Options {
 	if o.MinFreeGB <= 0 {
 		o.MinFreeGB = 10
 	}
@@ -75,20 +82,20 @@ func (o ProcedureOptions) withDefaults() ProcedureOptions {
 // updateServices are stopped in this order and started in reverse.
 var updateServices = []string{"wuauserv", "BITS", "DoSvc"}
 
-// RunFunc returns the procedure of DESIGN.md as an executor RunFunc: it
-// opens one shell on the job's host and runs the steps in order, emitting
-// every step's start, output and end.
-func (c *Client) RunFunc(opt ProcedureOptions) RunFunc {
-	return RunFuncFrom(func(context.Context) (*Client, error) { return c, nil }, opt)
+// RunFunc returns the procedure of DESIGN.md as the executor's RunFunc: it
+// opens one shell on the job's host through c and runs the steps in order,
+// emitting every step's start, output and end.
+func RunFunc(c *remote.Client, opt Options) runner.RunFunc {
+	return RunFuncFrom(func(context.Context) (*remote.Client, error) { return c, nil }, opt)
 }
 
 // RunFuncFrom is RunFunc with the client obtained as each run starts, so
 // settings changed while the server runs apply to the next run. An error
 // from client fails the run's connect step like any other connection
-// problem; wrap it in an *Error of kind ErrNotConfigured to say so.
-func RunFuncFrom(client func(context.Context) (*Client, error), opt ProcedureOptions) RunFunc {
+// problem; wrap it in an *remote.Error of kind remote.ErrNotConfigured to say so.
+func RunFuncFrom(client func(context.Context) (*remote.Client, error), opt Options) runner.RunFunc {
 	opt = opt.withDefaults()
-	return func(ctx context.Context, job Job, sink Sink) Result {
+	return func(ctx context.Context, job runner.Job, sink runner.Sink) runner.Result {
 		p := &procedure{client: client, opt: opt, job: job, sink: sink}
 		return p.run(ctx)
 	}
@@ -96,11 +103,11 @@ func RunFuncFrom(client func(context.Context) (*Client, error), opt ProcedureOpt
 
 // procedure is one run of the steps on one host.
 type procedure struct {
-	client func(context.Context) (*Client, error)
-	opt    ProcedureOptions
-	job    Job
-	sink   Sink
-	sess   *Session
+	client func(context.Context) (*remote.Client, error)
+	opt    Options
+	job    runner.Job
+	sink   runner.Sink
+	sess   *remote.Session
 	// extra are services Windows stopped along with ours (dependents);
 	// they must be started again too.
 	extra []string
@@ -116,7 +123,7 @@ type stepResult struct {
 	err     error
 }
 
-func (p *procedure) run(ctx context.Context) Result {
+func (p *procedure) run(ctx context.Context) runner.Result {
 	if res, ok := p.connect(ctx); !ok {
 		return res
 	}
@@ -137,7 +144,7 @@ func (p *procedure) run(ctx context.Context) Result {
 	}
 	saved := p.saveHistory(hist.lines)
 	if p.job.Procedure == run.ProcedureCheck {
-		return Result{State: run.StateSucceeded, Outcome: run.OutcomeChecked, HostState: "",
+		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeChecked, HostState: "",
 			Summary: fmt.Sprintf("Preflight passed and %d history entries were saved. A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again.", saved)}
 	}
 	return p.repair(ctx, hist.lines)
@@ -145,11 +152,11 @@ func (p *procedure) run(ctx context.Context) Result {
 
 // connect opens the shell, as a step of its own so an unreachable host
 // reads as such on the run page.
-func (p *procedure) connect(ctx context.Context) (Result, bool) {
+func (p *procedure) connect(ctx context.Context) (runner.Result, bool) {
 	p.sink.Emit(run.Event{Kind: run.EventStepStarted, Step: run.StepConnect})
 	start := time.Now()
 	c, err := p.client(ctx)
-	var sess *Session
+	var sess *remote.Session
 	if err == nil {
 		sess, err = c.Open(ctx, p.job.Target)
 	}
@@ -158,17 +165,17 @@ func (p *procedure) connect(ctx context.Context) (Result, bool) {
 		outcome, summary := classify(err)
 		p.faultText(run.StepConnect, err)
 		p.sink.Emit(run.Event{Kind: run.EventStepFinished, Step: run.StepConnect, Status: stepStatus(ctx, "failed"), DurationMS: dur, Text: summary})
-		return Result{State: run.StateFailed, Outcome: outcome, Summary: summary, Error: err.Error()}, false
+		return runner.Result{State: run.StateFailed, Outcome: outcome, Summary: summary, Error: err.Error()}, false
 	}
 	p.sess = sess
 	p.sink.Emit(run.Event{Kind: run.EventStepFinished, Step: run.StepConnect, Status: "ok", DurationMS: dur,
 		Text: "Connected to " + p.job.Target.Name + "."})
-	return Result{}, true
+	return runner.Result{}, true
 }
 
 // repair runs the changing steps. Once stop-services has started,
 // start-services runs whatever happens next: failure, timeout or cancel.
-func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Result) {
+func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res runner.Result) {
 	restored := false
 	defer func() {
 		if restored {
@@ -228,9 +235,9 @@ func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Res
 		p.skip(scripts.Verify, "Skipped: the scan is still running on the host, so there is nothing to verify yet.")
 		p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
 		if ctx.Err() != nil {
-			return Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled after the folder was renamed; the services were restarted."}
+			return runner.Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled after the folder was renamed; the services were restarted."}
 		}
-		return Result{State: run.StateSucceeded, Outcome: run.OutcomeScanRunning, HostState: "unknown",
+		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeScanRunning, HostState: "unknown",
 			Summary: changed + "; the scan is still running on the host (a first full scan after a reset can take long); check again later."}
 	}
 	kbs, ids, kinds := failingUpdates(p.job.FailingKBs, history)
@@ -242,7 +249,7 @@ func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Res
 	p.saveEvidence(ver.lines)
 	clean := p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
 	if ctx.Err() != nil {
-		return Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled after the folder was renamed; the services were restarted."}
+		return runner.Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled after the folder was renamed; the services were restarted."}
 	}
 	verdict, detail := evidence(ver.lines)
 	defer func() {
@@ -256,24 +263,24 @@ func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res Res
 	}()
 	switch {
 	case verdict == scripts.VerdictRepaired:
-		return Result{State: run.StateSucceeded, Outcome: run.OutcomeRepaired, HostState: "repaired", Summary: "Repaired: " + detail}
+		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeRepaired, HostState: "repaired", Summary: "Repaired: " + detail}
 	case verdict == scripts.VerdictStillFailing:
-		return Result{State: run.StateFailed, Outcome: run.OutcomeStillFailing, HostState: "failing",
+		return runner.Result{State: run.StateFailed, Outcome: run.OutcomeStillFailing, HostState: "failing",
 			Summary: "The repair ran but the host still fails: " + detail}
 	case verdict == scripts.VerdictDownloaded:
 		// 0x80070002 and 0x80070003 fail at install time: a download is
 		// progress, not proof.
-		return Result{State: run.StateSucceeded, Outcome: run.OutcomeDownloaded, HostState: "unknown",
+		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeDownloaded, HostState: "unknown",
 			Summary: "Downloaded; install not yet attempted: " + downloaded(ver.lines) + ". Next: let Windows Update install it " +
 				"(at its scheduled time, or start the install on the host), then refresh the host's history here to see whether it installs."}
 	case det.status != scripts.StatusOK:
-		return Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
+		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
 			Summary: changed + ", but detection did not complete: " + orText(det.message, det.reason)}
 	case ver.status != scripts.StatusOK:
-		return Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
+		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
 			Summary: changed + ", but the verification did not complete: " + orText(ver.message, ver.reason)}
 	default:
-		return Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
+		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeUnknown, HostState: "unknown",
 			Summary: changed + "; no evidence yet whether the update now installs. " + detail}
 	}
 }
@@ -328,9 +335,9 @@ func (p *procedure) step(ctx context.Context, name string, params any) stepResul
 // faultText puts the host's own words of a WinRM fault in the step's log,
 // beside the advice, so what Windows said is never lost.
 func (p *procedure) faultText(step run.Step, err error) {
-	var e *Error
+	var e *remote.Error
 	if errors.As(err, &e) && e.Fault != "" {
-		p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.Step(step), Stream: Stderr,
+		p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.Step(step), Stream: remote.Stderr,
 			Text: fmt.Sprintf("WinRM fault %d from the host: %s", e.Code, e.Fault)})
 	}
 }
@@ -345,8 +352,8 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 	sctx, cancel := context.WithTimeout(ctx, p.stepTimeout(name))
 	defer cancel()
 	res := stepResult{step: name}
-	lines := NewLines(func(stream, line string) {
-		if stream == Stdout {
+	lines := remote.NewLines(func(stream, line string) {
+		if stream == remote.Stdout {
 			// Only the step's own lines (and the bootstrap's) are evidence;
 			// a line naming another step is shown, not believed.
 			if l, ok := scripts.ParseLine(line); ok && (l.Step == name || l.Step == bootstrapStep) {
@@ -358,7 +365,7 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.Step(name), Stream: stream, Text: line})
 		}
 	})
-	code, err := p.sess.Run(sctx, scripts.Bootstrap, payload, lines.Writer(Stdout), lines.Writer(Stderr))
+	code, err := p.sess.Run(sctx, scripts.Bootstrap, payload, lines.Writer(remote.Stdout), lines.Writer(remote.Stderr))
 	lines.Flush()
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -406,8 +413,8 @@ func noResult(r stepResult) bool { return r.reason == scripts.ReasonNoResult }
 
 // unproven ends a run whose step after the service restart reported no
 // result: the earlier steps proved what changed, nothing proves more.
-func (p *procedure) unproven(changed string, r stepResult) Result {
-	return Result{State: run.StateFailed, Outcome: run.OutcomeError, HostState: "unknown",
+func (p *procedure) unproven(changed string, r stepResult) runner.Result {
+	return runner.Result{State: run.StateFailed, Outcome: run.OutcomeError, HostState: "unknown",
 		Summary: changed + ", but the " + r.step + " step reported no result, so whether the host is repaired is unknown: " + r.message}
 }
 
@@ -417,30 +424,30 @@ func stepLabel(step string) string {
 }
 
 // stopped ends a run before anything changed on the host.
-func (p *procedure) stopped(ctx context.Context, r stepResult, outcome run.Outcome, prefix string) Result {
+func (p *procedure) stopped(ctx context.Context, r stepResult, outcome run.Outcome, prefix string) runner.Result {
 	if ctx.Err() != nil {
-		return Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled before anything changed on the host."}
+		return runner.Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled before anything changed on the host."}
 	}
 	if r.err != nil {
 		o, s := classify(r.err)
-		return Result{State: run.StateFailed, Outcome: o, Summary: prefix + s, Error: r.err.Error()}
+		return runner.Result{State: run.StateFailed, Outcome: o, Summary: prefix + s, Error: r.err.Error()}
 	}
 	if noResult(r) {
 		prefix = stepLabel(r.step) + "nothing was changed. "
 	}
-	return Result{State: run.StateFailed, Outcome: outcome, Summary: prefix + orText(r.message, r.reason)}
+	return runner.Result{State: run.StateFailed, Outcome: outcome, Summary: prefix + orText(r.message, r.reason)}
 }
 
 // failed ends a run after services were stopped (the deferred restart
 // follows).
-func (p *procedure) failed(ctx context.Context, r stepResult, prefix string) Result {
+func (p *procedure) failed(ctx context.Context, r stepResult, prefix string) runner.Result {
 	if ctx.Err() != nil {
-		return Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled; the update services were restarted."}
+		return runner.Result{State: run.StateCancelled, Outcome: run.OutcomeCancelled, Summary: "Cancelled; the update services were restarted."}
 	}
 	if noResult(r) {
 		prefix = stepLabel(r.step)
 	}
-	res := Result{State: run.StateFailed, Outcome: run.OutcomeError, Summary: prefix + orText(r.message, r.reason)}
+	res := runner.Result{State: run.StateFailed, Outcome: run.OutcomeError, Summary: prefix + orText(r.message, r.reason)}
 	if r.err != nil {
 		res.Outcome, res.Summary = classify(r.err)
 		res.Summary = prefix + res.Summary
@@ -451,7 +458,7 @@ func (p *procedure) failed(ctx context.Context, r stepResult, prefix string) Res
 
 // saveHistory stores the history entries among a step's result lines.
 func (p *procedure) saveHistory(lines []scripts.Line) int {
-	var entries []HistoryEntry
+	var entries []runner.HistoryEntry
 	for _, l := range lines {
 		var h scripts.History
 		if l.Kind != scripts.KindHistory || l.Decode(&h) != nil {
@@ -462,13 +469,13 @@ func (p *procedure) saveHistory(lines []scripts.Line) int {
 			if err != nil {
 				continue
 			}
-			entries = append(entries, HistoryEntry{Time: t.UTC(), UpdateID: e.UpdateID, KB: e.KB, Title: e.Title,
+			entries = append(entries, runner.HistoryEntry{Time: t.UTC(), UpdateID: e.UpdateID, KB: e.KB, Title: e.Title,
 				Operation: titleWord(e.Operation), Result: resultName(e.Result), HResult: e.HResult})
 		}
 	}
 	if len(entries) > 0 {
 		if err := p.sink.SaveHistory(entries, "host"); err != nil {
-			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepSaveHistory, Stream: Stderr, Text: "could not store history: " + err.Error()})
+			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepSaveHistory, Stream: remote.Stderr, Text: "could not store history: " + err.Error()})
 		}
 	}
 	return len(entries)
@@ -479,7 +486,7 @@ func (p *procedure) saveHistory(lines []scripts.Line) int {
 // about, or the new failure. Pending downloads are not installs and are
 // left to the run log.
 func (p *procedure) saveEvidence(lines []scripts.Line) {
-	var entries []HistoryEntry
+	var entries []runner.HistoryEntry
 	for _, l := range lines {
 		var e scripts.Evidence
 		if l.Kind != scripts.KindEvidence || l.Decode(&e) != nil || (e.KB == "" && e.UpdateID == "") {
@@ -489,7 +496,7 @@ func (p *procedure) saveEvidence(lines []scripts.Line) {
 		if err != nil {
 			continue
 		}
-		entry := HistoryEntry{Time: at.UTC(), UpdateID: e.UpdateID, KB: e.KB, Title: e.Title, Operation: "Installation"}
+		entry := runner.HistoryEntry{Time: at.UTC(), UpdateID: e.UpdateID, KB: e.KB, Title: e.Title, Operation: "Installation"}
 		switch {
 		case e.Verdict == scripts.VerdictRepaired && (e.Source == scripts.SourceHistory || e.Source == scripts.SourceHotfix):
 			entry.Result = run.ResultSucceeded
@@ -502,7 +509,7 @@ func (p *procedure) saveEvidence(lines []scripts.Line) {
 	}
 	if len(entries) > 0 {
 		if err := p.sink.SaveHistory(entries, "repair"); err != nil {
-			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepVerify, Stream: Stderr, Text: "could not store the evidence: " + err.Error()})
+			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepVerify, Stream: remote.Stderr, Text: "could not store the evidence: " + err.Error()})
 		}
 	}
 }
@@ -543,15 +550,15 @@ func evidence(lines []scripts.Line) (verdict, detail string) {
 
 // classify turns an error into a one-word outcome and a sentence.
 func classify(err error) (outcome run.Outcome, summary string) {
-	var e *Error
+	var e *remote.Error
 	switch {
 	case errors.Is(err, context.Canceled):
 		return run.OutcomeCancelled, "Cancelled."
 	case errors.Is(err, context.DeadlineExceeded):
 		return run.OutcomeTimedOut, "The step did not finish in time."
 	case errors.As(err, &e):
-		kind := map[error]run.Outcome{ErrNotConfigured: run.OutcomeNotConfigured, ErrUnreachable: run.OutcomeUnreachable, ErrTLS: run.OutcomeUnreachable, ErrAuth: run.OutcomeAuth,
-			ErrAccessDenied: run.OutcomeAuth, ErrQuota: run.OutcomeQuota, ErrTimedOut: run.OutcomeTimedOut, ErrShellGone: run.OutcomeUnreachable}[e.Kind]
+		kind := map[error]run.Outcome{remote.ErrNotConfigured: run.OutcomeNotConfigured, remote.ErrUnreachable: run.OutcomeUnreachable, remote.ErrTLS: run.OutcomeUnreachable, remote.ErrAuth: run.OutcomeAuth,
+			remote.ErrAccessDenied: run.OutcomeAuth, remote.ErrQuota: run.OutcomeQuota, remote.ErrTimedOut: run.OutcomeTimedOut, remote.ErrShellGone: run.OutcomeUnreachable}[e.Kind]
 		if kind == "" {
 			kind = run.OutcomeError
 		}
@@ -564,7 +571,7 @@ func classify(err error) (outcome run.Outcome, summary string) {
 }
 
 func stepStatus(ctx context.Context, otherwise string) string {
-	if errors.Is(context.Cause(ctx), errCancelled) || errors.Is(ctx.Err(), context.Canceled) {
+	if errors.Is(context.Cause(ctx), runner.ErrCancelled) || errors.Is(ctx.Err(), context.Canceled) {
 		return "cancelled"
 	}
 	return otherwise

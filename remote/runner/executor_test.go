@@ -1,4 +1,4 @@
-package remote_test
+package runner_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"wsusfix/remote"
+	"wsusfix/remote/runner"
 	"wsusfix/store/run"
 )
 
@@ -17,14 +18,14 @@ import (
 type memRecorder struct {
 	mu       sync.Mutex
 	events   map[int64][]run.Event
-	results  map[int64]remote.Result
+	results  map[int64]runner.Result
 	started  map[int64]bool
 	refuse   map[int64]bool // StartRun fails, as for a run cancelled meanwhile
 	finished chan int64
 }
 
 func newMemRecorder() *memRecorder {
-	return &memRecorder{events: map[int64][]run.Event{}, results: map[int64]remote.Result{},
+	return &memRecorder{events: map[int64][]run.Event{}, results: map[int64]runner.Result{},
 		started: map[int64]bool{}, refuse: map[int64]bool{}, finished: make(chan int64, 1000)}
 }
 
@@ -48,11 +49,11 @@ func (m *memRecorder) AppendEvents(_ context.Context, evs []run.Event) ([]run.Ev
 	return evs, nil
 }
 
-func (m *memRecorder) SaveHistory(context.Context, int64, []remote.HistoryEntry, string) error {
+func (m *memRecorder) SaveHistory(context.Context, int64, []runner.HistoryEntry, string) error {
 	return nil
 }
 
-func (m *memRecorder) FinishRun(_ context.Context, job remote.Job, res remote.Result) (run.Event, error) {
+func (m *memRecorder) FinishRun(_ context.Context, job runner.Job, res runner.Result) (run.Event, error) {
 	m.mu.Lock()
 	ev := run.Event{RunID: job.RunID, Seq: int64(len(m.events[job.RunID]) + 1), Kind: run.EventRunFinished, Status: string(res.State)}
 	m.events[job.RunID] = append(m.events[job.RunID], ev)
@@ -68,7 +69,7 @@ func (m *memRecorder) stored(id int64) []run.Event {
 	return append([]run.Event(nil), m.events[id]...)
 }
 
-func (m *memRecorder) result(id int64) remote.Result {
+func (m *memRecorder) result(id int64) runner.Result {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.results[id]
@@ -91,7 +92,7 @@ func TestExecutor_ConcurrencyLimit(t *testing.T) {
 	t.Parallel()
 	rec := newMemRecorder()
 	var now, peak atomic.Int32
-	rn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	rn := func(ctx context.Context, job runner.Job, sink runner.Sink) runner.Result {
 		n := now.Add(1)
 		for {
 			p := peak.Load()
@@ -101,12 +102,12 @@ func TestExecutor_ConcurrencyLimit(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 		now.Add(-1)
-		return remote.Result{State: run.StateSucceeded, Outcome: run.OutcomeRepaired}
+		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeRepaired}
 	}
-	e := remote.NewExecutor(rec, remote.NewHub(), rn, remote.ExecutorOptions{Concurrency: 4})
+	e := runner.NewExecutor(rec, runner.NewHub(), rn, runner.Options{Concurrency: 4})
 	defer e.Close(context.Background())
 	for i := range 40 {
-		if err := e.Submit(remote.Job{RunID: int64(i + 1)}); err != nil {
+		if err := e.Submit(runner.Job{RunID: int64(i + 1)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -122,22 +123,22 @@ func TestExecutor_ConcurrencyLimit(t *testing.T) {
 func TestExecutor_EventsStoredBeforePublished(t *testing.T) {
 	t.Parallel()
 	rec := newMemRecorder()
-	hub := remote.NewHub()
+	hub := runner.NewHub()
 	release := make(chan struct{})
-	rn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	rn := func(ctx context.Context, job runner.Job, sink runner.Sink) runner.Result {
 		<-release
 		sink.Emit(run.Event{Kind: run.EventStepStarted, Step: run.StepPreflight})
 		for i := range 100 {
 			sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepPreflight, Stream: remote.Stdout, Text: fmt.Sprint("line ", i)})
 		}
 		sink.Emit(run.Event{Kind: run.EventStepFinished, Step: run.StepPreflight, Status: "ok"})
-		return remote.Result{State: run.StateSucceeded}
+		return runner.Result{State: run.StateSucceeded}
 	}
-	e := remote.NewExecutor(rec, hub, rn, remote.ExecutorOptions{Concurrency: 1})
+	e := runner.NewExecutor(rec, hub, rn, runner.Options{Concurrency: 1})
 	defer e.Close(context.Background())
 	ch, cancel := hub.Subscribe(7)
 	defer cancel()
-	e.Submit(remote.Job{RunID: 7})
+	e.Submit(runner.Job{RunID: 7})
 	close(release)
 	var seqs []int64
 	for ev := range ch {
@@ -164,17 +165,17 @@ func TestExecutor_Cancel(t *testing.T) {
 	rec := newMemRecorder()
 	started := make(chan struct{})
 	var restored atomic.Bool
-	rn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	rn := func(ctx context.Context, job runner.Job, sink runner.Sink) runner.Result {
 		close(started)
 		<-ctx.Done()
 		restored.Store(true) // a real procedure restarts services here
-		return remote.Result{State: run.StateFailed, Outcome: run.OutcomeError}
+		return runner.Result{State: run.StateFailed, Outcome: run.OutcomeError}
 	}
-	e := remote.NewExecutor(rec, remote.NewHub(), rn, remote.ExecutorOptions{Concurrency: 1})
+	e := runner.NewExecutor(rec, runner.NewHub(), rn, runner.Options{Concurrency: 1})
 	defer e.Close(context.Background())
-	e.Submit(remote.Job{RunID: 1})
+	e.Submit(runner.Job{RunID: 1})
 	<-started
-	e.Submit(remote.Job{RunID: 2})
+	e.Submit(runner.Job{RunID: 2})
 	if !e.Cancel(2) {
 		t.Fatal("queued run not found")
 	}
@@ -200,17 +201,17 @@ func TestExecutor_Close(t *testing.T) {
 	rec := newMemRecorder()
 	started := make(chan struct{}, 2)
 	var restored atomic.Int32
-	rn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	rn := func(ctx context.Context, job runner.Job, sink runner.Sink) runner.Result {
 		started <- struct{}{}
 		<-ctx.Done()
 		time.Sleep(20 * time.Millisecond) // restarting services takes a moment
 		restored.Add(1)
-		return remote.Result{State: run.StateFailed, Outcome: run.OutcomeInterrupted}
+		return runner.Result{State: run.StateFailed, Outcome: run.OutcomeInterrupted}
 	}
-	hub := remote.NewHub()
-	e := remote.NewExecutor(rec, hub, rn, remote.ExecutorOptions{Concurrency: 2})
+	hub := runner.NewHub()
+	e := runner.NewExecutor(rec, hub, rn, runner.Options{Concurrency: 2})
 	for i := range 5 {
-		e.Submit(remote.Job{RunID: int64(i + 1)})
+		e.Submit(runner.Job{RunID: int64(i + 1)})
 	}
 	<-started
 	<-started
@@ -223,7 +224,7 @@ func TestExecutor_Close(t *testing.T) {
 		t.Fatalf("Close returned with %d of 2 running runs restored", restored.Load())
 	}
 	waitFinished(t, rec, 5)
-	if err := e.Submit(remote.Job{RunID: 9}); err != remote.ErrClosed {
+	if err := e.Submit(runner.Job{RunID: 9}); err != runner.ErrClosed {
 		t.Fatalf("Submit after Close: %v", err)
 	}
 }

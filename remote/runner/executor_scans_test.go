@@ -1,11 +1,11 @@
-package remote_test
+package runner_test
 
 import (
 	"context"
 	"sync"
 	"testing"
 
-	"wsusfix/remote"
+	"wsusfix/remote/runner"
 	"wsusfix/store/run"
 )
 
@@ -17,9 +17,9 @@ func TestExecutor_ScansPerServer(t *testing.T) {
 	rec := newMemRecorder()
 	var mu sync.Mutex
 	active, most := 0, 0
-	started := make(chan remote.Job, 10)
+	started := make(chan runner.Job, 10)
 	release := make(chan struct{})
-	fn := func(ctx context.Context, job remote.Job, sink remote.Sink) remote.Result {
+	fn := func(ctx context.Context, job runner.Job, sink runner.Sink) runner.Result {
 		if job.Procedure == run.ProcedureRepair {
 			mu.Lock()
 			active++
@@ -29,9 +29,9 @@ func TestExecutor_ScansPerServer(t *testing.T) {
 		}
 		started <- job
 		<-release
-		return remote.Result{State: run.StateSucceeded, Outcome: run.OutcomeRepaired}
+		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeRepaired}
 	}
-	exec := remote.NewExecutor(rec, remote.NewHub(), fn, remote.ExecutorOptions{Concurrency: 6, ScansPerServer: 2})
+	exec := runner.NewExecutor(rec, runner.NewHub(), fn, runner.Options{Concurrency: 6, ScansPerServer: 2})
 	defer exec.Close(context.Background())
 	var once sync.Once
 	letGo := func() { once.Do(func() { close(release) }) }
@@ -39,7 +39,7 @@ func TestExecutor_ScansPerServer(t *testing.T) {
 	id := int64(0)
 	for _, procedure := range []run.Procedure{run.ProcedureRepair, run.ProcedureRepair, run.ProcedureRepair, run.ProcedureRepair, run.ProcedureRepair, run.ProcedureCheck, run.ProcedureCheck} {
 		id++
-		if err := exec.Submit(remote.Job{RunID: id, HostID: id, Procedure: procedure}); err != nil {
+		if err := exec.Submit(runner.Job{RunID: id, HostID: id, Procedure: procedure}); err != nil {
 			t.Fatal(err)
 		}
 	}

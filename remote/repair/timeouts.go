@@ -1,4 +1,4 @@
-package remote
+package repair
 
 import (
 	"context"
@@ -12,16 +12,16 @@ import (
 // This file holds how long the procedure's steps may take, and what the
 // detect step's deadline means.
 
-// DefaultDetectTimeout is ProcedureOptions.DetectTimeout's default.
+// DefaultDetectTimeout is Options.DetectTimeout's default.
 const DefaultDetectTimeout = time.Hour
 
-// DefaultDetectGrace is ProcedureOptions.DetectGrace's default.
+// DefaultDetectGrace is Options.DetectGrace's default.
 const DefaultDetectGrace = 2 * time.Minute
 
 // RunTimeoutFor is a run deadline that leaves a procedure with these
 // options time for every step: the detect timeout and its grace, and
 // StepTimeout-bounded steps around it (defaults apply to zero values).
-func RunTimeoutFor(opt ProcedureOptions) time.Duration {
+func RunTimeoutFor(opt Options) time.Duration {
 	opt = opt.withDefaults()
 	return opt.DetectTimeout + opt.DetectGrace + 3*opt.StepTimeout
 }
