@@ -94,16 +94,7 @@ func sessionCookie(tb testing.TB, h http.Handler, st *store.Store, name string, 
 // login posts the form with c and returns the response, body read.
 func (a *app) login(t *testing.T, c *http.Client, name, pw, next string) (*http.Response, *goquery.Document) {
 	t.Helper()
-	res, err := c.PostForm(a.srv.URL+"/login", url.Values{"username": {name}, "password": {pw}, "next": {next}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, doc
+	return page(t)(c.PostForm(a.srv.URL+"/login", url.Values{"username": {name}, "password": {pw}, "next": {next}}))
 }
 
 // do sends a request with c and returns the response with its body closed.
@@ -178,16 +169,7 @@ func TestLogin_FlowAndNext(t *testing.T) {
 // get fetches u with c and parses the body.
 func get(t *testing.T, c *http.Client, u string) (*http.Response, *goquery.Document) {
 	t.Helper()
-	res, err := c.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, doc
+	return page(t)(c.Get(u))
 }
 
 // TestLogin_SameAnswer ensures an unknown user, a wrong password and a

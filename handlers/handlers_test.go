@@ -39,16 +39,25 @@ func (a *app) seed(t testing.TB, hosts []store.HostInput, failures map[string]ui
 // get fetches path and parses the body as HTML.
 func (a *app) get(t *testing.T, path string) (*http.Response, *goquery.Document) {
 	t.Helper()
-	res, err := a.client.Get(a.srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
+	return page(t)(a.client.Get(a.srv.URL + path))
+}
+
+// page returns a function that takes a request's result, fails the test
+// on its error, and returns the response with its body parsed as HTML:
+// page(t)(client.Get(u)).
+func page(t testing.TB) func(*http.Response, error) (*http.Response, *goquery.Document) {
+	return func(res *http.Response, err error) (*http.Response, *goquery.Document) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		doc, err := goquery.NewDocumentFromReader(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, doc
 	}
-	defer res.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, doc
 }
 
 func texts(doc *goquery.Document, sel string) []string {

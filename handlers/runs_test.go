@@ -28,16 +28,7 @@ func noRedirect(c *http.Client) *http.Client {
 
 func postForm(t *testing.T, c *http.Client, u string, v url.Values) (*http.Response, *goquery.Document) {
 	t.Helper()
-	res, err := c.PostForm(u, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, doc
+	return page(t)(c.PostForm(u, v))
 }
 
 // TestHandleHostRepair ensures a repair answers 303 to its run and hands
