@@ -63,17 +63,7 @@ func TestBrowser_LoginTriageHostLogout(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "triage-signed-in")
-	host, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="host-link"]`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="host-link"]`))); err != nil {
-		t.Fatal(err)
-	}
-	waitLocation(t, ctx, "/hosts/"+host)
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="host-name"]`))); err != nil {
-		t.Fatal(err)
-	}
+	host := openFirstHost(t, ctx, "host-name")
 
 	// Sign out from the header; the host page is closed to us again.
 	err = chromedp.Do(ctx,

@@ -133,17 +133,7 @@ func TestBrowser_TriageFilterAndOpenHost(t *testing.T) {
 			t.Fatalf("filtered list shows %s", c)
 		}
 	}
-	host, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="host-link"]`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="host-link"]`))); err != nil {
-		t.Fatal(err)
-	}
-	waitLocation(t, ctx, "/hosts/"+host)
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="history"]`))); err != nil {
-		t.Fatal(err)
-	}
+	host := openFirstHost(t, ctx, "history")
 	screenshot(t, ctx, "host")
 	name, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="host-name"]`)))
 	if err != nil || name != host {
@@ -153,4 +143,22 @@ func TestBrowser_TriageFilterAndOpenHost(t *testing.T) {
 	if err != nil || code != "0x80070002" {
 		t.Fatalf("host failure code %q (%v), want 0x80070002", code, err)
 	}
+}
+
+// openFirstHost clicks the first host of the triage list, waits for its
+// page and for the element with data-testid want, and returns its name.
+func openFirstHost(t *testing.T, ctx context.Context, want string) string {
+	t.Helper()
+	host, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="host-link"]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="host-link"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitLocation(t, ctx, "/hosts/"+host)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="`+want+`"]`))); err != nil {
+		t.Fatal(err)
+	}
+	return host
 }
