@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"wsusfix/store"
 )
 
 // importFormats is the -h text of `wsusfix import`; README.md carries the
@@ -396,32 +398,14 @@ func field(rec []string, i int) string {
 	return strings.TrimSpace(rec[i])
 }
 
-// checkHostName accepts a NetBIOS name or an FQDN: dot-separated labels of
-// 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen
-// (RFC 1123), 253 characters at most.
+// checkHostName is store.ValidateHostName's verdict as a row reason: the
+// reason alone, since the row's message already names the column and value.
 func checkHostName(s string) error {
-	switch {
-	case s == "":
-		return errors.New("is empty")
-	case len(s) > 253:
-		return errors.New("is longer than 253 characters")
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		switch {
-		case label == "":
-			return errors.New("has an empty label (two dots, or a dot at an end)")
-		case len(label) > 63:
-			return fmt.Errorf("label %q is longer than 63 characters", label)
-		case label[0] == '-':
-			return fmt.Errorf("label %q starts with a hyphen", label)
-		case label[len(label)-1] == '-':
-			return fmt.Errorf("label %q ends with a hyphen", label)
-		}
-		for _, r := range label {
-			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-') {
-				return fmt.Errorf("has %q: only letters, digits, hyphens and dots are allowed", r)
-			}
-		}
+	var he *store.HostNameError
+	if err := store.ValidateHostName(s); errors.As(err, &he) {
+		return errors.New(he.Reason)
+	} else if err != nil {
+		return err
 	}
 	return nil
 }
