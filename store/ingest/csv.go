@@ -130,14 +130,18 @@ func readRows(ctx context.Context, cr *csv.Reader, r rows, rep *report, header [
 		if err == io.EOF {
 			return nil
 		}
-		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
-			// The reader resumes on the line after the error, so one bad
-			// quote costs the rows it swallowed, not the rest of the file.
-			rep.read++
-			rep.refuse(pe.StartLine, describeParseError(pe))
-			continue
-		}
 		if err != nil {
+			// Declared here, not for every row: errors.As moves its target
+			// to the heap.
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				// The reader resumes on the line after the error, so one
+				// bad quote costs the rows it swallowed, not the rest of
+				// the file.
+				rep.read++
+				rep.refuse(pe.StartLine, describeParseError(pe))
+				continue
+			}
 			// The reader cannot go on; the good rows read so far are
 			// stored by close.
 			return fmt.Errorf("%s: read after line %d: %w", o.Name, line, err)

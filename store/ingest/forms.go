@@ -15,7 +15,11 @@ import (
 // with the store's reason after the column and the value.
 func checkName(column, s string) error {
 	err := store.ValidateHostName(s)
-	if he := (*store.HostNameError)(nil); errors.As(err, &he) {
+	if err == nil {
+		return nil // errors.As moves its target to the heap: not for every name
+	}
+	var he *store.HostNameError
+	if errors.As(err, &he) {
 		return fmt.Errorf("%s %q: %s", column, s, he.Reason)
 	}
 	return err
