@@ -162,25 +162,29 @@ func isHex(s string) bool {
 	return true
 }
 
-// operations and results map the accepted spellings, lower-cased, to the
-// stored names; the numbers are the Windows Update API's UpdateOperation
-// and OperationResultCode.
-var (
-	operations = map[string]string{
-		"installation": "Installation", "1": "Installation",
-		"uninstallation": "Uninstallation", "2": "Uninstallation",
+// operationName returns the stored name of an operation spelt s in any
+// case, or as the Windows Update API's UpdateOperation number; "" for
+// anything else.
+func operationName(s string) string {
+	switch {
+	case s == "1" || strings.EqualFold(s, "Installation"):
+		return "Installation"
+	case s == "2" || strings.EqualFold(s, "Uninstallation"):
+		return "Uninstallation"
 	}
-	results = map[string]string{
-		"inprogress": "InProgress", "1": "InProgress",
-		"succeeded": "Succeeded", "2": "Succeeded",
-		"succeededwitherrors": "SucceededWithErrors", "3": "SucceededWithErrors",
-		"failed": "Failed", "4": "Failed",
-		"aborted": "Aborted", "5": "Aborted",
+	return ""
+}
+
+// resultName returns the stored name of a result spelt s in any case, or
+// as the Windows Update API's OperationResultCode number; "" for anything
+// else.
+func resultName(s string) string {
+	for _, r := range [...]struct{ code, name string }{
+		{"2", "Succeeded"}, {"4", "Failed"}, {"3", "SucceededWithErrors"}, {"5", "Aborted"}, {"1", "InProgress"},
+	} {
+		if s == r.code || strings.EqualFold(s, r.name) {
+			return r.name
+		}
 	}
-)
-
-// operationName returns the stored name of an operation spelt s, or "".
-func operationName(s string) string { return operations[strings.ToLower(s)] }
-
-// resultName returns the stored name of a result spelt s, or "".
-func resultName(s string) string { return results[strings.ToLower(s)] }
+	return ""
+}

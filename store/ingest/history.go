@@ -167,12 +167,13 @@ func (w *HistoryWriter) Close(ctx context.Context) (Counts, error) {
 	return w.counts, err
 }
 
-// historyColumns are the history file's required columns, and
-// historyOptional those it may have.
-var (
-	historyColumns  = []string{"host", "time", "kb", "title", "operation", "result", "hresult"}
-	historyOptional = []string{"update_id"}
-)
+// historyColumns returns the history file's required columns.
+func historyColumns() []string {
+	return []string{"host", "time", "kb", "title", "operation", "result", "hresult"}
+}
+
+// historyOptional returns the columns a history file may have.
+func historyOptional() []string { return []string{"update_id"} }
 
 // historyRows reads the history file's rows into a HistoryWriter.
 type historyRows struct {
@@ -182,7 +183,7 @@ type historyRows struct {
 }
 
 func (r *historyRows) header(cols []string) error {
-	idx, err := columnIndex(cols, historyColumns, historyOptional)
+	idx, err := columnIndex(cols, historyColumns(), historyOptional())
 	if err != nil {
 		return err
 	}

@@ -161,8 +161,10 @@ func (w *HostWriter) Close(ctx context.Context) (Counts, error) {
 	return w.counts, err
 }
 
-// hostColumns are the hosts file's columns, all required.
-var hostColumns = []string{"name", "fqdn", "address", "os", "os_build", "group", "last_report"}
+// hostColumns returns the hosts file's columns, all required.
+func hostColumns() []string {
+	return []string{"name", "fqdn", "address", "os", "os_build", "group", "last_report"}
+}
 
 // hostRows reads the hosts file's rows into a HostWriter.
 type hostRows struct {
@@ -172,7 +174,7 @@ type hostRows struct {
 }
 
 func (r *hostRows) header(cols []string) error {
-	idx, err := columnIndex(cols, hostColumns, nil)
+	idx, err := columnIndex(cols, hostColumns(), nil)
 	if err != nil {
 		return err
 	}

@@ -5,26 +5,36 @@ import (
 	"unicode/utf8"
 )
 
-// columnMax is the longest value, in characters, of each field of either
-// kind, named as the CSV columns are. Names are as long as Windows and WSUS
-// allow, free text a few KB: enough for any real caption or title, and one
-// bad record cannot bloat every page that lists it (the group names fill a
-// drop-down on every triage page). The check comes before any other, so no
-// message quotes a value longer than this.
-var columnMax = map[string]int{
-	"name": 253, "fqdn": 253, "address": 64, "os": 1024, "os_build": 64, "group": 255, "last_report": 64,
-	"host": 253, "time": 64, "kb": 16, "title": 4096, "operation": 32, "result": 32, "hresult": 32, "update_id": 255,
+// maxLength returns the longest value, in characters, of a field of
+// either kind, named as the CSV columns are, and whether the column is one
+// of theirs (any other is held to a name's 255). Names are as long as
+// Windows and WSUS allow, free text a few KB: enough for any real caption
+// or title, and one bad record cannot bloat every page that lists it (the
+// group names fill a drop-down on every triage page). The check comes
+// before any other, so no message quotes a value longer than this.
+func maxLength(column string) (int, bool) {
+	switch column {
+	case "name", "fqdn", "host":
+		return 253, true
+	case "os":
+		return 1024, true
+	case "title":
+		return 4096, true
+	case "group", "update_id":
+		return 255, true
+	case "address", "os_build", "last_report", "time":
+		return 64, true
+	case "operation", "result", "hresult":
+		return 32, true
+	case "kb":
+		return 16, true
+	}
+	return 255, false
 }
-
-// defaultMax is the limit of a column columnMax does not name.
-const defaultMax = 255
 
 // checkLength refuses v when it is longer than column allows.
 func checkLength(column, v string) error {
-	limit, ok := columnMax[column]
-	if !ok {
-		limit = defaultMax
-	}
+	limit, _ := maxLength(column)
 	// The byte length bounds the character count, so most values skip
 	// counting.
 	if len(v) > limit && utf8.RuneCountInString(v) > limit {

@@ -9,10 +9,10 @@ import (
 // none falls back to the default by oversight.
 func TestColumnMax(t *testing.T) {
 	t.Parallel()
-	for _, cols := range [][]string{hostColumns, historyColumns, historyOptional} {
+	for _, cols := range [][]string{hostColumns(), historyColumns(), historyOptional()} {
 		for _, c := range cols {
-			if _, ok := columnMax[c]; !ok {
-				t.Errorf("column %s has no entry in columnMax", c)
+			if _, ok := maxLength(c); !ok {
+				t.Errorf("column %s has no limit of its own in maxLength", c)
 			}
 		}
 	}
