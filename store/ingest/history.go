@@ -68,15 +68,10 @@ func validateHistory(r HistoryRecord, source string, atErr, codeErr error) (stor
 // every host it added entries for up to date, once. It is not safe for
 // concurrent use.
 type HistoryWriter struct {
+	q       batch[store.EventInput] // the queue, the counts and the store's failure
 	st      *store.Store
 	source  string
-	batch   int
-	reject  RejectFunc
-	queue   []store.EventInput
-	refs    []int // the ref of each queued record
-	touched map[int64]bool
-	counts  Counts
-	err     error // the store's failure, after which nothing more is written
+	touched map[int64]bool // hosts that gained entries
 }
 
 // NewHistoryWriter returns a writer storing batch records per transaction
@@ -84,10 +79,8 @@ type HistoryWriter struct {
 // store.SourceWSUS, …) and passing each refused record to reject, which may
 // be nil.
 func NewHistoryWriter(st *store.Store, source string, batch int, reject RejectFunc) *HistoryWriter {
-	if batch < 1 {
-		batch = DefaultBatch
-	}
-	return &HistoryWriter{st: st, source: source, batch: batch, reject: reject, touched: map[int64]bool{}}
+	return &HistoryWriter{q: newBatch[store.EventInput](batch, reject), st: st, source: source,
+		touched: map[int64]bool{}}
 }
 
 // Add validates r and queues it, storing the queue once it holds a batch.
@@ -95,60 +88,49 @@ func NewHistoryWriter(st *store.Store, source string, batch int, reject RejectFu
 // RejectFunc, possibly only once its batch is stored; the error is the
 // store's, after which the writer stores nothing more.
 func (w *HistoryWriter) Add(ctx context.Context, r HistoryRecord, ref int) error {
-	w.counts.Read++
+	w.q.counts.Read++
 	e, err := validateHistory(r, w.source, nil, nil)
 	return w.add(ctx, e, err, ref)
 }
 
 // add queues a validated record, or refuses it for err.
 func (w *HistoryWriter) add(ctx context.Context, e store.EventInput, err error, ref int) error {
-	if w.err != nil {
-		return w.err
+	if w.q.err != nil {
+		return w.q.err
 	}
 	if err != nil {
-		w.refuse(ref, err.Error())
+		w.q.refuse(ref, err.Error())
 		return nil
 	}
-	w.queue = append(w.queue, e)
-	w.refs = append(w.refs, ref)
-	if len(w.queue) >= w.batch {
+	if w.q.push(e, ref) {
 		return w.flush(ctx)
 	}
 	return nil
 }
 
-// refuse counts a refused record and reports it.
-func (w *HistoryWriter) refuse(ref int, reason string) {
-	w.counts.Rejected++
-	if w.reject != nil {
-		w.reject(Rejection{Ref: ref, Reason: reason})
-	}
-}
-
 // Pending returns how many valid records wait for the next transaction.
-func (w *HistoryWriter) Pending() int { return len(w.queue) }
+func (w *HistoryWriter) Pending() int { return len(w.q.queue) }
 
 // flush appends the queue in one transaction and refuses the records whose
 // host is unknown.
 func (w *HistoryWriter) flush(ctx context.Context) error {
-	if len(w.queue) == 0 || w.err != nil {
-		return w.err
+	if len(w.q.queue) == 0 || w.q.err != nil {
+		return w.q.err
 	}
-	c, err := w.st.AppendUpdateEvents(ctx, w.queue)
+	c, err := w.st.AppendUpdateEvents(ctx, w.q.queue)
 	if err != nil {
-		w.err = err
+		w.q.err = err
 		return err
 	}
 	for _, id := range c.Touched {
 		w.touched[id] = true
 	}
 	for _, i := range c.UnknownIdx {
-		w.refuse(w.refs[i], fmt.Sprintf("unknown host %s (import hosts first)", w.queue[i].HostName))
+		w.q.refuse(w.q.refs[i], fmt.Sprintf("unknown host %s (import hosts first)", w.q.queue[i].HostName))
 	}
-	w.counts.Imported += c.Inserted
-	w.counts.Duplicate += c.Duplicates
-	clear(w.queue) // drop the strings so a batch does not pin its input
-	w.queue, w.refs = w.queue[:0], w.refs[:0]
+	w.q.counts.Imported += c.Inserted
+	w.q.counts.Duplicate += c.Duplicates
+	w.q.stored()
 	return nil
 }
 
@@ -164,7 +146,7 @@ func (w *HistoryWriter) Close(ctx context.Context) (Counts, error) {
 		ids = append(ids, id)
 	}
 	err = errors.Join(err, w.st.RefreshFailures(ctx, ids))
-	return w.counts, err
+	return w.q.counts, err
 }
 
 // historyColumns returns the history file's required columns.

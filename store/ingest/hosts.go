@@ -56,13 +56,9 @@ func validateHost(h Host, lastReportErr error) (store.HostInput, error) {
 // a batch. A host given twice with the same values counts as a duplicate,
 // and with different values is refused. It is not safe for concurrent use.
 type HostWriter struct {
-	st     *store.Store
-	batch  int
-	reject RejectFunc
-	queue  []store.HostInput
-	seen   map[string]seenHost // by lower-case name: hosts given twice
-	counts Counts
-	err    error // the store's failure, after which nothing more is written
+	q    batch[store.HostInput] // the queue, the counts and the store's failure
+	st   *store.Store
+	seen map[string]seenHost // by lower-case name: hosts given twice
 }
 
 // seenHost is a host already given, and where.
@@ -75,10 +71,7 @@ type seenHost struct {
 // (DefaultBatch when batch is less than 1) and passing each refused host
 // to reject, which may be nil.
 func NewHostWriter(st *store.Store, batch int, reject RejectFunc) *HostWriter {
-	if batch < 1 {
-		batch = DefaultBatch
-	}
-	return &HostWriter{st: st, batch: batch, reject: reject, seen: map[string]seenHost{}}
+	return &HostWriter{q: newBatch[store.HostInput](batch, reject), st: st, seen: map[string]seenHost{}}
 }
 
 // Add validates h and queues it, storing the queue once it holds a batch.
@@ -87,43 +80,34 @@ func NewHostWriter(st *store.Store, batch int, reject RejectFunc) *HostWriter {
 // writer's RejectFunc; the error is the store's, after which the writer
 // stores nothing more.
 func (w *HostWriter) Add(ctx context.Context, h Host, ref int) error {
-	w.counts.Read++
+	w.q.counts.Read++
 	in, err := validateHost(h, nil)
 	return w.add(ctx, in, err, ref)
 }
 
 // add queues a validated host, or refuses it for err.
 func (w *HostWriter) add(ctx context.Context, in store.HostInput, err error, ref int) error {
-	if w.err != nil {
-		return w.err
+	if w.q.err != nil {
+		return w.q.err
 	}
 	if err != nil {
-		w.refuse(ref, err)
+		w.q.refuse(ref, err.Error())
 		return nil
 	}
 	key := strings.ToLower(in.Name)
 	if prev, ok := w.seen[key]; ok {
 		if !sameHost(prev.host, in) {
-			w.refuse(ref, fmt.Errorf("host %s already given at line %d with different values", in.Name, prev.ref))
+			w.q.refuse(ref, fmt.Sprintf("host %s already given at line %d with different values", in.Name, prev.ref))
 		} else {
-			w.counts.Duplicate++
+			w.q.counts.Duplicate++
 		}
 		return nil
 	}
 	w.seen[key] = seenHost{ref, in}
-	w.queue = append(w.queue, in)
-	if len(w.queue) >= w.batch {
+	if w.q.push(in, ref) {
 		return w.flush(ctx)
 	}
 	return nil
-}
-
-// refuse counts a refused host and reports it.
-func (w *HostWriter) refuse(ref int, err error) {
-	w.counts.Rejected++
-	if w.reject != nil {
-		w.reject(Rejection{Ref: ref, Reason: err.Error()})
-	}
 }
 
 // sameHost reports whether two records describe a host identically.
@@ -134,22 +118,22 @@ func sameHost(a, b store.HostInput) bool {
 }
 
 // Pending returns how many valid hosts wait for the next transaction.
-func (w *HostWriter) Pending() int { return len(w.queue) }
+func (w *HostWriter) Pending() int { return len(w.q.queue) }
 
 // flush upserts the queue in one transaction.
 func (w *HostWriter) flush(ctx context.Context) error {
-	if len(w.queue) == 0 || w.err != nil {
-		return w.err
+	if len(w.q.queue) == 0 || w.q.err != nil {
+		return w.q.err
 	}
-	c, err := w.st.UpsertHosts(ctx, w.queue)
+	c, err := w.st.UpsertHosts(ctx, w.q.queue)
 	if err != nil {
-		w.err = err
+		w.q.err = err
 		return err
 	}
-	w.counts.Imported += c.Inserted
-	w.counts.Updated += c.Updated
-	w.counts.Duplicate += c.Unchanged
-	w.queue = w.queue[:0]
+	w.q.counts.Imported += c.Inserted
+	w.q.counts.Updated += c.Updated
+	w.q.counts.Duplicate += c.Unchanged
+	w.q.stored()
 	return nil
 }
 
@@ -158,7 +142,7 @@ func (w *HostWriter) flush(ctx context.Context) error {
 // writer must not be used afterwards.
 func (w *HostWriter) Close(ctx context.Context) (Counts, error) {
 	err := w.flush(ctx)
-	return w.counts, err
+	return w.q.counts, err
 }
 
 // hostColumns returns the hosts file's columns, all required.
