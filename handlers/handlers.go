@@ -1,6 +1,6 @@
 // Package handlers is wsusfix's whole HTTP surface: routes, one file per
 // resource, the single error-to-status mapping, and middleware. It reads
-// through *store.Store, decodes codes with remote/hresult, and renders
+// through *store.Store, decodes codes with store/hresult, and renders
 // views; it never writes internal error text to a response.
 package handlers
 

@@ -16,6 +16,10 @@ var ErrNotFound = errors.New("not found")
 // rule, such as a second host with the same name.
 var ErrConflict = errors.New("conflict")
 
+// ErrInvalidHostName is wrapped by every error ValidateHostName returns,
+// and so by UpsertHosts given a name that is not a host name.
+var ErrInvalidHostName = errors.New("invalid host name")
+
 // ErrFilterTooLong is returned (wrapped) for a text filter longer than
 // MaxFilterText bytes. SQLite refuses LIKE patterns over 50,000 bytes as
 // "too complex", and escaping the wildcards can double a text's length;

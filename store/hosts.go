@@ -58,10 +58,85 @@ type UpsertCounts struct {
 	Unchanged int
 }
 
+// MaxHostName is the longest host name, in bytes, that DNS allows.
+const MaxHostName = 253
+
+// HostNameError says why a text is not a host name. It wraps
+// ErrInvalidHostName.
+type HostNameError struct {
+	Name   string // the text refused
+	Reason string // why, such as "starts with a hyphen"; never quotes an overlong Name
+}
+
+// Error names the text, cut to 64 characters, and the reason.
+func (e *HostNameError) Error() string {
+	return fmt.Sprintf("host name %.64q: %s", e.Name, e.Reason)
+}
+
+// Unwrap returns ErrInvalidHostName.
+func (e *HostNameError) Unwrap() error { return ErrInvalidHostName }
+
+// ValidateHostName accepts a NetBIOS name or an FQDN: dot-separated labels
+// of 1 to 63 letters, digits and hyphens, not starting or ending with a
+// hyphen (RFC 1123), MaxHostName characters at most. Every host the store
+// holds passed it, since UpsertHosts refuses any other; it returns a
+// *HostNameError.
+func ValidateHostName(s string) error {
+	refuse := func(format string, a ...any) error {
+		return &HostNameError{Name: s, Reason: fmt.Sprintf(format, a...)}
+	}
+	switch {
+	case s == "":
+		return refuse("is empty")
+	case len(s) > MaxHostName:
+		return refuse("is longer than %d characters", MaxHostName)
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		switch {
+		case label == "":
+			return refuse("has an empty label (two dots, or a dot at an end)")
+		case len(label) > 63:
+			return refuse("label %q is longer than 63 characters", label)
+		case label[0] == '-':
+			return refuse("label %q starts with a hyphen", label)
+		case label[len(label)-1] == '-':
+			return refuse("label %q ends with a hyphen", label)
+		}
+		for _, r := range label {
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-') {
+				return refuse("has %q: only letters, digits, hyphens and dots are allowed", r)
+			}
+		}
+	}
+	return nil
+}
+
+// checkHostInput refuses a host whose name, or FQDN when given, is not a
+// host name.
+func checkHostInput(h HostInput) error {
+	if err := ValidateHostName(h.Name); err != nil {
+		return err
+	}
+	if h.FQDN == "" {
+		return nil
+	}
+	if err := ValidateHostName(h.FQDN); err != nil {
+		return fmt.Errorf("fqdn of %.64q: %w", h.Name, err)
+	}
+	return nil
+}
+
 // UpsertHosts inserts new hosts and updates changed ones, by name, in one
 // transaction. A row identical to the stored host counts as unchanged, so
-// importing the same file twice changes nothing.
+// importing the same file twice changes nothing. A name or FQDN that
+// ValidateHostName refuses fails the whole call, before anything is written,
+// with an error wrapping ErrInvalidHostName.
 func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, error) {
+	for _, h := range in {
+		if err := checkHostInput(h); err != nil {
+			return UpsertCounts{}, fmt.Errorf("store: upsert hosts: %w", err)
+		}
+	}
 	var c UpsertCounts
 	now := s.now().UnixMilli()
 	err := s.withTx(ctx, func(tx *sql.Tx) error {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"wsusfix/store/run"
@@ -92,5 +94,79 @@ func TestStore_SearchFollowsRenames(t *testing.T) {
 	var n int
 	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM hosts_search WHERE name LIKE '%name%'").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("search index still holds %d deleted hosts (%v)", n, err)
+	}
+}
+
+// TestValidateHostName ensures NetBIOS names and FQDNs pass and anything
+// else is refused with a reason naming what is wrong.
+func TestValidateHostName(t *testing.T) {
+	t.Parallel()
+	label := strings.Repeat("a", 63)
+	longest := strings.Join([]string{label, label, label, label[:61]}, ".") // 253
+	tests := []struct {
+		name, in, wantReason string
+	}{
+		{"netbios", "FIN-LT-0042", ""},
+		{"fqdn", "fin-lt-0042.corp.example", ""},
+		{"digits only", "123", ""},
+		{"longest", longest, ""},
+		{"empty", "", "is empty"},
+		{"too long", longest + "x", "is longer than 253 characters"},
+		{"long label", label + "a.corp", `label "` + label + `a" is longer than 63 characters`},
+		{"two dots", "pc2..corp", "has an empty label (two dots, or a dot at an end)"},
+		{"trailing dot", "pc2.corp.", "has an empty label"},
+		{"leading hyphen", "-lead", `label "-lead" starts with a hyphen`},
+		{"trailing hyphen", "pc.trail-", `label "trail-" ends with a hyphen`},
+		{"space", "BAD HOST", `has ' ': only letters, digits, hyphens and dots are allowed`},
+		{"underscore", "under_score", `has '_'`},
+		{"non-ASCII", "café", `has 'é'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateHostName(tt.in)
+			if tt.wantReason == "" {
+				if err != nil {
+					t.Fatalf("ValidateHostName(%q) = %v, want nil", tt.in, err)
+				}
+				return
+			}
+			var he *HostNameError
+			if !errors.As(err, &he) || !errors.Is(err, ErrInvalidHostName) {
+				t.Fatalf("ValidateHostName(%q) = %v, want a *HostNameError wrapping ErrInvalidHostName", tt.in, err)
+			}
+			if he.Name != tt.in || !strings.HasPrefix(he.Reason, tt.wantReason) {
+				t.Errorf("refused %q because %q, want %q because %q", he.Name, he.Reason, tt.in, tt.wantReason)
+			}
+			if len(err.Error()) > 200 {
+				t.Errorf("error quotes the whole name: %d bytes", len(err.Error()))
+			}
+		})
+	}
+}
+
+// TestStore_UpsertHostsRefusesBadNames ensures no writer can store a host
+// whose name or FQDN is not a host name: the whole call fails with
+// ErrInvalidHostName and nothing is written.
+func TestStore_UpsertHostsRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	tests := []struct {
+		name string
+		bad  HostInput
+	}{
+		{"name", HostInput{Name: "BAD HOST"}},
+		{"empty name", HostInput{}},
+		{"fqdn", HostInput{Name: "PC-9", FQDN: "pc-9..corp"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.UpsertHosts(t.Context(), []HostInput{{Name: "PC-1"}, tt.bad})
+			if !errors.Is(err, ErrInvalidHostName) {
+				t.Fatalf("UpsertHosts(%+v) = %v, want ErrInvalidHostName", tt.bad, err)
+			}
+			if n, err := s.CountHosts(t.Context()); err != nil || n != 0 {
+				t.Errorf("store holds %d hosts (%v), want 0", n, err)
+			}
+		})
 	}
 }

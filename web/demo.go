@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"wsusfix/remote"
@@ -13,6 +12,7 @@ import (
 	"wsusfix/remote/runner"
 	"wsusfix/sim"
 	"wsusfix/store"
+	"wsusfix/store/ingest"
 	"wsusfix/store/secret"
 )
 
@@ -118,29 +118,42 @@ func startDemoFleet(fleet *sim.Fleet, opt repair.Options, log *slog.Logger) (run
 	return rn, func() { srv.Close() }, nil
 }
 
-// seedFleet stores a fleet's inventory and history, as an import would.
+// seedFleet stores a fleet's inventory and history through the validation
+// and batched upserts an import uses, with the history's source WSUS, as
+// an inventory sync would. A record refused is an error: the simulator
+// must produce what a real estate may.
 func seedFleet(ctx context.Context, st *store.Store, f *sim.Fleet) error {
-	hosts := make([]store.HostInput, 0, len(f.Hosts))
-	var events []store.EventInput
-	for _, h := range f.Hosts {
-		hosts = append(hosts, store.HostInput{Name: h.Name, FQDN: h.FQDN, OSCaption: h.OSCaption,
-			OSBuild: h.OSBuild, Group: h.Group, LastReportAt: h.LastReport})
-		for _, ev := range h.History {
-			events = append(events, store.EventInput{HostName: h.Name, At: ev.Time, UpdateID: ev.UpdateID,
-				KB: ev.KB, Title: ev.Title, Operation: ev.Operation, Result: ev.Result,
-				HResult: ev.HResult, Source: store.SourceWSUS})
+	var refused []ingest.Rejection
+	reject := func(r ingest.Rejection) { refused = append(refused, r) }
+	hosts := ingest.NewHostWriter(st, ingest.DefaultBatch, reject)
+	for i, h := range f.Hosts {
+		err := hosts.Add(ctx, ingest.Host{Name: h.Name, FQDN: h.FQDN, OSCaption: h.OSCaption,
+			OSBuild: h.OSBuild, Group: h.Group, LastReport: h.LastReport}, i+1)
+		if err != nil {
+			break // Close returns it
 		}
 	}
-	if _, err := st.UpsertHosts(ctx, hosts); err != nil {
+	if _, err := hosts.Close(ctx); err != nil {
 		return err
 	}
-	c, err := st.AddUpdateEvents(ctx, events)
-	if err != nil {
+	history := ingest.NewHistoryWriter(st, store.SourceWSUS, ingest.DefaultBatch, reject)
+	n := 0
+events:
+	for _, h := range f.Hosts {
+		for _, ev := range h.History {
+			n++
+			err := history.Add(ctx, ingest.HistoryRecord{Host: h.Name, At: ev.Time, KB: ev.KB, UpdateID: ev.UpdateID,
+				Title: ev.Title, Operation: ev.Operation, Result: string(ev.Result), HResult: ev.HResult}, n)
+			if err != nil {
+				break events // Close returns it
+			}
+		}
+	}
+	if _, err := history.Close(ctx); err != nil {
 		return err
 	}
-	if len(c.UnknownIdx) > 0 {
-		return fmt.Errorf("%d history entries name hosts outside the fleet: %s", len(c.UnknownIdx),
-			strings.Join([]string{events[c.UnknownIdx[0]].HostName}, ", "))
+	if len(refused) > 0 {
+		return fmt.Errorf("the simulated fleet has %d records the inventory refuses, the first: %s", len(refused), refused[0].Reason)
 	}
 	return nil
 }

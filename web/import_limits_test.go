@@ -61,15 +61,3 @@ func TestImport_fieldLengths(t *testing.T) {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
 }
-
-// TestColumnMax ensures every column of both files has its own limit, so
-// none falls back to the default by oversight.
-func TestColumnMax(t *testing.T) {
-	for _, h := range []string{hostsHeader, strings.TrimSpace(historyHeader) + ",update_id"} {
-		for _, c := range strings.Split(strings.TrimSpace(h), ",") {
-			if _, ok := columnMax[c]; !ok {
-				t.Errorf("column %s has no entry in columnMax", c)
-			}
-		}
-	}
-}

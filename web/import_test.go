@@ -607,42 +607,6 @@ func TestRunImport_stdin(t *testing.T) {
 	checkRowErrors(t, "stdin", r.stderr, []rowError{{3, `name "BAD HOST"`}})
 }
 
-// TestImportCSV_progress ensures a long import reports progress at most once
-// per second and per row interval, and a quick one not at all.
-func TestImportCSV_progress(t *testing.T) {
-	t.Parallel()
-	var b strings.Builder
-	b.WriteString(hostsHeader)
-	for i := range 10 {
-		fmt.Fprintf(&b, "PC%d,,,,,,\n", i)
-	}
-	content := b.String()
-	for _, tt := range []struct {
-		name string
-		tick time.Duration
-		want int
-	}{{"slow", 2 * time.Second, 5}, {"fast", time.Millisecond, 0}} {
-		t.Run(tt.name, func(t *testing.T) {
-			st := openTestStore(t, filepath.Join(t.TempDir(), "w.db"))
-			clock := time.Date(2024, 5, 14, 0, 0, 0, 0, time.UTC)
-			o := importOptions{batch: 3, progressEvery: 2, now: func() time.Time {
-				clock = clock.Add(tt.tick)
-				return clock
-			}}
-			var stdout, stderr bytes.Buffer
-			s := &hostSink{st: st, seen: map[string]seenHost{}}
-			err := importCSV(t.Context(), strings.NewReader(content), int64(len(content)), "h.csv", s, o, &stdout, &stderr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := strings.Count(stderr.String(), "rows (")
-			if got != tt.want || (tt.want > 0 && !strings.Contains(stderr.String(), "h.csv: read 10 rows (0.0 MB of 0.0 MB)...")) {
-				t.Errorf("%d progress lines, want %d:\n%s", got, tt.want, stderr.String())
-			}
-		})
-	}
-}
-
 // BenchmarkImportHistory measures importing 1,000,000 history rows for
 // 10,000 hosts into a fresh database that already holds the hosts, with the
 // rows grouped by host (an export per computer) and ordered by date (an
