@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // newTestStore opens a fresh database file under t.TempDir.
@@ -158,7 +159,7 @@ func TestHistoryWriter(t *testing.T) {
 	if err != nil || len(events) != 1 {
 		t.Fatalf("PC-1 history: %d entries, %v", len(events), err)
 	}
-	if e := events[0]; e.Source != store.SourceWSUS || e.Operation != "Installation" || e.Result != "Failed" {
+	if e := events[0]; e.Source != store.SourceWSUS || e.Operation != "Installation" || e.Result != run.ResultFailed {
 		t.Errorf("PC-1 entry stored as %+v", e)
 	}
 	pc2, _ := st.HostByName(ctx, "PC-2")
