@@ -13,6 +13,7 @@ import (
 // a download cut short, and one that fails after rows have gone out aborts
 // the response so the download cannot look complete.
 func TestStreamCSV_FailsCleanly(t *testing.T) {
+	t.Parallel()
 	h, _ := limitsApp(t)
 	rec := httptest.NewRecorder()
 	h.streamCSV(rec, httptest.NewRequest("GET", "/export/hosts.csv", nil), "x", []string{"a"},

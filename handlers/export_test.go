@@ -82,6 +82,7 @@ func csvRows(t *testing.T, c *http.Client, u string) [][]string {
 // update title in the hosts export, and a user name typed at sign-in in
 // the audit export.
 func TestExport_ControlCharacterFormulas(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	a.seed(t, []store.HostInput{{Name: "PC-1", Group: " \t=cmd|' /C calc'!A0"}}, nil)
 	title := "\x00=HYPERLINK(\"http://evil.example\",\"x\")"
@@ -129,6 +130,7 @@ func TestExport_ControlCharacterFormulas(t *testing.T) {
 // whatever the query: a 900 KB query string, every value within its
 // limit, is audited as a target of at most 256 characters ending in "…".
 func TestExport_AuditCapped(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	q := url.Values{}
 	for i := range 3500 {

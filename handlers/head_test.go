@@ -32,6 +32,7 @@ func (idleRunner) Subscribe(int64) (<-chan run.Event, func()) {
 // status and content type, and no body written, even from the CSV export
 // and the event stream of an active rn, which would otherwise run on.
 func TestHead_EveryGETRoute(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "head.db"))
 	if err != nil {
@@ -125,6 +126,7 @@ func TestHead_EveryGETRoute(t *testing.T) {
 // TestHead_Refused ensures a HEAD refused before routing (a query over its
 // limits) gets GET's status and still no body.
 func TestHead_Refused(t *testing.T) {
+	t.Parallel()
 	_, mux := limitsApp(t)
 	for _, method := range []string{http.MethodGet, http.MethodHead} {
 		rec := httptest.NewRecorder()

@@ -20,6 +20,7 @@ import (
 // TestHead ensures HEAD answers where GET does, with no body: /healthz for
 // monitors, and the triage page signed in and not.
 func TestHead(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	for _, tt := range []struct {
 		path   string
@@ -50,6 +51,7 @@ func TestHead(t *testing.T) {
 // before anything is streamed; and that LIKE wildcards up to the limit are
 // plain text.
 func TestParams_Long(t *testing.T) {
+	t.Parallel()
 	a := newApp(t, signedInAs("tester", store.RoleAdmin))
 	hosts, fails := fleet(30)
 	a.seed(t, hosts, fails)
@@ -97,6 +99,7 @@ func TestParams_Long(t *testing.T) {
 // audited with the user whose session cookie it carried, and with nobody
 // when there is none.
 func TestCrossOrigin_AuditsUser(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	admin := signIn(t, a.srv.URL, a.st, "alice", store.RoleAdmin)
 	cross := map[string]string{"Sec-Fetch-Site": "cross-site"}
@@ -189,6 +192,7 @@ func FuzzQueryParams(f *testing.F) {
 // to the sign-in page without it (rather than to a /login address over
 // the limits), and a usual one keeps it.
 func TestLogin_LongNext(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	long := "/?" + url.Values{"a": {strings.Repeat("x", 250)}, "b": {strings.Repeat("y", 250)},
 		"c": {strings.Repeat("z", 250)}, "d": {strings.Repeat("w", 250)}, "e": {strings.Repeat("v", 250)}}.Encode()

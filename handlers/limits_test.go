@@ -38,6 +38,7 @@ type chunked struct{ io.Reader }
 // refuses one byte over its limit with 413, whether the client declares
 // the length or not, while a body at the limit gets through.
 func TestBodyLimits(t *testing.T) {
+	t.Parallel()
 	_, mux := limitsApp(t)
 	seen := map[string]bool{}
 	var keys []string
@@ -111,6 +112,7 @@ func TestBodyLimits(t *testing.T) {
 // multipart and other formats are refused with 415 where a form is
 // expected, and an unreadable query is a 400, not a 500.
 func TestBodyLimits_Forms(t *testing.T) {
+	t.Parallel()
 	_, mux := limitsApp(t)
 	tests := []struct {
 		name, method, target, ctype, body string
@@ -145,6 +147,7 @@ func TestBodyLimits_Forms(t *testing.T) {
 // its limit with a 400 naming it and the limit, and passes at the limit;
 // an unlisted parameter has a limit too.
 func TestParams(t *testing.T) {
+	t.Parallel()
 	_, mux := limitsApp(t)
 	get := func(v url.Values) (int, string) {
 		rec := httptest.NewRecorder()
@@ -170,6 +173,7 @@ func TestParams(t *testing.T) {
 // TestPathLimit ensures a path over maxPath bytes is refused with 414
 // before routing, while the longest host name's pages are well inside it.
 func TestPathLimit(t *testing.T) {
+	t.Parallel()
 	_, mux := limitsApp(t)
 	label := strings.Repeat("é", 31) // 62 bytes, 186 once escaped
 	name := strings.Join([]string{label, label, label, label}, ".")

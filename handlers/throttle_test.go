@@ -18,6 +18,7 @@ import (
 // says. Across 30 accounts at once from one address, at most 20 are
 // checked.
 func TestLogin_ThrottleParallel(t *testing.T) {
+	t.Parallel()
 	a := newApp(t)
 	ensureUser(t, a.st, "olga", store.RoleOperator)
 	fire := func(n int, name func(i int) string) map[int]int {

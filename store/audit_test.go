@@ -105,6 +105,7 @@ func TestStore_Sessions(t *testing.T) {
 // a 900 KB target becomes AuditTargetMax characters ending in "…", cut
 // between characters, while values up to the cap are stored whole.
 func TestStore_AuditCaps(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	huge := "/export/hosts.csv?" + strings.Repeat("é", 450_000)

@@ -113,6 +113,7 @@ func TestStore_EachFailingHost(t *testing.T) {
 // query that takes one, instead of failing inside SQLite, while the
 // longest allowed text, all wildcards, runs.
 func TestStore_FilterTextTooLong(t *testing.T) {
+	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	long := strings.Repeat("_", MaxFilterText+1)

@@ -17,6 +17,7 @@ import (
 
 // TestAdminTabs ensures each admin page marks its own tab as current.
 func TestAdminTabs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		page templ.Component
@@ -48,6 +49,7 @@ var users = []store.User{
 // with the actions that apply to it, and the admin cannot disable
 // themselves.
 func TestUsersPage(t *testing.T) {
+	t.Parallel()
 	doc := render(t, t.Context(), views.UsersPage(views.UsersProps{Users: users, Me: "alice"}))
 	none(t, doc, "form-problem")
 	none(t, doc, "one-time-password")
@@ -103,6 +105,7 @@ func TestUsersPage(t *testing.T) {
 // TestUsersPage_Forms ensures the add form keeps what was typed on a
 // problem, and a generated password is shown once with whom it is for.
 func TestUsersPage_Forms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		props       views.UsersProps
@@ -153,6 +156,7 @@ func TestUsersPage_Forms(t *testing.T) {
 // TestSettingsPage ensures the WinRM form shows the stored settings, never a
 // password (only whether one is set), and the notices that apply.
 func TestSettingsPage(t *testing.T) {
+	t.Parallel()
 	methods := []string{"ntlm", "basic", "kerberos"}
 	tests := []struct {
 		name      string
@@ -227,6 +231,7 @@ func TestSettingsPage(t *testing.T) {
 // TestAuditQuery ensures the audit filters travel in the URL escaped and
 // read back the same, defaults left out, and paging keeps the filters.
 func TestAuditQuery(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		q    views.AuditQuery
@@ -269,6 +274,7 @@ func TestAuditQuery(t *testing.T) {
 
 // TestOutcomeClass ensures audit outcomes get the colour of what they mean.
 func TestOutcomeClass(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		outcome, want string
 	}{
@@ -298,6 +304,7 @@ var auditEntries = []store.AuditEntry{
 // and outcome, counts them, and its filters, export and pager keep the
 // query.
 func TestAuditPage(t *testing.T) {
+	t.Parallel()
 	q := views.AuditQuery{Actor: "alice", Action: "run.start", Outcome: "ok", Target: "PC", Page: 2}
 	tests := []struct {
 		name       string

@@ -18,6 +18,7 @@ import (
 // outcome group, offers the re-run of failed runs only once the batch is
 // over, and lists every run.
 func TestBatchPage(t *testing.T) {
+	t.Parallel()
 	runs := []store.Run{
 		{ID: 21, BatchID: 3, HostName: "PC-001", Procedure: run.ProcedureRepair, State: run.StateSucceeded, Outcome: run.OutcomeRepaired, CreatedAt: at},
 		{ID: 22, BatchID: 3, HostName: "PC-002", Procedure: run.ProcedureRepair, State: run.StateFailed, Outcome: run.OutcomeUnreachable, CreatedAt: at},
@@ -95,6 +96,7 @@ func TestBatchPage(t *testing.T) {
 // acts on, so unreachable and timed-out hosts count together and apart
 // from hosts where the repair ran and did not help.
 func TestBatchPage_Outcomes(t *testing.T) {
+	t.Parallel()
 	p := views.BatchProps{Batch: store.Batch{ID: 4, Procedure: run.ProcedureRepair},
 		Outcomes: map[run.Outcome]int{run.OutcomeRepaired: 5, run.OutcomeUnknown: 1, run.OutcomeChecked: 2, run.OutcomeStillFailing: 3, run.OutcomeUnreachable: 4, run.OutcomeTimedOut: 1,
 			run.OutcomeAuth: 1, run.OutcomeQuota: 1, run.OutcomeNotConfigured: 1, run.OutcomeRefused: 2, run.OutcomeError: 1, run.OutcomeCancelled: 1, run.OutcomeInterrupted: 2}}
@@ -124,6 +126,7 @@ func TestBatchPage_Outcomes(t *testing.T) {
 // how many hosts, posts exactly them (or the filter that chose them) with
 // the count expected, and lists at most Shown names.
 func TestBulkConfirmPage(t *testing.T) {
+	t.Parallel()
 	hosts := func(n int) []string {
 		var out []string
 		for i := range n {
@@ -201,6 +204,7 @@ func TestBulkConfirmPage(t *testing.T) {
 // TestBulkConfirmPage_Problem ensures that when nothing can start the page
 // says why and offers no form to start it anyway.
 func TestBulkConfirmPage_Problem(t *testing.T) {
+	t.Parallel()
 	doc := render(t, t.Context(), views.BulkConfirmPage(views.BulkProps{Problem: "No hosts selected. Tick some first.", Shown: 100}))
 	if got := text(one(t, doc, "bulk-problem")); got != "No hosts selected. Tick some first." {
 		t.Errorf("problem = %q", got)
@@ -212,6 +216,7 @@ func TestBulkConfirmPage_Problem(t *testing.T) {
 // TestBatchPage_Escaping ensures a batch's description and its hosts'
 // names, markup included, show as text on the batch and bulk pages.
 func TestBatchPage_Escaping(t *testing.T) {
+	t.Parallel()
 	for _, bad := range hostile {
 		t.Run(bad, func(t *testing.T) {
 			batch := views.BatchPage(views.BatchProps{

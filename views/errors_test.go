@@ -10,6 +10,7 @@ import (
 // TestErrorPage ensures an error page shows its title and safe message, the
 // helpful link and the support reference only when given, and escapes them.
 func TestErrorPage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		props    views.ErrorProps

@@ -40,6 +40,7 @@ func hostProps() views.HostProps {
 // TestHostPage ensures a host's page shows its facts, its newest failure
 // decoded, its history with each HRESULT decoded, and its runs.
 func TestHostPage(t *testing.T) {
+	t.Parallel()
 	p := hostProps()
 	p.Runs = []store.Run{{ID: 5, HostName: "PC-001", Procedure: run.ProcedureCheck, RequestedBy: "alice", State: run.StateSucceeded, CreatedAt: at}}
 	doc := render(t, t.Context(), views.HostPage(p))
@@ -117,6 +118,7 @@ func TestHostPage(t *testing.T) {
 // TestHostPage_Actions ensures repair and check are offered exactly when
 // they can start, and otherwise the page says why or links the active run.
 func TestHostPage_Actions(t *testing.T) {
+	t.Parallel()
 	active := store.Run{ID: 77, HostName: "PC-001", Procedure: run.ProcedureRepair, State: run.StateRunning, CreatedAt: at}
 	tests := []struct {
 		name       string
@@ -171,6 +173,7 @@ func TestHostPage_Actions(t *testing.T) {
 // TestHostPage_Empty ensures a host with no failure, history or runs says
 // so instead of showing empty tables.
 func TestHostPage_Empty(t *testing.T) {
+	t.Parallel()
 	p := views.HostProps{Host: store.Host{ID: 9, Name: "PC-NEW", State: store.StateUnknown}, Page: 1, Pages: 1}
 	doc := render(t, t.Context(), views.HostPage(p))
 	none(t, doc, "host-failure")
@@ -186,6 +189,7 @@ func TestHostPage_Empty(t *testing.T) {
 // TestHostPage_HistoryPager ensures the history pager links newer and older
 // pages of the same host, escaped, landing on the history section.
 func TestHostPage_HistoryPager(t *testing.T) {
+	t.Parallel()
 	p := hostProps()
 	p.Host.Name = "PC 001#x"
 	p.HistoryTotal, p.Page, p.Pages = 450, 2, 3
@@ -202,6 +206,7 @@ func TestHostPage_HistoryPager(t *testing.T) {
 // TestHostPage_Escaping ensures a host's own data, markup included, shows
 // as text on its page and never becomes an element or attribute.
 func TestHostPage_Escaping(t *testing.T) {
+	t.Parallel()
 	for _, bad := range hostile {
 		t.Run(bad, func(t *testing.T) {
 			p := hostProps()
@@ -228,6 +233,7 @@ func TestHostPage_Escaping(t *testing.T) {
 
 // TestResultClass ensures history results get the colour of what they mean.
 func TestResultClass(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		result, want string
 	}{
@@ -250,6 +256,7 @@ func TestResultClass(t *testing.T) {
 // TestStateLabel ensures each host state reads in words with its colour,
 // and an unknown one reads as Unknown rather than blank.
 func TestStateLabel(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, state, wantLabel, wantClass string
 	}{

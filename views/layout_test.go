@@ -15,6 +15,7 @@ import (
 // sign-out button, only when the context carries a user, and the admin
 // link only to admins.
 func TestPage_SignedIn(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		ctx       func(context.Context) context.Context
@@ -66,6 +67,7 @@ func TestPage_SignedIn(t *testing.T) {
 // TestPage_Nav ensures exactly the current section is marked in the main
 // navigation, and the title names the page.
 func TestPage_Nav(t *testing.T) {
+	t.Parallel()
 	admin := views.WithSignedIn(t.Context(), views.SignedIn{Name: "alice", Role: "admin"})
 	tests := []struct {
 		name string
@@ -93,6 +95,7 @@ func TestPage_Nav(t *testing.T) {
 
 // TestPage_Children ensures a page's content lands inside main.
 func TestPage_Children(t *testing.T) {
+	t.Parallel()
 	child := templ.Raw(`<p data-testid="child">hello</p>`)
 	ctx := templ.WithChildren(t.Context(), child)
 	doc := render(t, ctx, views.Page("X", ""))
@@ -104,6 +107,7 @@ func TestPage_Children(t *testing.T) {
 // TestPages_Layout ensures every full page renders inside the layout, so
 // the signed-in user and the navigation appear on each of them.
 func TestPages_Layout(t *testing.T) {
+	t.Parallel()
 	run, events := repairRun()
 	tests := []struct {
 		name string

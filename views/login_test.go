@@ -12,6 +12,7 @@ import (
 // page, never a password, shows why the last attempt failed, and focuses
 // the field to fill in.
 func TestLoginPage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		props       views.LoginProps
@@ -67,6 +68,7 @@ func TestLoginPage(t *testing.T) {
 
 // TestSignedIn_Admin ensures only the admin role reaches the admin pages.
 func TestSignedIn_Admin(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		role string
 		want bool

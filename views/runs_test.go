@@ -51,6 +51,7 @@ func pending(order ...run.Step) []views.StepView {
 // TestBuildSteps ensures every step of the procedure is shown in order,
 // with the state, duration, detail and output its events give it.
 func TestBuildSteps(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		order  []run.Step
@@ -211,6 +212,7 @@ func TestBuildSteps(t *testing.T) {
 // TestFormatDuration ensures durations read at a precision that fits
 // their size, and that no duration reads as blank unless there is none.
 func TestFormatDuration(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		d    time.Duration
@@ -239,6 +241,7 @@ func TestFormatDuration(t *testing.T) {
 // TestStepLabel ensures every procedure step has a human name and an
 // unknown step shows its own name rather than nothing.
 func TestStepLabel(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		step string
@@ -273,6 +276,7 @@ func TestStepLabel(t *testing.T) {
 // TestStateClass ensures run and step states get the colour of what they
 // mean: good green, bad red, in progress blue, the rest amber.
 func TestStateClass(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		state string
@@ -302,6 +306,7 @@ func TestStateClass(t *testing.T) {
 // TestRunsQuery ensures the runs list's URL carries every filter set,
 // escaped, leaves defaults out, and that WithPage keeps the filters.
 func TestRunsQuery(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		q    views.RunsQuery
@@ -345,6 +350,7 @@ func TestRunsQuery(t *testing.T) {
 
 // TestRunHref ensures run and batch pages are addressed by their id.
 func TestRunHref(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		got  string
@@ -389,6 +395,7 @@ func repairRun() (store.Run, []run.Event) {
 // step by name with its state, and each step's own output with stderr
 // marked, and offers cancel only while the run is active and allowed.
 func TestRunPage(t *testing.T) {
+	t.Parallel()
 	rn, events := repairRun()
 	steps := views.BuildSteps(repairSteps, events)
 
@@ -483,6 +490,7 @@ func TestRunPage(t *testing.T) {
 // TestRunPage_Active ensures an active run is marked live and offers cancel
 // exactly when the viewer may cancel, and a finished one never does.
 func TestRunPage_Active(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		state      run.State
@@ -524,6 +532,7 @@ func TestRunPage_Active(t *testing.T) {
 // TestRunPage_Escaping ensures what a host printed, and its name, reach the
 // run page as text: a script or tag in output is never markup.
 func TestRunPage_Escaping(t *testing.T) {
+	t.Parallel()
 	for _, bad := range hostile {
 		t.Run(bad, func(t *testing.T) {
 			rn := store.Run{ID: 9, HostName: "PC-" + bad, Procedure: run.ProcedureRepair, State: run.StateFailed,
@@ -556,6 +565,7 @@ func TestRunPage_Escaping(t *testing.T) {
 // run and its host, an empty state when none match, and pager links that
 // keep the filters.
 func TestRunsPage(t *testing.T) {
+	t.Parallel()
 	runs := []store.Run{
 		{ID: 12, HostName: "PC 002 & co", Procedure: run.ProcedureRepair, RequestedBy: "alice", State: run.StateRunning, CreatedAt: at},
 		{ID: 11, HostName: "PC-001", Procedure: run.ProcedureCheck, RequestedBy: "bob", State: run.StateSucceeded, Summary: "checked", CreatedAt: at.Add(-time.Hour)},

@@ -37,6 +37,7 @@ func parseTriage(t *testing.T, href string) views.TriageQuery {
 // TestTriageQuery_RoundTrip ensures a triage query written into a URL reads
 // back as the same query, whatever the filters hold.
 func TestTriageQuery_RoundTrip(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		q    views.TriageQuery
@@ -66,6 +67,7 @@ func TestTriageQuery_RoundTrip(t *testing.T) {
 // TestTriageQuery_Values ensures defaults stay out of the URL, so the
 // unfiltered first page is a bare path.
 func TestTriageQuery_Values(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		q    views.TriageQuery
@@ -91,6 +93,7 @@ func TestTriageQuery_Values(t *testing.T) {
 // TestTriageQuery_Href ensures links built from a query keep its filters on
 // whichever path they point at.
 func TestTriageQuery_Href(t *testing.T) {
+	t.Parallel()
 	filtered := views.TriageQuery{Code: "0x80070002", Group: "Servers & DCs", Page: 4}
 	tests := []struct {
 		name string
@@ -114,6 +117,7 @@ func TestTriageQuery_Href(t *testing.T) {
 // TestTriageQuery_With ensures WithPage, WithCode and WithSort change what
 // they name, keep the other filters, and send a changed list to page 1.
 func TestTriageQuery_With(t *testing.T) {
+	t.Parallel()
 	base := views.TriageQuery{Code: "0x80070002", Group: "Pilot", Q: "PC", Sort: store.SortName, Desc: true, Page: 3}
 	tests := []struct {
 		name string
@@ -149,6 +153,7 @@ func TestTriageQuery_With(t *testing.T) {
 // sorts by that column and that clicking the sorted column again reverses
 // it, starting from the page the user is on.
 func TestTriageQuery_SortLinks(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		from views.TriageQuery // the page the header is on, as parsed
@@ -181,6 +186,7 @@ func TestTriageQuery_SortLinks(t *testing.T) {
 // TestTriageQuery_AriaSort ensures exactly the sorted column announces its
 // direction, the default being newest failure first.
 func TestTriageQuery_AriaSort(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		q    views.TriageQuery
@@ -206,6 +212,7 @@ func TestTriageQuery_AriaSort(t *testing.T) {
 // TestTriageQuery_Filtered ensures only the filters (not sort or page) count
 // as narrowing the list.
 func TestTriageQuery_Filtered(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		q    views.TriageQuery
@@ -229,6 +236,7 @@ func TestTriageQuery_Filtered(t *testing.T) {
 // TestWhen ensures table times read in UTC to the minute, a zero time reads
 // as nothing, and the datetime attribute is RFC 3339 in UTC.
 func TestWhen(t *testing.T) {
+	t.Parallel()
 	paris := time.FixedZone("CET", 3600)
 	tests := []struct {
 		name     string
@@ -257,6 +265,7 @@ func TestWhen(t *testing.T) {
 // segment of the host URLs: it cannot add a query, a fragment, another
 // segment or leave the attribute.
 func TestHostHref(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		host string
@@ -306,6 +315,7 @@ func TestHostHref(t *testing.T) {
 // TestHistoryPageHref ensures history pages after the first name their page
 // and every one lands on the history section.
 func TestHistoryPageHref(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		page int
@@ -363,6 +373,7 @@ func triageProps(q views.TriageQuery) views.TriageProps {
 // decoded errors, counts by code that link to their filter, the bulk
 // actions and paging, each keeping the filters.
 func TestTriagePage(t *testing.T) {
+	t.Parallel()
 	byCode := views.TriageQuery{Code: "0x80070002", Group: "Pilot", Page: 1}
 	tests := []struct {
 		name          string
@@ -491,6 +502,7 @@ func TestTriagePage(t *testing.T) {
 // TestTriagePage_RepairAllLabel ensures the bulk action names how many
 // hosts it repairs, and the code when the list is filtered by one.
 func TestTriagePage_RepairAllLabel(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		q    views.TriageQuery
@@ -512,6 +524,7 @@ func TestTriagePage_RepairAllLabel(t *testing.T) {
 // TestTriagePage_Empty ensures an empty inventory explains how to import,
 // and an empty result says whether filters hid the hosts or none fail.
 func TestTriagePage_Empty(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		props     views.TriageProps
@@ -545,6 +558,7 @@ func TestTriagePage_Empty(t *testing.T) {
 // TestTriagePage_Escaping ensures host data with markup in it shows as text
 // on the triage page and never becomes an element or attribute.
 func TestTriagePage_Escaping(t *testing.T) {
+	t.Parallel()
 	for _, bad := range hostile {
 		t.Run(bad, func(t *testing.T) {
 			h := failingHost(1, "PC"+bad, bad, 0x80070002, bad)

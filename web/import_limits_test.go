@@ -12,6 +12,7 @@ import (
 // short line), while values at the limits, counted in characters, not
 // bytes, are stored whole.
 func TestImport_fieldLengths(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "w.db")
 	over := func(n int) string { return strings.Repeat("é", n+1) }
 	at := func(n int) string { return strings.Repeat("é", n) }

@@ -29,6 +29,7 @@ func windowsHost(t *testing.T, f *fleet, used map[string]bool, fault sim.Fault) 
 // Constrained Language Mode is refused by the bootstrap with a plain
 // reason, for Check and Repair alike, and nothing changes on it.
 func TestProcedure_ConstrainedLanguage(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 120)
 	used := map[string]bool{}
 	for _, procedure := range []run.Procedure{run.ProcedureCheck, run.ProcedureRepair} {
@@ -53,6 +54,7 @@ func TestProcedure_ConstrainedLanguage(t *testing.T) {
 // for), and on signs that many healthy hosts show (PendingFileRenameOperations
 // alone, an idle TrustedInstaller) warns and lets the repair go on.
 func TestProcedure_PreflightWarnsOrRefuses(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 200)
 	used := map[string]bool{}
 	tests := []struct {
@@ -89,6 +91,7 @@ func TestProcedure_PreflightWarnsOrRefuses(t *testing.T) {
 // that will not stop is a warning, not a failure: the repair goes on to a
 // verdict, and every update service runs afterwards.
 func TestProcedure_DoSvcBestEffort(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 120)
 	var h sim.Host
 	for _, c := range f.Sim.Hosts {
@@ -127,6 +130,7 @@ func TestProcedure_DoSvcBestEffort(t *testing.T) {
 // first attempt, so the rename succeeds at once rather than after a
 // failed attempt and a retry.
 func TestProcedure_TriggerStartBetweenSteps(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 120)
 	h := windowsHost(t, f, map[string]bool{}, sim.FaultTriggerStart)
 	sink := &memSink{}
@@ -164,6 +168,7 @@ func failingKB(h sim.Host) string {
 // no evidence, a fresh download is a verdict of its own with a next step,
 // and a host whose clock is off the dashboard's is judged by its own.
 func TestProcedure_Verdicts(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 250)
 	used := map[string]bool{}
 	tests := []struct {
@@ -216,6 +221,7 @@ func TestProcedure_Verdicts(t *testing.T) {
 // cut it; with a shorter detect timeout the run says the scan is still
 // running, is not a failure, and leaves the services running.
 func TestProcedure_FullScan(t *testing.T) {
+	t.Parallel()
 	// Simulated time runs fast, so 40 minutes pass in a blink.
 	f := newFleetWith(t, 120, func(_ *sim.Fleet, o *sim.Options) { o.ScriptTimeScale = 0.0002 })
 	used := map[string]bool{}
@@ -257,6 +263,7 @@ func TestProcedure_FullScan(t *testing.T) {
 // first searches after the reset exceed the server round trips, gets them
 // retried (the HRESULT is read as that runtime allows) and is repaired.
 func TestProcedure_DotNet40(t *testing.T) {
+	t.Parallel()
 	f := newFleet(t, 120)
 	h := windowsHost(t, f, map[string]bool{}, sim.FaultDotNet40)
 	sink := &memSink{}
@@ -276,6 +283,7 @@ func TestProcedure_DotNet40(t *testing.T) {
 // and reports the scan as still running, not as a failure, with the
 // services running.
 func TestProcedure_SilentScan(t *testing.T) {
+	t.Parallel()
 	// The host's time runs at half the dashboard's speed, so its script is
 	// still waiting (its deadline 2 s away) when the dashboard's expires
 	// after 1 s; a loaded machine only slows the host further.

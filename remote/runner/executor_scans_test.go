@@ -14,6 +14,7 @@ import (
 // concurrency, and that the repairs waiting for their server do not hold
 // back checks, which do not scan.
 func TestExecutor_ScansPerServer(t *testing.T) {
+	t.Parallel()
 	rec := newMemRecorder()
 	var mu sync.Mutex
 	active, most := 0, 0

@@ -185,6 +185,7 @@ func TestBootstrap_Lines(t *testing.T) {
 // language mode before anything constrained language refuses, refuses with
 // the message Go declares, and writes nothing of its own to stderr.
 func TestBootstrap_ConstrainedLanguage(t *testing.T) {
+	t.Parallel()
 	src := BootstrapScript()
 	check := strings.Index(src, "$ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'")
 	console := strings.Index(src, "[Console]::")

@@ -246,6 +246,7 @@ func TestDoubleQuoted(t *testing.T) {
 // precedes a step's first line in the block the bootstrap runs, so an
 // error names the line of the step's own .ps1 file.
 func TestSources_LineOffset(t *testing.T) {
+	t.Parallel()
 	const measure = "try { throw 'line' } catch { $WsusfixState.LineOffset = [int]$_.InvocationInfo.ScriptLineNumber + 2 }"
 	if !strings.HasSuffix(prelude, "\n"+measure+"\n") {
 		t.Fatal("the prelude does not end with the line that measures it")
@@ -265,6 +266,7 @@ func TestSources_LineOffset(t *testing.T) {
 // works on .NET 4.0, where Exception.HResult is not public: only through
 // Get-WsusfixHResult, which prefers COMException's ErrorCode.
 func TestSources_HResult(t *testing.T) {
+	t.Parallel()
 	fn := prelude[strings.Index(prelude, "function Get-WsusfixHResult"):]
 	fn = fn[:strings.Index(fn, "\n}\n")]
 	if !strings.Contains(fn, "-is [System.Runtime.InteropServices.ExternalException]") || !strings.Contains(fn, "$Exception.ErrorCode") {
@@ -287,6 +289,7 @@ func TestSources_HResult(t *testing.T) {
 // definition updates as DefinitionUpdate, which the procedure and the
 // simulator use.
 func TestSources_DefinitionUpdates(t *testing.T) {
+	t.Parallel()
 	src := sources[Verify]
 	for _, kb := range DefinitionKBs {
 		if !strings.Contains(src, "$Kb -eq '"+kb+"'") {
@@ -314,6 +317,7 @@ func TestSources_DefinitionUpdates(t *testing.T) {
 // TestUpdateKind ensures UpdateKind drops what changes between releases and
 // keeps what tells kinds apart, and that verify.ps1 strips the same parts.
 func TestUpdateKind(t *testing.T) {
+	t.Parallel()
 	oct := UpdateKind("2024-10 Cumulative Update for Windows 11 Version 24H2 for x64-based Systems (KB5044284)")
 	nov := UpdateKind("2024-11 Cumulative Update for Windows 11 Version 24H2 for x64-based Systems (KB5046617)")
 	net := UpdateKind("2024-10 Cumulative Update for .NET Framework 3.5 and 4.8.1 for Windows 11, version 24H2 for x64 (KB5044033)")
