@@ -128,9 +128,13 @@ func (h *handler) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = store.ValidateUserName(name)
 	}
-	if err != nil {
-		p.Problem = sentence(err.Error())
+	if reason, ok := invalid(err); ok {
+		p.Problem = sentence(reason)
 		h.renderUsers(w, r, http.StatusUnprocessableEntity, p)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	pw := store.GeneratePassword()
@@ -156,8 +160,8 @@ func (h *handler) handleUserCreate(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleUserRole(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	role, err := store.ParseRole(r.PostFormValue("role"))
-	if err != nil {
-		h.renderUsers(w, r, http.StatusUnprocessableEntity, views.UsersProps{Problem: sentence(err.Error())})
+	if reason, ok := invalid(err); ok {
+		h.renderUsers(w, r, http.StatusUnprocessableEntity, views.UsersProps{Problem: sentence(reason)})
 		return
 	}
 	before, err := h.store.UserByName(r.Context(), name)
@@ -293,4 +297,15 @@ func (h *handler) handleAuditExport(w http.ResponseWriter, r *http.Request) {
 			return emit([]string{e.At.Format(time.RFC3339), e.Actor, e.Client, e.Action, e.Target, e.Outcome, e.Detail, e.RequestID})
 		})
 	})
+}
+
+// invalid returns the reason of a value a store validator refused: text
+// written for the person who typed it, unlike other errors' text, which is
+// never shown.
+func invalid(err error) (string, bool) {
+	var ie *store.InvalidError
+	if errors.As(err, &ie) {
+		return ie.Reason, true
+	}
+	return "", false
 }

@@ -113,10 +113,8 @@ func (h *handler) settingsProblems(in *store.WinRMSettings, p views.SettingsProp
 	// Only the transport rules: the account was checked above, and files
 	// such as the krb5.conf are the server's, read when a run starts.
 	c := remote.Config{Auth: in.Auth, HTTPS: in.HTTPS, Port: in.Port}
-	if err := c.ValidateTransport(); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			problems = append(problems, sentence(strings.TrimSuffix(line, ".")))
-		}
+	for _, p := range c.TransportProblems() {
+		problems = append(problems, sentence(strings.TrimSuffix(p, ".")))
 	}
 	return problems
 }

@@ -98,6 +98,16 @@ func (c Config) ValidateTransport() error {
 	return errors.Join(c.withDefaults().transportProblems()...)
 }
 
+// TransportProblems is ValidateTransport's findings as sentences for the
+// person filling in the settings, empty when the transport is sound.
+func (c Config) TransportProblems() []string {
+	var out []string
+	for _, e := range c.withDefaults().transportProblems() {
+		out = append(out, e.Error())
+	}
+	return out
+}
+
 // transportProblems is ValidateTransport's list.
 func (c Config) transportProblems() []error {
 	var errs []error

@@ -52,10 +52,20 @@ func (r Role) Allows(need Role) bool { return r.rank() > 0 && r.rank() >= need.r
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if r.rank() == 0 {
-		return "", fmt.Errorf("role %q: want viewer, operator or admin", s)
+		return "", &InvalidError{Reason: fmt.Sprintf("role %q: want viewer, operator or admin", s)}
 	}
 	return r, nil
 }
+
+// InvalidError is a value a validator refused. Reason is written for the
+// person who typed the value and holds nothing but what they typed and the
+// rule, so pages may show it; Error returns the same text.
+type InvalidError struct {
+	Reason string
+}
+
+// Error is the reason.
+func (e *InvalidError) Error() string { return e.Reason }
 
 // ErrBadCredentials is returned by Authenticate for an unknown user, a wrong
 // password or a disabled account alike, so callers cannot tell them apart.
@@ -81,11 +91,11 @@ type User struct {
 // Names are 1–64 letters, digits and . _ - @ \ (DOMAIN\user and UPNs fit).
 func ValidateUserName(name string) error {
 	if name == "" || len(name) > 64 {
-		return errors.New("a user name has 1 to 64 characters")
+		return &InvalidError{Reason: "a user name has 1 to 64 characters"}
 	}
 	for _, c := range name {
 		if !unicode.IsLetter(c) && !unicode.IsDigit(c) && !strings.ContainsRune(`._-@\`, c) {
-			return fmt.Errorf("a user name may hold letters, digits and . _ - @ \\ only, not %q", c)
+			return &InvalidError{Reason: fmt.Sprintf("a user name may hold letters, digits and . _ - @ \\ only, not %q", c)}
 		}
 	}
 	return nil
@@ -95,9 +105,9 @@ func ValidateUserName(name string) error {
 func ValidatePassword(pw secret.Secret) error {
 	switch n := len([]rune(string(pw))); {
 	case n < 12:
-		return errors.New("a password has at least 12 characters")
+		return &InvalidError{Reason: "a password has at least 12 characters"}
 	case len(pw) > 1024:
-		return errors.New("a password has at most 1024 bytes")
+		return &InvalidError{Reason: "a password has at most 1024 bytes"}
 	}
 	return nil
 }
