@@ -352,7 +352,11 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 	sctx, cancel := context.WithTimeout(ctx, p.stepTimeout(name))
 	defer cancel()
 	res := stepResult{step: name}
+	var b budget
 	lines := remote.NewLines(func(stream, line string) {
+		if stream == remote.Stdout && strings.HasPrefix(line, scripts.Tag) && !b.result(len(line)) {
+			return
+		}
 		if stream == remote.Stdout {
 			// Only the step's own lines (and the bootstrap's) are evidence;
 			// a line naming another step is shown, not believed.
@@ -361,12 +365,18 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 				return
 			}
 		}
-		if strings.TrimSpace(line) != "" {
-			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.Step(name), Stream: stream, Text: line})
+		if strings.TrimSpace(line) == "" {
+			return
+		}
+		if text, ok := b.text(line); ok {
+			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.Step(name), Stream: stream, Text: text})
 		}
 	})
 	code, err := p.sess.Run(sctx, scripts.Bootstrap, payload, lines.Writer(remote.Stdout), lines.Writer(remote.Stderr))
 	lines.Flush()
+	if note := b.note(); note != "" {
+		p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.Step(name), Stream: remote.Stderr, Text: note})
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		res.status, res.err, res.message = stepStatus(ctx, "failed"), err, "Cancelled."
