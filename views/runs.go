@@ -106,6 +106,72 @@ type RunProps struct {
 	CanCancel bool
 }
 
+// notRun is the state a finished run shows for a step it never reached.
+const notRun = "not run"
+
+// shownState is the state a step shows: while the run goes, a step not
+// reached yet is pending; once it has ended, such a step did not run.
+func shownState(state string, active bool) string {
+	if state == "pending" && !active {
+		return notRun
+	}
+	return state
+}
+
+// Banner says in helpdesk words what a finished run did to its host.
+type Banner struct {
+	Kind  string // ok, bad or warn: the colour
+	Title string
+	Text  string
+}
+
+// changedHost reports whether the run got as far as stopping the update
+// services, the first step that changes anything.
+func changedHost(steps []StepView) bool {
+	for _, s := range steps {
+		if s.Name == string(run.StepStopServices) {
+			return s.State != "pending" && s.State != notRun
+		}
+	}
+	return false
+}
+
+// RunBanner classifies a finished run for the people who started it:
+// repaired and verified, ran and did not help, refused safely, could not
+// reach or sign in, cancelled, interrupted. The run's own summary, beside
+// it, says the details.
+func RunBanner(r store.Run, steps []StepView) Banner {
+	changed := changedHost(steps)
+	switch r.Outcome {
+	case run.OutcomeRepaired:
+		return Banner{"ok", "Repaired (verified)", "The update that failed has installed since SoftwareDistribution was reset."}
+	case run.OutcomeChecked:
+		return Banner{"ok", "Check passed", "Nothing was changed on the host; a repair would be allowed to run."}
+	case run.OutcomeStillFailing:
+		return Banner{"bad", "Ran, and did not help", "The repair ran; the update still fails. Resetting SoftwareDistribution is not the fix for this host."}
+	case run.OutcomeRefused:
+		return Banner{"warn", "Refused safely", "The host was checked and left as it was, before anything changed."}
+	case run.OutcomeUnreachable, run.OutcomeAuth, run.OutcomeQuota, run.OutcomeNotConfigured, run.OutcomeTimedOut:
+		if !changed {
+			return Banner{"warn", "Could not reach or sign in to the host", "Nothing was changed on the host."}
+		}
+		return Banner{"bad", "The host stopped answering during the repair", "The update services may need a look on the host."}
+	case run.OutcomeCancelled:
+		if changed {
+			return Banner{"warn", "Cancelled", "The update services were started again on the host."}
+		}
+		return Banner{"warn", "Cancelled", "Cancelled before anything changed on the host."}
+	case run.OutcomeInterrupted:
+		return Banner{"bad", "Interrupted", "The run stopped with the server; the host's state is unknown. Run Check on it."}
+	case run.OutcomeDownloaded, run.OutcomeScanRunning, run.OutcomeUnknown:
+		return Banner{"warn", "Ran; no proof yet", "The repair ran, but nothing yet proves the update installs. Check the host again later."}
+	}
+	if changed {
+		return Banner{"bad", "Stopped on an error", "The repair stopped after changing the host; see the steps below."}
+	}
+	return Banner{"bad", "Could not run", "Nothing was changed on the host; see the steps below."}
+}
+
 // RunHref is a run's page.
 func RunHref(id int64) templ.SafeURL { return templ.SafeURL("/runs/" + strconv.FormatInt(id, 10)) }
 

@@ -436,7 +436,7 @@ func TestRunPage(t *testing.T) {
 	if diff := cmp.Diff(wantNames, attrs(stepEls, "data-step")); diff != "" {
 		t.Errorf("steps in order (-want +got):\n%s", diff)
 	}
-	wantStates := []string{"ok", "ok", "ok", "failed", "pending", "pending", "pending", "pending", "pending"}
+	wantStates := []string{"ok", "ok", "ok", "failed", "not run", "not run", "not run", "not run", "not run"}
 	if diff := cmp.Diff(wantStates, attrs(stepEls, "data-state")); diff != "" {
 		t.Errorf("data-state (-want +got):\n%s", diff)
 	}
@@ -622,5 +622,60 @@ func TestRunsPage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunBanner ensures a finished run opens with a banner that says in
+// helpdesk words which kind of ending it was, telling a host left alone
+// from one the repair changed, and that a run still going has none.
+func TestRunBanner(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	reached := evs(started(run.StepConnect), finished(run.StepConnect, "ok", 10, ""),
+		started(run.StepStopServices), finished(run.StepStopServices, "ok", 10, ""))
+	untouched := evs(started(run.StepConnect), finished(run.StepConnect, "failed", 10, "unreachable"))
+	tests := []struct {
+		name      string
+		state     run.State
+		outcome   run.Outcome
+		events    []run.Event
+		wantKind  string
+		wantTitle string
+	}{
+		{"repaired", run.StateSucceeded, run.OutcomeRepaired, reached, "ok", "Repaired (verified)"},
+		{"did not help", run.StateFailed, run.OutcomeStillFailing, reached, "bad", "Ran, and did not help"},
+		{"refused", run.StateFailed, run.OutcomeRefused, untouched, "warn", "Refused safely"},
+		{"unreachable, nothing changed", run.StateFailed, run.OutcomeUnreachable, untouched, "warn", "Could not reach or sign in to the host"},
+		{"lost mid-repair", run.StateFailed, run.OutcomeUnreachable, reached, "bad", "The host stopped answering during the repair"},
+		{"cancelled after the stop", run.StateCancelled, run.OutcomeCancelled, reached, "warn", "Cancelled"},
+		{"interrupted", run.StateInterrupted, run.OutcomeInterrupted, reached, "bad", "Interrupted"},
+		{"no proof yet", run.StateSucceeded, run.OutcomeDownloaded, reached, "warn", "Ran; no proof yet"},
+		{"error before any change", run.StateFailed, run.OutcomeError, untouched, "bad", "Could not run"},
+		{"error after a change", run.StateFailed, run.OutcomeError, reached, "bad", "Stopped on an error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rn := store.Run{ID: 9, HostName: "PC-001", Procedure: run.ProcedureRepair, State: tt.state, Outcome: tt.outcome, CreatedAt: at}
+			doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: views.BuildSteps(repairSteps, tt.events)}))
+			b := one(t, doc, "run-banner")
+			if got := b.AttrOr("data-kind", ""); got != tt.wantKind {
+				t.Errorf("banner kind %q, want %q", got, tt.wantKind)
+			}
+			if got := text(one(t, doc, "run-banner-title")); got != tt.wantTitle {
+				t.Errorf("banner title %q, want %q", got, tt.wantTitle)
+			}
+			if b.AttrOr("role", "") != "status" {
+				t.Error("the banner is not announced (role=status)")
+			}
+		})
+	}
+	rn := store.Run{ID: 9, HostName: "PC-001", Procedure: run.ProcedureRepair, State: run.StateRunning, CreatedAt: at}
+	doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: views.BuildSteps(repairSteps, reached)}))
+	none(t, doc, "run-banner")
+	for _, st := range byID(doc, "step-state").EachIter() {
+		if got := text(st); got == "not run" {
+			t.Fatal("a step of a run still going says it did not run")
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,14 @@ func TestBrowser_LoginRepairLogout(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The finished run's banner arrives without a reload, in the views' words.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="run-banner"]`))); err != nil {
+		t.Fatal(err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="run-banner-title"]`)))
+	if err != nil || !strings.HasPrefix(title, "Repaired") && !strings.HasPrefix(title, "Ran") {
+		t.Fatalf("banner %q (%v) after a repair that succeeded", title, err)
 	}
 	screenshot(t, ctx, "run-finished")
 	state, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="run-state"]`)))

@@ -80,5 +80,25 @@
 		if (cancel) { cancel.remove(); }
 		var note = document.getElementById("live-note");
 		if (note) { note.remove(); }
+		// Steps the run never reached did not run.
+		var steps = root.querySelectorAll('li.step[data-state="pending"]');
+		for (var i = 0; i < steps.length; i++) { setState(steps[i], "not run"); }
+		banner();
 	});
+
+	// banner takes the finished run's banner from the page as the server
+	// renders it now, so its wording is written in one place (the views).
+	// The page is our own and escaped by its templates; parsing it runs no
+	// script.
+	function banner() {
+		if (!window.fetch || !window.DOMParser) { return; }
+		fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+			.then(function (r) { return r.ok ? r.text() : ""; })
+			.then(function (html) {
+				if (!html || document.querySelector('[data-testid="run-banner"]')) { return; }
+				var b = new DOMParser().parseFromString(html, "text/html").querySelector('[data-testid="run-banner"]');
+				if (b) { root.insertBefore(document.importNode(b, true), root.querySelector("dl.facts")); }
+			})
+			.catch(function () { /* the banner is a convenience; a reload shows it */ });
+	}
 })();
