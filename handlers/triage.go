@@ -47,7 +47,7 @@ func (h *handler) handleTriageList(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p := views.TriageProps{Query: q}
+	p := views.TriageProps{Query: q, CanRepair: h.can(r, permRepair)}
 	if p.Inventory, err = h.store.CountHosts(ctx); err != nil || p.Inventory == 0 {
 		h.renderTriage(w, r, p, err)
 		return

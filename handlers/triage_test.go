@@ -189,3 +189,30 @@ func TestCrossOriginPost(t *testing.T) {
 		t.Fatalf("cross-site POST got %d, want 403", res.StatusCode)
 	}
 }
+
+// TestHandleHome_RepairOfferedByRole ensures the triage page offers host
+// selection and bulk repair to operators and admins only, as the server
+// would refuse a viewer's repair anyway.
+func TestHandleHome_RepairOfferedByRole(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		role  store.Role
+		offer bool
+	}{{store.RoleViewer, false}, {store.RoleOperator, true}, {store.RoleAdmin, true}} {
+		t.Run(string(tt.role), func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t, signedInAs("user-"+string(tt.role), tt.role))
+			hosts, fails := fleet(12)
+			a.seed(t, hosts, fails)
+			res, doc := a.get(t, "/?code=0x80070002")
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", res.StatusCode)
+			}
+			for _, id := range []string{"repair-selected", "repair-all", "select-host"} {
+				if got := doc.Find(`[data-testid="`+id+`"]`).Length() > 0; got != tt.offer {
+					t.Errorf("%s: %s shown = %v, want %v", tt.role, id, got, tt.offer)
+				}
+			}
+		})
+	}
+}

@@ -125,6 +125,7 @@ type TriageProps struct {
 	Inventory int // hosts in the inventory
 	Page      int
 	Pages     int
+	CanRepair bool // the user's role may start runs: only then are selection and bulk repair offered
 }
 
 // When formats a time for tables: UTC, to the minute; empty for zero.

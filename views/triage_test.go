@@ -366,6 +366,22 @@ func triageProps(q views.TriageQuery) views.TriageProps {
 		Inventory: 120,
 		Page:      max(q.Page, 1),
 		Pages:     2,
+		CanRepair: true,
+	}
+}
+
+// TestTriagePage_Viewer ensures a viewer is offered no selection and no
+// bulk repair, which the role could not use, and still sees every row.
+func TestTriagePage_Viewer(t *testing.T) {
+	t.Parallel()
+	p := triageProps(views.TriageQuery{Code: "0x80070002"})
+	p.CanRepair = false
+	doc := render(t, t.Context(), views.TriagePage(p))
+	none(t, doc, "repair-selected")
+	none(t, doc, "repair-all")
+	none(t, doc, "select-host")
+	if n := byID(doc, "host-row").Length(); n != len(p.Rows) {
+		t.Fatalf("%d rows for a viewer, want %d", n, len(p.Rows))
 	}
 }
 
