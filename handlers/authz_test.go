@@ -43,6 +43,7 @@ var decisions = map[string]access{
 	"GET /batches/{id}":                 viewer,
 	"GET /export/hosts.csv":             viewer,
 	"GET /repairs/new":                  operator,
+	"GET /hosts/{name}/repair":          operator,
 	"POST /hosts/{name}/repair":         operator,
 	"POST /hosts/{name}/refresh":        operator,
 	"POST /runs/{id}/cancel":            operator,

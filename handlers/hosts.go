@@ -44,3 +44,21 @@ func (h *handler) handleHostShow(w http.ResponseWriter, r *http.Request) {
 	p.RepairOff, p.CanRepair = h.repairOff(), h.can(r, permRepair)
 	h.render(w, r, http.StatusOK, views.HostPage(p))
 }
+
+// handleHostRepairConfirm renders GET /hosts/{name}/repair: what a repair
+// of this host will change, flagged when the host is a server or when its
+// failure is not one KB 910336 is expected to fix, with the form that
+// starts it. Check only needs no confirmation: it changes nothing.
+func (h *handler) handleHostRepairConfirm(w http.ResponseWriter, r *http.Request) {
+	host, err := h.store.HostByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := views.RepairConfirmProps{Host: host, RepairOff: h.repairOff()}
+	if host.Failure != nil {
+		in := decode(host.Failure.HResult)
+		p.Failure = &in
+	}
+	h.render(w, r, http.StatusOK, views.RepairConfirmPage(p))
+}

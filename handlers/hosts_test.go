@@ -86,3 +86,29 @@ func TestHandleHealthz(t *testing.T) {
 		t.Fatalf("closed store: status %d, want 503", res.StatusCode)
 	}
 }
+
+// TestHandleHostRepairConfirm ensures GET /hosts/{name}/repair asks
+// before repairing, says so when the host's failure is not one the repair
+// fixes, starts nothing, and answers 404 for an unknown host.
+func TestHandleHostRepairConfirm(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner())
+	hosts, fails := fleet(12)
+	a.seed(t, hosts, fails)
+	res, doc := a.get(t, "/hosts/PC-001/repair")
+	if res.StatusCode != http.StatusOK || doc.Find(`[data-testid="confirm-form"]`).Length() != 1 {
+		t.Fatalf("status %d, confirm form %d", res.StatusCode, doc.Find(`[data-testid="confirm-form"]`).Length())
+	}
+	if want := fails["PC-001"] == 0x80070002; (doc.Find(`[data-testid="confirm-unexpected"]`).Length() == 0) != want {
+		t.Errorf("not-expected warning shown for %#x", fails["PC-001"])
+	}
+	if _, doc := a.get(t, "/hosts/PC-002/repair"); doc.Find(`[data-testid="confirm-unexpected"]`).Length() != 1 {
+		t.Errorf("no warning for %#x, which the repair does not fix", fails["PC-002"])
+	}
+	if n := len(a.runner.got); n != 0 {
+		t.Fatalf("GET started %d runs", n)
+	}
+	if res, _ := a.get(t, "/hosts/NOPE/repair"); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown host: %d", res.StatusCode)
+	}
+}

@@ -3,6 +3,7 @@ package views
 import (
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -22,6 +23,26 @@ type HostProps struct {
 	RepairOff    string      // why repair is unavailable, e.g. WinRM not configured; "" when it is
 	CanRepair    bool        // the user's role allows starting runs
 }
+
+// RepairConfirmProps is the page that asks before one host is repaired.
+type RepairConfirmProps struct {
+	Host      store.Host
+	Failure   *ErrorInfo // decoded newest failure; nil when none
+	RepairOff string     // why repair is unavailable; "" when it is
+}
+
+// Expected reports whether KB 910336 is the known fix for the host's failure.
+func (p RepairConfirmProps) Expected() bool { return p.Failure != nil && p.Failure.RepairApplies }
+
+// Server reports whether the host runs a server edition of Windows, where
+// stopping Windows Update deserves a second look.
+func (p RepairConfirmProps) Server() bool {
+	return strings.Contains(strings.ToLower(p.Host.OSCaption), "server")
+}
+
+// repairApplies reports whether the host's failure is one KB 910336 fixes:
+// then Repair is its primary action, otherwise Check is.
+func (p HostProps) repairApplies() bool { return p.Failure != nil && p.Failure.RepairApplies }
 
 // repairHref is where the repair form posts.
 func repairHref(name string) templ.SafeURL {

@@ -146,13 +146,20 @@ func TestHostPage_Actions(t *testing.T) {
 					t.Errorf("%s shown = %v, want %v", id, got, tt.wantRepair)
 					continue
 				}
-				if tt.wantRepair {
+				if tt.wantRepair && id == "check" {
+					// Check changes nothing: it posts at once.
 					form := b.Closest("form")
 					if got := form.AttrOr("action", ""); got != "/hosts/PC-001/repair" {
 						t.Errorf("%s posts to %q", id, got)
 					}
 					if got := form.Find(`input[name="procedure"]`).AttrOr("value", ""); got != id {
 						t.Errorf("%s posts procedure %q", id, got)
+					}
+				}
+				if tt.wantRepair && id == "repair" {
+					// Repair asks first: it links to the confirmation page.
+					if got := b.AttrOr("href", ""); got != "/hosts/PC-001/repair" || b.Closest("form").Length() != 0 {
+						t.Errorf("repair links to %q (inside a form: %v)", got, b.Closest("form").Length() != 0)
 					}
 				}
 			}
@@ -221,8 +228,8 @@ func TestHostPage_Escaping(t *testing.T) {
 			if got := doc.Find("title").Text(); got != bad+" · wsusfix" {
 				t.Errorf("title = %q", got)
 			}
-			if got := byID(doc, "repair").Closest("form").AttrOr("action", ""); got != string(views.RepairHref(bad)) {
-				t.Errorf("repair posts to %q", got)
+			if got := byID(doc, "repair").AttrOr("href", ""); got != string(views.RepairHref(bad)) {
+				t.Errorf("repair links to %q", got)
 			}
 			if got := text(byID(doc, "history-row").First().Find("td.opt")); got != bad {
 				t.Errorf("operation cell = %q, want %q", got, bad)
@@ -271,6 +278,79 @@ func TestStateLabel(t *testing.T) {
 			label, class := views.StateLabel(tt.state)
 			if label != tt.wantLabel || class != tt.wantClass {
 				t.Errorf("stateLabel(%q) = %q, %q; want %q, %q", tt.state, label, class, tt.wantLabel, tt.wantClass)
+			}
+		})
+	}
+}
+
+// TestHostPage_PrimaryFollowsEvidence ensures Repair is the primary action
+// only where KB 910336 fixes the host's failure, and Check elsewhere.
+func TestHostPage_PrimaryFollowsEvidence(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		failure *views.ErrorInfo
+		primary string
+	}{
+		{"0x80070002", &fileNotFound, "repair"},
+		{"a code the repair does not fix", &nameNotResolved, "check"},
+		{"a healthy host", nil, "check"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := hostProps()
+			p.Failure = tt.failure
+			doc := render(t, t.Context(), views.HostPage(p))
+			primary := doc.Find(`[data-primary="true"]`)
+			if primary.Length() != 1 || primary.AttrOr("data-testid", "") != tt.primary {
+				t.Fatalf("primary action %q (%d of them), want %s", primary.AttrOr("data-testid", ""), primary.Length(), tt.primary)
+			}
+		})
+	}
+}
+
+// TestRepairConfirmPage ensures the confirmation names the host and what
+// will change, flags a server, and where the repair is not expected to
+// help says why and asks for an explicit tick before it can start.
+func TestRepairConfirmPage(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name         string
+		os           string
+		failure      *views.ErrorInfo
+		wantServer   bool
+		wantWarning  bool
+		wantRequired bool
+	}{
+		{"laptop, 0x80070002", "Microsoft Windows 11 Enterprise", &fileNotFound, false, false, false},
+		{"server, 0x80070002", "Microsoft Windows Server 2022 Datacenter", &fileNotFound, true, false, false},
+		{"laptop, not fixable here", "Microsoft Windows 11 Enterprise", &nameNotResolved, false, true, true},
+		{"healthy host", "Microsoft Windows 11 Enterprise", nil, false, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := hostProps().Host
+			h.OSCaption = tt.os
+			doc := render(t, t.Context(), views.RepairConfirmPage(views.RepairConfirmProps{Host: h, Failure: tt.failure}))
+			if got := text(one(t, doc, "confirm-title")); !strings.Contains(got, "PC-001") {
+				t.Errorf("title %q does not name the host", got)
+			}
+			if n := one(t, doc, "confirm-changes").Find("li").Length(); n != 5 {
+				t.Errorf("%d changes listed, want 5", n)
+			}
+			if got := byID(doc, "confirm-server").Length() == 1; got != tt.wantServer {
+				t.Errorf("server flag shown = %v", got)
+			}
+			if got := byID(doc, "confirm-unexpected").Length() == 1; got != tt.wantWarning {
+				t.Errorf("not-expected warning shown = %v", got)
+			}
+			tick := byID(doc, "confirm-understood")
+			if got := tick.Length() == 1 && tick.Is("[required]"); got != tt.wantRequired {
+				t.Errorf("required tick = %v", got)
+			}
+			form := one(t, doc, "confirm-form")
+			if form.AttrOr("action", "") != "/hosts/PC-001/repair" || form.Find(`input[name="procedure"]`).AttrOr("value", "") != "repair" {
+				t.Error("the form does not post a repair of the host")
 			}
 		})
 	}

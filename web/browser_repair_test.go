@@ -38,10 +38,18 @@ func TestBrowser_LoginRepairLogout(t *testing.T) {
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/hosts/"+host),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="repair"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="repair"][data-primary="true"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="repair"]`)),
+		// Repair asks first, naming the host and what will change.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm-changes"]`)),
 	)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if title, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="confirm-title"]`))); err != nil || !strings.Contains(title, host) {
+		t.Fatalf("confirmation %q (%v) does not name %s", title, err, host)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid="confirm-repair"]`))); err != nil {
 		t.Fatal(err)
 	}
 	waitLocation(t, ctx, "/runs/")
