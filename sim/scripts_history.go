@@ -253,7 +253,7 @@ func runDetect(r *psRun, paramsB64 string) int {
 			}
 			continue
 		}
-		detail := "found " + strconv.Itoa(n) + " updates"
+		detail := "found " + countOf(n, "update")
 		r.line(scripts.Scan{Header: r.header(scripts.KindScan), Method: scripts.MethodCOMSearch, Attempt: attempt, OK: true,
 			Found: &n, Result: "succeeded", KBs: kbs, Detail: detail})
 		r.text("Search " + strconv.Itoa(attempt) + ": " + detail + ".")
@@ -277,7 +277,7 @@ func runDetect(r *psRun, paramsB64 string) int {
 
 	switch {
 	case found >= 0:
-		return r.complete(scripts.StatusOK, "", "the search found "+strconv.Itoa(found)+" updates")
+		return r.complete(scripts.StatusOK, "", "the search found "+countOf(found, "update"))
 	case running:
 		return r.complete(scripts.StatusOK, scripts.ReasonScanRunning, "scan still running on the host; check again later")
 	}
@@ -325,4 +325,12 @@ func (r *psRun) search() (hr uint32, message string, found int, kbs []string) {
 		return hr, message, 0, nil
 	}
 	return 0, "", found, kbs
+}
+
+// countOf is the prelude's Format-WsusfixCount: "1 update", "3 updates".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -299,7 +299,7 @@ func TestScripts_FullRepair(t *testing.T) {
 	scans := records[scripts.Scan](t, o, scripts.KindScan)
 	last := scans[len(scans)-2]
 	if last.Method != scripts.MethodCOMSearch || !last.OK || last.Found == nil || *last.Found != 1 ||
-		!cmp.Equal(last.KBs, []string{"KB5044281"}) || r.Message != "the search found 1 updates" {
+		!cmp.Equal(last.KBs, []string{"KB5044281"}) || r.Message != "the search found 1 update" {
 		t.Errorf("search %+v, result %q", last, r.Message)
 	}
 	if trigger := scans[len(scans)-1]; trigger.Method != scripts.MethodUsoClient || trigger.Result != "started" {

@@ -197,8 +197,8 @@ func runVerify(r *psRun, paramsB64 string) int {
 	case slices.Contains(verdicts, scripts.VerdictDownloaded):
 		overall = scripts.VerdictDownloaded
 	}
-	r.text("Verdict: " + overall + ".")
-	return r.completeVerdict(scripts.StatusOK, "", "verdict: "+overall, overall)
+	r.text("Verdict: " + verdictWords[overall] + ".")
+	return r.completeVerdict(scripts.StatusOK, "", verdictWords[overall], overall)
 }
 
 // verifyTarget is one update verify looks for, by KB or update id.
@@ -296,4 +296,13 @@ func orString(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// verdictWords is verify.ps1's $words: the verdict for people, beside the
+// key the procedure reads.
+var verdictWords = map[string]string{
+	scripts.VerdictRepaired:     "repaired: the update that failed has installed since the reset",
+	scripts.VerdictStillFailing: "still failing: the update failed again after the reset",
+	scripts.VerdictDownloaded:   "downloaded again, not installed yet",
+	scripts.VerdictUnknown:      "no evidence yet either way",
 }

@@ -116,7 +116,7 @@ for ($attempt = 1; $attempt -le $retries + 1; $attempt++) {
         # 2 succeeded, 3 succeeded with errors; anything else is a failed
         # search that did not throw.
         $ok = ($code -eq 2 -or $code -eq 3)
-        $detail = 'found ' + $out.Found + ' updates'
+        $detail = 'found ' + (Format-WsusfixCount ([int]$out.Found) 'update')
         if (-not $ok) { $detail = 'the search ended with result ' + (Get-WsusfixResultName $code) }
         Write-Scan 'com_search' $attempt $ok ([int]$out.Found) (Get-WsusfixResultName $code) 0 $out.Kbs $detail
         Write-WsusfixText ('Search ' + $attempt + ': ' + $detail + '.')
@@ -192,7 +192,7 @@ if (Test-Path -LiteralPath $program) {
 }
 
 if ($found -ge 0) {
-    Complete-Wsusfix -Status 'ok' -Message ('the search found ' + $found + ' updates')
+    Complete-Wsusfix -Status 'ok' -Message ('the search found ' + (Format-WsusfixCount $found 'update'))
 }
 if ($running) {
     Complete-Wsusfix -Status 'ok' -Reason 'scan_running' -Message 'scan still running on the host; check again later'

@@ -132,6 +132,13 @@ function Write-WsusfixLine {
     [Console]::Out.Flush()
 }
 
+function Format-WsusfixCount {
+    param([int]$Count, [string]$Noun)
+    # "1 update", "3 updates": counts read right to people.
+    if ($Count -eq 1) { return '1 ' + $Noun }
+    return [string]$Count + ' ' + $Noun + 's'
+}
+
 function Write-WsusfixText {
     param([string]$Text)
     # Lines for people. Text can quote host data (titles, error messages);

@@ -257,5 +257,9 @@ if ($verdicts.Contains('still_failing')) { $overall = 'still_failing' }
 elseif ($verdicts.Contains('unknown')) { $overall = 'unknown' }
 elseif ($verdicts.Contains('downloaded')) { $overall = 'downloaded' }
 else { $overall = 'repaired' }
-Write-WsusfixText ('Verdict: ' + $overall + '.')
-Complete-Wsusfix -Status 'ok' -Message ('verdict: ' + $overall) -Extra ([ordered]@{ verdict = $overall })
+# The message is for people; the verdict key travels beside it.
+$words = @{ repaired = 'repaired: the update that failed has installed since the reset';
+    still_failing = 'still failing: the update failed again after the reset';
+    downloaded = 'downloaded again, not installed yet'; unknown = 'no evidence yet either way' }
+Write-WsusfixText ('Verdict: ' + $words[$overall] + '.')
+Complete-Wsusfix -Status 'ok' -Message $words[$overall] -Extra ([ordered]@{ verdict = $overall })
