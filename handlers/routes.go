@@ -63,7 +63,7 @@ func (h *handler) routes() http.Handler {
 		// Operators also repair, cancel and refresh history.
 		r.Group(func(r chi.Router) {
 			r.Use(h.require(permRepair), pageTimeout)
-			r.Get("/repairs/new", h.handleRepairNew)              // the confirmation step of a bulk repair
+			r.Get("/repairs/new", h.handleRepairNew)                 // the confirmation step of a bulk repair
 			r.Get("/hosts/{name}/repair", h.handleHostRepairConfirm) // and of a single host's
 			r.With(h.audited(store.ActionRepairStart, repairTarget)).Post("/hosts/{name}/repair", h.handleHostRepair)
 			r.With(h.audited(store.ActionRepairCancel, prefixed("run ", "id"))).Post("/runs/{id}/cancel", h.handleRunCancel)
