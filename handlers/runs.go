@@ -9,6 +9,7 @@ import (
 	"wsusfix/remote"
 	"wsusfix/remote/runner"
 	"wsusfix/store"
+	"wsusfix/store/hresult"
 	"wsusfix/store/run"
 	"wsusfix/views"
 )
@@ -107,7 +108,44 @@ func (h *handler) handleRunShow(w http.ResponseWriter, r *http.Request) {
 	if len(events) > 0 {
 		p.LastSeq = events[len(events)-1].Seq
 	}
+	if !rn.Active() {
+		if p.Next, err = h.nextSteps(r, rn); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	h.render(w, r, http.StatusOK, views.RunPage(p))
+}
+
+// nextSteps is what a finished run's page offers next: run it again, a
+// Check, and the next host failing with the same code, for the roles that
+// may start runs.
+func (h *handler) nextSteps(r *http.Request, rn store.Run) (*views.RunNext, error) {
+	if h.runner == nil || !h.can(r, permRepair) || h.repairOff() != "" {
+		return nil, nil
+	}
+	host, err := h.store.HostByID(r.Context(), rn.HostID)
+	if err != nil {
+		return nil, err
+	}
+	next := &views.RunNext{Host: host.Name, Procedure: rn.Procedure}
+	if host.Failure == nil {
+		return next, nil
+	}
+	code := host.Failure.HResult
+	next.Code = hresult.Code(code).String()
+	// The top of the triage list for the code, this host aside.
+	others, err := h.store.FailingHosts(r.Context(), store.TriageFilter{HResult: &code, Limit: 2})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range others {
+		if o.ID != host.ID {
+			next.NextHost = o.Name
+			break
+		}
+	}
+	return next, nil
 }
 
 // handleRunCancel handles POST /runs/{id}/cancel and returns to the run.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,47 @@ func TestHandleHostRepair_NoRunner(t *testing.T) {
 	}
 	if runs, total, _ := st.Runs(t.Context(), store.RunFilter{}); total != 0 {
 		t.Fatalf("a refused repair left runs: %+v", runs)
+	}
+}
+
+// TestHandleRunShow_Next ensures a finished run's page offers, one click
+// away, to repair again, to check, and the next host failing with the same
+// code, to operators; viewers and runs still going get none of it.
+func TestHandleRunShow_Next(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner())
+	hosts, fails := fleet(12)
+	a.seed(t, hosts, fails)
+	ctx := t.Context()
+	h, err := a.st.HostByName(ctx, "PC-001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rn, err := a.st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: run.ProcedureRepair, RequestedBy: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, doc := a.get(t, "/runs/"+strconv.FormatInt(rn.ID, 10))
+	if doc.Find(`[data-testid="run-next"]`).Length() != 0 {
+		t.Fatal("a queued run offers what to do next")
+	}
+	a.runner.finish(t, rn.ID)
+	_, doc = a.get(t, "/runs/"+strconv.FormatInt(rn.ID, 10))
+	next := doc.Find(`[data-testid="next-host"]`)
+	href := next.AttrOr("href", "")
+	if next.Length() != 1 || href == "/hosts/PC-001" || !strings.HasPrefix(href, "/hosts/PC-") {
+		t.Fatalf("next host link %q", href)
+	}
+	if other := strings.TrimPrefix(href, "/hosts/"); fails[other] != fails["PC-001"] {
+		t.Fatalf("next host %s fails with %#x, not %#x", other, fails[other], fails["PC-001"])
+	}
+	for _, id := range []string{"run-again", "run-check"} {
+		if doc.Find(`[data-testid="`+id+`"]`).Length() != 1 {
+			t.Errorf("no %s", id)
+		}
+	}
+	viewer := signIn(t, a.srv.URL, a.st, "viewer", store.RoleViewer)
+	if _, doc := get(t, viewer, a.srv.URL+"/runs/"+strconv.FormatInt(rn.ID, 10)); doc.Find(`[data-testid="run-next"]`).Length() != 0 {
+		t.Error("a viewer is offered runs")
 	}
 }

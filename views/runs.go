@@ -104,6 +104,15 @@ type RunProps struct {
 	Steps     []StepView
 	LastSeq   int64
 	CanCancel bool
+	Next      *RunNext // what a finished run offers next; nil when the user may not start runs
+}
+
+// RunNext is what a finished run's page offers next, one click away.
+type RunNext struct {
+	Host      string
+	Procedure run.Procedure // the finished run's, to run again
+	Code      string        // the host's failing code, "0x80070002"; "" when it no longer fails
+	NextHost  string        // the next host failing with Code; "" when none
 }
 
 // notRun is the state a finished run shows for a step it never reached.
