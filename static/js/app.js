@@ -1,1 +1,23 @@
 // Scripts for wsusfix pages. No inline scripts anywhere, so a strict CSP holds.
+
+// Times: the server writes them in UTC; show each in the browser's own
+// time zone, keeping the UTC text as the title for a hover.
+(function () {
+	"use strict";
+	if (!window.Intl || !Intl.DateTimeFormat) { return; }
+	var format = new Intl.DateTimeFormat(undefined, {
+		year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+	});
+	function localise(root) {
+		var times = root.querySelectorAll('time[data-local="true"]');
+		for (var i = 0; i < times.length; i++) {
+			var d = new Date(times[i].getAttribute("datetime"));
+			if (!isNaN(d.getTime())) { times[i].textContent = format.format(d); }
+		}
+	}
+	if (document.readyState === "loading") {
+		document.addEventListener("DOMContentLoaded", function () { localise(document); });
+	} else {
+		localise(document);
+	}
+})();
