@@ -88,9 +88,13 @@ func sizeWords(n int64) string {
 	return fmt.Sprintf("%d KB", n>>10)
 }
 
-// handleNotFound renders the 404 page for unknown paths.
+// handleNotFound renders the 404 page for unknown paths: signed in as the
+// user is (routes.go loads the session for it), and without the renamed-
+// host hint, which only fits a host that is gone.
 func (h *handler) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	h.fail(w, r, fmt.Errorf("no route for %s: %w", r.URL.Path, store.ErrNotFound))
+	h.log.Debug("no route", "path_len", len(r.URL.Path), "request_id", requestIDFrom(r.Context()))
+	h.render(w, r, http.StatusNotFound, views.ErrorPage(views.ErrorProps{Status: http.StatusNotFound, Title: "Not found",
+		Message: "There is no page at this address.", Link: "/", LinkFor: "Failing hosts"}))
 }
 
 // handleMethodNotAllowed answers 405 with an Allow-less plain page.

@@ -65,3 +65,25 @@ func texts(doc *goquery.Document, sel string) []string {
 	doc.Find(sel).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })
 	return out
 }
+
+// TestNotFound_SignedIn ensures a page that does not exist answers 404
+// still showing who is signed in, without the renamed-host hint that only
+// fits a host page.
+func TestNotFound_SignedIn(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("admin", store.RoleAdmin))
+	res, doc := a.get(t, "/no/such/page")
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if got := doc.Find(`[data-testid="user-name"]`).Text(); got != "admin" {
+		t.Errorf("signed-in user shown as %q on the 404 page", got)
+	}
+	if body := doc.Text(); strings.Contains(body, "renamed") {
+		t.Error("the 404 page of an unknown address talks of renamed hosts")
+	}
+	res, doc = a.get(t, "/hosts/NO-SUCH-HOST")
+	if res.StatusCode != http.StatusNotFound || !strings.Contains(doc.Text(), "renamed") {
+		t.Errorf("an unknown host: %d, hint missing", res.StatusCode)
+	}
+}

@@ -29,7 +29,8 @@ func (h *handler) routes() http.Handler {
 	// bounded input, and no cross-site state change: before any handler,
 	// and before a session is read.
 	r.Use(headWithoutBody, h.limitInput(r), h.crossOrigin)
-	r.NotFound(h.handleNotFound)
+	// A missing page still shows who is signed in.
+	r.NotFound(h.sessions.LoadAndSave(h.loadUser(http.HandlerFunc(h.handleNotFound))).ServeHTTP)
 	r.MethodNotAllowed(h.handleMethodNotAllowed)
 	pageTimeout := middleware.Timeout(30 * time.Second) // never around streams
 
