@@ -36,6 +36,7 @@ var decisions = map[string]access{
 	"POST /login":                       public,
 	"POST /logout":                      public, // ends whatever session there is
 	"GET /":                             viewer,
+	"GET /hosts":                        viewer,
 	"GET /hosts/{name}":                 viewer,
 	"GET /runs":                         viewer,
 	"GET /runs/{id}":                    viewer,

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"wsusfix/store"
 	"wsusfix/views"
@@ -61,4 +62,22 @@ func (h *handler) handleHostRepairConfirm(w http.ResponseWriter, r *http.Request
 		p.Failure = &in
 	}
 	h.render(w, r, http.StatusOK, views.RepairConfirmPage(p))
+}
+
+// hostsPerPage is the length of a page of the host search.
+const hostsPerPage = 50
+
+// handleHostList renders GET /hosts?q=: every host whose name contains q,
+// healthy ones too (triage lists only failing hosts).
+func (h *handler) handleHostList(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	hosts, total, err := h.store.SearchHosts(r.Context(), q, hostsPerPage, (page-1)*hostsPerPage)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.HostsPage(views.HostsProps{Query: q, Hosts: hosts, Total: total, Page: page,
+		Pages: max(1, (total+hostsPerPage-1)/hostsPerPage)}))
 }

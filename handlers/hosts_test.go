@@ -112,3 +112,38 @@ func TestHandleHostRepairConfirm(t *testing.T) {
 		t.Fatalf("unknown host: %d", res.StatusCode)
 	}
 }
+
+// TestHandleHostList ensures the host search finds every host whose name
+// matches, healthy ones too (which triage does not list), pages through
+// them, and is offered in every page's header.
+func TestHandleHostList(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("viewer", store.RoleViewer))
+	hosts, fails := fleet(12)
+	a.seed(t, hosts, fails)
+	var healthy string
+	for _, h := range hosts {
+		if fails[h.Name] == 0 {
+			healthy = h.Name
+			break
+		}
+	}
+	res, doc := a.get(t, "/hosts?q="+healthy)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	rows := doc.Find(`[data-testid="hosts-link"]`)
+	if rows.Length() != 1 || rows.Text() != healthy || doc.Find(`[data-testid="hosts-state"]`).Text() != "Up to date" {
+		t.Fatalf("search for %s: %d rows %q, state %q", healthy, rows.Length(), rows.Text(), doc.Find(`[data-testid="hosts-state"]`).Text())
+	}
+	if _, doc := a.get(t, "/?q="+healthy); doc.Find(`[data-testid="host-row"]`).Length() != 0 {
+		t.Fatal("triage lists a healthy host: the test no longer tells the two apart")
+	}
+	_, doc = a.get(t, "/hosts?q=PC-")
+	if got := doc.Find(`[data-testid="hosts-total"]`).Text(); got != "12 hosts match." {
+		t.Errorf("total %q", got)
+	}
+	if doc.Find(`[data-testid="host-search"]`).AttrOr("action", "") != "/hosts" {
+		t.Error("no host search in the header")
+	}
+}

@@ -50,6 +50,7 @@ func (h *handler) routes() http.Handler {
 			r.Group(func(r chi.Router) {
 				r.Use(pageTimeout)
 				r.Get("/", h.handleTriageList)
+				r.Get("/hosts", h.handleHostList)
 				r.Get("/hosts/{name}", h.handleHostShow)
 				r.Get("/runs", h.handleRunList)
 				r.Get("/runs/{id}", h.handleRunShow)

@@ -263,3 +263,35 @@ func likePattern(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "%" + r.Replace(s) + "%"
 }
+
+// SearchHosts returns one page of every host whose name contains search
+// (all hosts when it is empty), healthy ones included, by name, and how
+// many match in all.
+func (s *Store) SearchHosts(ctx context.Context, search string, limit, offset int) ([]Host, int, error) {
+	if err := checkFilterText("hosts", search); err != nil {
+		return nil, 0, err
+	}
+	where, args := "", []any{}
+	if c, a := nameSearch(search); c != "" {
+		where, args = " WHERE "+c, append(args, a)
+	}
+	var total int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM hosts"+where, args...).Scan(&total); err != nil {
+		return nil, 0, mapErr("search hosts", err)
+	}
+	rows, err := s.read.QueryContext(ctx, "SELECT "+hostColumns+" FROM hosts"+where+" ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",
+		append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, mapErr("search hosts", err)
+	}
+	defer rows.Close()
+	var hosts []Host
+	for rows.Next() {
+		h, err := scanHost(rows)
+		if err != nil {
+			return nil, 0, mapErr("search hosts", err)
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts, total, mapErr("search hosts", rows.Err())
+}

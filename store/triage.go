@@ -49,16 +49,23 @@ func (f TriageFilter) where() (string, []any) {
 		conds = append(conds, "wsus_group = ?")
 		args = append(args, f.Group)
 	}
-	switch {
-	case len(f.Search) >= 3 && !strings.ContainsAny(f.Search, `%_\`):
-		// The trigram index answers LIKE for three characters or more.
-		conds = append(conds, "id IN (SELECT rowid FROM hosts_search WHERE name LIKE ?)")
-		args = append(args, "%"+f.Search+"%")
-	case f.Search != "":
-		conds = append(conds, `name LIKE ? ESCAPE '\'`)
-		args = append(args, likePattern(f.Search))
+	if c, a := nameSearch(f.Search); c != "" {
+		conds, args = append(conds, c), append(args, a)
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// nameSearch is the condition that a host's name contains search, and its
+// argument; "" when there is nothing to search for.
+func nameSearch(search string) (string, any) {
+	switch {
+	case len(search) >= 3 && !strings.ContainsAny(search, `%_\`):
+		// The trigram index answers LIKE for three characters or more.
+		return "id IN (SELECT rowid FROM hosts_search WHERE name LIKE ?)", "%" + search + "%"
+	case search != "":
+		return `name LIKE ? ESCAPE '\'`, likePattern(search)
+	}
+	return "", nil
 }
 
 // orderBy returns the ORDER BY clause; id breaks ties so pages are stable.

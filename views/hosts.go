@@ -44,6 +44,30 @@ func (p RepairConfirmProps) Server() bool {
 // then Repair is its primary action, otherwise Check is.
 func (p HostProps) repairApplies() bool { return p.Failure != nil && p.Failure.RepairApplies }
 
+// HostsProps is the search over every host, healthy ones included.
+type HostsProps struct {
+	Query string
+	Hosts []store.Host
+	Total int // hosts matching in all
+	Page  int
+	Pages int
+}
+
+// hostsPageHref is another page of the same search.
+func (p HostsProps) pageHref(n int) templ.SafeURL {
+	v := url.Values{}
+	if p.Query != "" {
+		v.Set("q", p.Query)
+	}
+	if n > 1 {
+		v.Set("page", strconv.Itoa(n))
+	}
+	if len(v) == 0 {
+		return "/hosts"
+	}
+	return templ.SafeURL("/hosts?" + v.Encode())
+}
+
 // repairHref is where the repair form posts.
 func repairHref(name string) templ.SafeURL {
 	return templ.SafeURL("/hosts/" + url.PathEscape(name) + "/repair")
@@ -96,4 +120,20 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// countWords is "1 host", "2 hosts": a count with its noun, plural right.
+func countWords(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// matchVerb agrees with a count: "1 host matches", "2 hosts match".
+func matchVerb(n int) string {
+	if n == 1 {
+		return "matches"
+	}
+	return "match"
 }

@@ -1,6 +1,8 @@
 package views_test
 
 import (
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -353,5 +355,34 @@ func TestRepairConfirmPage(t *testing.T) {
 				t.Error("the form does not post a repair of the host")
 			}
 		})
+	}
+}
+
+// TestHostsPage ensures the host search lists each host with its state and
+// a link, counts the matches in words, and pages keeping the search.
+func TestHostsPage(t *testing.T) {
+	t.Parallel()
+	healthy := hostProps().Host
+	healthy.Name, healthy.State, healthy.Failure = "PC 002 & Büro", store.StateOK, nil
+	p := views.HostsProps{Query: "PC & co", Hosts: []store.Host{hostProps().Host, healthy}, Total: 51, Page: 1, Pages: 2}
+	doc := render(t, t.Context(), views.HostsPage(p))
+	noInjectedMarkup(t, doc)
+	if got := texts(byID(doc, "hosts-state")); !slices.Equal(got, []string{"Failing", "Up to date"}) {
+		t.Errorf("states %v", got)
+	}
+	if got := byID(doc, "hosts-link").Eq(1).AttrOr("href", ""); got != string(views.HostHref(healthy.Name)) {
+		t.Errorf("link %q", got)
+	}
+	if got := text(one(t, doc, "hosts-total")); got != "51 hosts match." {
+		t.Errorf("total %q", got)
+	}
+	next := doc.Find(`a[rel="next"]`).AttrOr("href", "")
+	u, err := url.Parse(next)
+	if err != nil || u.Path != "/hosts" || u.Query().Get("q") != "PC & co" || u.Query().Get("page") != "2" {
+		t.Errorf("next page %q", next)
+	}
+	p.Total, p.Hosts = 1, p.Hosts[:1]
+	if got := text(one(t, render(t, t.Context(), views.HostsPage(p)), "hosts-total")); got != "1 host matches." {
+		t.Errorf("one match reads %q", got)
 	}
 }
