@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,7 @@ func (h *handler) handleHostShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := views.HostProps{Host: host, HistoryTotal: total, Page: page,
-		Pages: max(1, (total+historyPerPage-1)/historyPerPage)}
+		Pages: max(1, (total+historyPerPage-1)/historyPerPage), Back: backQuery(r)}
 	if host.Failure != nil {
 		in := decode(host.Failure.HResult)
 		p.Failure = &in
@@ -80,4 +81,19 @@ func (h *handler) handleHostList(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, views.HostsPage(views.HostsProps{Query: q, Hosts: hosts, Total: total, Page: page,
 		Pages: max(1, (total+hostsPerPage-1)/hostsPerPage)}))
+}
+
+// backQuery is the triage view a host page was opened from (its ?back=),
+// read through the triage's own parser so only its filters come back; a
+// missing or malformed one is the plain triage page.
+func backQuery(r *http.Request) views.TriageQuery {
+	v, err := url.ParseQuery(r.URL.Query().Get("back"))
+	if err != nil {
+		return views.TriageQuery{}
+	}
+	q, _, err := parseTriageQuery(v)
+	if err != nil {
+		return views.TriageQuery{}
+	}
+	return q
 }

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,27 @@ func TestHandleHostList(t *testing.T) {
 	}
 	if doc.Find(`[data-testid="host-search"]`).AttrOr("action", "") != "/hosts" {
 		t.Error("no host search in the header")
+	}
+}
+
+// TestHandleHostShow_BackKeepsFilter ensures a host page opened from a
+// filtered triage view links back to that view, that only triage filters
+// come back (a hostile back= is read through the triage parser), and
+// that without one the link is the plain triage page.
+func TestHandleHostShow_BackKeepsFilter(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("viewer", store.RoleViewer))
+	hosts, fails := fleet(12)
+	a.seed(t, hosts, fails)
+	for _, tt := range []struct{ back, want string }{
+		{"code=0x80070002&group=Pilot&page=2", "/?code=0x80070002&group=Pilot&page=2"},
+		{"", "/"},
+		{"q=PC&evil=https%3A%2F%2Fexample.com", "/?q=PC"},
+		{"%zz", "/"},
+	} {
+		_, doc := a.get(t, "/hosts/PC-001?back="+url.QueryEscape(tt.back))
+		if got := doc.Find(`[data-testid="back-to-triage"]`).AttrOr("href", ""); got != tt.want {
+			t.Errorf("back=%q: link %q, want %q", tt.back, got, tt.want)
+		}
 	}
 }

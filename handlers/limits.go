@@ -61,6 +61,7 @@ var params = map[string]param{
 	"page":      {"page number", 9},
 	"procedure": {"procedure", 16},
 	"expect":    {"host count", 9},
+	"back":      {"address to return to", 1024},
 	// Runs and the audit log.
 	"state":   {"state", 32},
 	"who":     {"user name", 64},

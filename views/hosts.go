@@ -22,6 +22,7 @@ type HostProps struct {
 	ActiveRun    *store.Run  // the run in progress, if any
 	RepairOff    string      // why repair is unavailable, e.g. WinRM not configured; "" when it is
 	CanRepair    bool        // the user's role allows starting runs
+	Back         TriageQuery // the triage view the user came from, for the back link
 }
 
 // RepairConfirmProps is the page that asks before one host is repaired.

@@ -80,6 +80,16 @@ func (q TriageQuery) WithSort(key string) TriageQuery {
 	return q
 }
 
+// HostHref is a host's page that leads back to this triage view: its
+// "← Failing hosts" keeps the filters, sort and page the user came from.
+func (q TriageQuery) HostHref(name string) templ.SafeURL {
+	v := q.Values()
+	if len(v) == 0 {
+		return HostHref(name)
+	}
+	return templ.SafeURL(string(HostHref(name)) + "?back=" + url.QueryEscape(v.Encode()))
+}
+
 // Filtered reports whether any filter narrows the list.
 func (q TriageQuery) Filtered() bool { return q.Code != "" || q.Group != "" || q.Q != "" }
 

@@ -461,8 +461,15 @@ func TestTriagePage(t *testing.T) {
 			rows.Each(func(i int, r *goquery.Selection) {
 				want := p.Rows[i]
 				link := byID(r, "host-link")
-				if got := link.AttrOr("href", ""); got != string(views.HostHref(want.Host.Name)) {
+				if got := link.AttrOr("href", ""); got != string(p.Query.HostHref(want.Host.Name)) {
 					t.Errorf("row %d links to %q", i, got)
+				}
+				// The link leads to the host, and back to this very view.
+				u, err := url.Parse(link.AttrOr("href", ""))
+				if err != nil || u.Path != "/hosts/"+want.Host.Name {
+					t.Errorf("row %d: link %q is not the host's page", i, link.AttrOr("href", ""))
+				} else if back, _ := url.ParseQuery(u.Query().Get("back")); back.Encode() != p.Query.Values().Encode() {
+					t.Errorf("row %d: back %q, want %q", i, back.Encode(), p.Query.Values().Encode())
 				}
 				if got := text(link); got != want.Host.Name {
 					t.Errorf("row %d name %q", i, got)
