@@ -41,6 +41,7 @@ var decisions = map[string]access{
 	"GET /runs":                         viewer,
 	"GET /runs/{id}":                    viewer,
 	"GET /runs/{id}/events":             viewer,
+	"GET /batches":                      viewer,
 	"GET /batches/{id}":                 viewer,
 	"GET /export/hosts.csv":             viewer,
 	"GET /repairs/new":                  operator,

@@ -175,3 +175,20 @@ func (h *handler) handleBatchRerun(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, string(views.BatchHref(batch.ID)), http.StatusSeeOther)
 }
+
+// batchesPerPage is the length of a page of the list of batches.
+const batchesPerPage = 50
+
+// handleBatchList renders GET /batches: every batch, newest first, with
+// its progress and outcomes.
+func (h *handler) handleBatchList(w http.ResponseWriter, r *http.Request) {
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	batches, total, err := h.store.Batches(r.Context(), batchesPerPage, (page-1)*batchesPerPage)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.BatchesPage(views.BatchesProps{Batches: batches, Total: total, Page: page,
+		Pages: max(1, (total+batchesPerPage-1)/batchesPerPage)}))
+}

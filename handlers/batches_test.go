@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,50 @@ func TestBulkRepair(t *testing.T) {
 	}
 	if res := post(url.Values{"procedure": {"repair"}}); res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("unfiltered bulk: %d, want 400", res.StatusCode)
+	}
+}
+
+// TestHandleBatchList ensures bulk repairs can be found again: the list
+// shows each batch newest first with its progress and outcomes, and a run
+// of a batch links to it.
+func TestHandleBatchList(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner())
+	hosts, fails := fleet(8)
+	a.seed(t, hosts, fails)
+	ctx := t.Context()
+	var runIDs []int64
+	for i, name := range []string{"PC-000", "PC-001"} {
+		b, err := a.st.CreateBatch(ctx, store.Batch{Procedure: run.ProcedureRepair, RequestedBy: "operator", Description: fmt.Sprintf("batch %d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := a.st.HostByName(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rn, err := a.st.CreateRun(ctx, store.RunInput{HostID: h.ID, BatchID: b.ID, Procedure: run.ProcedureRepair, RequestedBy: "operator"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runIDs = append(runIDs, rn.ID)
+	}
+	a.runner.finish(t, runIDs[0])
+	res, doc := a.get(t, "/batches")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if got := texts(doc, `[data-testid="batch-link"]`); len(got) != 2 || !strings.HasSuffix(got[0], "batch 1") || !strings.HasSuffix(got[1], "batch 0") {
+		t.Fatalf("batches %q, want newest first", got)
+	}
+	if got := texts(doc, `[data-testid="batch-progress"]`); got[0] != "0 of 1 ended" || got[1] != "1 of 1 ended" {
+		t.Errorf("progress %q", got)
+	}
+	if got := texts(doc, `[data-testid="batch-outcomes"]`); got[1] != "Repaired 1" {
+		t.Errorf("outcomes %q", got)
+	}
+	_, doc = a.get(t, "/runs/"+strconv.FormatInt(runIDs[0], 10))
+	if doc.Find(`[data-testid="run-batch"]`).AttrOr("href", "") == "" {
+		t.Error("the run does not link to its batch")
 	}
 }

@@ -54,6 +54,7 @@ func (h *handler) routes() http.Handler {
 				r.Get("/hosts/{name}", h.handleHostShow)
 				r.Get("/runs", h.handleRunList)
 				r.Get("/runs/{id}", h.handleRunShow)
+				r.Get("/batches", h.handleBatchList)
 				r.Get("/batches/{id}", h.handleBatchShow)
 			})
 			// Long-lived: no Timeout middleware; ends with the client, the run or shutdown.

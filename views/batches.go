@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -18,6 +19,42 @@ type BulkProps struct {
 	FromQuery bool   // hosts chosen by the triage filter, not one by one
 	Problem   string // why nothing can start, e.g. none selected
 	Limit     int
+}
+
+// BatchesProps is the list of batches, newest first.
+type BatchesProps struct {
+	Batches []store.BatchSummary
+	Total   int
+	Page    int
+	Pages   int
+}
+
+// batchesPageHref is another page of the list.
+func batchesPageHref(n int) templ.SafeURL {
+	if n <= 1 {
+		return "/batches"
+	}
+	return templ.SafeURL("/batches?page=" + strconv.Itoa(n))
+}
+
+// percentDone is how far a batch has got, 0 to 100, for its progress bar.
+func percentDone(b store.BatchSummary) int {
+	if b.Runs == 0 {
+		return 100
+	}
+	return b.Ended * 100 / b.Runs
+}
+
+// outcomeSummary names a batch's outcomes by the groups of its page, e.g.
+// "Repaired 12 · Ran and did not help 3", in the groups' order.
+func outcomeSummary(outcomes map[run.Outcome]int) string {
+	var parts []string
+	for _, g := range outcomeGroups {
+		if n := groupCount(outcomes, g.Outcomes); n > 0 {
+			parts = append(parts, g.Label+" "+strconv.Itoa(n))
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // BatchProps is a batch's page.
