@@ -80,6 +80,12 @@ func (q TriageQuery) WithSort(key string) TriageQuery {
 	return q
 }
 
+// codeShown reports whether the list holds one code's hosts only, whose
+// meaning and action are then said once above it instead of on every row.
+func (p TriageProps) codeShown() bool {
+	return p.Query.Code != "" && len(p.Rows) > 0 && p.Rows[0].Error.Code == p.Query.Code
+}
+
 // HostHref is a host's page that leads back to this triage view: its
 // "← Failing hosts" keeps the filters, sort and page the user came from.
 func (q TriageQuery) HostHref(name string) templ.SafeURL {

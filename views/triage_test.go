@@ -481,8 +481,18 @@ func TestTriagePage(t *testing.T) {
 				if got := text(errCell.Find("code")); got != want.Error.Code {
 					t.Errorf("row %d code %q, want %q", i, got, want.Error.Code)
 				}
-				if got := text(errCell.Find(".err-name")); got != want.Error.Meaning {
-					t.Errorf("row %d meaning %q", i, got)
+				// Filtered by one code, its meaning is said once, above the list.
+				wantMeaning := want.Error.Meaning
+				if tt.props.Query.Code != "" {
+					wantMeaning = ""
+					if got := text(one(t, doc, "code-explained")); !strings.Contains(got, want.Error.Meaning) || !strings.Contains(got, want.Error.Action) {
+						t.Errorf("the code's meaning and action are not above the list: %q", got)
+					}
+				} else {
+					none(t, doc, "code-explained")
+				}
+				if got := text(errCell.Find(".err-name")); got != wantMeaning {
+					t.Errorf("row %d meaning %q, want %q", i, got, wantMeaning)
 				}
 				if got := byID(r, "repair-applies").Length() == 1; got != want.Error.RepairApplies {
 					t.Errorf("row %d repair tag shown = %v, want %v", i, got, want.Error.RepairApplies)
