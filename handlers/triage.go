@@ -78,8 +78,21 @@ func (h *handler) handleTriageList(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, string(q.WithPage(p.Pages).Href("/")), http.StatusSeeOther)
 		return
 	}
+	ids := make([]int64, len(hosts))
+	for i, host := range hosts {
+		ids[i] = host.ID
+	}
+	last, err := h.store.LastRuns(ctx, ids)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	for _, host := range hosts {
-		p.Rows = append(p.Rows, views.TriageRow{Host: host, Error: decode(host.Failure.HResult)})
+		row := views.TriageRow{Host: host, Error: decode(host.Failure.HResult)}
+		if rn, ok := last[host.ID]; ok {
+			row.LastRun = &rn
+		}
+		p.Rows = append(p.Rows, row)
 	}
 	h.renderTriage(w, r, p, nil)
 }

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 func fleet(n int) ([]store.HostInput, map[string]uint32) {
@@ -214,5 +216,35 @@ func TestHandleHome_RepairOfferedByRole(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHandleHome_LastRun ensures each triage row shows the host's newest
+// run, its outcome linked to it, and nothing for a host never run.
+func TestHandleHome_LastRun(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner())
+	hosts, fails := fleet(8)
+	a.seed(t, hosts, fails)
+	ctx := t.Context()
+	h, err := a.st.HostByName(ctx, "PC-001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last store.Run
+	for range 2 {
+		if last, err = a.st.CreateRun(ctx, store.RunInput{HostID: h.ID, Procedure: run.ProcedureRepair, RequestedBy: "operator"}); err != nil {
+			t.Fatal(err)
+		}
+		a.runner.finish(t, last.ID)
+	}
+	_, doc := a.get(t, "/?code=0x80070002")
+	row := doc.Find(`[data-testid="host-row"][data-host="PC-001"]`)
+	link := row.Find(`[data-testid="last-run"]`)
+	if link.AttrOr("href", "") != "/runs/"+strconv.FormatInt(last.ID, 10) || strings.TrimSpace(link.Text()) != "repaired" {
+		t.Fatalf("last run %q → %q", link.Text(), link.AttrOr("href", ""))
+	}
+	if n := doc.Find(`[data-testid="host-row"][data-host="PC-000"] [data-testid="last-run"]`).Length(); n != 0 {
+		t.Errorf("a host never run shows %d last runs", n)
 	}
 }

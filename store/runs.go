@@ -259,3 +259,32 @@ func (s *Store) SetHostState(ctx context.Context, hostID int64, state string) er
 	_, err := s.write.ExecContext(ctx, "UPDATE hosts SET state = ?, updated_at = ? WHERE id = ?", state, s.now().UnixMilli(), hostID)
 	return mapErr("set host state", err)
 }
+
+// LastRuns returns the newest run of each of the given hosts that has
+// one, by host id: the triage page's "last run" column for one page of
+// hosts, in one query over the runs' host index.
+func (s *Store) LastRuns(ctx context.Context, hostIDs []int64) (map[int64]Run, error) {
+	out := map[int64]Run{}
+	if len(hostIDs) == 0 {
+		return out, nil
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(hostIDs)), ",")
+	args := make([]any, len(hostIDs))
+	for i, id := range hostIDs {
+		args[i] = id
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+runColumns+` FROM runs r JOIN hosts h ON h.id = r.host_id
+		WHERE r.id IN (SELECT max(id) FROM runs WHERE host_id IN (`+marks+`) GROUP BY host_id)`, args...)
+	if err != nil {
+		return nil, mapErr("last runs", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, mapErr("last runs", err)
+		}
+		out[r.HostID] = r
+	}
+	return out, mapErr("last runs", rows.Err())
+}

@@ -3,6 +3,7 @@ package views
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -120,8 +121,20 @@ func (q TriageQuery) ariaSort(key string) string {
 
 // TriageRow is one failing host with its decoded error.
 type TriageRow struct {
-	Host  store.Host
-	Error ErrorInfo
+	Host    store.Host
+	Error   ErrorInfo
+	LastRun *store.Run // the host's newest run; nil when none ran
+}
+
+// lastRunLabel is a run's outcome in a word or two for the triage list.
+func lastRunLabel(r store.Run) string {
+	if r.Active() {
+		return string(r.State)
+	}
+	if r.Outcome == "" {
+		return string(r.State)
+	}
+	return strings.ReplaceAll(string(r.Outcome), "_", " ")
 }
 
 // CodeCount is the number of failing hosts sharing one error.
