@@ -78,6 +78,14 @@ func TestBrowser_LoginRepairLogout(t *testing.T) {
 	if err != nil || !strings.HasPrefix(title, "Repaired") && !strings.HasPrefix(title, "Ran") {
 		t.Fatalf("banner %q (%v) after a repair that succeeded", title, err)
 	}
+	// The facts are refreshed too: how long it took shows without a reload,
+	// and the tab's title says how the run ended.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="run-took"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if pageTitle, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.title`)); err != nil || !strings.HasPrefix(pageTitle, title) {
+		t.Fatalf("page title %q (%v), want it to start with %q", pageTitle, err, title)
+	}
 	screenshot(t, ctx, "run-finished")
 	state, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="run-state"]`)))
 	if err != nil || state != "succeeded" {

@@ -96,8 +96,17 @@
 			.then(function (r) { return r.ok ? r.text() : ""; })
 			.then(function (html) {
 				if (!html || document.querySelector('[data-testid="run-banner"]')) { return; }
-				var b = new DOMParser().parseFromString(html, "text/html").querySelector('[data-testid="run-banner"]');
-				if (b) { root.insertBefore(document.importNode(b, true), root.querySelector("dl.facts")); }
+				var page = new DOMParser().parseFromString(html, "text/html");
+				// The facts too, so "Took" and the outcome appear without a reload.
+				var facts = page.querySelector("#run dl.facts"), mine = root.querySelector("dl.facts");
+				if (facts && mine) { mine.replaceWith(document.importNode(facts, true)); }
+				var b = page.querySelector('[data-testid="run-banner"]');
+				if (b) {
+					root.insertBefore(document.importNode(b, true), root.querySelector("dl.facts"));
+					// A tab in the background says in its title that the run ended.
+					var title = b.querySelector('[data-testid="run-banner-title"]');
+					if (title) { document.title = title.textContent + " · " + document.title; }
+				}
 			})
 			.catch(function () { /* the banner is a convenience; a reload shows it */ });
 	}
