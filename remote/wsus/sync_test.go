@@ -222,3 +222,35 @@ func TestSync_MalformedRecords(t *testing.T) {
 		t.Errorf("cursor %+v, %v", c, err)
 	}
 }
+
+// cutOff prints fixed output, then fails as a WSUS host that went away
+// mid-command does.
+type cutOff string
+
+func (s cutOff) Run(_ context.Context, _ string, _ []byte, stdout, _ io.Writer) (int, error) {
+	_, _ = io.WriteString(stdout, string(s))
+	return 0, &remote.Error{Host: "WSUS01", Kind: remote.ErrUnreachable}
+}
+
+// TestSync_CutOff ensures a sync cut off after a batch keeps that batch,
+// its history included, reports the host's typed error, and leaves the
+// cursor alone so the next sync reads from where the last one began.
+func TestSync_CutOff(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	const id = "0a1b2c3d-0000-4000-8000-000000000002"
+	out := `WSUSFIX {"kind":"computers","step":"wsus-inventory","batch":0,"computers":[` +
+		`{"id":"` + id + `","name":"kept-1","last_reported":"2026-11-30T10:00:00Z","failed_count":1,` +
+		`"failed":[{"update_id":"u1","kb":"KB5044281","title":"t","hresult":2147942403,"time":"2026-11-29T10:00:00Z"}]}]}` + "\r\n"
+	_, err := wsus.Sync(t.Context(), cutOff(out), st, wsus.Options{Server: "WSUS01"})
+	if !errors.Is(err, remote.ErrUnreachable) {
+		t.Fatalf("error %v, want the host unreachable", err)
+	}
+	h, err := st.HostByName(t.Context(), "kept-1")
+	if err != nil || h.Failure == nil || h.Failure.HResult != 0x80070003 {
+		t.Errorf("committed host %+v, %v", h, err)
+	}
+	if _, err := st.WSUSCursor(t.Context(), "WSUS01"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("cursor after a cut-off sync: %v", err)
+	}
+}
