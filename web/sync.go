@@ -104,6 +104,11 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	for _, p := range sum.Problems {
 		fmt.Fprintf(stderr, "sync %s: %s: %s\n", wf.server, p.Position, p.Reason)
 	}
+	if err != nil {
+		for _, l := range sum.Output {
+			fmt.Fprintf(stderr, "sync %s: output: %s\n", wf.server, l)
+		}
+	}
 	if ce := (*wsus.CollectorError)(nil); errors.As(err, &ce) {
 		return fmt.Errorf("sync %s: %s (%s)", wf.server, ce.Message, ce.Reason)
 	}

@@ -42,14 +42,33 @@ func (r *reader) problem(position, reason string) {
 	r.sum.Problems = append(r.sum.Problems, Problem{Position: position, Reason: reason})
 }
 
+// output keeps a line for people, the last maxOutput only.
+func (r *reader) output(text string) {
+	if strings.TrimSpace(text) == "" {
+		return
+	}
+	if len(r.sum.Output) == maxOutput {
+		r.sum.Output = append(r.sum.Output[:0], r.sum.Output[1:]...)
+	}
+	r.sum.Output = append(r.sum.Output, text)
+}
+
 // rejected is the writers' RejectFunc.
 func (r *reader) rejected(rej ingest.Rejection) {
 	r.problem(r.refs[rej.Ref], rej.Reason)
 }
 
+// maxOutput is how many of the collector's lines for people a Summary
+// keeps: the last ones, which say why it stopped when it did.
+const maxOutput = 20
+
 // line handles one output line.
 func (r *reader) line(stream, text string) {
-	if stream != remote.Stdout || r.err != nil {
+	if r.err != nil {
+		return
+	}
+	if stream != remote.Stdout {
+		r.output(text)
 		return
 	}
 	r.lineNo++
@@ -57,7 +76,9 @@ func (r *reader) line(stream, text string) {
 	if !ok {
 		if trimmedTag(text) {
 			r.problem("output line "+strconv.Itoa(r.lineNo), "a result line that is not one JSON object")
+			return
 		}
+		r.output(text)
 		return
 	}
 	if l.Step != scripts.WSUSInventory && l.Step != "bootstrap" {

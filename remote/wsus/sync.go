@@ -88,7 +88,10 @@ type Summary struct {
 	Cursor    time.Time
 	Warnings  []string
 	Problems  []Problem
-	Duration  time.Duration
+	// Output is the last lines for people the collector printed (stderr
+	// included), which say what it was doing when it stopped.
+	Output   []string
+	Duration time.Duration
 }
 
 // ErrCollector is the kind of a sync the collector itself ended: see

@@ -166,13 +166,16 @@ func TestSync_Faults(t *testing.T) {
 			f, sess := newFleet(t, 3)
 			st := newStore(t)
 			f.Srv.SetFault("WSUS01", tt.fault)
-			_, err := wsus.Sync(t.Context(), sess, st, wsus.Options{Server: "WSUS01"})
+			sum, err := wsus.Sync(t.Context(), sess, st, wsus.Options{Server: "WSUS01"})
 			var ce *wsus.CollectorError
 			switch {
 			case tt.kind != nil && !errors.Is(err, tt.kind):
 				t.Errorf("error %v, want %v", err, tt.kind)
 			case tt.kind == nil && (!errors.As(err, &ce) || ce.Reason != tt.reason || ce.Message == ""):
 				t.Errorf("error %v, want the collector's %s", err, tt.reason)
+			case tt.kind == nil && tt.fault != sim.FaultWSUSAPIMissing &&
+				(len(sum.Output) == 0 || sum.Output[0] != "Connecting to WSUS at http://localhost:8530."):
+				t.Errorf("output %q, want what the collector printed", sum.Output)
 			}
 			if _, err := st.WSUSCursor(t.Context(), "WSUS01"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("cursor after a failed sync: %v", err)
