@@ -148,13 +148,13 @@ func runWSUSInventory(r *psRun, paramsB64 string) int {
 		}
 		batch = append(batch, rec)
 		if len(batch) >= batchSize {
-			r.line(scripts.ComputerBatch{Header: r.header(scripts.KindComputers), Batch: batchNo, Computers: batch})
+			r.line(scripts.ComputerBatch{Header: r.header(scripts.KindComputers), Batch: batchNo, Total: len(computers), Computers: batch})
 			batchNo++
 			batch = make([]scripts.InventoryComputer, 0, batchSize)
 		}
 	}
 	if len(batch) > 0 {
-		r.line(scripts.ComputerBatch{Header: r.header(scripts.KindComputers), Batch: batchNo, Computers: batch})
+		r.line(scripts.ComputerBatch{Header: r.header(scripts.KindComputers), Batch: batchNo, Total: len(computers), Computers: batch})
 	}
 	res := scripts.Result{Header: r.header(scripts.KindResult), Status: scripts.StatusOK,
 		Message:    "listed " + strconv.Itoa(len(computers)) + " computers, " + strconv.Itoa(failing) + " with failed updates",

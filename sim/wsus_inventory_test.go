@@ -17,11 +17,17 @@ import (
 func inventoryComputers(t *testing.T, o stepOutput, size int) []scripts.InventoryComputer {
 	t.Helper()
 	var out []scripts.InventoryComputer
-	for i, b := range records[scripts.ComputerBatch](t, o, scripts.KindComputers) {
-		if b.Batch != i || len(b.Computers) == 0 || len(b.Computers) > size {
-			t.Errorf("batch %d is number %d with %d computers (at most %d)", i, b.Batch, len(b.Computers), size)
+	batches := records[scripts.ComputerBatch](t, o, scripts.KindComputers)
+	for i, b := range batches {
+		if b.Batch != i || len(b.Computers) == 0 || len(b.Computers) > size || b.Total < len(b.Computers) {
+			t.Errorf("batch %d is number %d with %d of %d computers (at most %d)", i, b.Batch, len(b.Computers), b.Total, size)
 		}
 		out = append(out, b.Computers...)
+	}
+	for _, b := range batches {
+		if b.Total != len(out) {
+			t.Errorf("batch %d says %d computers in all, %d came", b.Batch, b.Total, len(out))
+		}
 	}
 	return out
 }

@@ -206,6 +206,7 @@ type FailedUpdate struct {
 type ComputerBatch struct {
 	Header
 	Batch     int                 `json:"batch"` // 0-based
+	Total     int                 `json:"total"` // computers the query returned, all batches together
 	Computers []InventoryComputer `json:"computers"`
 }
 

@@ -14,8 +14,9 @@
 # then, and events since then; none lists every computer with the events
 # of the last event_days (default 15, WSUS's ClientEventExpirationTime, at
 # most 90); batch_size (default 200, at most 500): computers per line.
-# Prints: "computers" lines of up to batch_size computers each, in the
-# order of scripts.InventoryComputer, streamed as they are read; "warning"
+# Prints: "computers" lines of up to batch_size computers each (with the
+# total the query returned, for progress), in the order of
+# scripts.InventoryComputer, streamed as they are read; "warning"
 # lines (a ghost update, a computer that could not be read); then "result"
 # with the counts and server_time, this server's UTC time when the query
 # began: the next sync's cursor.
@@ -159,7 +160,8 @@ try {
 } catch {
     Stop-Inventory $_ 'wsus_query_failed' 'the WSUS query failed'
 }
-Write-WsusfixText ([string]$targets.Count + ' computers, ' + $events + ' error events.')
+$total = [int]$targets.Count
+Write-WsusfixText ([string]$total + ' computers, ' + $events + ' error events.')
 
 $failedStates = ('Microsoft.UpdateServices.Administration.UpdateInstallationStates' -as [type])::Failed
 $failedScope = New-Object 'Microsoft.UpdateServices.Administration.UpdateScope'
@@ -252,13 +254,13 @@ foreach ($target in $targets) {
         Write-WsusfixWarning -Code 'computer_unreadable' -Message ($fqdn + ': ' + $ex.Message)
     }
     if ($batch.Count -ge $batchSize) {
-        Write-WsusfixLine 'computers' ([ordered]@{ batch = $batchNo; computers = $batch })
+        Write-WsusfixLine 'computers' ([ordered]@{ batch = $batchNo; total = $total; computers = $batch })
         $batchNo += 1
         $batch = New-Object 'System.Collections.Generic.List[object]'
     }
 }
 if ($batch.Count -gt 0) {
-    Write-WsusfixLine 'computers' ([ordered]@{ batch = $batchNo; computers = $batch })
+    Write-WsusfixLine 'computers' ([ordered]@{ batch = $batchNo; total = $total; computers = $batch })
 }
 
 Complete-Wsusfix -Status 'ok' -Message ('listed ' + $listed + ' computers, ' + $failing + ' with failed updates') -Extra ([ordered]@{

@@ -140,7 +140,7 @@ func (r *reader) batch(b scripts.ComputerBatch) {
 		}
 	}
 	if r.opt.Progress != nil {
-		r.opt.Progress(Progress{Read: r.received, Committed: r.sum.Computers})
+		r.opt.Progress(Progress{Read: r.received, Committed: r.sum.Computers, Total: b.Total})
 	}
 }
 

@@ -63,6 +63,7 @@ type Options struct {
 type Progress struct {
 	Read      int // computers received
 	Committed int // computers committed to the store
+	Total     int // computers the collector's query returned, for an ETA
 }
 
 // Problem is a record the sync could not take, and where it was.

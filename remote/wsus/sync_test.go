@@ -82,7 +82,7 @@ func TestSync_FullThenIncremental(t *testing.T) {
 		sum.History == 0 || len(sum.Problems) != 0 || sum.Cursor.IsZero() {
 		t.Errorf("first sync %+v", sum)
 	}
-	if len(progress) != 5 || progress[4].Committed != 31 || progress[0].Committed != 7 {
+	if len(progress) != 5 || progress[4].Committed != 31 || progress[0].Committed != 7 || progress[0].Total != 31 {
 		t.Errorf("progress %+v, want one per batch of 7", progress)
 	}
 	c, err := st.WSUSCursor(ctx, "WSUS01")
