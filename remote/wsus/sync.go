@@ -148,8 +148,8 @@ func Sync(ctx context.Context, sess Runner, st *store.Store, opt Options) (Summa
 		return sum, err
 	}
 
-	// Gone is decided by this time: every host listed now is stamped with
-	// it, and the store's clock is the one that stamps.
+	// Every host this sync lists is stamped with its start; a full
+	// reconcile then marks gone the server's hosts stamped earlier.
 	r := newReader(ctx, st, opt, start.UTC().Truncate(time.Millisecond), &sum)
 	lines := remote.NewLines(r.line)
 	code, runErr := sess.Run(ctx, scripts.Bootstrap, payload, lines.Writer(remote.Stdout), lines.Writer(remote.Stderr))
