@@ -49,6 +49,7 @@ var scriptFuncs = map[string]scriptFunc{
 	scripts.Verify:              runVerify,
 	scripts.Cleanup:             runCleanup,
 	scripts.WSUSFailedComputers: runWSUSFailedComputers,
+	scripts.WSUSInventory:       runWSUSInventory,
 }
 
 // registerScripts installs powershell.exe. pwsh gets the same program so a

@@ -31,7 +31,9 @@ import (
 //	state.go     per-host live state (services, folders, history)
 //	counters.go  per-host, per-action counters for tests and benchmarks
 //	scripts*.go  powershell.exe running the product's scripts (remote/scripts)
-//	wsus.go      the WSUS server's inventory script
+//	wsus*.go     the WSUS server role: its state, faults and test hooks
+//	             (wsus_role.go), the inventory collector (wsus_inventory.go)
+//	             and the failed-computers query (wsus.go)
 //
 // Not simulated: PowerShell remoting (PSRP), WS-Man Get/Enumerate (WMI),
 // CredSSP, Kerberos message encryption, and cmd.exe syntax beyond the
@@ -93,6 +95,10 @@ type Options struct {
 	// ReceiveTimeouts is how many Receives of each command answer TimedOut
 	// before output flows on hosts with FaultReceiveTimeout; default 3.
 	ReceiveTimeouts int
+	// WSUSCallLatency is what one call of the WSUS administration API
+	// costs on the WSUS server, before ScriptTimeScale (default 20ms);
+	// listing rows adds a little per row on top.
+	WSUSCallLatency time.Duration
 	// Seed seeds the generator behind all jitter, so runs repeat.
 	Seed int64
 
@@ -137,6 +143,9 @@ func (o Options) withDefaults(f *Fleet) Options {
 	if o.ReceiveTimeouts <= 0 {
 		o.ReceiveTimeouts = 3
 	}
+	if o.WSUSCallLatency <= 0 {
+		o.WSUSCallLatency = defaultWSUSCallLatency
+	}
 	if o.ScriptTimeScale == 0 {
 		o.ScriptTimeScale = 1
 	}
@@ -153,6 +162,7 @@ type Server struct {
 	opt    Options
 	domain string           // the fleet's DNS domain
 	wsus   *host            // the fleet's WSUS server, nil if it has none
+	role   wsusRole         // the WSUS server's own state (wsus_role.go)
 	hosts  []*host          // fixed after NewServer
 	byName map[string]*host // by normalized short name and FQDN; fixed after NewServer
 	cmds   registry

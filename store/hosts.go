@@ -29,6 +29,13 @@ type Host struct {
 	HistoryRefreshedAt time.Time
 	State              string
 	Failure            *Failure // newest failed installation; nil when none
+	// WSUS is what the last WSUS sync that listed the host said of it; nil
+	// for a host no sync has listed.
+	WSUS *WSUSFacts
+	// GoneAt is when a full reconcile no longer found the host in its WSUS
+	// server; zero while it is there. A gone host keeps its history and
+	// runs but leaves triage.
+	GoneAt time.Time
 }
 
 // Failure is a host's newest failed update installation.
@@ -49,6 +56,10 @@ type HostInput struct {
 	OSBuild      string
 	Group        string
 	LastReportAt time.Time
+	// WSUS, when set, is what a WSUS sync read of the host; it also brings
+	// a gone host back. Nil leaves the stored WSUS facts alone, as an
+	// import does.
+	WSUS *WSUSFacts
 }
 
 // UpsertCounts says what an upsert did with its rows.
@@ -117,11 +128,15 @@ func checkHostInput(h HostInput) error {
 	if err := ValidateHostName(h.Name); err != nil {
 		return err
 	}
-	if h.FQDN == "" {
-		return nil
+	if h.FQDN != "" {
+		if err := ValidateHostName(h.FQDN); err != nil {
+			return fmt.Errorf("fqdn of %.64q: %w", h.Name, err)
+		}
 	}
-	if err := ValidateHostName(h.FQDN); err != nil {
-		return fmt.Errorf("fqdn of %.64q: %w", h.Name, err)
+	if h.WSUS != nil {
+		if err := ValidateHostName(h.WSUS.Server); err != nil {
+			return fmt.Errorf("wsus server of %.64q: %w", h.Name, err)
+		}
 	}
 	return nil
 }
@@ -161,6 +176,11 @@ func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, 
 			return err
 		}
 		defer upsert.Close()
+		facts, err := prepareWSUSFacts(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer facts.close()
 		for _, h := range in {
 			var n int
 			if err := exists.QueryRowContext(ctx, h.Name).Scan(&n); err != nil {
@@ -172,6 +192,15 @@ func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, 
 				return fmt.Errorf("host %q: %w", h.Name, err)
 			}
 			changed, _ := res.RowsAffected()
+			if h.WSUS != nil {
+				wsusChanged, err := facts.set(ctx, h.Name, *h.WSUS, now)
+				if err != nil {
+					return fmt.Errorf("host %q: %w", h.Name, err)
+				}
+				if wsusChanged {
+					changed = 1
+				}
+			}
 			switch {
 			case n == 0:
 				c.Inserted++
@@ -187,7 +216,8 @@ func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, 
 }
 
 const hostColumns = `id, name, fqdn, address, os_caption, os_build, wsus_group, last_report_at,
-	history_refreshed_at, state, fail_event_id, fail_hresult, fail_at, fail_kb, fail_title`
+	history_refreshed_at, state, fail_event_id, fail_hresult, fail_at, fail_kb, fail_title,
+	wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at, gone_at`
 
 // scanHost reads hostColumns from one row.
 func scanHost(sc interface{ Scan(...any) error }) (Host, error) {
@@ -196,12 +226,22 @@ func scanHost(sc interface{ Scan(...any) error }) (Host, error) {
 		lastReport, refreshed      sql.NullInt64
 		failID, failCode, failTime sql.NullInt64
 		failKB, failTitle          string
+		w                          WSUSFacts
+		wFailed, wNeeded, wReboot  sql.NullInt64
+		wUnknown, wSeen, gone      sql.NullInt64
 	)
 	err := sc.Scan(&h.ID, &h.Name, &h.FQDN, &h.Address, &h.OSCaption, &h.OSBuild, &h.Group,
-		&lastReport, &refreshed, &h.State, &failID, &failCode, &failTime, &failKB, &failTitle)
+		&lastReport, &refreshed, &h.State, &failID, &failCode, &failTime, &failKB, &failTitle,
+		&w.Server, &w.ComputerID, &wFailed, &wNeeded, &wReboot, &wUnknown, &wSeen, &gone)
 	if err != nil {
 		return Host{}, err
 	}
+	if w.Server != "" {
+		w.Failed, w.Needed, w.PendingReboot = int(wFailed.Int64), int(wNeeded.Int64), int(wReboot.Int64)
+		w.Unknown, w.SeenAt = int(wUnknown.Int64), fromMS(wSeen)
+		h.WSUS = &w
+	}
+	h.GoneAt = fromMS(gone)
 	h.LastReportAt, h.HistoryRefreshedAt = fromMS(lastReport), fromMS(refreshed)
 	if failCode.Valid {
 		h.Failure = &Failure{EventID: failID.Int64, HResult: uint32(failCode.Int64),
@@ -237,9 +277,9 @@ func (s *Store) FailingGroups(ctx context.Context) ([]string, error) {
 	// A skip-scan: one index seek per distinct group instead of reading
 	// every host, since estates have a handful of groups and many hosts.
 	rows, err := s.read.QueryContext(ctx, `WITH RECURSIVE g (name) AS (
-			SELECT min(wsus_group) FROM hosts WHERE state = 'failing' AND wsus_group > ''
+			SELECT min(wsus_group) FROM hosts WHERE state = 'failing' AND gone_at IS NULL AND wsus_group > ''
 			UNION ALL
-			SELECT (SELECT min(wsus_group) FROM hosts WHERE state = 'failing' AND wsus_group > g.name)
+			SELECT (SELECT min(wsus_group) FROM hosts WHERE state = 'failing' AND gone_at IS NULL AND wsus_group > g.name)
 			FROM g WHERE g.name IS NOT NULL
 		) SELECT name FROM g WHERE name IS NOT NULL`)
 	if err != nil {

@@ -39,7 +39,7 @@ type TriageFilter struct {
 // where builds the WHERE clause and its arguments. Values only ever travel
 // as placeholders.
 func (f TriageFilter) where() (string, []any) {
-	conds := []string{"state = 'failing'"}
+	conds := []string{"state = 'failing'", "gone_at IS NULL"}
 	var args []any
 	if f.HResult != nil {
 		conds = append(conds, "fail_hresult = ?")

@@ -1,7 +1,8 @@
 // Command wsusfix is the WSUS failed-update dashboard: `serve` runs it over
 // an inventory, `demo` runs it over a simulated fleet, `import` loads CSV
-// files, `user` manages accounts. This package wires the others together and owns configuration,
-// logging and shutdown; it holds no business logic.
+// files, `sync` reads the inventory from a WSUS server, `user` manages
+// accounts. This package wires the others together and owns
+// configuration, logging and shutdown; it holds no business logic.
 package main
 
 import (
@@ -32,6 +33,7 @@ Commands:
   serve     run the dashboard over the inventory database
   demo      run the dashboard over a simulated fleet (no Windows needed)
   import    load hosts or update history from CSV: import hosts|history FILE.csv
+  sync      sync the inventory from a WSUS server once
   sim       run a simulated fleet of Windows hosts that answers WinRM
   user      manage accounts: user add|list|set-role|disable|enable|reset-password
 
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, args[1:], getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, args[1:], getenv, stdout, stderr)
+	case "sync":
+		return runSync(ctx, args[1:], getenv, stdout, stderr)
 	case "sim":
 		return runSim(ctx, args[1:], getenv, stdout, stderr)
 	case "user":

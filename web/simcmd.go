@@ -29,13 +29,13 @@ func (f faultFlags) Set(v string) error {
 	if !ok || name == "" {
 		return fmt.Errorf("want HOST=FAULT, got %q", v)
 	}
-	for _, known := range append([]sim.Fault{sim.FaultNone}, sim.Faults...) {
+	for _, known := range append(append([]sim.Fault{sim.FaultNone}, sim.Faults...), sim.WSUSFaults...) {
 		if sim.Fault(fault) == known {
 			f[strings.ToUpper(name)] = known
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown fault %q; known: %v (empty clears)", fault, sim.Faults)
+	return fmt.Errorf("unknown fault %q; known: %v, on the WSUS server %v (empty clears)", fault, sim.Faults, sim.WSUSFaults)
 }
 
 // runSim runs `wsusfix sim`: the simulated fleet on its own listener, so a
@@ -67,7 +67,8 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	jitter := fs.Duration("jitter", 0, "random extra latency, up to this much")
 	out := fs.String("out", "", "directory to write hosts.csv, history.csv and sim-ca.pem into")
 	faults := faultFlags{}
-	fs.Var(faults, "fault", "HOST=FAULT: give a host a fault (repeatable); faults: "+fmt.Sprint(sim.Faults))
+	fs.Var(faults, "fault", "HOST=FAULT: give a host a fault (repeatable); faults: "+fmt.Sprint(sim.Faults)+
+		", on the WSUS server: "+fmt.Sprint(sim.WSUSFaults))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

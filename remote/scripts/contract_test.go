@@ -13,19 +13,21 @@ import (
 // recordTypes is the Go type that reads each kind of result line, and the
 // types of the records nested in them ("history_entry", "failed_update").
 var recordTypes = map[string]reflect.Type{
-	KindFacts:       reflect.TypeFor[Facts](),
-	KindCheck:       reflect.TypeFor[Check](),
-	KindService:     reflect.TypeFor[Service](),
-	KindHistory:     reflect.TypeFor[History](),
-	KindRename:      reflect.TypeFor[RenameAttempt](),
-	KindScan:        reflect.TypeFor[Scan](),
-	KindEvidence:    reflect.TypeFor[Evidence](),
-	KindFolder:      reflect.TypeFor[Folder](),
-	KindComputer:    reflect.TypeFor[Computer](),
-	KindWarning:     reflect.TypeFor[Warning](),
-	KindResult:      reflect.TypeFor[Result](),
-	"history_entry": reflect.TypeFor[HistoryEntry](),
-	"failed_update": reflect.TypeFor[FailedUpdate](),
+	KindFacts:            reflect.TypeFor[Facts](),
+	KindCheck:            reflect.TypeFor[Check](),
+	KindService:          reflect.TypeFor[Service](),
+	KindHistory:          reflect.TypeFor[History](),
+	KindRename:           reflect.TypeFor[RenameAttempt](),
+	KindScan:             reflect.TypeFor[Scan](),
+	KindEvidence:         reflect.TypeFor[Evidence](),
+	KindFolder:           reflect.TypeFor[Folder](),
+	KindComputer:         reflect.TypeFor[Computer](),
+	KindComputers:        reflect.TypeFor[ComputerBatch](),
+	KindWarning:          reflect.TypeFor[Warning](),
+	KindResult:           reflect.TypeFor[Result](),
+	"history_entry":      reflect.TypeFor[HistoryEntry](),
+	"failed_update":      reflect.TypeFor[FailedUpdate](),
+	"inventory_computer": reflect.TypeFor[InventoryComputer](),
 }
 
 // jsonKeys lists the JSON names of t's fields, embedded structs' included.
@@ -52,9 +54,10 @@ var hashSites = []struct {
 	record string // "" takes the kind from the first group
 }{
 	{regexp.MustCompile(`Write-WsusfixLine '(\w+)' \(\[ordered\]@\{`), ""},
-	{regexp.MustCompile(`\$fields = \[ordered\]@\{`), KindResult},          // Complete-Wsusfix, through Write-WsusfixLine
-	{regexp.MustCompile(`-Extra \(\[ordered\]@\{`), KindResult},            // Complete-Wsusfix -Extra
-	{regexp.MustCompile(`\$failed\.Add\(\[ordered\]@\{`), "failed_update"}, // wsus-failed-computers
+	{regexp.MustCompile(`\$fields = \[ordered\]@\{`), KindResult},              // Complete-Wsusfix, through Write-WsusfixLine
+	{regexp.MustCompile(`-Extra \(\[ordered\]@\{`), KindResult},                // Complete-Wsusfix -Extra
+	{regexp.MustCompile(`\$failed\.Add\(\[ordered\]@\{`), "failed_update"},     // wsus-failed-computers, wsus-inventory
+	{regexp.MustCompile(`\$batch\.Add\(\[ordered\]@\{`), "inventory_computer"}, // wsus-inventory
 	{regexp.MustCompile(`(?s)function ConvertFrom-WsusfixHistoryEntry \{.*?return \[ordered\]@\{`), "history_entry"},
 }
 

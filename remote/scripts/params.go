@@ -132,6 +132,30 @@ type WSUSFailedComputersParams struct {
 	Max int `json:"max"`
 }
 
+// WSUSInventoryParams are the parameters of the wsus-inventory script, the
+// inventory sync's collector on the WSUS server.
+type WSUSInventoryParams struct {
+	// Server is the WSUS server's host name as seen from the host the
+	// script runs on (default "localhost"); it must be a DNS name or IPv4
+	// address.
+	Server string `json:"server"`
+	// Port is WSUS's port (default 8530, or 8531 with UseSSL).
+	Port int `json:"port"`
+	// UseSSL connects over HTTPS.
+	UseSSL bool `json:"use_ssl"`
+	// Since, RFC 3339 in UTC, asks for the computers that reported since
+	// then and the error events since then: an incremental sync. Empty
+	// lists every computer: a full reconcile.
+	Since string `json:"since"`
+	// EventDays is how far back a full reconcile reads the event history
+	// (default 15, WSUS's default ClientEventExpirationTime; at most 90).
+	EventDays int `json:"event_days"`
+	// BatchSize is how many computers one "computers" line carries
+	// (default 200, at most 500), which keeps every line far below
+	// WinRM's envelope size.
+	BatchSize int `json:"batch_size"`
+}
+
 // paramTypes maps every script to its parameter struct; Payload refuses a
 // struct of another script, and NewParams hands out a fresh one.
 var paramTypes = map[string]reflect.Type{
@@ -144,6 +168,7 @@ var paramTypes = map[string]reflect.Type{
 	Verify:              reflect.TypeFor[VerifyParams](),
 	Cleanup:             reflect.TypeFor[CleanupParams](),
 	WSUSFailedComputers: reflect.TypeFor[WSUSFailedComputersParams](),
+	WSUSInventory:       reflect.TypeFor[WSUSInventoryParams](),
 }
 
 // NewParams returns a pointer to a new zero parameter struct for the script

@@ -24,6 +24,9 @@ func sampleParams() map[string]any {
 		WSUSFailedComputers: WSUSFailedComputersParams{
 			Server: "wsus01.corp.example", Port: 8531, UseSSL: true, Max: 50,
 		},
+		WSUSInventory: WSUSInventoryParams{
+			Server: "wsus01.corp.example", Port: 8531, UseSSL: true, Since: "2026-11-23T22:45:01Z", EventDays: 20, BatchSize: 100,
+		},
 	}
 }
 

@@ -45,10 +45,14 @@ const (
 	ReasonScanFailed  = "scan_failed"
 	ReasonScanRunning = "scan_running" // StatusOK: the search was still running at the deadline
 
-	// wsus-failed-computers.
+	// wsus-failed-computers and wsus-inventory.
 	ReasonWSUSAPIMissing    = "wsus_api_missing"
 	ReasonWSUSConnectFailed = "wsus_connect_failed"
 	ReasonWSUSQueryFailed   = "wsus_query_failed"
+	// wsus-inventory: the account is in neither WSUS Administrators nor
+	// WSUS Reporters, or the API's fixed SQL command timeout ran out.
+	ReasonWSUSAccessDenied = "wsus_access_denied"
+	ReasonWSUSTimeout      = "wsus_timeout"
 )
 
 // Warning codes, in Warning.Code.
@@ -68,7 +72,8 @@ const (
 	WarnTriggerMissing         = "trigger_missing"          // detect: UsoClient/wuauclt not found
 	WarnRemoveFailed           = "remove_failed"            // cleanup: a backup was not removed
 	WarnEventsUnreadable       = "events_unreadable"        // wsus-failed-computers: no error codes
-	WarnComputerUnreadable     = "computer_unreadable"      // wsus-failed-computers: a computer was skipped
+	WarnComputerUnreadable     = "computer_unreadable"      // wsus-failed-computers, wsus-inventory: a computer was skipped
+	WarnGhostUpdate            = "ghost_update"             // wsus-inventory: an update missing from the WSUS database was skipped
 	WarnTruncated              = "truncated"                // wsus-failed-computers: more than max
 )
 

@@ -15,17 +15,18 @@ import (
 
 // Kinds of result line.
 const (
-	KindFacts    = "facts"    // Facts: preflight
-	KindCheck    = "check"    // Check: preflight
-	KindService  = "service"  // Service: stop-services, rename, start-services
-	KindHistory  = "history"  // History: save-history
-	KindRename   = "rename"   // RenameAttempt: rename
-	KindScan     = "scan"     // Scan: detect
-	KindEvidence = "evidence" // Evidence: verify
-	KindFolder   = "folder"   // Folder: cleanup
-	KindComputer = "computer" // Computer: wsus-failed-computers
-	KindWarning  = "warning"  // Warning: any script
-	KindResult   = "result"   // Result: the last line of every script
+	KindFacts     = "facts"     // Facts: preflight
+	KindCheck     = "check"     // Check: preflight
+	KindService   = "service"   // Service: stop-services, rename, start-services
+	KindHistory   = "history"   // History: save-history
+	KindRename    = "rename"    // RenameAttempt: rename
+	KindScan      = "scan"      // Scan: detect
+	KindEvidence  = "evidence"  // Evidence: verify
+	KindFolder    = "folder"    // Folder: cleanup
+	KindComputer  = "computer"  // Computer: wsus-failed-computers
+	KindComputers = "computers" // ComputerBatch: wsus-inventory
+	KindWarning   = "warning"   // Warning: any script
+	KindResult    = "result"    // Result: the last line of every script
 )
 
 // Header holds the fields every result line starts with; see Line.
@@ -200,6 +201,37 @@ type FailedUpdate struct {
 	Time     string `json:"time"`
 }
 
+// ComputerBatch is one batch of the computers wsus-inventory read, in the
+// order WSUS listed them. Batches keep the estate out of any one line.
+type ComputerBatch struct {
+	Header
+	Batch     int                 `json:"batch"` // 0-based
+	Total     int                 `json:"total"` // computers the query returned, all batches together
+	Computers []InventoryComputer `json:"computers"`
+}
+
+// InventoryComputer is one computer as the WSUS server knows it: its
+// identity, groups, report times, its summary counts
+// (GetSummariesPerComputerTarget) and, when it has failures, its failed
+// updates.
+type InventoryComputer struct {
+	ID                 string         `json:"id"` // WSUS computer target GUID
+	Name               string         `json:"name"`
+	FQDN               string         `json:"fqdn"`
+	IP                 string         `json:"ip"`
+	OS                 string         `json:"os"`
+	OSBuild            int            `json:"os_build"` // 0 when WSUS has none
+	Groups             []string       `json:"groups"`
+	LastSync           string         `json:"last_sync"`
+	LastReported       string         `json:"last_reported"`
+	FailedCount        int            `json:"failed_count"`
+	NeededCount        int            `json:"needed_count"` // not installed or downloaded
+	PendingRebootCount int            `json:"pending_reboot_count"`
+	UnknownCount       int            `json:"unknown_count"`
+	InstalledCount     int            `json:"installed_count"`
+	Failed             []FailedUpdate `json:"failed"`
+}
+
 // Warning reports a problem that did not stop the script. Code is one of
 // the Warn* constants, or in cleanup a Reason* code.
 type Warning struct {
@@ -224,6 +256,16 @@ type Result struct {
 	Message string `json:"message"`
 	// Verdict is set by verify only: the overall verdict.
 	Verdict string `json:"verdict,omitempty"`
+	// The rest is set by wsus-inventory only. ServerTime is the WSUS
+	// server's UTC time when its query began, the next sync's cursor;
+	// Computers and Failing count the computers listed and those with
+	// failed updates, Events the error events read, Ghosts the updates
+	// skipped as missing from the WSUS database.
+	ServerTime string `json:"server_time,omitempty"`
+	Computers  int    `json:"computers,omitempty"`
+	Failing    int    `json:"failing,omitempty"`
+	Events     int    `json:"events,omitempty"`
+	Ghosts     int    `json:"ghosts,omitempty"`
 }
 
 // Exit codes of the scripts. ExitOK also covers StatusSkipped and cleanup,

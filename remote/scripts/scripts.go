@@ -38,8 +38,8 @@ import (
 	"unicode/utf16"
 )
 
-// Names of the scripts, in the order the repair runs them; the last one is
-// the WSUS inventory query, which runs on the WSUS server.
+// Names of the scripts, in the order the repair runs them; the last two are
+// the WSUS inventory queries, which run on the WSUS server.
 const (
 	Preflight           = "preflight"
 	SaveHistory         = "save-history"
@@ -50,6 +50,7 @@ const (
 	Verify              = "verify"
 	Cleanup             = "cleanup"
 	WSUSFailedComputers = "wsus-failed-computers"
+	WSUSInventory       = "wsus-inventory"
 )
 
 // MaxCommandLine is the longest command line cmd.exe runs (8191
@@ -79,7 +80,7 @@ var files embed.FS
 
 var (
 	names = []string{Preflight, SaveHistory, StopServices, Rename, StartServices,
-		Detect, Verify, Cleanup, WSUSFailedComputers}
+		Detect, Verify, Cleanup, WSUSFailedComputers, WSUSInventory}
 	// The prelude is two files so that each stays readable: the output
 	// contract and parameters, then the host helpers.
 	prelude         = mustRead("prelude.ps1") + mustRead("prelude-host.ps1")

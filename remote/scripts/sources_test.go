@@ -11,18 +11,18 @@ import (
 // Vocabularies declared in Go, which the scripts must keep to.
 var (
 	kinds = set(KindFacts, KindCheck, KindService, KindHistory, KindRename, KindScan,
-		KindEvidence, KindFolder, KindComputer, KindWarning, KindResult)
+		KindEvidence, KindFolder, KindComputer, KindComputers, KindWarning, KindResult)
 	statuses = set(StatusOK, StatusSkipped, StatusFailed, StatusRefused)
 	reasons  = set(ReasonBadParams, ReasonBadPayload, ReasonUnexpected, ReasonIncomplete, ReasonConstrainedLanguage,
 		ReasonNotAdmin, ReasonNot64Bit, ReasonPSTooOld, ReasonOSUnsupported, ReasonLowDisk,
 		ReasonServiceMissing, ReasonServiceDisabled, ReasonInstallInProgress, ReasonRebootPending,
 		ReasonHistoryUnreadable, ReasonStopFailed, ReasonStartTimeout, ReasonStartFailed,
 		ReasonAbsent, ReasonTargetExists, ReasonRenameLocked, ReasonRenameFailed, ReasonScanFailed, ReasonScanRunning,
-		ReasonWSUSAPIMissing, ReasonWSUSConnectFailed, ReasonWSUSQueryFailed)
+		ReasonWSUSAPIMissing, ReasonWSUSConnectFailed, ReasonWSUSQueryFailed, ReasonWSUSAccessDenied, ReasonWSUSTimeout)
 	warnings = set(WarnOSUnreadable, WarnDiskUnreadable, WarnTrustedInstaller, WarnPendingFileRenames, WarnServiceNotStopped, WarnHistoryPageUnreadable,
 		WarnHistoryEntryUnreadable, WarnHistoryUnreadable, WarnHotfixUnreadable, WarnSearchUnavailable,
 		WarnScanWarnings, WarnScanDeadline, WarnTriggerMissing, WarnRemoveFailed, WarnEventsUnreadable,
-		WarnComputerUnreadable, WarnTruncated)
+		WarnComputerUnreadable, WarnTruncated, WarnGhostUpdate)
 )
 
 func set(vs ...string) map[string]bool {

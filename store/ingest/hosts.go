@@ -19,6 +19,8 @@ type Host struct {
 	OSBuild    string // digits and dots, such as 10.0.26100.2894
 	Group      string // WSUS computer target group
 	LastReport time.Time
+	// WSUS is what a WSUS sync read of the host; nil from an import.
+	WSUS *WSUSFacts
 }
 
 // validateHost checks h and returns it as the store takes it, or the
@@ -48,8 +50,12 @@ func validateHost(h Host, lastReportErr error) (store.HostInput, error) {
 	if lastReportErr != nil {
 		return store.HostInput{}, lastReportErr
 	}
+	wsus, err := validateWSUS(h.WSUS)
+	if err != nil {
+		return store.HostInput{}, err
+	}
 	return store.HostInput{Name: h.Name, FQDN: h.FQDN, Address: addr, OSCaption: h.OSCaption,
-		OSBuild: h.OSBuild, Group: h.Group, LastReportAt: h.LastReport}, nil
+		OSBuild: h.OSBuild, Group: h.Group, LastReportAt: h.LastReport, WSUS: wsus}, nil
 }
 
 // HostWriter validates hosts and upserts them by name in transactions of
@@ -114,7 +120,7 @@ func (w *HostWriter) add(ctx context.Context, in store.HostInput, err error, ref
 func sameHost(a, b store.HostInput) bool {
 	return strings.EqualFold(a.Name, b.Name) && a.FQDN == b.FQDN && a.Address == b.Address &&
 		a.OSCaption == b.OSCaption && a.OSBuild == b.OSBuild && a.Group == b.Group &&
-		a.LastReportAt.Equal(b.LastReportAt)
+		a.LastReportAt.Equal(b.LastReportAt) && sameWSUS(a.WSUS, b.WSUS)
 }
 
 // Pending returns how many valid hosts wait for the next transaction.

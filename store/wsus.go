@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WSUSFacts is what a WSUS server says of one of its computers: which
+// server, the computer's id there, and its summary counts
+// (GetSummariesPerComputerTarget) at the sync that listed it.
+type WSUSFacts struct {
+	Server        string // the WSUS server's name, as the sync addressed it
+	ComputerID    string // the computer target's GUID
+	Failed        int
+	Needed        int
+	PendingReboot int
+	Unknown       int
+	// SeenAt is when the sync that listed the host began; a full reconcile
+	// marks gone the hosts of its server not seen since it began.
+	SeenAt time.Time
+}
+
+// WSUSCursor is the sync position of one WSUS server.
+type WSUSCursor struct {
+	Server string
+	// At is the WSUS server's own UTC time up to which every report it
+	// listed has been committed.
+	At time.Time
+	// FullAt is the At of the last full reconcile; zero before one.
+	FullAt time.Time
+}
+
+// wsusFacts holds the statements that store a host's WSUS facts inside
+// UpsertHosts' transaction.
+type wsusFacts struct {
+	update, seen *sql.Stmt
+}
+
+func prepareWSUSFacts(ctx context.Context, tx *sql.Tx) (*wsusFacts, error) {
+	// Facts that differ, or a gone host listed again, count as a change;
+	// the time seen alone does not, or every sync would update every host.
+	update, err := tx.PrepareContext(ctx, `UPDATE hosts SET wsus_server = ?1, wsus_computer_id = ?2,
+			wsus_failed = ?3, wsus_needed = ?4, wsus_pending_reboot = ?5, wsus_unknown = ?6,
+			gone_at = NULL, updated_at = ?7
+		WHERE name = ?8 AND (wsus_server, wsus_computer_id, ifnull(wsus_failed, -1), ifnull(wsus_needed, -1),
+			ifnull(wsus_pending_reboot, -1), ifnull(wsus_unknown, -1), gone_at IS NULL)
+			IS NOT (?1, ?2, ?3, ?4, ?5, ?6, 1)`)
+	if err != nil {
+		return nil, err
+	}
+	seen, err := tx.PrepareContext(ctx, "UPDATE hosts SET wsus_seen_at = ? WHERE name = ?")
+	if err != nil {
+		update.Close()
+		return nil, err
+	}
+	return &wsusFacts{update: update, seen: seen}, nil
+}
+
+// set stores f for the named host and reports whether anything but the
+// time seen changed.
+func (w *wsusFacts) set(ctx context.Context, name string, f WSUSFacts, now int64) (bool, error) {
+	res, err := w.update.ExecContext(ctx, f.Server, f.ComputerID, f.Failed, f.Needed, f.PendingReboot, f.Unknown, now, name)
+	if err != nil {
+		return false, err
+	}
+	if _, err := w.seen.ExecContext(ctx, ms(f.SeenAt), name); err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+func (w *wsusFacts) close() {
+	w.update.Close()
+	w.seen.Close()
+}
+
+// WSUSCursor returns the sync position of the named WSUS server, or an
+// error wrapping ErrNotFound before its first committed sync.
+func (s *Store) WSUSCursor(ctx context.Context, server string) (WSUSCursor, error) {
+	var at, full sql.NullInt64
+	c := WSUSCursor{}
+	err := s.read.QueryRowContext(ctx, "SELECT name, cursor_at, full_sync_at FROM wsus_servers WHERE name = ?", server).
+		Scan(&c.Server, &at, &full)
+	if err != nil {
+		return WSUSCursor{}, mapErr(fmt.Sprintf("wsus cursor %q", server), err)
+	}
+	c.At, c.FullAt = fromMS(at), fromMS(full)
+	return c, nil
+}
+
+// AdvanceWSUSCursor records that every report of the named server up to
+// at, its own UTC time, is committed; full says the sync was a full
+// reconcile. Call it only after the last batch the sync read is
+// committed. The cursor never moves back.
+func (s *Store) AdvanceWSUSCursor(ctx context.Context, server string, at time.Time, full bool) error {
+	if at.IsZero() {
+		return errors.New("store: advance wsus cursor: no time")
+	}
+	var fullAt sql.NullInt64
+	if full {
+		fullAt = ms(at)
+	}
+	_, err := s.write.ExecContext(ctx, `INSERT INTO wsus_servers (name, cursor_at, full_sync_at, updated_at)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET cursor_at = max(cursor_at, excluded.cursor_at),
+			full_sync_at = coalesce(max(full_sync_at, excluded.full_sync_at), full_sync_at, excluded.full_sync_at),
+			updated_at = excluded.updated_at`,
+		server, ms(at), fullAt, s.now().UnixMilli())
+	return mapErr(fmt.Sprintf("advance wsus cursor %q", server), err)
+}
+
+// MarkWSUSGone marks gone the hosts the named server listed before but
+// not in the full reconcile that began at seenSince, and returns how many.
+// Their history and runs stay; triage no longer shows them.
+func (s *Store) MarkWSUSGone(ctx context.Context, server string, seenSince time.Time) (int, error) {
+	res, err := s.write.ExecContext(ctx, `UPDATE hosts SET gone_at = ?1, updated_at = ?1
+		WHERE wsus_server = ?2 AND wsus_server <> '' AND wsus_seen_at < ?3 AND gone_at IS NULL`,
+		s.now().UnixMilli(), server, ms(seenSince))
+	if err != nil {
+		return 0, mapErr(fmt.Sprintf("mark gone of %q", server), err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

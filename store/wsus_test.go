@@ -1,0 +1,94 @@
+package store
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"wsusfix/store/run"
+)
+
+// TestStore_WSUSCursor ensures a server has no cursor before its first
+// sync, that the cursor only moves forward, and that a full reconcile is
+// remembered apart from incremental syncs.
+func TestStore_WSUSCursor(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	if _, err := s.WSUSCursor(ctx, "WSUS01"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("before a sync: %v, want ErrNotFound", err)
+	}
+	full := day(10)
+	if err := s.AdvanceWSUSCursor(ctx, "WSUS01", full, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AdvanceWSUSCursor(ctx, "wsus01", day(12), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AdvanceWSUSCursor(ctx, "WSUS01", day(11), false); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.WSUSCursor(ctx, "WSUS01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.At.Equal(day(12)) || !c.FullAt.Equal(full) {
+		t.Errorf("cursor %v, full %v; want %v, %v", c.At, c.FullAt, day(12), full)
+	}
+	if err := s.AdvanceWSUSCursor(ctx, "WSUS01", time.Time{}, false); err == nil {
+		t.Error("advanced to no time")
+	}
+}
+
+// TestStore_WSUSGone ensures a full reconcile marks gone the hosts its
+// server listed before but not now, hides them from triage while keeping
+// their history, and that listing a host again brings it back.
+func TestStore_WSUSGone(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	facts := func(id string, seen time.Time) *WSUSFacts {
+		return &WSUSFacts{Server: "WSUS01", ComputerID: id, Failed: 1, SeenAt: seen}
+	}
+	first, second := day(1), day(2)
+	c, err := s.UpsertHosts(ctx, []HostInput{
+		{Name: "HOST-1", WSUS: facts("1", first)}, {Name: "HOST-2", WSUS: facts("2", first)}, {Name: "CSV-ONLY"}})
+	if err != nil || c.Inserted != 3 {
+		t.Fatalf("upsert %+v, %v", c, err)
+	}
+	addEvents(t, s, ev("HOST-1", 3, "1", run.ResultFailed, fileNotFound), ev("HOST-2", 3, "1", run.ResultFailed, fileNotFound),
+		ev("CSV-ONLY", 3, "1", run.ResultFailed, fileNotFound))
+
+	// The next full reconcile lists HOST-1 only; same facts: unchanged.
+	c, err = s.UpsertHosts(ctx, []HostInput{{Name: "HOST-1", WSUS: facts("1", second)}})
+	if err != nil || c.Unchanged != 1 {
+		t.Fatalf("second upsert %+v, %v", c, err)
+	}
+	n, err := s.MarkWSUSGone(ctx, "WSUS01", second)
+	if err != nil || n != 1 {
+		t.Fatalf("marked %d gone, %v; want 1", n, err)
+	}
+	hosts, err := s.FailingHosts(ctx, TriageFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(hosts); len(got) != 2 || got[0] == "HOST-2" || got[1] == "HOST-2" {
+		t.Errorf("triage lists %v, want HOST-2 hidden", got)
+	}
+	gone, err := s.HostByName(ctx, "host-2")
+	if err != nil || !gone.GoneAt.Equal(fixedNow) || gone.Failure == nil || gone.WSUS == nil || gone.WSUS.ComputerID != "2" {
+		t.Errorf("gone host %+v, %v; want it kept with its failure and WSUS facts", gone, err)
+	}
+	if n, _ := s.MarkWSUSGone(ctx, "WSUS01", second); n != 0 {
+		t.Errorf("marked %d gone twice", n)
+	}
+
+	// Listed again: back in triage, and counted as updated.
+	c, err = s.UpsertHosts(ctx, []HostInput{{Name: "HOST-2", WSUS: facts("2", day(3))}})
+	if err != nil || c.Updated != 1 {
+		t.Fatalf("relisting %+v, %v", c, err)
+	}
+	if back, _ := s.HostByName(ctx, "HOST-2"); !back.GoneAt.IsZero() || !back.WSUS.SeenAt.Equal(day(3)) {
+		t.Errorf("relisted host gone at %v, seen %v", back.GoneAt, back.WSUS.SeenAt)
+	}
+}
