@@ -13,7 +13,7 @@ import (
 func TestSeedFleet(t *testing.T) {
 	t.Parallel()
 	for _, seed := range []int64{1, 2, 3} {
-		f := sim.NewFleet(sim.FleetConfig{Seed: seed, Hosts: 120, End: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+		f := sim.NewFleet(sim.FleetConfig{Seed: seed, Hosts: 60, End: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
 		st := openTestStore(t, filepath.Join(t.TempDir(), "w.db"))
 		if err := seedFleet(t.Context(), st, f); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)

@@ -43,11 +43,20 @@ func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.O
 		}
 	}
 	if faults {
-		// Every fault of the catalogue on some host, whatever the seed drew.
-		stride := len(fleet.Hosts) / len(sim.Faults)
+		// Every fault of the catalogue on some failing host (a failure the
+		// repair cannot fix needs one), whatever the seed drew.
+		var failing []int
+		for i, h := range fleet.Hosts {
+			if h.Failure() != 0 {
+				failing = append(failing, i)
+			}
+		}
+		if len(failing) < len(sim.Faults) {
+			t.Fatalf("%d failing hosts for %d faults: give the fleet more hosts", len(failing), len(sim.Faults))
+		}
 		for i, f := range sim.Faults {
-			fleet.Hosts[i*stride].Fault = f
-			fleet.Hosts[i*stride].RebootPending = f == sim.FaultRebootPending
+			fleet.Hosts[failing[i]].Fault = f
+			fleet.Hosts[failing[i]].RebootPending = f == sim.FaultRebootPending
 		}
 	}
 	if err := seedFleet(ctx, st, fleet); err != nil {
@@ -117,13 +126,13 @@ func (b *bulkFixture) repairAll(t testing.TB, timeout time.Duration) store.Batch
 	}
 }
 
-// TestBulkRepair_MixedFaults ensures a bulk repair of 100 simulated hosts,
+// TestBulkRepair_MixedFaults ensures a bulk repair of 80 simulated hosts,
 // some with every fault of the simulator's catalogue, ends with every run
 // in a final state, each fault reported for what it is, and every host's
 // update services running.
 func TestBulkRepair_MixedFaults(t *testing.T) {
 	t.Parallel()
-	b := newBulkFixture(t, 100, 20, true, sim.Options{MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: -1,
+	b := newBulkFixture(t, 80, 20, true, sim.Options{MaxOperationTimeout: 300 * time.Millisecond, ScriptTimeScale: -1,
 		SlowLatency: 200 * time.Millisecond, SlowJitter: 50 * time.Millisecond, ReceiveTimeouts: 2})
 	batch := b.repairAll(t, 3*time.Minute)
 	states, outcomes, err := b.st.BatchCounts(context.Background(), batch.ID)
@@ -131,8 +140,8 @@ func TestBulkRepair_MixedFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("states %v outcomes %v", states, outcomes)
-	if n := states[runs.StateSucceeded] + states[runs.StateFailed]; n != 100 {
-		t.Fatalf("%d of 100 runs ended succeeded or failed: %v", n, states)
+	if n := states[runs.StateSucceeded] + states[runs.StateFailed]; n != 80 {
+		t.Fatalf("%d of 80 runs ended succeeded or failed: %v", n, states)
 	}
 	for _, want := range []runs.Outcome{runs.OutcomeRepaired, runs.OutcomeUnreachable, runs.OutcomeAuth, runs.OutcomeQuota, runs.OutcomeRefused, runs.OutcomeStillFailing} {
 		if outcomes[want] == 0 {
