@@ -29,6 +29,9 @@ type Deps struct {
 	Shutdown <-chan struct{}
 	// Heartbeat is how often an idle event stream sends a comment; 0 means 15s.
 	Heartbeat time.Duration
+	// AccessLogLevel is the level of the one log line per request: Info by
+	// default; the demo uses Debug, so its console shows what matters.
+	AccessLogLevel slog.Level
 
 	// Keys encrypts the WinRM password stored on the settings page; nil
 	// (no key file) makes the page refuse to store a password.
@@ -62,6 +65,7 @@ type handler struct {
 	runner    Runner
 	shutdown  <-chan struct{}
 	heartbeat time.Duration
+	accessLvl slog.Level
 
 	sessions       *scs.SessionManager
 	throttle       *throttle
@@ -78,7 +82,7 @@ func New(d Deps) http.Handler { return newHandler(d).routes() }
 func newHandler(d Deps) *handler {
 	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, shutdown: d.Shutdown, heartbeat: d.Heartbeat,
 		throttle: newThrottle(), keys: d.Keys, secureCookies: d.SecureCookies, trustedProxies: d.TrustedProxies,
-		winrmFromEnv: d.WinRMFromEnv}
+		winrmFromEnv: d.WinRMFromEnv, accessLvl: d.AccessLogLevel}
 	h.sessions = newSessions(d, h.fail)
 	if h.heartbeat <= 0 {
 		h.heartbeat = 15 * time.Second

@@ -1,14 +1,19 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"wsusfix/handlers"
 	"wsusfix/store"
 	"wsusfix/store/run"
 )
@@ -85,5 +90,24 @@ func TestNotFound_SignedIn(t *testing.T) {
 	res, doc = a.get(t, "/hosts/NO-SUCH-HOST")
 	if res.StatusCode != http.StatusNotFound || !strings.Contains(doc.Text(), "renamed") {
 		t.Errorf("an unknown host: %d, hint missing", res.StatusCode)
+	}
+}
+
+// TestAccessLogLevel ensures the line per request is logged at the level
+// asked for: at Info by default, and out of an Info log when Debug is asked
+// (the demo's choice).
+func TestAccessLogLevel(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		level slog.Level
+		want  bool
+	}{{slog.LevelInfo, true}, {slog.LevelDebug, false}} {
+		var buf bytes.Buffer
+		h := handlers.New(handlers.Deps{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), Store: openStore(t, filepath.Join(t.TempDir(), "log.db")),
+			AccessLogLevel: tt.level})
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		if got := strings.Contains(buf.String(), `"msg":"request"`); got != tt.want {
+			t.Errorf("level %v: request line logged = %v, want %v:\n%s", tt.level, got, tt.want, buf.String())
+		}
 	}
 }

@@ -49,7 +49,7 @@ func (h *handler) accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		h.log.Info("request", "method", r.Method, "route", routePattern(r), "status", ww.Status(),
+		h.log.Log(r.Context(), h.accessLvl, "request", "method", r.Method, "route", routePattern(r), "status", ww.Status(),
 			"bytes", ww.BytesWritten(), "duration_ms", time.Since(start).Milliseconds(),
 			"request_id", requestIDFrom(r.Context()))
 	})

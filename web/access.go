@@ -29,6 +29,9 @@ type access struct {
 	sessionIdle     time.Duration
 	sessionLifetime time.Duration
 
+	// requestLogLevel is the level of the per-request log lines (demo: Debug).
+	requestLogLevel slog.Level
+
 	// Filled by load.
 	keys         *store.Keyring
 	proxies      []netip.Prefix
@@ -107,6 +110,7 @@ func (a *access) load(db string, log *slog.Logger) error {
 func (a *access) deps(d handlers.Deps) handlers.Deps {
 	d.Keys, d.SecureCookies, d.TrustedProxies, d.WinRMFromEnv = a.keys, a.secureCookies, a.proxies, a.winrmFromEnv
 	d.SessionIdle, d.SessionLifetime = a.sessionIdle, a.sessionLifetime
+	d.AccessLogLevel = a.requestLogLevel
 	return d
 }
 

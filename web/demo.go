@@ -85,6 +85,9 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	// Defers run last-in first-out: the fleet stops after the dashboard
 	// (and the repairs it was running) and before the store closes.
 	defer stopFleet()
+	// A demo's console is for its start message and what goes wrong, not a
+	// line per request: those go to debug (-log-level debug shows them).
+	acc.requestLogLevel = slog.LevelDebug
 	if err := acc.load(cfg.db, log); err != nil {
 		return err
 	}
