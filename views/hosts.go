@@ -101,6 +101,14 @@ func resultClass(result string) string {
 	}
 }
 
+// hostLabel is stateLabel, except for a host WSUS no longer lists.
+func hostLabel(h store.Host) (string, string) {
+	if !h.GoneAt.IsZero() {
+		return "Gone from WSUS", "tag warn"
+	}
+	return stateLabel(h.State)
+}
+
 // stateLabel is a host state in words, with its tag colour.
 func stateLabel(state string) (string, string) {
 	switch state {

@@ -370,6 +370,12 @@ func TestHostsPage(t *testing.T) {
 	if got := texts(byID(doc, "hosts-state")); !slices.Equal(got, []string{"Failing", "Up to date"}) {
 		t.Errorf("states %v", got)
 	}
+	gone := p
+	gone.Hosts = []store.Host{healthy}
+	gone.Hosts[0].GoneAt = at
+	if got := texts(byID(render(t, t.Context(), views.HostsPage(gone)), "hosts-state")); !slices.Equal(got, []string{"Gone from WSUS"}) {
+		t.Errorf("a gone host's state %v", got)
+	}
 	if got := byID(doc, "hosts-link").Eq(1).AttrOr("href", ""); got != string(views.HostHref(healthy.Name)) {
 		t.Errorf("link %q", got)
 	}
@@ -384,5 +390,18 @@ func TestHostsPage(t *testing.T) {
 	p.Total, p.Hosts = 1, p.Hosts[:1]
 	if got := text(one(t, render(t, t.Context(), views.HostsPage(p)), "hosts-total")); got != "1 host matches." {
 		t.Errorf("one match reads %q", got)
+	}
+}
+
+// TestHostPage_Gone ensures a host a full WSUS sync no longer found says
+// so on its page, and one still listed does not.
+func TestHostPage_Gone(t *testing.T) {
+	t.Parallel()
+	p := hostProps()
+	none(t, render(t, t.Context(), views.HostPage(p)), "host-gone")
+	p.Host.GoneAt = at
+	got := text(one(t, render(t, t.Context(), views.HostPage(p)), "host-gone"))
+	if !strings.Contains(got, "Gone from WSUS") || !strings.Contains(got, views.When(at)) {
+		t.Fatalf("gone banner %q", got)
 	}
 }
