@@ -80,7 +80,7 @@ func (s *Server) powershell(ctx context.Context, c *Cmd) int {
 		// finds no payload.
 		stdin = nil
 	}
-	r := &psRun{s: s, ctx: ctx, c: c, m: c.Machine, step: "bootstrap"}
+	r := &psRun{s: s, ctx: ctx, c: c, m: c.Machine, step: scripts.BootstrapStep}
 	if c.Machine.State().ConstrainedLanguage {
 		r.bootstrapLine(scripts.StatusRefused, scripts.ReasonConstrainedLanguage, scripts.ConstrainedLanguageMessage)
 		return scripts.ExitRefused
@@ -235,7 +235,7 @@ func (r *psRun) completeVerdict(status, reason, message, verdict string) int {
 // bootstrapLine prints one of the bootstrap's own result lines, which carry
 // no time stamp.
 func (r *psRun) bootstrapLine(status, reason, message string) {
-	r.line(scripts.Result{Header: scripts.Header{Kind: scripts.KindResult, Step: "bootstrap"},
+	r.line(scripts.Result{Header: scripts.Header{Kind: scripts.KindResult, Step: scripts.BootstrapStep},
 		Status: status, Reason: reason, Message: message})
 }
 

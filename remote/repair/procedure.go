@@ -360,7 +360,7 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 		if stream == remote.Stdout {
 			// Only the step's own lines (and the bootstrap's) are evidence;
 			// a line naming another step is shown, not believed.
-			if l, ok := scripts.ParseLine(line); ok && (l.Step == name || l.Step == bootstrapStep) {
+			if l, ok := scripts.ParseLine(line); ok && (l.Step == name || l.Step == scripts.BootstrapStep) {
 				res.lines = append(res.lines, l)
 				return
 			}
@@ -388,34 +388,16 @@ func (p *procedure) exec(ctx context.Context, name string, params any) stepResul
 	return res
 }
 
-// bootstrapStep is the step name of the bootstrap's own result lines.
-const bootstrapStep = "bootstrap"
-
-// finalStatus reads the step's own result line: a step is ok only on it,
-// never on an exit code. A host whose PowerShell never ran the script (stdin
-// not read, a wrapper, a proxy that answers for it) exits 0 just as well.
-// The bootstrap's own line counts only as a failure or refusal: it proves
-// the step did not run.
+// finalStatus reads how the step ended from its own result line
+// (scripts.StepResult), never from its exit code: a host whose PowerShell
+// never ran the script (stdin not read, a wrapper, a proxy that answers for
+// it) exits 0 just as well.
 func finalStatus(step string, lines []scripts.Line, code int) (status, reason, message string) {
-	if r, ok := result(step, lines); ok {
-		return r.Status, r.Reason, r.Message
-	}
-	if r, ok := result(bootstrapStep, lines); ok && r.Status != scripts.StatusOK {
+	if r, ok := scripts.StepResult(step, lines); ok {
 		return r.Status, r.Reason, r.Message
 	}
 	return scripts.StatusFailed, scripts.ReasonNoResult, fmt.Sprintf(
 		"The host ran the step but reported no result (exit code %d); the script may not have run: see its output.", code)
-}
-
-// result is the step's last result line among lines.
-func result(step string, lines []scripts.Line) (scripts.Result, bool) {
-	for i := len(lines) - 1; i >= 0; i-- {
-		var r scripts.Result
-		if lines[i].Kind == scripts.KindResult && lines[i].Step == step && lines[i].Decode(&r) == nil && r.Step == step {
-			return r, true
-		}
-	}
-	return scripts.Result{}, false
 }
 
 // noResult reports a step that ended without its own result line.
@@ -544,7 +526,7 @@ func titleWord(s string) string {
 // evidence reads the verify step's verdict and the detail behind it.
 func evidence(lines []scripts.Line) (verdict, detail string) {
 	verdict = scripts.VerdictUnknown
-	if r, ok := result(scripts.Verify, lines); ok && r.Verdict != "" {
+	if r, ok := scripts.StepResult(scripts.Verify, lines); ok && r.Verdict != "" {
 		verdict, detail = r.Verdict, r.Message
 	}
 	// The first evidence line with that verdict: verify prints the KBs it

@@ -125,3 +125,26 @@ func asciiJSON(b []byte) string {
 	}
 	return sb.String()
 }
+
+// BootstrapStep is the Step of the few lines the bootstrap prints itself.
+const BootstrapStep = "bootstrap"
+
+// StepResult is how a step's run ended, read from its lines: the step's
+// own last result line, else the bootstrap's own failure or refusal (which
+// proves the step never ran). Without either nothing proves the step ran,
+// whatever its exit code, and it reports false; callers treat that as a
+// failure (ReasonNoResult). Lines naming other steps are never believed.
+func StepResult(step string, lines []Line) (Result, bool) {
+	for _, want := range []string{step, BootstrapStep} {
+		for i := len(lines) - 1; i >= 0; i-- {
+			var r Result
+			if lines[i].Kind != KindResult || lines[i].Step != want || lines[i].Decode(&r) != nil || r.Step != want {
+				continue
+			}
+			if want == step || r.Status != StatusOK {
+				return r, true
+			}
+		}
+	}
+	return Result{}, false
+}

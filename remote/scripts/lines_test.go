@@ -174,3 +174,40 @@ func TestFormatLine_Rejects(t *testing.T) {
 func newLike(v any) any {
 	return reflect.New(reflect.TypeOf(v).Elem()).Interface()
 }
+
+// TestStepResult ensures a step's ending is read from its own last result
+// line, or else from the bootstrap's failure or refusal, and that neither
+// a line naming another step nor the bootstrap's "ok" proves anything.
+func TestStepResult(t *testing.T) {
+	t.Parallel()
+	line := func(step, status string) Line {
+		l, ok := ParseLine(`WSUSFIX {"kind":"result","step":"` + step + `","status":"` + status + `","reason":"","message":"` + step + ` ` + status + `"}`)
+		if !ok {
+			t.Fatalf("fixture line for %s does not parse", step)
+		}
+		return l
+	}
+	tests := []struct {
+		name    string
+		lines   []Line
+		want    string // the message of the result read; "" for none
+		wantHas bool
+	}{
+		{"own line", []Line{line(Preflight, StatusOK)}, "preflight ok", true},
+		{"the last own line wins", []Line{line(Preflight, StatusFailed), line(Preflight, StatusOK)}, "preflight ok", true},
+		{"another step's line", []Line{line(Rename, StatusOK)}, "", false},
+		{"the bootstrap's refusal", []Line{line(BootstrapStep, StatusRefused)}, "bootstrap refused", true},
+		{"the bootstrap's ok proves nothing", []Line{line(BootstrapStep, StatusOK)}, "", false},
+		{"own line over the bootstrap's", []Line{line(BootstrapStep, StatusFailed), line(Preflight, StatusOK)}, "preflight ok", true},
+		{"nothing", nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, ok := StepResult(Preflight, tt.lines)
+			if ok != tt.wantHas || r.Message != tt.want {
+				t.Fatalf("got %q, %v; want %q, %v", r.Message, ok, tt.want, tt.wantHas)
+			}
+		})
+	}
+}

@@ -25,9 +25,9 @@ type reader struct {
 	sum     *Summary
 	history *ingest.HistoryWriter
 
-	lineNo   int // stdout lines read, for positions
-	received int // computers in well-formed batches
-	results  []scripts.Result
+	lineNo   int            // stdout lines read, for positions
+	received int            // computers in well-formed batches
+	results  []scripts.Line // result lines, for scripts.StepResult
 	refs     map[int]string // writer refs -> position, for rejections
 	err      error          // the store's failure, which ends the sync
 }
@@ -81,15 +81,12 @@ func (r *reader) line(stream, text string) {
 		r.output(text)
 		return
 	}
-	if l.Step != scripts.WSUSInventory && l.Step != "bootstrap" {
+	if l.Step != scripts.WSUSInventory && l.Step != scripts.BootstrapStep {
 		return // shown to nobody, believed by nobody: not the collector's line
 	}
 	switch l.Kind {
 	case scripts.KindResult:
-		var res scripts.Result
-		if err := l.Decode(&res); err == nil {
-			r.results = append(r.results, res)
-		}
+		r.results = append(r.results, l)
 	case scripts.KindWarning:
 		var w scripts.Warning
 		if err := l.Decode(&w); err == nil {

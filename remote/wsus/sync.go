@@ -174,7 +174,7 @@ func (r *reader) finish(ctx context.Context, code int, runErr error) error {
 	case closeErr != nil:
 		return closeErr
 	}
-	res, ok := r.result()
+	res, ok := scripts.StepResult(scripts.WSUSInventory, r.results)
 	if !ok {
 		return &CollectorError{Server: r.opt.Server, Reason: scripts.ReasonNoResult, Message: fmt.Sprintf(
 			"the collector ended without its result (exit code %d); the script may not have run", code)}
@@ -198,18 +198,6 @@ func (r *reader) finish(ctx context.Context, code int, runErr error) error {
 		r.sum.Gone = n
 	}
 	return r.st.AdvanceWSUSCursor(ctx, r.opt.Server, cursor, r.sum.Full)
-}
-
-// result is the collector's own result line, or the bootstrap's refusal.
-func (r *reader) result() (scripts.Result, bool) {
-	for _, step := range []string{scripts.WSUSInventory, "bootstrap"} {
-		for i := len(r.results) - 1; i >= 0; i-- {
-			if res := r.results[i]; res.Step == step && (step == scripts.WSUSInventory || res.Status != scripts.StatusOK) {
-				return res, true
-			}
-		}
-	}
-	return scripts.Result{}, false
 }
 
 // trimmedTag reports whether an output line starts as a result line does.
