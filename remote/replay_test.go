@@ -3,8 +3,11 @@ package remote_test
 import (
 	"encoding/pem"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +35,13 @@ func replayHost(t *testing.T, files ...string) (*remote.Client, remote.Target, *
 	rs := replay.New(cassettes...)
 	srv := httptest.NewTLSServer(rs)
 	t.Cleanup(srv.Close)
+	c, target := clientFor(t, srv)
+	return c, target, rs
+}
+
+// clientFor is a client and target for an httptest TLS server.
+func clientFor(t *testing.T, srv *httptest.Server) (*remote.Client, remote.Target) {
+	t.Helper()
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 	c, err := remote.NewClient(remote.Config{HTTPS: true, CAPEM: ca, Auth: remote.AuthBasic, User: "vagrant",
 		Password: "vagrant", OperationTimeout: 2 * time.Second, DialTimeout: 2 * time.Second})
@@ -39,7 +49,7 @@ func replayHost(t *testing.T, files ...string) (*remote.Client, remote.Target, *
 		t.Fatal(err)
 	}
 	// httptest's certificate names example.com; the address is the listener.
-	return c, remote.Target{Name: "example.com", Address: srv.Listener.Addr().String()}, rs
+	return c, remote.Target{Name: "example.com", Address: srv.Listener.Addr().String()}
 }
 
 // actions lists the requests' actions in order.
@@ -183,5 +193,61 @@ func TestReplay_Check(t *testing.T) {
 	}
 	if got := actions(rs); got != "Create,Command,Send,Receive,Signal,Delete" {
 		t.Errorf("requests %s", got)
+	}
+}
+
+// TestReplay_StdinChunksAndRefusedSend ensures stdin past one envelope goes
+// as several Sends with End only on the last, answered with the recorded
+// SendResponse, and that a Send the host refuses (here with the recorded
+// InvalidParameter fault) fails the command with ErrStdin, the host's own
+// words kept, instead of running it without its input.
+func TestReplay_StdinChunksAndRefusedSend(t *testing.T) {
+	t.Parallel()
+	c, target, rs := replayHost(t, "test_winrs_send.yml")
+	s, err := c.Open(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, _, err := runCommand(t, s, t.Context(), "powershell.exe -", make([]byte, 300_000)); err != nil {
+		t.Fatal(err)
+	}
+	var ends []bool
+	for _, r := range rs.Requests() {
+		if r.Action == replay.Send {
+			ends = append(ends, strings.Contains(r.Body, `End="true"`))
+		}
+	}
+	if !slices.Equal(ends, []bool{false, false, true}) {
+		t.Fatalf("300,000 bytes went as Sends with End %v, want three, End on the last", ends)
+	}
+
+	fault, err := replay.Load(filepath.Join("..", "sim", "testdata", "winrm-captures", "test_winrs_fail_poll_process.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(b), "/windows/shell/Send<") {
+			// Windows' own fault body, from the capture, for the Send.
+			w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, fault.Answer(replay.Receive))
+			return
+		}
+		r.Body = io.NopCloser(strings.NewReader(string(b)))
+		rs.ServeHTTP(w, r)
+	}))
+	t.Cleanup(refused.Close)
+	c2, target2 := clientFor(t, refused)
+	s2, err := c2.Open(t.Context(), target2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	_, _, err = runCommand(t, s2, t.Context(), "powershell.exe -", []byte("payload"))
+	var re *remote.Error
+	if !errors.Is(err, remote.ErrStdin) || !errors.As(err, &re) || !strings.Contains(re.Fault, "The parameter is incorrect.") {
+		t.Fatalf("refused Send: %v", err)
 	}
 }

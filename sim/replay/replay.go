@@ -65,6 +65,15 @@ func Load(path string) (*Cassette, error) {
 	return c, nil
 }
 
+// Answer is the first answer recorded to action, as recorded ("" for none),
+// for a test that serves it on its own.
+func (c *Cassette) Answer(action string) string {
+	if !c.Has(action) {
+		return ""
+	}
+	return c.answers[action][0]
+}
+
 // Has reports whether the cassette recorded an answer to action.
 func (c *Cassette) Has(action string) bool { return len(c.answers[action]) > 0 }
 
