@@ -40,16 +40,15 @@ type scriptFunc func(r *psRun, paramsB64 string) int
 
 // scriptFuncs maps script names to their twins.
 var scriptFuncs = map[string]scriptFunc{
-	scripts.Preflight:           runPreflight,
-	scripts.SaveHistory:         runSaveHistory,
-	scripts.StopServices:        runStopServices,
-	scripts.Rename:              runRename,
-	scripts.StartServices:       runStartServices,
-	scripts.Detect:              runDetect,
-	scripts.Verify:              runVerify,
-	scripts.Cleanup:             runCleanup,
-	scripts.WSUSFailedComputers: runWSUSFailedComputers,
-	scripts.WSUSInventory:       runWSUSInventory,
+	scripts.Preflight:     runPreflight,
+	scripts.SaveHistory:   runSaveHistory,
+	scripts.StopServices:  runStopServices,
+	scripts.Rename:        runRename,
+	scripts.StartServices: runStartServices,
+	scripts.Detect:        runDetect,
+	scripts.Verify:        runVerify,
+	scripts.Cleanup:       runCleanup,
+	scripts.WSUSInventory: runWSUSInventory,
 }
 
 // registerScripts installs powershell.exe. pwsh gets the same program so a

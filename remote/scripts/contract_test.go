@@ -21,7 +21,6 @@ var recordTypes = map[string]reflect.Type{
 	KindScan:             reflect.TypeFor[Scan](),
 	KindEvidence:         reflect.TypeFor[Evidence](),
 	KindFolder:           reflect.TypeFor[Folder](),
-	KindComputer:         reflect.TypeFor[Computer](),
 	KindComputers:        reflect.TypeFor[ComputerBatch](),
 	KindWarning:          reflect.TypeFor[Warning](),
 	KindResult:           reflect.TypeFor[Result](),
@@ -56,7 +55,7 @@ var hashSites = []struct {
 	{regexp.MustCompile(`Write-WsusfixLine '(\w+)' \(\[ordered\]@\{`), ""},
 	{regexp.MustCompile(`\$fields = \[ordered\]@\{`), KindResult},              // Complete-Wsusfix, through Write-WsusfixLine
 	{regexp.MustCompile(`-Extra \(\[ordered\]@\{`), KindResult},                // Complete-Wsusfix -Extra
-	{regexp.MustCompile(`\$failed\.Add\(\[ordered\]@\{`), "failed_update"},     // wsus-failed-computers, wsus-inventory
+	{regexp.MustCompile(`\$failed\.Add\(\[ordered\]@\{`), "failed_update"},     // wsus-inventory
 	{regexp.MustCompile(`\$batch\.Add\(\[ordered\]@\{`), "inventory_computer"}, // wsus-inventory
 	{regexp.MustCompile(`(?s)function ConvertFrom-WsusfixHistoryEntry \{.*?return \[ordered\]@\{`), "history_entry"},
 }

@@ -101,9 +101,6 @@ func TestFormatLine_RoundTrip(t *testing.T) {
 		&Evidence{Header: h(KindEvidence, Verify), KB: "KB5031364", Verdict: VerdictStillFailing, Source: SourceHistory,
 			Date: "2026-11-23T23:10:00Z", HResult: 0x80070003, Title: "更新", Detail: "failed again"},
 		&Folder{Header: h(KindFolder, Cleanup), Path: `C:\Windows\SoftwareDistribution.SDTemp-20250101T000000Z`, Removed: true, Bytes: 1 << 30, Detail: "removed"},
-		&Computer{Header: h(KindComputer, WSUSFailedComputers), ID: "a0a08746-4dbe-4a37-9adf-9e7652c0b421", Name: "pc042",
-			FQDN: "pc042.corp.example", IP: "10.1.2.42", OS: "Windows 11 Enterprise", Groups: []string{"Postes", "Économat"},
-			LastSync: "2026-11-23T20:00:00Z", Failed: []FailedUpdate{{UpdateID: "x", KB: "KB1", Title: "t", HResult: 0x80070002}}},
 		&Warning{Header: h(KindWarning, Verify), Code: WarnHotfixUnreadable, Message: "Zugriff verweigert"},
 		&Result{Header: h(KindResult, Verify), Status: StatusOK, Message: "verdict: unknown", Verdict: VerdictUnknown},
 	}

@@ -116,22 +116,6 @@ type CleanupParams struct {
 	Keep int `json:"keep"`
 }
 
-// WSUSFailedComputersParams are the parameters of the wsus-failed-computers
-// script, which runs on the WSUS server.
-type WSUSFailedComputersParams struct {
-	// Server is the WSUS server's host name as seen from the host the
-	// script runs on (default "localhost"); it must be a DNS name or IPv4
-	// address.
-	Server string `json:"server"`
-	// Port is WSUS's port (default 8530, or 8531 with UseSSL).
-	Port int `json:"port"`
-	// UseSSL connects over HTTPS.
-	UseSSL bool `json:"use_ssl"`
-	// Max is how many computers to list at most (default 1000, at most
-	// 100000).
-	Max int `json:"max"`
-}
-
 // WSUSInventoryParams are the parameters of the wsus-inventory script, the
 // inventory sync's collector on the WSUS server.
 type WSUSInventoryParams struct {
@@ -159,16 +143,15 @@ type WSUSInventoryParams struct {
 // paramTypes maps every script to its parameter struct; Payload refuses a
 // struct of another script, and NewParams hands out a fresh one.
 var paramTypes = map[string]reflect.Type{
-	Preflight:           reflect.TypeFor[PreflightParams](),
-	SaveHistory:         reflect.TypeFor[SaveHistoryParams](),
-	StopServices:        reflect.TypeFor[StopServicesParams](),
-	Rename:              reflect.TypeFor[RenameParams](),
-	StartServices:       reflect.TypeFor[StartServicesParams](),
-	Detect:              reflect.TypeFor[DetectParams](),
-	Verify:              reflect.TypeFor[VerifyParams](),
-	Cleanup:             reflect.TypeFor[CleanupParams](),
-	WSUSFailedComputers: reflect.TypeFor[WSUSFailedComputersParams](),
-	WSUSInventory:       reflect.TypeFor[WSUSInventoryParams](),
+	Preflight:     reflect.TypeFor[PreflightParams](),
+	SaveHistory:   reflect.TypeFor[SaveHistoryParams](),
+	StopServices:  reflect.TypeFor[StopServicesParams](),
+	Rename:        reflect.TypeFor[RenameParams](),
+	StartServices: reflect.TypeFor[StartServicesParams](),
+	Detect:        reflect.TypeFor[DetectParams](),
+	Verify:        reflect.TypeFor[VerifyParams](),
+	Cleanup:       reflect.TypeFor[CleanupParams](),
+	WSUSInventory: reflect.TypeFor[WSUSInventoryParams](),
 }
 
 // NewParams returns a pointer to a new zero parameter struct for the script

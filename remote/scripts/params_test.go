@@ -21,9 +21,6 @@ func sampleParams() map[string]any {
 		Detect:        DetectParams{Retries: 2, TimeoutSec: 900},
 		Verify:        VerifyParams{Since: "2026-11-23T22:45:01Z", KBs: []string{"KB5031364", "KB890830"}},
 		Cleanup:       CleanupParams{Keep: 2},
-		WSUSFailedComputers: WSUSFailedComputersParams{
-			Server: "wsus01.corp.example", Port: 8531, UseSSL: true, Max: 50,
-		},
 		WSUSInventory: WSUSInventoryParams{
 			Server: "wsus01.corp.example", Port: 8531, UseSSL: true, Since: "2026-11-23T22:45:01Z", EventDays: 20, BatchSize: 100,
 		},

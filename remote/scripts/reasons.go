@@ -45,7 +45,7 @@ const (
 	ReasonScanFailed  = "scan_failed"
 	ReasonScanRunning = "scan_running" // StatusOK: the search was still running at the deadline
 
-	// wsus-failed-computers and wsus-inventory.
+	// wsus-inventory.
 	ReasonWSUSAPIMissing    = "wsus_api_missing"
 	ReasonWSUSConnectFailed = "wsus_connect_failed"
 	ReasonWSUSQueryFailed   = "wsus_query_failed"
@@ -71,10 +71,8 @@ const (
 	WarnScanDeadline           = "scan_deadline"            // detect: retries stopped at the deadline
 	WarnTriggerMissing         = "trigger_missing"          // detect: UsoClient/wuauclt not found
 	WarnRemoveFailed           = "remove_failed"            // cleanup: a backup was not removed
-	WarnEventsUnreadable       = "events_unreadable"        // wsus-failed-computers: no error codes
-	WarnComputerUnreadable     = "computer_unreadable"      // wsus-failed-computers, wsus-inventory: a computer was skipped
+	WarnComputerUnreadable     = "computer_unreadable"      // wsus-inventory: a computer was skipped
 	WarnGhostUpdate            = "ghost_update"             // wsus-inventory: an update missing from the WSUS database was skipped
-	WarnTruncated              = "truncated"                // wsus-failed-computers: more than max
 )
 
 // ConstrainedLanguageMessage is the message of the bootstrap's refusal of a

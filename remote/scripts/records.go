@@ -23,7 +23,6 @@ const (
 	KindScan      = "scan"      // Scan: detect
 	KindEvidence  = "evidence"  // Evidence: verify
 	KindFolder    = "folder"    // Folder: cleanup
-	KindComputer  = "computer"  // Computer: wsus-failed-computers
 	KindComputers = "computers" // ComputerBatch: wsus-inventory
 	KindWarning   = "warning"   // Warning: any script
 	KindResult    = "result"    // Result: the last line of every script
@@ -174,20 +173,6 @@ type Folder struct {
 	Removed bool   `json:"removed"`
 	Bytes   int64  `json:"bytes"`
 	Detail  string `json:"detail"` // "kept", "removed" or the error
-}
-
-// Computer is one computer WSUS lists with failed updates.
-type Computer struct {
-	Header
-	ID           string         `json:"id"` // WSUS computer target GUID
-	Name         string         `json:"name"`
-	FQDN         string         `json:"fqdn"`
-	IP           string         `json:"ip"`
-	OS           string         `json:"os"`
-	Groups       []string       `json:"groups"`
-	LastSync     string         `json:"last_sync"`
-	LastReported string         `json:"last_reported"`
-	Failed       []FailedUpdate `json:"failed"`
 }
 
 // FailedUpdate is one update WSUS lists as failed on a computer. HResult

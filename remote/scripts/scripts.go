@@ -41,16 +41,15 @@ import (
 // Names of the scripts, in the order the repair runs them; the last two are
 // the WSUS inventory queries, which run on the WSUS server.
 const (
-	Preflight           = "preflight"
-	SaveHistory         = "save-history"
-	StopServices        = "stop-services"
-	Rename              = "rename"
-	StartServices       = "start-services"
-	Detect              = "detect"
-	Verify              = "verify"
-	Cleanup             = "cleanup"
-	WSUSFailedComputers = "wsus-failed-computers"
-	WSUSInventory       = "wsus-inventory"
+	Preflight     = "preflight"
+	SaveHistory   = "save-history"
+	StopServices  = "stop-services"
+	Rename        = "rename"
+	StartServices = "start-services"
+	Detect        = "detect"
+	Verify        = "verify"
+	Cleanup       = "cleanup"
+	WSUSInventory = "wsus-inventory"
 )
 
 // MaxCommandLine is the longest command line cmd.exe runs (8191
@@ -80,7 +79,7 @@ var files embed.FS
 
 var (
 	names = []string{Preflight, SaveHistory, StopServices, Rename, StartServices,
-		Detect, Verify, Cleanup, WSUSFailedComputers, WSUSInventory}
+		Detect, Verify, Cleanup, WSUSInventory}
 	// The prelude is two files so that each stays readable: the output
 	// contract and parameters, then the host helpers.
 	prelude         = mustRead("prelude.ps1") + mustRead("prelude-host.ps1")

@@ -11,7 +11,7 @@ import (
 // Vocabularies declared in Go, which the scripts must keep to.
 var (
 	kinds = set(KindFacts, KindCheck, KindService, KindHistory, KindRename, KindScan,
-		KindEvidence, KindFolder, KindComputer, KindComputers, KindWarning, KindResult)
+		KindEvidence, KindFolder, KindComputers, KindWarning, KindResult)
 	statuses = set(StatusOK, StatusSkipped, StatusFailed, StatusRefused)
 	reasons  = set(ReasonBadParams, ReasonBadPayload, ReasonUnexpected, ReasonIncomplete, ReasonConstrainedLanguage,
 		ReasonNotAdmin, ReasonNot64Bit, ReasonPSTooOld, ReasonOSUnsupported, ReasonLowDisk,
@@ -21,8 +21,8 @@ var (
 		ReasonWSUSAPIMissing, ReasonWSUSConnectFailed, ReasonWSUSQueryFailed, ReasonWSUSAccessDenied, ReasonWSUSTimeout)
 	warnings = set(WarnOSUnreadable, WarnDiskUnreadable, WarnTrustedInstaller, WarnPendingFileRenames, WarnServiceNotStopped, WarnHistoryPageUnreadable,
 		WarnHistoryEntryUnreadable, WarnHistoryUnreadable, WarnHotfixUnreadable, WarnSearchUnavailable,
-		WarnScanWarnings, WarnScanDeadline, WarnTriggerMissing, WarnRemoveFailed, WarnEventsUnreadable,
-		WarnComputerUnreadable, WarnTruncated, WarnGhostUpdate)
+		WarnScanWarnings, WarnScanDeadline, WarnTriggerMissing, WarnRemoveFailed,
+		WarnComputerUnreadable, WarnGhostUpdate)
 )
 
 func set(vs ...string) map[string]bool {
