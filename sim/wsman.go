@@ -1,15 +1,15 @@
 package sim
 
 import (
-	"crypto/rand"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // XML namespaces of WS-Management and WinRS, with the prefixes Windows uses
@@ -249,11 +249,7 @@ func parseDuration(s string) (time.Duration, error) {
 // newUUID returns a random version 4 UUID in upper case, the form Windows
 // uses for MessageID, ShellId and CommandId.
 func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%X-%X-%X-%X-%X", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return strings.ToUpper(uuid.NewString())
 }
 
 // esc escapes text for element content and attribute values.

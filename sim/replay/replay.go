@@ -12,13 +12,14 @@ package replay
 
 import (
 	"bufio"
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/google/uuid"
 )
 
 // Actions, as the last segment of the request's Action URI.
@@ -215,9 +216,5 @@ func (s *Server) substitute(resp, req, commandID string) string {
 // newUUID returns a random version 4 UUID in upper case, as Windows writes
 // its ids.
 func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%X-%X-%X-%X-%X", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return strings.ToUpper(uuid.NewString())
 }
