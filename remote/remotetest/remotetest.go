@@ -146,6 +146,9 @@ func (f *Fleet) CancelDuringLockedRename(tb testing.TB) (sim.Host, context.Conte
 // set, sees every event as it comes. Safe for concurrent use.
 type Sink struct {
 	OnEvent func(run.Event)
+	// HistoryErr, when set, is what SaveHistory returns, storing nothing:
+	// the store failing under a run (disk full, database locked).
+	HistoryErr error
 
 	mu      sync.Mutex
 	events  []run.Event
@@ -163,10 +166,13 @@ func (m *Sink) Emit(ev run.Event) {
 	}
 }
 
-// SaveHistory records the history entries.
+// SaveHistory records the history entries, or returns HistoryErr.
 func (m *Sink) SaveHistory(entries []runner.HistoryEntry, _ string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.HistoryErr != nil {
+		return m.HistoryErr
+	}
 	m.history = append(m.history, entries...)
 	return nil
 }

@@ -1,10 +1,12 @@
 package repair_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	"wsusfix/remote"
 	"wsusfix/sim"
 	"wsusfix/store/run"
 )
@@ -108,5 +110,29 @@ func TestProcedure_NoResultInEachStep(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProcedure_CheckStoreFails ensures a check whose history the store
+// refuses says so and does not claim the entries were saved.
+func TestProcedure_CheckStoreFails(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 60)
+	h := f.FailingHost(t, nil, 0x80070002, 0x80070003)
+	sink := &memSink{HistoryErr: errors.New("database or disk is full")}
+	res := f.Repair(t, t.Context(), h, run.ProcedureCheck, sink)
+	if strings.Contains(res.Summary, "history entries were saved") {
+		t.Fatalf("summary claims saved history the store refused: %q", res.Summary)
+	}
+	if !strings.Contains(res.Summary, "could not be stored (database or disk is full)") {
+		t.Fatalf("summary does not say the store failed: %q", res.Summary)
+	}
+	if !slices.ContainsFunc(sink.Events(), func(ev run.Event) bool {
+		return ev.Step == run.StepSaveHistory && ev.Stream == remote.Stderr && strings.Contains(ev.Text, "could not store history")
+	}) {
+		t.Fatal("the run log does not show the store's failure")
+	}
+	if len(sink.History()) != 0 {
+		t.Fatalf("history stored despite the failure: %d entries", len(sink.History()))
 	}
 }

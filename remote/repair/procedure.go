@@ -142,10 +142,16 @@ func (p *procedure) run(ctx context.Context) runner.Result {
 	if hist.status != scripts.StatusOK {
 		return p.stopped(ctx, hist, run.OutcomeError, "Could not save the update history, so nothing was changed: ")
 	}
-	saved := p.saveHistory(hist.lines)
+	saved, saveErr := p.saveHistory(hist.lines)
 	if p.job.Procedure == run.ProcedureCheck {
+		// The summary names what was stored, not what was read: a store
+		// failure is said, not hidden behind the host's count.
+		stored := fmt.Sprintf("%d history entries were saved", saved)
+		if saveErr != nil {
+			stored = "the history read from the host could not be stored (" + saveErr.Error() + ")"
+		}
 		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeChecked, HostState: "",
-			Summary: fmt.Sprintf("Preflight passed and %d history entries were saved. A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again.", saved)}
+			Summary: "Preflight passed and " + stored + ". A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again."}
 	}
 	return p.repair(ctx, hist.lines)
 }
@@ -245,7 +251,7 @@ func (p *procedure) repair(ctx context.Context, history []scripts.Line) (res run
 	if noResult(ver) {
 		return p.unproven(changed, ver)
 	}
-	p.saveHistory(ver.lines)
+	_, _ = p.saveHistory(ver.lines) // a store failure is in the run log
 	p.saveEvidence(ver.lines)
 	clean := p.step(ctx, scripts.Cleanup, scripts.CleanupParams{Keep: p.opt.KeepBackups})
 	if ctx.Err() != nil {
@@ -448,9 +454,13 @@ func (p *procedure) failed(ctx context.Context, r stepResult, prefix string) run
 	return res
 }
 
-// saveHistory stores the history entries among a step's result lines.
-func (p *procedure) saveHistory(lines []scripts.Line) int {
+// saveHistory stores the history entries among a step's result lines and
+// returns how many it handed to the store, or the store's error, which it
+// also writes to the run log. Entries with an unreadable date are skipped
+// and counted in the log.
+func (p *procedure) saveHistory(lines []scripts.Line) (int, error) {
 	var entries []runner.HistoryEntry
+	undated := 0
 	for _, l := range lines {
 		var h scripts.History
 		if l.Kind != scripts.KindHistory || l.Decode(&h) != nil {
@@ -459,18 +469,25 @@ func (p *procedure) saveHistory(lines []scripts.Line) int {
 		for _, e := range h.Entries {
 			t, err := time.Parse(time.RFC3339, e.Date)
 			if err != nil {
+				undated++
 				continue
 			}
 			entries = append(entries, runner.HistoryEntry{Time: t.UTC(), UpdateID: e.UpdateID, KB: e.KB, Title: e.Title,
 				Operation: titleWord(e.Operation), Result: resultName(e.Result), HResult: e.HResult})
 		}
 	}
-	if len(entries) > 0 {
-		if err := p.sink.SaveHistory(entries, "host"); err != nil {
-			p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepSaveHistory, Stream: remote.Stderr, Text: "could not store history: " + err.Error()})
-		}
+	if undated > 0 {
+		p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepSaveHistory, Stream: remote.Stderr,
+			Text: fmt.Sprintf("skipped %d history entries without a readable date", undated)})
 	}
-	return len(entries)
+	if len(entries) == 0 {
+		return 0, nil
+	}
+	if err := p.sink.SaveHistory(entries, "host"); err != nil {
+		p.sink.Emit(run.Event{Kind: run.EventOutput, Step: run.StepSaveHistory, Stream: remote.Stderr, Text: "could not store history: " + err.Error()})
+		return 0, err
+	}
+	return len(entries), nil
 }
 
 // saveEvidence stores what verify found as history entries (source
