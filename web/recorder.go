@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"wsusfix/remote/runner"
 	"wsusfix/store"
+	"wsusfix/store/ingest"
 	runs "wsusfix/store/run"
 )
 
@@ -22,19 +24,32 @@ func (r recorder) AppendEvents(ctx context.Context, evs []runs.Event) ([]runs.Ev
 	return r.st.AppendRunEvents(ctx, evs)
 }
 
-// SaveHistory stores history read from the host, skipping entries already known.
+// SaveHistory stores history read from the host, skipping entries already
+// known. The host is not trusted: its entries pass the same checks as an
+// imported file's (lengths, KB form, operation and result names) before
+// they reach the store, and the ones refused are named in the error, after
+// the rest are stored.
 func (r recorder) SaveHistory(ctx context.Context, hostID int64, entries []runner.HistoryEntry, source string) error {
 	h, err := r.st.HostByID(ctx, hostID)
 	if err != nil {
 		return err
 	}
-	in := make([]store.EventInput, 0, len(entries))
-	for _, e := range entries {
-		in = append(in, store.EventInput{HostName: h.Name, At: e.Time, UpdateID: e.UpdateID, KB: e.KB, Title: e.Title,
-			Operation: e.Operation, Result: e.Result, HResult: e.HResult, Source: source})
+	var refused []ingest.Rejection
+	w := ingest.NewHistoryWriter(r.st, source, 0, func(rj ingest.Rejection) { refused = append(refused, rj) })
+	for i, e := range entries {
+		rec := ingest.HistoryRecord{Host: h.Name, At: e.Time, KB: e.KB, UpdateID: e.UpdateID, Title: e.Title,
+			Operation: e.Operation, Result: string(e.Result), HResult: e.HResult}
+		if err := w.Add(ctx, rec, i+1); err != nil {
+			break // the store failed; Close returns its error
+		}
 	}
-	_, err = r.st.AddUpdateEvents(ctx, in)
-	return err
+	if _, err := w.Close(ctx); err != nil {
+		return err
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("%d of %d entries refused; entry %d: %s", len(refused), len(entries), refused[0].Ref, refused[0].Reason)
+	}
+	return nil
 }
 
 // FinishRun records the end and, when the run says so, the host's state.

@@ -124,7 +124,7 @@ func TestProcedure_CheckStoreFails(t *testing.T) {
 	if strings.Contains(res.Summary, "history entries were saved") {
 		t.Fatalf("summary claims saved history the store refused: %q", res.Summary)
 	}
-	if !strings.Contains(res.Summary, "could not be stored (database or disk is full)") {
+	if !strings.Contains(res.Summary, "not all of the history read from the host could be stored (database or disk is full)") {
 		t.Fatalf("summary does not say the store failed: %q", res.Summary)
 	}
 	if !slices.ContainsFunc(sink.Events(), func(ev run.Event) bool {

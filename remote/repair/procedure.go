@@ -148,7 +148,7 @@ func (p *procedure) run(ctx context.Context) runner.Result {
 		// failure is said, not hidden behind the host's count.
 		stored := fmt.Sprintf("%d history entries were saved", saved)
 		if saveErr != nil {
-			stored = "the history read from the host could not be stored (" + saveErr.Error() + ")"
+			stored = "not all of the history read from the host could be stored (" + saveErr.Error() + ")"
 		}
 		return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeChecked, HostState: "",
 			Summary: "Preflight passed and " + stored + ". A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again."}
