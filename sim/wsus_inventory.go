@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,8 +170,9 @@ func (r *psRun) apiCall(calls, rows int) bool {
 // inventory is what GetComputerTargets answers: every computer WSUS
 // lists, or with a since those whose LastReportedStatusTime is at or after
 // it (ComputerTargetScope.FromLastReportedStatusTime, aa351824), with the
-// counts GetSummariesPerComputerTarget gives for all updates. WSUS sorts by
-// FQDN.
+// counts GetSummariesPerComputerTarget gives for all updates. The API's
+// documentation promises no order, so the computers come in the fleet's
+// order, unsorted, and the client must not depend on one.
 func (s *Server) inventory(since time.Time) []inventoryComputer {
 	var out []inventoryComputer
 	for _, h := range s.hosts {
@@ -185,7 +185,6 @@ func (s *Server) inventory(since time.Time) []inventoryComputer {
 		}
 		out = append(out, inventoryComputer{rec: s.inventoryRecord(h, st), pending: pendingUpdates(st.History)})
 	}
-	slices.SortFunc(out, func(a, b inventoryComputer) int { return strings.Compare(a.rec.FQDN, b.rec.FQDN) })
 	return out
 }
 
@@ -262,12 +261,15 @@ func (s *Server) errorEvents(from, to time.Time) (map[string]errorEvent, int) {
 	return codes, n
 }
 
-// wsusFQDN is a computer's FullDomainName, which WSUS keeps in lower case.
+// wsusFQDN is a computer's FullDomainName: the name the client reported
+// (IComputerTarget.FullDomainName, learn.microsoft.com), in whatever case it was
+// given; no documentation promises a case, so the simulator does not fold
+// it and the store matches names without case.
 func wsusFQDN(h *host) string {
 	if h.fqdn == "" {
-		return strings.ToLower(h.name)
+		return h.name
 	}
-	return strings.ToLower(h.fqdn)
+	return h.fqdn
 }
 
 // wsusComputerID is the computer target's Id: a GUID WSUS gives a computer

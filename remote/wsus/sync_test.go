@@ -95,7 +95,7 @@ func TestSync_FullThenIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.WSUS == nil || got.WSUS.Server != "WSUS01" || len(got.WSUS.ComputerID) != 36 || got.WSUS.Failed == 0 ||
-		got.State != store.StateFailing || got.Failure == nil || got.FQDN != strings.ToLower(h.FQDN) || got.Group != h.Group {
+		got.State != store.StateFailing || got.Failure == nil || !strings.EqualFold(got.FQDN, h.FQDN) || got.Group != h.Group {
 		t.Errorf("host %+v (wsus %+v)", got, got.WSUS)
 	}
 
