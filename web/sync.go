@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -92,12 +91,11 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer st.Close()
 
-	sess, err := client.Open(ctx, remote.Target{Name: wf.server, Address: wf.address})
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", wf.server, err)
+	dial := func(ctx context.Context) (wsus.Session, error) {
+		return client.Open(ctx, remote.Target{Name: wf.server, Address: wf.address})
 	}
-	defer sess.Close()
-	sum, err := wsus.Sync(ctx, sess, st, wsus.Options{Server: wf.server, Port: wf.port, UseSSL: wf.ssl, Full: *full})
+	_, sum, err := wsus.Recorded(ctx, st, dial, wsus.Options{Server: wf.server, Port: wf.port, UseSSL: wf.ssl, Full: *full},
+		store.SyncByCommand)
 	for _, w := range sum.Warnings {
 		fmt.Fprintf(stderr, "sync %s: warning: %s\n", wf.server, w)
 	}
@@ -109,11 +107,8 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 			fmt.Fprintf(stderr, "sync %s: output: %s\n", wf.server, l)
 		}
 	}
-	if ce := (*wsus.CollectorError)(nil); errors.As(err, &ce) {
-		return fmt.Errorf("sync %s: %s (%s)", wf.server, ce.Message, ce.Reason)
-	}
 	if err != nil {
-		return fmt.Errorf("sync %s: %w", wf.server, err)
+		return fmt.Errorf("sync %s: %s", wf.server, wsus.Reason(err))
 	}
 	fmt.Fprintf(stdout, "sync %s: computers %d (new %d, updated %d, gone %d), failing %d, events %d in %.1fs\n",
 		wf.server, sum.Computers, sum.New, sum.Updated, sum.Gone, sum.Failing, sum.Events, sum.Duration.Seconds())

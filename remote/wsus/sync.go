@@ -6,8 +6,10 @@
 // is committed, so a sync cut off half-way loses nothing committed and the
 // next one reads again from the old cursor.
 //
-// It holds no state between syncs and never logs; a Sync is not safe for
-// concurrent use with another Sync of the same server.
+// Sync holds no state between syncs and never logs, and is not safe for
+// concurrent use with another Sync of the same server. Recorded keeps each
+// sync in the store like a run; a Scheduler runs them one at a time, on a
+// schedule and on request, and logs how each ended.
 package wsus
 
 import (
