@@ -62,6 +62,9 @@ var decisions = map[string]access{
 	"POST /admin/settings":              admin,
 	"GET /admin/audit":                  admin,
 	"GET /admin/audit.csv":              admin,
+	"GET /admin/sync":                   admin,
+	"POST /admin/sync":                  admin,
+	"GET /admin/syncs/{id}":             admin,
 }
 
 // rank orders the accesses; public ranks lowest.

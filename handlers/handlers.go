@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"wsusfix/remote/runner"
+	"wsusfix/remote/wsus"
 	"wsusfix/store"
 	"wsusfix/store/run"
 )
@@ -24,6 +25,9 @@ type Deps struct {
 	Logger *slog.Logger
 	Store  *store.Store
 	Runner Runner
+	// Syncer syncs the inventory from a WSUS server; nil when no WSUS
+	// server is configured (the sync page then says how to set one).
+	Syncer Syncer
 	// Shutdown is closed when the server begins to shut down, so
 	// long-lived event streams end themselves.
 	Shutdown <-chan struct{}
@@ -59,10 +63,20 @@ type Runner interface {
 	Subscribe(runID int64) (<-chan run.Event, func())
 }
 
+// Syncer runs inventory syncs of one WSUS server; satisfied by
+// *wsus.Scheduler.
+type Syncer interface {
+	Server() string
+	Interval() time.Duration
+	State() (*wsus.Status, time.Time)
+	Start(by string, full bool) (int64, error)
+}
+
 type handler struct {
 	log       *slog.Logger
 	store     *store.Store
 	runner    Runner
+	syncer    Syncer
 	shutdown  <-chan struct{}
 	heartbeat time.Duration
 	accessLvl slog.Level
@@ -80,7 +94,7 @@ func New(d Deps) http.Handler { return newHandler(d).routes() }
 
 // newHandler builds the handler with defaults filled in.
 func newHandler(d Deps) *handler {
-	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, shutdown: d.Shutdown, heartbeat: d.Heartbeat,
+	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, syncer: d.Syncer, shutdown: d.Shutdown, heartbeat: d.Heartbeat,
 		throttle: newThrottle(), keys: d.Keys, secureCookies: d.SecureCookies, trustedProxies: d.TrustedProxies,
 		winrmFromEnv: d.WinRMFromEnv, accessLvl: d.AccessLogLevel}
 	h.sessions = newSessions(d, h.fail)

@@ -89,6 +89,9 @@ func (h *handler) routes() http.Handler {
 				r.Get("/admin/settings", h.handleSettings)
 				r.Post("/admin/settings", h.handleSettingsSave)
 				r.Get("/admin/audit", h.handleAudit)
+				r.Get("/admin/sync", h.handleSync)
+				r.Get("/admin/syncs/{id}", h.handleSyncShow)
+				r.With(h.audited(store.ActionSyncStart, syncTarget)).Post("/admin/sync", h.handleSyncStart)
 			})
 			r.With(h.audited(store.ActionExport, queryTarget)).Get("/admin/audit.csv", h.handleAuditExport)
 		})
@@ -122,6 +125,14 @@ func bulkTarget(r *http.Request) string {
 		return t
 	}
 	return "filter " + r.URL.RawQuery + " " + r.PostForm.Encode()
+}
+
+// syncTarget audits "Sync now" by its kind.
+func syncTarget(r *http.Request) string {
+	if r.PostFormValue("full") == "1" {
+		return "full reconcile"
+	}
+	return "incremental"
 }
 
 // prefixed audits a route by a path value with a prefix ("run 42").

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,6 +49,13 @@ func (h *handler) handleTriageList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := views.TriageProps{Query: q, CanRepair: h.can(r, permRepair)}
+	switch y, err := h.store.LastGoodSync(ctx); {
+	case err == nil:
+		p.LastSync = &y
+	case !errors.Is(err, store.ErrNotFound):
+		h.fail(w, r, err)
+		return
+	}
 	if p.Inventory, err = h.store.CountHosts(ctx); err != nil || p.Inventory == 0 {
 		h.renderTriage(w, r, p, err)
 		return

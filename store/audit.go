@@ -19,6 +19,7 @@ const (
 	ActionRepairBulk    = "repair.bulk"
 	ActionHistoryReload = "history.refresh"
 	ActionExport        = "export"
+	ActionSyncStart     = "sync.start"
 	ActionUserCreate    = "user.create"
 	ActionUserRole      = "user.role"
 	ActionUserDisable   = "user.disable"

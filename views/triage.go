@@ -155,6 +155,9 @@ type TriageProps struct {
 	Page      int
 	Pages     int
 	CanRepair bool // the user's role may start runs: only then are selection and bulk repair offered
+	// LastSync is the newest sync from WSUS that committed what it read;
+	// nil when the inventory never came from WSUS.
+	LastSync *store.Sync
 }
 
 // When formats a time for tables: UTC, to the minute; empty for zero.

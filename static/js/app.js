@@ -15,6 +15,8 @@
 			if (!isNaN(d.getTime())) { times[i].textContent = format.format(d); }
 		}
 	}
+	// A live section swapped in by live.js brings its times in UTC again.
+	document.addEventListener("wsusfix:swapped", function () { localise(document); });
 	if (document.readyState === "loading") {
 		document.addEventListener("DOMContentLoaded", function () { localise(document); });
 	} else {
