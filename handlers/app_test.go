@@ -36,6 +36,7 @@ type appConfig struct {
 	user         string
 	role         store.Role
 	hosts        []string
+	syncer       func(*store.Store) handlers.Syncer
 }
 
 // appOption shapes a test app.
@@ -78,6 +79,9 @@ func newApp(t testing.TB, opts ...appOption) *app {
 	if cfg.runner {
 		a.runner = &fakeRunner{st: a.st, hub: runner.NewHub()}
 		d.Runner = a.runner
+	}
+	if cfg.syncer != nil {
+		d.Syncer = cfg.syncer(a.st)
 	}
 	if cfg.keys {
 		keys, err := store.NewKeyring(bytes.Repeat([]byte{42}, 32))

@@ -38,6 +38,7 @@ var bodyLimits = map[string]int64{
 	"POST /admin/users/{name}/enable":   0,
 	"POST /admin/users/{name}/password": 0,
 	"POST /admin/settings":              formBody,
+	"POST /admin/sync":                  formBody,
 }
 
 // param is how people call a query or form parameter, and its longest

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"wsusfix/store/run"
 )
 
 // WSUSFacts is what a WSUS server says of one of its computers: which
@@ -125,4 +127,16 @@ func (s *Store) MarkWSUSGone(ctx context.Context, server string, seenSince time.
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// FailedUpdateKnown reports whether the named host's history already
+// holds a failed attempt of the update. A WSUS sync asks before storing a
+// failure whose error event WSUS has expired: dated only by the host's
+// last report, it would otherwise add an entry on every sync, and repeat
+// what the host's own history said.
+func (s *Store) FailedUpdateKnown(ctx context.Context, host, updateID string) (bool, error) {
+	var known bool
+	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM update_events e JOIN hosts h ON h.id = e.host_id
+		WHERE h.name = ? AND e.update_id = ? COLLATE NOCASE AND e.result = ?)`, host, updateID, run.ResultFailed).Scan(&known)
+	return known, mapErr(fmt.Sprintf("failed update of %q", host), err)
 }

@@ -31,8 +31,8 @@ func SyncHref(id int64) templ.SafeURL {
 	return templ.SafeURL("/admin/syncs/" + strconv.FormatInt(id, 10))
 }
 
-// syncKind says which kind of sync it was, in words.
-func syncKind(full bool) string {
+// SyncKind says which kind of sync it was, in words.
+func SyncKind(full bool) string {
 	if full {
 		return "full reconcile"
 	}
@@ -125,7 +125,7 @@ func nouns(n int, one, many string) string {
 // records were refused.
 func syncedNote(y store.Sync) string {
 	if y.Outcome == store.SyncPartial {
-		return syncKind(y.Full) + ", some records refused"
+		return SyncKind(y.Full) + ", some records refused"
 	}
-	return syncKind(y.Full)
+	return SyncKind(y.Full)
 }

@@ -267,7 +267,7 @@ func syncRow(y store.Sync, p SyncProps) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
-		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(syncKind(y.Full))
+		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(SyncKind(y.Full))
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/sync.templ`, Line: 72, Col: 24}
 		}
@@ -419,7 +419,7 @@ func syncProgress(p SyncProps) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var19 string
-		templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(syncKind(p.Current.Full))
+		templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(SyncKind(p.Current.Full))
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/sync.templ`, Line: 96, Col: 55}
 		}
@@ -647,7 +647,7 @@ func SyncShowPage(p SyncProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var32 string
-			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(syncKind(y.Full))
+			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(SyncKind(y.Full))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/sync.templ`, Line: 124, Col: 26}
 			}

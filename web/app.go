@@ -11,6 +11,7 @@ import (
 	"wsusfix/remote"
 	"wsusfix/remote/repair"
 	"wsusfix/remote/runner"
+	"wsusfix/remote/wsus"
 	"wsusfix/store"
 )
 
@@ -55,17 +56,34 @@ func (f *runnerFlags) executorOptions(opt repair.Options, log *slog.Logger) runn
 }
 
 // dashboard serves the handlers over st until ctx ends. With run set it
-// also executes repairs. Shutdown order: HTTP (streams told to end), then
-// the executor (running repairs cancelled, services restored), then the
-// caller closes the store.
+// also executes repairs, with sched set it syncs the inventory from WSUS.
+// Shutdown order: HTTP (streams told to end), then the sync (cancelled;
+// what it committed stays), then the executor (running repairs
+// cancelled, services restored), then the caller closes the store.
 func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, run runner.RunFunc, eopt runner.Options,
-	log *slog.Logger, stdout io.Writer) error {
+	sched *wsus.Scheduler, log *slog.Logger, stdout io.Writer) error {
 	n, err := st.InterruptRuns(ctx, "The server stopped while this run was active, so the host's state is unknown; run Check on it.")
 	if err != nil {
 		return err
 	}
 	if n > 0 {
 		log.Warn("runs left active by the last shutdown marked interrupted", "runs", n)
+	}
+	n, err = st.InterruptSyncs(ctx, "The server stopped during this sync; what it committed is kept, and the next sync reads again from the last cursor.")
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Warn("a sync left running by the last shutdown marked interrupted", "syncs", n)
+	}
+	var syncer handlers.Syncer
+	stopSync := func() {}
+	if sched != nil {
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = sched.Run(sctx) }()
+		stopSync = func() { cancel(); <-done }
+		syncer = sched
 	}
 	var repairs handlers.Runner
 	var exec *runner.Executor
@@ -74,8 +92,9 @@ func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, r
 		repairs = exec
 	}
 	shutdown := make(chan struct{})
-	h := handlers.New(acc.deps(handlers.Deps{Logger: log, Store: st, Runner: repairs, Shutdown: shutdown}))
+	h := handlers.New(acc.deps(handlers.Deps{Logger: log, Store: st, Runner: repairs, Syncer: syncer, Shutdown: shutdown}))
 	err = acc.serve(ctx, addr, h, log, stdout, func() { close(shutdown) })
+	stopSync()
 	if exec != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), executorCloseTimeout)
 		defer cancel()

@@ -69,7 +69,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	sf, err := registerScheduleFlags(fs, env(getenv), 15*time.Minute)
+	if err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := sf.check(); err != nil {
 		return err
 	}
 	log, err := cfg.logger(stderr)
@@ -97,8 +104,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	opt := repair.Options{DetectTimeout: rf.detectTimeout}
-	rn := runWithSource(winrmSource{flags: wf, st: st, keys: acc.keys}, opt)
-	return dashboard(ctx, cfg.addr, st, acc, rn, rf.executorOptions(opt, log), log, stdout)
+	src := winrmSource{flags: wf, st: st, keys: acc.keys}
+	rn := runWithSource(src, opt)
+	if sf.wsus.server == "" {
+		log.Info("no -wsus-server: the inventory comes only from imports")
+	}
+	sched := sf.scheduler(st, src.Config, log)
+	return dashboard(ctx, cfg.addr, st, acc, rn, rf.executorOptions(opt, log), sched, log, stdout)
 }
 
 // serveHTTP listens on addr and serves h until ctx ends, then shuts down

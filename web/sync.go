@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"time"
 
 	"wsusfix/remote"
 	"wsusfix/remote/wsus"
@@ -116,4 +118,71 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("sync %s: %d records refused", wf.server, n)
 	}
 	return nil
+}
+
+// scheduleFlags are serve's and demo's settings for syncing on schedule.
+type scheduleFlags struct {
+	wsus     *wsusFlags
+	interval time.Duration
+}
+
+// registerScheduleFlags adds the -wsus-* flags and -sync-interval to fs.
+func registerScheduleFlags(fs *flag.FlagSet, e env, defaultInterval time.Duration) (*scheduleFlags, error) {
+	wf, err := registerWSUSFlags(fs, e)
+	if err != nil {
+		return nil, err
+	}
+	d, err := e.duration("WSUSFIX_SYNC_INTERVAL", defaultInterval)
+	if err != nil {
+		return nil, err
+	}
+	f := &scheduleFlags{wsus: wf}
+	fs.DurationVar(&f.interval, "sync-interval", d, "how often to sync the inventory from -wsus-server, with a full reconcile "+
+		"at least daily; 0 turns the schedule off (Sync now still works) [WSUSFIX_SYNC_INTERVAL]")
+	return f, nil
+}
+
+// check refuses settings that cannot work, at start rather than at the
+// first sync.
+func (f *scheduleFlags) check() error {
+	if f.interval < 0 {
+		return fmt.Errorf("-sync-interval %v: want 0 (off) or more", f.interval)
+	}
+	if f.interval > 0 && f.interval < time.Minute {
+		return fmt.Errorf("-sync-interval %v: want at least 1m, or 0 to turn it off", f.interval)
+	}
+	if f.wsus.server == "" {
+		return nil
+	}
+	if err := store.ValidateHostName(f.wsus.server); err != nil {
+		return fmt.Errorf("-wsus-server: %w", err)
+	}
+	return nil
+}
+
+// options are the sync settings of the configured server.
+func (f *scheduleFlags) options() wsus.Options {
+	return wsus.Options{Server: f.wsus.server, Port: f.wsus.port, UseSSL: f.wsus.ssl}
+}
+
+// scheduler returns the scheduler of the configured WSUS server, dialling
+// it with the WinRM settings in force at each sync; nil without
+// -wsus-server.
+func (f *scheduleFlags) scheduler(st *store.Store, src func(context.Context) (remote.Config, error), log *slog.Logger) *wsus.Scheduler {
+	if f.wsus.server == "" {
+		return nil
+	}
+	target := remote.Target{Name: f.wsus.server, Address: f.wsus.address}
+	dial := func(ctx context.Context) (wsus.Session, error) {
+		cfg, err := src(ctx)
+		if err != nil {
+			return nil, &remote.Error{Host: target.Name, Kind: remote.ErrNotConfigured, Help: err.Error(), Err: err}
+		}
+		client, err := remote.NewClient(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return client.Open(ctx, target)
+	}
+	return wsus.NewScheduler(st, dial, wsus.SchedulerOptions{Options: f.options(), Interval: f.interval, Logger: log})
 }

@@ -130,7 +130,12 @@ func (r *reader) batch(b scripts.ComputerBatch) {
 	r.sum.Unchanged += counts.Duplicate
 	r.sum.Computers += counts.Imported + counts.Updated + counts.Duplicate
 	for i, c := range b.Computers {
-		for _, rec := range failures(c) {
+		recs, err := r.failures(c)
+		if err != nil {
+			r.err = err
+			return
+		}
+		for _, rec := range recs {
 			if r.err = r.history.Add(r.ctx, rec, base+i+1); r.err != nil {
 				return
 			}
@@ -144,7 +149,12 @@ func (r *reader) batch(b scripts.ComputerBatch) {
 // host is a computer as the inventory takes it. Its group is its first
 // own group: "All Computers" holds every computer and says nothing.
 func (r *reader) host(c scripts.InventoryComputer) (ingest.Host, error) {
-	h := ingest.Host{Name: c.Name, FQDN: c.FQDN, Address: c.IP, OSCaption: c.OS,
+	// WSUS's IPAddress is where the client last reported from, not an
+	// address to dial instead of its name: it goes stale with DHCP and
+	// VPNs, may be an interface WinRM does not listen on, and Kerberos
+	// needs the name anyway. A repair dials the FQDN unless the inventory
+	// gives an address itself.
+	h := ingest.Host{Name: c.Name, FQDN: c.FQDN, OSCaption: c.OS,
 		WSUS: &ingest.WSUSFacts{Server: r.opt.Server, ComputerID: c.ID, Failed: c.FailedCount, Needed: c.NeededCount,
 			PendingReboot: c.PendingRebootCount, Unknown: c.UnknownCount, SeenAt: r.seenAt}}
 	if c.OSBuild > 0 {
@@ -168,13 +178,22 @@ func (r *reader) host(c scripts.InventoryComputer) (ingest.Host, error) {
 
 // failures are a computer's failed updates as history. An update whose
 // error event WSUS no longer holds is dated by the computer's last report,
-// the latest time WSUS is known to have seen it failed; without either it
-// cannot be placed in the history and is left out.
-func failures(c scripts.InventoryComputer) []ingest.HistoryRecord {
+// the latest time WSUS is known to have seen it failed, unless the history
+// already has a failed attempt of it: that says as much, and the last
+// report moves on with every sync. Without either date it cannot be
+// placed in the history and is left out.
+func (r *reader) failures(c scripts.InventoryComputer) ([]ingest.HistoryRecord, error) {
 	var out []ingest.HistoryRecord
 	for _, f := range c.Failed {
 		at := f.Time
 		if at == "" {
+			known, err := r.st.FailedUpdateKnown(r.ctx, c.Name, f.UpdateID)
+			if err != nil {
+				return nil, err
+			}
+			if known {
+				continue
+			}
 			at = c.LastReported
 		}
 		t, err := time.Parse(time.RFC3339, at)
@@ -184,5 +203,5 @@ func failures(c scripts.InventoryComputer) []ingest.HistoryRecord {
 		out = append(out, ingest.HistoryRecord{Host: c.Name, At: t, KB: f.KB, UpdateID: f.UpdateID, Title: f.Title,
 			Operation: "Installation", Result: string(run.ResultFailed), HResult: f.HResult})
 	}
-	return out
+	return out, nil
 }

@@ -29,6 +29,7 @@ type Scheduler struct {
 	opt       Options
 	interval  time.Duration
 	fullEvery time.Duration
+	delay     time.Duration
 	log       *slog.Logger
 
 	mu      sync.Mutex
@@ -45,7 +46,10 @@ type SchedulerOptions struct {
 	Options
 	Interval  time.Duration
 	FullEvery time.Duration // default DefaultFullEvery
-	Logger    *slog.Logger  // default discards
+	// Delay is how long the first scheduled sync waits; 0 runs it at once.
+	// The demo, which syncs before it serves, waits a whole interval.
+	Delay  time.Duration
+	Logger *slog.Logger // default discards
 }
 
 // Status is the sync running now.
@@ -76,7 +80,7 @@ func NewScheduler(st *store.Store, dial Dial, o SchedulerOptions) *Scheduler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{st: st, dial: dial, opt: o.Options, interval: o.Interval, fullEvery: o.FullEvery,
+	return &Scheduler{st: st, dial: dial, opt: o.Options, interval: o.Interval, fullEvery: o.FullEvery, delay: o.Delay,
 		log: o.Logger, kick: make(chan struct{}, 1)}
 }
 
@@ -98,8 +102,7 @@ func (s *Scheduler) State() (*Status, time.Time) {
 	return &c, s.next
 }
 
-// Run syncs on schedule until ctx ends, starting with one sync at once,
-// then waits for a sync started by Start to end. It returns nil.
+// Run syncs on schedule until ctx ends, the first after Delay, then waits for a sync started by Start to end. It returns nil.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.ctx = ctx
@@ -109,7 +112,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	timer := time.NewTimer(0)
+	s.mu.Lock()
+	s.next = time.Now().Add(s.delay)
+	s.mu.Unlock()
+	timer := time.NewTimer(s.delay)
 	defer timer.Stop()
 	for {
 		select {

@@ -163,7 +163,10 @@ func TestScheduler_Schedule(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	waitFor(t, func() bool { all, _ := st.Syncs(t.Context(), 10); return len(all) >= 3 && all[0].Outcome != store.SyncRunning })
+	waitFor(t, func() bool {
+		all, _ := st.Syncs(t.Context(), 10)
+		return len(all) >= 3 && all[0].Outcome != store.SyncRunning
+	})
 	if _, next := s.State(); next.IsZero() {
 		t.Error("no next time while the schedule runs")
 	}
