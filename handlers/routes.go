@@ -69,6 +69,7 @@ func (h *handler) routes() http.Handler {
 			r.Get("/repairs/new", h.handleRepairNew)                 // the confirmation step of a bulk repair
 			r.Get("/hosts/{name}/repair", h.handleHostRepairConfirm) // and of a single host's
 			r.With(h.audited(store.ActionRepairStart, repairTarget)).Post("/hosts/{name}/repair", h.handleHostRepair)
+			r.With(h.audited(store.ActionHistoryReload, pathTarget("name"))).Post("/hosts/{name}/refresh", h.handleHostRefresh)
 			r.With(h.audited(store.ActionRepairCancel, prefixed("run ", "id"))).Post("/runs/{id}/cancel", h.handleRunCancel)
 			r.With(h.audited(store.ActionRepairBulk, bulkTarget)).Post("/repairs", h.handleRepairCreate)
 			r.With(h.audited(store.ActionRepairBulk, prefixed("re-run of batch ", "id"))).Post("/batches/{id}/rerun", h.handleBatchRerun)
@@ -133,6 +134,11 @@ func syncTarget(r *http.Request) string {
 		return "full reconcile"
 	}
 	return "incremental"
+}
+
+// pathTarget audits a route by one path value (a host's name).
+func pathTarget(key string) func(*http.Request) string {
+	return func(r *http.Request) string { return r.PathValue(key) }
 }
 
 // prefixed audits a route by a path value with a prefix ("run 42").

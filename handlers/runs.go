@@ -49,6 +49,23 @@ func (h *handler) handleHostRepair(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, string(views.RunHref(rn.ID)), http.StatusSeeOther)
 }
 
+// handleHostRefresh starts POST /hosts/{name}/refresh, Refresh history:
+// a run of its own that reads the host's update history and stores it,
+// followed live on its run page like any other.
+func (h *handler) handleHostRefresh(w http.ResponseWriter, r *http.Request) {
+	host, err := h.store.HostByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rn, err := h.startRun(r, host, run.ProcedureHistory, 0)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, string(views.RunHref(rn.ID)), http.StatusSeeOther)
+}
+
 // startRun records a queued run and hands it to the executor.
 func (h *handler) startRun(r *http.Request, host store.Host, procedure run.Procedure, batchID int64) (store.Run, error) {
 	if off := h.repairOff(); off != "" {

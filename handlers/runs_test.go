@@ -170,3 +170,36 @@ func TestHandleRunShow_Next(t *testing.T) {
 		t.Error("a viewer is offered runs")
 	}
 }
+
+// TestHandleHostRefresh ensures Refresh history is offered to operators on
+// the host page, starts a history run of its own (303 to its page), is
+// audited with the host's name, and is not offered to viewers.
+func TestHandleHostRefresh(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("olga", store.RoleOperator), withRunner(), withHosts("PC-1"))
+	_, doc := a.get(t, "/hosts/PC-1")
+	if doc.Find(`[data-testid="refresh-history"]`).Length() != 1 {
+		t.Fatal("no Refresh history for an operator")
+	}
+	res, _ := postForm(t, noRedirect(a.client), a.srv.URL+"/hosts/PC-1/refresh", nil)
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/runs/") {
+		t.Fatalf("refresh: %d to %q", res.StatusCode, loc)
+	}
+	if len(a.runner.got) != 1 || a.runner.got[0].Procedure != run.ProcedureHistory {
+		t.Fatalf("jobs %+v, want one history run", a.runner.got)
+	}
+	_, doc = a.get(t, loc)
+	if got := doc.Find("h1").First().Text(); got != "History refresh of PC-1" {
+		t.Errorf("run page title %q", got)
+	}
+	entries, _, err := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionHistoryReload})
+	if err != nil || len(entries) != 1 || entries[0].Target != "PC-1" || entries[0].Actor != "olga" {
+		t.Errorf("audit %+v, %v", entries, err)
+	}
+
+	v := newApp(t, signedInAs("vera", store.RoleViewer), withRunner(), withHosts("PC-1"))
+	if _, doc := v.get(t, "/hosts/PC-1"); doc.Find(`[data-testid="refresh-history"]`).Length() != 0 {
+		t.Error("Refresh history offered to a viewer")
+	}
+}

@@ -54,6 +54,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
+	return migrateTo(ctx, db, ms, len(ms))
+}
+
+// migrateTo applies the migrations above PRAGMA user_version up to and
+// including version to; tests use it to build an older schema.
+func migrateTo(ctx context.Context, db *sql.DB, ms []migration, to int) error {
 	var current int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
@@ -61,7 +67,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if current > len(ms) {
 		return fmt.Errorf("database schema version %d is newer than this program (%d): upgrade wsusfix", current, len(ms))
 	}
-	for _, m := range ms[current:] {
+	for _, m := range ms[current:max(current, to)] {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err

@@ -69,7 +69,13 @@ func (p HostsProps) pageHref(n int) templ.SafeURL {
 	return templ.SafeURL("/hosts?" + v.Encode())
 }
 
-// repairHref is where the repair form posts.
+// refreshHref is where Refresh history posts.
+func refreshHref(name string) templ.SafeURL {
+	return templ.SafeURL("/hosts/" + url.PathEscape(name) + "/refresh")
+}
+
+// repairHref is where a host's repair is confirmed, and where the repair
+// and check forms post.
 func repairHref(name string) templ.SafeURL {
 	return templ.SafeURL("/hosts/" + url.PathEscape(name) + "/repair")
 }

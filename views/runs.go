@@ -156,6 +156,8 @@ func RunBanner(r store.Run, steps []StepView) Banner {
 		return Banner{"ok", "Repaired (verified)", "The update that failed has installed since SoftwareDistribution was reset."}
 	case run.OutcomeChecked:
 		return Banner{"ok", "Check passed", "Nothing was changed on the host; a repair would be allowed to run."}
+	case run.OutcomeHistoryRead:
+		return Banner{"ok", "History refreshed", "The host's own update history was read and stored; nothing was changed on the host."}
 	case run.OutcomeStillFailing:
 		return Banner{"bad", "Ran, and did not help", "The repair ran; the update still fails. Resetting SoftwareDistribution is not the fix for this host."}
 	case run.OutcomeRefused:

@@ -128,6 +128,9 @@ func (p *procedure) run(ctx context.Context) runner.Result {
 		return res
 	}
 	defer p.sess.Close()
+	if p.job.Procedure == run.ProcedureHistory {
+		return p.refreshHistory(ctx)
+	}
 
 	pre := p.step(ctx, scripts.Preflight, scripts.PreflightParams{MinFreeGB: p.opt.MinFreeGB})
 	switch {
@@ -138,7 +141,7 @@ func (p *procedure) run(ctx context.Context) runner.Result {
 		// about the host except that it was left alone.
 		return p.stopped(ctx, pre, run.OutcomeError, "The preflight checks did not complete, so nothing was changed: ")
 	}
-	hist := p.step(ctx, scripts.SaveHistory, scripts.SaveHistoryParams{PageSize: 100, Max: 2000})
+	hist := p.step(ctx, scripts.SaveHistory, historyParams)
 	if hist.status != scripts.StatusOK {
 		return p.stopped(ctx, hist, run.OutcomeError, "Could not save the update history, so nothing was changed: ")
 	}
@@ -154,6 +157,31 @@ func (p *procedure) run(ctx context.Context) runner.Result {
 			Summary: "Preflight passed and " + stored + ". A repair would stop Windows Update, rename SoftwareDistribution, restart the services and detect again."}
 	}
 	return p.repair(ctx, hist.lines)
+}
+
+// historyParams bound what save-history reads: the newest 2,000 entries,
+// 100 a page (IUpdateSearcher.QueryHistory).
+var historyParams = scripts.SaveHistoryParams{PageSize: 100, Max: 2000}
+
+// refreshHistory is the history procedure: read the host's own update
+// history and store it, changing nothing on the host. It needs no
+// preflight, since reading is safe whatever state the host is in.
+func (p *procedure) refreshHistory(ctx context.Context) runner.Result {
+	hist := p.step(ctx, scripts.SaveHistory, historyParams)
+	if hist.status != scripts.StatusOK {
+		return p.stopped(ctx, hist, run.OutcomeError, "Could not read the update history; nothing was changed: ")
+	}
+	saved, err := p.saveHistory(hist.lines)
+	if err != nil {
+		return runner.Result{State: run.StateFailed, Outcome: run.OutcomeError, Error: err.Error(),
+			Summary: "The host's update history was read, but not all of it could be stored (" + err.Error() + "). Nothing was changed on the host."}
+	}
+	read := "1 entry"
+	if saved != 1 {
+		read = fmt.Sprintf("%d entries", saved)
+	}
+	return runner.Result{State: run.StateSucceeded, Outcome: run.OutcomeHistoryRead,
+		Summary: "Read " + read + " of the host's own update history and stored them with the source host (entries already stored are not repeated). Nothing was changed on the host."}
 }
 
 // connect opens the shell, as a step of its own so an unreachable host

@@ -38,6 +38,7 @@ const (
 	OutcomeRepaired      Outcome = "repaired"       // verify proved the failing update installs
 	OutcomeStillFailing  Outcome = "still_failing"  // the repair ran and the update still fails
 	OutcomeChecked       Outcome = "checked"        // a Check passed
+	OutcomeHistoryRead   Outcome = "history_read"   // Refresh history read and stored the host's history
 	OutcomeUnknown       Outcome = "unknown"        // the repair ran; no evidence either way yet
 	OutcomeDownloaded    Outcome = "downloaded"     // the update downloaded again; its install not yet attempted
 	OutcomeScanRunning   Outcome = "scan_running"   // the first scan after the reset was still running at the timeout
@@ -86,6 +87,9 @@ type Procedure string
 const (
 	ProcedureRepair Procedure = "repair" // KB 910336, every step
 	ProcedureCheck  Procedure = "check"  // the read-only steps only
+	// ProcedureHistory reads the host's own update history and stores it
+	// ("Refresh history"); no preflight, since reading refuses nothing.
+	ProcedureHistory Procedure = "history"
 )
 
 // Step is one step of a procedure; all but connect are scripts of the
@@ -108,8 +112,11 @@ const (
 // Steps lists a procedure's steps in order; a Check runs only those that
 // change nothing on the host.
 func (p Procedure) Steps() []Step {
-	if p == ProcedureCheck {
+	switch p {
+	case ProcedureCheck:
 		return []Step{StepConnect, StepPreflight, StepSaveHistory}
+	case ProcedureHistory:
+		return []Step{StepConnect, StepSaveHistory}
 	}
 	return []Step{StepConnect, StepPreflight, StepSaveHistory, StepStopServices, StepRename,
 		StepStartServices, StepDetect, StepVerify, StepCleanup}
