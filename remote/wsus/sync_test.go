@@ -257,3 +257,34 @@ func TestSync_CutOff(t *testing.T) {
 		t.Errorf("cursor after a cut-off sync: %v", err)
 	}
 }
+
+// TestSync_NamesMatchWithoutCase ensures a computer WSUS reports in
+// another case than the inventory (IComputerTarget.FullDomainName is
+// whatever the client reported; no document promises a case) updates the
+// imported host rather than adding a second one.
+func TestSync_NamesMatchWithoutCase(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	ctx := t.Context()
+	if _, err := st.UpsertHosts(ctx, []store.HostInput{{Name: "pc-0042", FQDN: "pc-0042.corp.contoso.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	const id = "0a1b2c3d-0000-4000-8000-000000000042"
+	out := `WSUSFIX {"kind":"computers","step":"wsus-inventory","batch":0,"computers":[` +
+		`{"id":"` + id + `","name":"PC-0042","fqdn":"PC-0042.Corp.Contoso.Test","last_reported":"2026-11-30T10:00:00Z","failed_count":0}]}` + "\r\n" +
+		`WSUSFIX {"kind":"result","step":"wsus-inventory","status":"ok","message":"listed 1","server_time":"2026-12-01T09:00:00Z","computers":1}` + "\r\n"
+	sum, err := wsus.Sync(ctx, scripted(out), st, wsus.Options{Server: "WSUS01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.New != 0 || sum.Updated != 1 {
+		t.Errorf("summary %+v: want the imported host updated, none new", sum)
+	}
+	if n, err := st.CountHosts(ctx); err != nil || n != 1 {
+		t.Errorf("%d hosts (%v), want 1", n, err)
+	}
+	h, err := st.HostByName(ctx, "pc-0042")
+	if err != nil || h.WSUS == nil || h.WSUS.ComputerID != id {
+		t.Errorf("host %+v, %v: want the WSUS facts on the imported host", h, err)
+	}
+}
