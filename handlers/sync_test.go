@@ -97,8 +97,8 @@ func TestSyncPage_SyncNow(t *testing.T) {
 		t.Error("a finished sync's page still refreshes")
 	}
 	_, doc = a.get(t, "/")
-	if got := doc.Find(`[data-testid="last-synced"]`).Text(); !strings.Contains(got, "Inventory synced from WSUS01") ||
-		!strings.Contains(got, "full reconcile") {
+	if got := strings.Join(strings.Fields(doc.Find(`[data-testid="last-synced"]`).Text()), " "); !strings.HasPrefix(got, "Inventory synced from WSUS01 at 20") ||
+		!strings.HasSuffix(got, "UTC (full reconcile).") {
 		t.Errorf("triage says %q", got)
 	}
 	entries, _, err := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionSyncStart})
