@@ -51,6 +51,7 @@ var decisions = map[string]access{
 	"POST /runs/{id}/cancel":            operator,
 	"POST /repairs":                     operator,
 	"POST /batches/{id}/rerun":          operator,
+	"POST /batches/{id}/cancel":         operator,
 	"GET /admin":                        admin,
 	"GET /admin/users":                  admin,
 	"POST /admin/users":                 admin,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"wsusfix/store"
 	"wsusfix/store/run"
@@ -143,9 +144,39 @@ func (h *handler) batchProps(r *http.Request) (views.BatchProps, error) {
 	if p.States, p.Outcomes, err = h.store.BatchCounts(r.Context(), id); err != nil {
 		return p, err
 	}
-	p.Active = p.States[run.StateQueued]+p.States[run.StateRunning] > 0
+	active := p.States[run.StateQueued] + p.States[run.StateRunning]
+	p.Active = active > 0
 	p.Failed = p.States[run.StateFailed] + p.States[run.StateInterrupted]
+	p.Ended, p.Now = len(p.Runs)-active, time.Now()
+	p.ETA = views.BatchETA(p.Batch.CreatedAt, p.Now, p.Ended, len(p.Runs))
+	p.CanCancel = h.can(r, permRepair)
+	var going []int64
+	for _, rn := range p.Runs {
+		if rn.Active() {
+			going = append(going, rn.ID)
+		}
+	}
+	if p.Steps, err = h.store.CurrentSteps(r.Context(), going); err != nil {
+		return p, err
+	}
 	return p, nil
+}
+
+// handleBatchCancel handles POST /batches/{id}/cancel, cancel-all: every
+// run of the batch still queued or running is cancelled as one would be
+// (its host's services restored), and the batch page shows them ending.
+func (h *handler) handleBatchCancel(w http.ResponseWriter, r *http.Request) {
+	p, err := h.batchProps(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, rn := range p.Runs {
+		if rn.Active() {
+			h.cancelRun(r, rn)
+		}
+	}
+	http.Redirect(w, r, string(views.BatchHref(p.Batch.ID)), http.StatusSeeOther)
 }
 
 // handleBatchRerun handles POST /batches/{id}/rerun: a new batch of the

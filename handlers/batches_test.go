@@ -185,3 +185,55 @@ func TestHandleBatchList(t *testing.T) {
 		t.Error("the run does not link to its batch")
 	}
 }
+
+// TestBatchPage_StepsProgressCancelAll ensures the batch page says where
+// each running host is, how many runs have ended with an estimate of the
+// rest, and that cancel-all cancels every run still going (and only
+// those), offered to operators and not to viewers.
+func TestBatchPage_StepsProgressCancelAll(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner())
+	hosts, fails := fleet(6)
+	a.seed(t, hosts, fails)
+	res := a.post(t, noRedirect(a.client), "/repairs", url.Values{"host": {"PC-000", "PC-001", "PC-002"}}, http.StatusSeeOther)
+	batchURL := res.Header.Get("Location")
+	jobs := a.runner.got
+	if len(jobs) != 3 {
+		t.Fatalf("%d jobs, want 3", len(jobs))
+	}
+	a.runner.emit(t, run.Event{RunID: jobs[0].RunID, Kind: run.EventStepStarted, Step: run.StepStopServices})
+	a.runner.finish(t, jobs[2].RunID)
+
+	_, doc := a.get(t, batchURL)
+	if got := texts(doc, `[data-testid="run-step"]`); len(got) != 1 || got[0] != "Stop update services" {
+		t.Errorf("current steps %q, want the one run that started a step", got)
+	}
+	if got := strings.Join(strings.Fields(doc.Find(`[data-testid="batch-progress"]`).Text()), " "); !strings.HasPrefix(got, "1 of 3 ended; about ") {
+		t.Errorf("progress %q", got)
+	}
+	if got := doc.Find(`[data-testid="cancel-all"]`).Text(); got != "Cancel the 2 runs still going" {
+		t.Errorf("cancel-all button %q", got)
+	}
+	a.post(t, noRedirect(a.client), batchURL+"/cancel", url.Values{}, http.StatusSeeOther)
+	if got := a.runner.cancelled; len(got) != 2 || !slices.Contains(got, jobs[0].RunID) || !slices.Contains(got, jobs[1].RunID) {
+		t.Errorf("cancelled %v, want runs %d and %d", got, jobs[0].RunID, jobs[1].RunID)
+	}
+	entries, _, err := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionRepairCancel})
+	if err != nil || len(entries) != 1 || !strings.HasPrefix(entries[0].Target, "batch ") {
+		t.Errorf("audit %+v, %v", entries, err)
+	}
+
+	v := newApp(t, signedInAs("vera", store.RoleViewer), withRunner())
+	v.seed(t, hosts, fails)
+	b, err := v.st.CreateBatch(t.Context(), store.Batch{Procedure: run.ProcedureRepair, RequestedBy: "x", Description: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := v.st.HostByName(t.Context(), "PC-000")
+	if _, err := v.st.CreateRun(t.Context(), store.RunInput{HostID: h.ID, BatchID: b.ID, Procedure: run.ProcedureRepair, RequestedBy: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, doc := v.get(t, "/batches/"+strconv.FormatInt(b.ID, 10)); doc.Find(`[data-testid="cancel-all"]`).Length() != 0 {
+		t.Error("cancel-all offered to a viewer")
+	}
+}

@@ -30,6 +30,7 @@ var bodyLimits = map[string]int64{
 	"POST /logout":                      0,
 	"POST /hosts/{name}/repair":         formBody,
 	"POST /hosts/{name}/refresh":        formBody,
+	"POST /batches/{id}/cancel":         formBody,
 	"POST /runs/{id}/cancel":            0,
 	"POST /repairs":                     formBody,
 	"POST /batches/{id}/rerun":          0,

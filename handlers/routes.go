@@ -73,6 +73,7 @@ func (h *handler) routes() http.Handler {
 			r.With(h.audited(store.ActionRepairCancel, prefixed("run ", "id"))).Post("/runs/{id}/cancel", h.handleRunCancel)
 			r.With(h.audited(store.ActionRepairBulk, bulkTarget)).Post("/repairs", h.handleRepairCreate)
 			r.With(h.audited(store.ActionRepairBulk, prefixed("re-run of batch ", "id"))).Post("/batches/{id}/rerun", h.handleBatchRerun)
+			r.With(h.audited(store.ActionRepairCancel, prefixed("batch ", "id"))).Post("/batches/{id}/cancel", h.handleBatchCancel)
 		})
 
 		// Admins also manage users and settings, and read the audit log.

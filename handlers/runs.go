@@ -172,13 +172,21 @@ func (h *handler) handleRunCancel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if rn.Active() && (h.runner == nil || !h.runner.Cancel(rn.ID)) {
-		// Active in the database but unknown to the executor: a run left by
-		// a crash the start-up sweep has not seen. Close it honestly.
-		_, _ = h.store.FinishRun(r.Context(), rn.ID, store.RunResult{State: run.StateInterrupted,
-			Outcome: run.OutcomeInterrupted, Summary: "No worker was running it; its host's state is unknown."})
+	if rn.Active() {
+		h.cancelRun(r, rn)
 	}
 	http.Redirect(w, r, string(views.RunHref(rn.ID)), http.StatusSeeOther)
+}
+
+// cancelRun asks the executor to cancel an active run. One the executor
+// does not know (left active by a crash the start-up sweep has not seen)
+// is closed honestly as interrupted.
+func (h *handler) cancelRun(r *http.Request, rn store.Run) {
+	if h.runner != nil && h.runner.Cancel(rn.ID) {
+		return
+	}
+	_, _ = h.store.FinishRun(r.Context(), rn.ID, store.RunResult{State: run.StateInterrupted,
+		Outcome: run.OutcomeInterrupted, Summary: "No worker was running it; its host's state is unknown."})
 }
 
 // handleRunList renders GET /runs with its filters.

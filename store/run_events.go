@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"time"
 
 	"wsusfix/store/run"
@@ -97,4 +98,35 @@ func (s *Store) RunEvents(ctx context.Context, runID, after int64, limit int) ([
 		out = append(out, ev)
 	}
 	return out, mapErr("run events", rows.Err())
+}
+
+// CurrentSteps returns the step each of the given runs last started, for
+// a batch page that shows where every host is. Runs that have started no
+// step are absent.
+func (s *Store) CurrentSteps(ctx context.Context, runIDs []int64) (map[int64]run.Step, error) {
+	out := map[int64]run.Step{}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	ids, _ := json.Marshal(runIDs)
+	// Per run, the newest step_started by seq: the primary key (run_id,
+	// seq) serves it backwards without a sort of the run's output.
+	rows, err := s.read.QueryContext(ctx, `SELECT r.value, (SELECT step FROM run_events e
+			WHERE e.run_id = r.value AND e.kind = ? ORDER BY e.seq DESC LIMIT 1)
+		FROM json_each(?) r`, run.EventStepStarted, string(ids))
+	if err != nil {
+		return nil, mapErr("current steps", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var step sql.NullString
+		if err := rows.Scan(&id, &step); err != nil {
+			return nil, mapErr("current steps", err)
+		}
+		if step.Valid {
+			out[id] = run.Step(step.String)
+		}
+	}
+	return out, mapErr("current steps", rows.Err())
 }

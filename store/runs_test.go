@@ -181,3 +181,36 @@ func TestStore_Batches(t *testing.T) {
 		t.Fatalf("counts %v %v (%v)", states, outcomes, err)
 	}
 }
+
+// TestStore_CurrentSteps ensures each run's current step is the last one
+// it started, and a run that started none has none.
+func TestStore_CurrentSteps(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s, HostInput{Name: "PC-1"}, HostInput{Name: "PC-2"})
+	h1, _ := s.HostByName(ctx, "PC-1")
+	h2, _ := s.HostByName(ctx, "PC-2")
+	r1, err := s.CreateRun(ctx, RunInput{HostID: h1.ID, Procedure: run.ProcedureRepair, RequestedBy: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := s.CreateRun(ctx, RunInput{HostID: h2.ID, Procedure: run.ProcedureRepair, RequestedBy: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []run.Event{
+		{RunID: r1.ID, Kind: run.EventStepStarted, Step: run.StepConnect},
+		{RunID: r1.ID, Kind: run.EventStepFinished, Step: run.StepConnect, Status: "ok"},
+		{RunID: r1.ID, Kind: run.EventStepStarted, Step: run.StepStopServices},
+		{RunID: r1.ID, Kind: run.EventOutput, Step: run.StepStopServices, Text: "stopping wuauserv"},
+	} {
+		if _, err := s.AppendRunEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.CurrentSteps(ctx, []int64{r1.ID, r2.ID})
+	if err != nil || len(got) != 1 || got[r1.ID] != run.StepStopServices {
+		t.Errorf("current steps %v, %v; want run %d at stop-services only", got, err, r1.ID)
+	}
+}

@@ -3,6 +3,7 @@ package views
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 
@@ -65,6 +66,25 @@ type BatchProps struct {
 	Outcomes map[run.Outcome]int
 	Active   bool
 	Failed   int // runs a re-run would retry
+	Ended    int // runs no longer queued or running
+	// Steps is the step each active run is in.
+	Steps map[int64]run.Step
+	// ETA is when the batch should end at its pace so far; zero until a
+	// run has ended, and once all have.
+	ETA       time.Time
+	Now       time.Time
+	CanCancel bool // the user may cancel its runs
+}
+
+// BatchETA estimates when a batch ends from its pace so far: the time
+// since it began per ended run, for the runs still going. Zero before any
+// run has ended or after all have.
+func BatchETA(created, now time.Time, ended, total int) time.Time {
+	if ended == 0 || ended >= total {
+		return time.Time{}
+	}
+	per := now.Sub(created) / time.Duration(ended)
+	return now.Add(per * time.Duration(total-ended))
 }
 
 // BatchHref is a batch's page.
@@ -92,4 +112,13 @@ func groupCount(outcomes map[run.Outcome]int, names []run.Outcome) int {
 		n += outcomes[o]
 	}
 	return n
+}
+
+// batchProgressText is "3 of 10 ended; about 2m0s left".
+func batchProgressText(p BatchProps) string {
+	t := strconv.Itoa(p.Ended) + " of " + strconv.Itoa(len(p.Runs)) + " ended"
+	if !p.ETA.IsZero() {
+		t += "; about " + FormatDuration(p.ETA.Sub(p.Now)) + " left"
+	}
+	return t
 }

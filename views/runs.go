@@ -252,3 +252,14 @@ func runDuration(r store.Run) string {
 	}
 	return FormatDuration(end.Sub(r.StartedAt))
 }
+
+// anyActive reports whether some run of the list is queued or running: its
+// page then refreshes the list until they end.
+func anyActive(runs []store.Run) bool {
+	for _, r := range runs {
+		if r.Active() {
+			return true
+		}
+	}
+	return false
+}

@@ -23,3 +23,26 @@
 		localise(document);
 	}
 })();
+
+// Notifications: a "Notify me when it ends" button (hidden until this
+// browser can notify) asks for permission; when a watched run or batch
+// ends while its tab is in the background, the browser says so.
+(function () {
+	"use strict";
+	if (!window.Notification || Notification.permission === "denied") { return; }
+	function buttons() { return document.querySelectorAll("[data-notify]"); }
+	function show() {
+		var bs = buttons();
+		for (var i = 0; i < bs.length; i++) {
+			bs[i].hidden = Notification.permission === "granted";
+			bs[i].onclick = function () { Notification.requestPermission().then(show); };
+		}
+	}
+	document.addEventListener("DOMContentLoaded", show);
+	document.addEventListener("wsusfix:swapped", show);
+	document.addEventListener("wsusfix:ended", function (e) {
+		if (Notification.permission === "granted" && document.hidden) {
+			new Notification("wsusfix", { body: (e.detail && e.detail.title) || document.title });
+		}
+	});
+})();

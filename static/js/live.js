@@ -26,6 +26,11 @@
 				if (fresh) {
 					root.replaceWith(document.importNode(fresh, true));
 					document.dispatchEvent(new CustomEvent("wsusfix:swapped"));
+					if (!fresh.hasAttribute("data-active")) {
+						// It ended: the tab's title says so, and a watcher is told.
+						document.title = "Ended · " + document.title;
+						document.dispatchEvent(new CustomEvent("wsusfix:ended", { detail: { title: document.title } }));
+					}
 				}
 				window.setTimeout(refresh, period);
 			})

@@ -106,6 +106,7 @@
 					// A tab in the background says in its title that the run ended.
 					var title = b.querySelector('[data-testid="run-banner-title"]');
 					if (title) { document.title = title.textContent + " · " + document.title; }
+					document.dispatchEvent(new CustomEvent("wsusfix:ended", { detail: { title: document.title } }));
 				}
 			})
 			.catch(function () { /* the banner is a convenience; a reload shows it */ });
