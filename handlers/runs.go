@@ -121,7 +121,7 @@ func (h *handler) handleRunShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := views.RunProps{Run: rn, Steps: views.BuildSteps(rn.Procedure.Steps(), events),
-		CanCancel: h.runner != nil && h.can(r, permRepair)}
+		CanCancel: h.runner != nil && h.can(r, permRepair), Admin: h.can(r, permAdmin)}
 	if len(events) > 0 {
 		p.LastSeq = events[len(events)-1].Seq
 	}

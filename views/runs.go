@@ -105,6 +105,31 @@ type RunProps struct {
 	LastSeq   int64
 	CanCancel bool
 	Next      *RunNext // what a finished run offers next; nil when the user may not start runs
+	// Admin shows the technical detail (the client's error, the advice
+	// for whoever runs wsusfix) that other roles see only as a pointer.
+	Admin bool
+}
+
+// adminClass reports whether a finished run's outcome is a connection or
+// set-up failure, whose summary is advice for the administrator (WinRM
+// flags, Kerberos, quotas), not for the helpdesk.
+func adminClass(o run.Outcome) bool {
+	switch o {
+	case run.OutcomeUnreachable, run.OutcomeAuth, run.OutcomeQuota, run.OutcomeNotConfigured:
+		return true
+	}
+	return false
+}
+
+// shownSummary is the run's summary as this reader should see it: a
+// connection failure's advice is the administrator's, so others read
+// what to do instead.
+func (p RunProps) shownSummary() string {
+	if !p.Admin && adminClass(p.Run.Outcome) {
+		return "wsusfix could not connect to or sign in to the host, so nothing was changed. " +
+			"This needs an administrator: send them this page's address; they see the technical details here."
+	}
+	return orDash(p.Run.Summary)
 }
 
 // RunNext is what a finished run's page offers next, one click away.

@@ -2,6 +2,7 @@ package views_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -399,7 +400,7 @@ func TestRunPage(t *testing.T) {
 	rn, events := repairRun()
 	steps := views.BuildSteps(repairSteps, events)
 
-	doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: steps, LastSeq: 12}))
+	doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: steps, LastSeq: 12, Admin: true}))
 	root := one(t, doc, "run")
 	if got := root.AttrOr("data-run-id", ""); got != "42" {
 		t.Errorf("data-run-id = %q, want 42", got)
@@ -542,7 +543,7 @@ func TestRunPage_Escaping(t *testing.T) {
 				output(run.StepConnect, "stderr", bad),
 				finished(run.StepConnect, "failed", 10, bad),
 			))
-			doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: steps}))
+			doc := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: steps, Admin: true}))
 			noInjectedMarkup(t, doc)
 			if got := text(one(t, doc, "run-summary")); got != bad {
 				t.Errorf("summary = %q, want %q", got, bad)
@@ -677,5 +678,30 @@ func TestRunBanner(t *testing.T) {
 		if got := text(st); got == "not run" {
 			t.Fatal("a step of a run still going says it did not run")
 		}
+	}
+}
+
+// TestRunPage_AdminDetails ensures a connection failure's advice, written
+// for whoever runs wsusfix, is behind "Technical details" for admins, and
+// that other roles read what to do instead, with no client error shown.
+func TestRunPage_AdminDetails(t *testing.T) {
+	t.Parallel()
+	rn := store.Run{ID: 5, HostName: "PC-1", Procedure: run.ProcedureRepair, State: run.StateFailed, Outcome: run.OutcomeAuth,
+		Summary: "The host refused Basic authentication: use -winrm-auth ntlm.", Error: "winrm: http 401", RequestedBy: "x", CreatedAt: at}
+	steps := views.BuildSteps(repairSteps, nil)
+	helpdesk := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: steps}))
+	if got := text(one(t, helpdesk, "run-summary")); strings.Contains(got, "-winrm-auth") || !strings.Contains(got, "needs an administrator") {
+		t.Errorf("helpdesk summary %q", got)
+	}
+	none(t, helpdesk, "run-error")
+	none(t, helpdesk, "admin-details")
+
+	admin := render(t, t.Context(), views.RunPage(views.RunProps{Run: rn, Steps: steps, Admin: true}))
+	details := one(t, admin, "admin-details")
+	if got := text(details); !strings.Contains(got, "-winrm-auth ntlm") || !strings.Contains(got, "winrm: http 401") {
+		t.Errorf("admin details %q", got)
+	}
+	if got := text(one(t, admin, "run-summary")); got != rn.Summary {
+		t.Errorf("admin summary %q", got)
 	}
 }
