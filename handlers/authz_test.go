@@ -43,6 +43,7 @@ var decisions = map[string]access{
 	"GET /runs/{id}/events":             viewer,
 	"GET /batches":                      viewer,
 	"GET /batches/{id}":                 viewer,
+	"GET /batches/{id}/events":          viewer,
 	"GET /export/hosts.csv":             viewer,
 	"GET /repairs/new":                  operator,
 	"GET /hosts/{name}/repair":          operator,

@@ -237,3 +237,45 @@ func TestBatchPage_StepsProgressCancelAll(t *testing.T) {
 		t.Error("cancel-all offered to a viewer")
 	}
 }
+
+// TestBatchEvents ensures the batch stream says "changed" when a run of
+// the batch starts a step (not for its output), and "done" once every run
+// has ended; a finished batch's stream says "done" at once.
+func TestBatchEvents(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("operator", store.RoleOperator), withRunner(), withDeps(handlers.Deps{Heartbeat: 50 * time.Millisecond}))
+	hosts, fails := fleet(4)
+	a.seed(t, hosts, fails)
+	res := a.post(t, noRedirect(a.client), "/repairs", url.Values{"host": {"PC-000", "PC-001"}}, http.StatusSeeOther)
+	batchURL := res.Header.Get("Location")
+	jobs := a.runner.got
+	ch, stop := a.streamPath(t, batchURL+"/events", "")
+	defer stop()
+	// A keep-alive comment comes from the stream's loop, after it has
+	// subscribed: the events below cannot fall before it.
+	for m := range ch {
+		if m.comment != "" {
+			break
+		}
+	}
+	a.runner.emit(t, run.Event{RunID: jobs[0].RunID, Kind: run.EventStepStarted, Step: run.StepConnect})
+	if m := next(t, ch); m.event != "changed" {
+		t.Fatalf("first event %q, want changed", m.event)
+	}
+	a.runner.finish(t, jobs[0].RunID)
+	a.runner.finish(t, jobs[1].RunID)
+	for {
+		m := next(t, ch)
+		if m.event == "done" {
+			break
+		}
+		if m.event != "changed" {
+			t.Fatalf("event %q", m.event)
+		}
+	}
+	ch2, stop2 := a.streamPath(t, batchURL+"/events", "")
+	defer stop2()
+	if m := next(t, ch2); m.event != "done" {
+		t.Errorf("a finished batch's stream began with %q", m.event)
+	}
+}

@@ -59,6 +59,7 @@ func (h *handler) routes() http.Handler {
 			})
 			// Long-lived: no Timeout middleware; ends with the client, the run or shutdown.
 			r.Get("/runs/{id}/events", h.handleRunEvents)
+			r.Get("/batches/{id}/events", h.handleBatchEvents)
 			// Streams rows as they are read: no page-sized timeout.
 			r.With(h.audited(store.ActionExport, queryTarget)).Get("/export/hosts.csv", h.handleExportHosts)
 		})

@@ -155,3 +155,94 @@ func pathID(r *http.Request, name string) (int64, error) {
 	}
 	return id, nil
 }
+
+// batchEventGap is the least time between two "changed" events of a batch
+// stream: a batch of hundreds of hosts changes many times a second, and
+// the page only needs to redraw at a pace a person can read.
+const batchEventGap = 500 * time.Millisecond
+
+// handleBatchEvents streams GET /batches/{id}/events: "changed" when a run
+// of the batch starts or ends a step, or ends (at most every 500 ms), and
+// "done" once none is queued or running. The events carry nothing of
+// their own: the page fetches its fresh batch section, so counts, steps
+// and the estimate are written in one place (the views).
+func (h *handler) handleBatchEvents(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, err := h.batchProps(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	done := func() { _ = writeSSE(w, 0, "done", "{}"); _ = rc.Flush() }
+	if !p.Active || h.runner == nil {
+		done()
+		return
+	}
+	// One subscription per active run, all feeding one signal: output
+	// lines do not change the batch page, so they are not forwarded.
+	changed := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	for _, rn := range p.Runs {
+		if !rn.Active() {
+			continue
+		}
+		ch, cancel := h.runner.Subscribe(rn.ID)
+		defer cancel()
+		go func() {
+			for ev := range ch {
+				if ev.Kind != run.EventOutput {
+					signal()
+				}
+			}
+			signal() // the run ended, or this watcher fell behind
+		}()
+	}
+	tick := time.NewTicker(h.heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-changed:
+			states, _, err := h.store.BatchCounts(ctx, p.Batch.ID)
+			if err != nil {
+				return
+			}
+			if states[run.StateQueued]+states[run.StateRunning] == 0 {
+				done()
+				return
+			}
+			if writeSSE(w, 0, "changed", "{}") != nil || rc.Flush() != nil {
+				return
+			}
+			// Let changes gather before the next redraw.
+			select {
+			case <-time.After(batchEventGap):
+			case <-ctx.Done():
+				return
+			case <-h.shutdown:
+				return
+			}
+		case <-tick.C:
+			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		case <-ctx.Done():
+			return
+		case <-h.shutdown:
+			return
+		}
+	}
+}

@@ -98,8 +98,14 @@ func readSSE(t testing.TB, body io.Reader, out chan<- sseMsg) {
 // stream opens the run's event stream and returns its parsed messages.
 func (a *app) stream(t testing.TB, runID int64, lastID string) (<-chan sseMsg, func()) {
 	t.Helper()
+	return a.streamPath(t, "/runs/"+itoa64(runID)+"/events", lastID)
+}
+
+// streamPath opens the event stream at path as the app's client.
+func (a *app) streamPath(t testing.TB, path, lastID string) (<-chan sseMsg, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.srv.URL+"/runs/"+itoa64(runID)+"/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.srv.URL+path, nil)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}

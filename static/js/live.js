@@ -1,8 +1,10 @@
-// Live sections (a batch, a sync): while the element marked data-live is
-// active, fetch the page every data-live milliseconds and swap in the
-// fresh section by its id, so counts and states stay current without
-// reloading (which would lose the scroll position). The markup is our own
-// server's page, parsed as a document, never run as script.
+// Live sections (a batch, a sync, a runs list): while the element marked
+// data-live is active, fetch the page and swap in the fresh section by
+// its id, so counts and states stay current without reloading (which
+// would lose the scroll position). With data-live-events the server says
+// when over SSE ("changed", then "done"); otherwise, or when the stream
+// fails, the page is fetched every data-live milliseconds. The markup is
+// our own server's page, parsed as a document, never run as script.
 (function () {
 	"use strict";
 	var first = document.querySelector("[data-live]");
@@ -11,7 +13,11 @@
 	}
 	var id = first.id;
 	var period = parseInt(first.getAttribute("data-live"), 10) || 2000;
-	function refresh() {
+	var eventsURL = first.getAttribute("data-live-events");
+
+	// swap fetches the page and replaces the section; it calls then(true)
+	// while the section is still active.
+	function swap(then) {
 		var root = document.getElementById(id);
 		if (!root || !root.hasAttribute("data-active")) {
 			return;
@@ -32,11 +38,33 @@
 						document.dispatchEvent(new CustomEvent("wsusfix:ended", { detail: { title: document.title } }));
 					}
 				}
-				window.setTimeout(refresh, period);
+				if (then) { then(fresh && fresh.hasAttribute("data-active")); }
 			})
 			.catch(function () {
-				window.setTimeout(refresh, 5000); // server restarting: keep trying, gently
+				window.setTimeout(poll, 5000); // server restarting: keep trying, gently
 			});
 	}
-	window.setTimeout(refresh, period);
+	function poll() {
+		swap(function (active) { if (active) { window.setTimeout(poll, period); } });
+	}
+	if (!first.hasAttribute("data-active")) {
+		return;
+	}
+	if (eventsURL && window.EventSource) {
+		var source = new EventSource(eventsURL);
+		var busy = false;
+		var update = function () {
+			if (busy) { return; }
+			busy = true;
+			swap(function () { busy = false; });
+		};
+		source.addEventListener("changed", update);
+		source.addEventListener("done", function () { source.close(); busy = false; update(); });
+		source.onerror = function () {
+			// The stream is gone for good (not a reconnect): fall back to polling.
+			if (source.readyState === EventSource.CLOSED) { window.setTimeout(poll, period); }
+		};
+		return;
+	}
+	window.setTimeout(poll, period);
 })();
