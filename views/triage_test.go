@@ -481,8 +481,13 @@ func TestTriagePage(t *testing.T) {
 				if got := text(errCell.Find("code")); got != want.Error.Code {
 					t.Errorf("row %d code %q, want %q", i, got, want.Error.Code)
 				}
-				// Filtered by one code, its meaning is said once, above the list.
-				wantMeaning := want.Error.Meaning
+				// Unfiltered, a row names the code's symbol and keeps its
+				// meaning in the title (one line a host); filtered by one
+				// code, its meaning is said once, above the list.
+				wantMeaning := want.Error.Symbol
+				if got := errCell.Find("code").AttrOr("title", ""); got != want.Error.Meaning {
+					t.Errorf("row %d code title %q, want the meaning %q", i, got, want.Error.Meaning)
+				}
 				if tt.props.Query.Code != "" {
 					wantMeaning = ""
 					if got := text(one(t, doc, "code-explained")); !strings.Contains(got, want.Error.Meaning) || !strings.Contains(got, want.Error.Action) {

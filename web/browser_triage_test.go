@@ -11,8 +11,9 @@ import (
 
 // TestBrowser_SelectionAcrossPages ensures that in a real browser hosts
 // ticked on two pages of triage both reach the bulk confirmation, that
-// the page's select-all ticks every host on it, and that on a 400 px
-// screen the error chips start folded.
+// the page's select-all ticks every host on it, that a row is one line at
+// 1366 px, and that on a 400 px screen the error chips start folded and
+// the first host is on the first screen.
 func TestBrowser_SelectionAcrossPages(t *testing.T) {
 	t.Parallel()
 	ctx := newBrowser(t)
@@ -49,9 +50,32 @@ func TestBrowser_SelectionAcrossPages(t *testing.T) {
 		t.Errorf("select-all ticked %v (%v)", ticked, err)
 	}
 
+	// One line a host at 1366 px: the tallest of a page's rows stays under
+	// two lines of text (the rows were about 150 px).
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 800), chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="host-link"]`))); err != nil {
+		t.Fatal(err)
+	}
+	tallest, err := chromedp.Run(ctx, chromedp.Evaluate[float64](
+		`Math.max(...Array.from(document.querySelectorAll('[data-testid="host-row"]')).map(r => r.getBoundingClientRect().height))`))
+	screenshot(t, ctx, "triage-1366")
+	if err != nil || tallest > 64 {
+		t.Errorf("tallest triage row %.0f px at 1366 px (%v), want one line (at most 64 px)", tallest, err)
+	}
+	// And every column, the last run included, fits without scrolling.
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+		`(w => w.scrollWidth > w.clientWidth)(document.querySelector('[data-testid="failing-hosts"]').parentElement)`))
+	if err != nil || overflow {
+		t.Errorf("the triage table scrolls sideways at 1366 px (%v)", err)
+	}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(400, 800), chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="host-link"]`))); err != nil {
 		t.Fatal(err)
+	}
+	// At 400 px, with the chips folded, the first host is on the first screen.
+	top, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('[data-testid="host-row"]').getBoundingClientRect().top`))
+	if err != nil || top > 800 {
+		t.Errorf("first host at %.0f px at 400 px wide (%v), want on the first screen", top, err)
 	}
 	open, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="code-counts-box"]').open`))
 	if err != nil || open {
