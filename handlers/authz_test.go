@@ -66,6 +66,7 @@ var decisions = map[string]access{
 	"GET /admin/audit.csv":              admin,
 	"GET /admin/sync":                   admin,
 	"POST /admin/sync":                  admin,
+	"POST /admin/critical-groups":       admin,
 	"GET /admin/syncs/{id}":             admin,
 }
 

@@ -69,8 +69,16 @@ func (h *handler) handleRepairNew(w http.ResponseWriter, r *http.Request) {
 	case h.repairOff() != "":
 		p.Problem = h.repairOff()
 	}
+	critical, err := h.store.CriticalGroups(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	for _, host := range hosts {
 		p.Hosts = append(p.Hosts, host.Name)
+		if why := views.HostFlag(host, critical); why != "" {
+			p.Flagged = append(p.Flagged, views.FlaggedHost{Name: host.Name, Why: why})
+		}
 	}
 	h.render(w, r, http.StatusOK, views.BulkConfirmPage(p))
 }

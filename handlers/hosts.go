@@ -58,6 +58,10 @@ func (h *handler) handleHostRepairConfirm(w http.ResponseWriter, r *http.Request
 		return
 	}
 	p := views.RepairConfirmProps{Host: host, RepairOff: h.repairOff()}
+	if p.Critical, err = h.store.CriticalGroups(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if host.Failure != nil {
 		in := decode(host.Failure.HResult)
 		p.Failure = &in

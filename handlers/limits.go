@@ -41,6 +41,7 @@ var bodyLimits = map[string]int64{
 	"POST /admin/users/{name}/password": 0,
 	"POST /admin/settings":              formBody,
 	"POST /admin/sync":                  formBody,
+	"POST /admin/critical-groups":       formBody,
 }
 
 // param is how people call a query or form parameter, and its longest
@@ -87,6 +88,11 @@ var params = map[string]param{
 	"winrm_auth":     {"authentication method", 16},
 	"winrm_https":    {"HTTPS choice", 5},
 	"winrm_port":     {"port", 5},
+	// The inventory sync page.
+	"full":     {"full reconcile choice", 1},
+	"busy":     {"busy flag", 1},
+	"critical": {"saved flag", 5},
+	"groups":   {"critical groups", 8 << 10},
 }
 
 // maxPath is the longest path, in bytes: room for a 253-character host

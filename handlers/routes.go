@@ -95,6 +95,8 @@ func (h *handler) routes() http.Handler {
 				r.Get("/admin/sync", h.handleSync)
 				r.Get("/admin/syncs/{id}", h.handleSyncShow)
 				r.With(h.audited(store.ActionSyncStart, syncTarget)).Post("/admin/sync", h.handleSyncStart)
+				r.With(h.audited(store.ActionSettings, func(*http.Request) string { return "critical groups" })).
+					Post("/admin/critical-groups", h.handleCriticalGroups)
 			})
 			r.With(h.audited(store.ActionExport, queryTarget)).Get("/admin/audit.csv", h.handleAuditExport)
 		})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"wsusfix/remote/wsus"
@@ -22,9 +23,39 @@ func (h *handler) handleSync(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	p := views.SyncProps{Syncs: syncs, Now: time.Now(), Busy: r.URL.Query().Get("busy") == "1"}
+	p := views.SyncProps{Syncs: syncs, Now: time.Now(), Busy: r.URL.Query().Get("busy") == "1",
+		CriticalSaved: r.URL.Query().Get("critical") == "saved"}
+	if p.Critical, err = h.store.CriticalGroups(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.syncState(&p)
 	h.render(w, r, http.StatusOK, views.SyncPage(p))
+}
+
+// handleCriticalGroups handles POST /admin/critical-groups: the WSUS
+// groups whose hosts repair confirmations flag, one a line. A refused
+// list is shown again with the reason, status 422.
+func (h *handler) handleCriticalGroups(w http.ResponseWriter, r *http.Request) {
+	u, _ := currentUser(r)
+	groups := strings.Split(strings.ReplaceAll(r.PostFormValue("groups"), "\r\n", "\n"), "\n")
+	_, err := h.store.SetCriticalGroups(r.Context(), groups, u.Name)
+	if reason, ok := invalid(err); ok {
+		syncs, lerr := h.store.Syncs(r.Context(), syncsShown)
+		if lerr != nil {
+			h.fail(w, r, lerr)
+			return
+		}
+		p := views.SyncProps{Syncs: syncs, Now: time.Now(), Critical: groups, CriticalError: reason}
+		h.syncState(&p)
+		h.render(w, r, http.StatusUnprocessableEntity, views.SyncPage(p))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/sync?critical=saved#critical", http.StatusSeeOther)
 }
 
 // syncState fills in what the scheduler knows: nothing without one.

@@ -20,6 +20,14 @@ type BulkProps struct {
 	FromQuery bool   // hosts chosen by the triage filter, not one by one
 	Problem   string // why nothing can start, e.g. none selected
 	Limit     int
+	// Flagged are the hosts that deserve a second look (servers, critical
+	// groups), with why, as HostFlag says.
+	Flagged []FlaggedHost
+}
+
+// FlaggedHost is a host of a bulk repair flagged in its confirmation.
+type FlaggedHost struct {
+	Name, Why string
 }
 
 // BatchesProps is the list of batches, newest first.

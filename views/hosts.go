@@ -30,15 +30,27 @@ type RepairConfirmProps struct {
 	Host      store.Host
 	Failure   *ErrorInfo // decoded newest failure; nil when none
 	RepairOff string     // why repair is unavailable; "" when it is
+	Critical  []string   // the WSUS groups an admin marked critical
 }
 
 // Expected reports whether KB 910336 is the known fix for the host's failure.
 func (p RepairConfirmProps) Expected() bool { return p.Failure != nil && p.Failure.RepairApplies }
 
-// Server reports whether the host runs a server edition of Windows, where
-// stopping Windows Update deserves a second look.
-func (p RepairConfirmProps) Server() bool {
-	return strings.Contains(strings.ToLower(p.Host.OSCaption), "server")
+// Flag says why the host deserves a second look before its update
+// services are stopped, or "" when it does not.
+func (p RepairConfirmProps) Flag() string { return HostFlag(p.Host, p.Critical) }
+
+// HostFlag says why stopping Windows Update on h deserves a second look:
+// it runs a server edition of Windows, or sits in a WSUS group an admin
+// marked critical; "" otherwise.
+func HostFlag(h store.Host, critical []string) string {
+	switch {
+	case store.IsCritical(h.Group, critical):
+		return "in the critical group " + h.Group
+	case strings.Contains(strings.ToLower(h.OSCaption), "server"):
+		return "a server: " + h.OSCaption
+	}
+	return ""
 }
 
 // repairApplies reports whether the host's failure is one KB 910336 fixes:

@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -24,6 +25,11 @@ type SyncProps struct {
 	Syncs    []store.Sync  // newest first; on a sync's own page, just it
 	Now      time.Time
 	Busy     bool // "Sync now" was refused: one was running
+	// Critical are the WSUS groups marked critical: their hosts are
+	// flagged in every repair confirmation.
+	Critical      []string
+	CriticalSaved bool   // the list was just saved
+	CriticalError string // why the list was refused
 }
 
 // SyncHref is the URL of one sync's page.
@@ -129,3 +135,6 @@ func syncedNote(y store.Sync) string {
 	}
 	return SyncKind(y.Full)
 }
+
+// criticalText is the critical groups as the form shows them, a line each.
+func criticalText(groups []string) string { return strings.Join(groups, "\n") }
