@@ -157,7 +157,7 @@ func (h *handler) batchProps(r *http.Request) (views.BatchProps, error) {
 	p.Failed = p.States[run.StateFailed] + p.States[run.StateInterrupted]
 	p.Ended, p.Now = len(p.Runs)-active, time.Now()
 	p.ETA = views.BatchETA(p.Batch.CreatedAt, p.Now, p.Ended, len(p.Runs))
-	p.CanCancel = h.can(r, permRepair)
+	p.CanAct = h.can(r, permRepair)
 	var going []int64
 	for _, rn := range p.Runs {
 		if rn.Active() {

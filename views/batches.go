@@ -81,7 +81,7 @@ type BatchProps struct {
 	// run has ended, and once all have.
 	ETA       time.Time
 	Now       time.Time
-	CanCancel bool // the user may cancel its runs
+	CanAct bool // the user may cancel and re-run its runs
 }
 
 // BatchETA estimates when a batch ends from its pace so far: the time

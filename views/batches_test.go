@@ -29,7 +29,9 @@ func TestBatchPage(t *testing.T) {
 	over := views.BatchProps{Batch: batch, Runs: runs,
 		States:   map[run.State]int{run.StateSucceeded: 1, run.StateFailed: 2, run.StateInterrupted: 1},
 		Outcomes: map[run.Outcome]int{run.OutcomeRepaired: 1, run.OutcomeUnreachable: 1, run.OutcomeTimedOut: 1, run.OutcomeInterrupted: 1},
-		Failed:   3}
+		Failed:   3, CanAct: true}
+	viewer := over
+	viewer.CanAct = false
 	going := over
 	going.Runs = append([]store.Run{{ID: 25, BatchID: 3, HostName: "PC-005", Procedure: run.ProcedureRepair, State: run.StateQueued, CreatedAt: at}}, runs...)
 	going.States = map[run.State]int{run.StateQueued: 1, run.StateSucceeded: 1, run.StateFailed: 2, run.StateInterrupted: 1}
@@ -45,6 +47,8 @@ func TestBatchPage(t *testing.T) {
 		{name: "over, with failures", props: over,
 			wantStates: map[string]string{"queued": "0", "running": "0", "succeeded": "1", "failed": "2", "cancelled": "0", "interrupted": "1"},
 			wantRerun:  "Re-run the 3 failed"},
+		{name: "over, with failures, seen by a viewer", props: viewer,
+			wantStates: map[string]string{"queued": "0", "running": "0", "succeeded": "1", "failed": "2", "cancelled": "0", "interrupted": "1"}},
 		{name: "still going", props: going, wantLive: true,
 			wantStates: map[string]string{"queued": "1", "running": "0", "succeeded": "1", "failed": "2", "cancelled": "0", "interrupted": "1"}},
 		{name: "over, all repaired", props: views.BatchProps{Batch: batch, Runs: runs[:1],
