@@ -12,6 +12,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"wsusfix/handlers/metrics"
 	"wsusfix/remote/runner"
 	"wsusfix/remote/wsus"
 	"wsusfix/store"
@@ -28,6 +29,8 @@ type Deps struct {
 	// Syncer syncs the inventory from a WSUS server; nil when no WSUS
 	// server is configured (the sync page then says how to set one).
 	Syncer Syncer
+	// Metrics counts requests and event-stream watchers; nil counts nothing.
+	Metrics *metrics.Registry
 	// Shutdown is closed when the server begins to shut down, so
 	// long-lived event streams end themselves.
 	Shutdown <-chan struct{}
@@ -77,6 +80,7 @@ type handler struct {
 	store     *store.Store
 	runner    Runner
 	syncer    Syncer
+	metrics   *metrics.Registry
 	shutdown  <-chan struct{}
 	heartbeat time.Duration
 	accessLvl slog.Level
@@ -94,7 +98,7 @@ func New(d Deps) http.Handler { return newHandler(d).routes() }
 
 // newHandler builds the handler with defaults filled in.
 func newHandler(d Deps) *handler {
-	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, syncer: d.Syncer, shutdown: d.Shutdown, heartbeat: d.Heartbeat,
+	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, syncer: d.Syncer, metrics: d.Metrics, shutdown: d.Shutdown, heartbeat: d.Heartbeat,
 		throttle: newThrottle(), keys: d.Keys, secureCookies: d.SecureCookies, trustedProxies: d.TrustedProxies,
 		winrmFromEnv: d.WinRMFromEnv, accessLvl: d.AccessLogLevel}
 	h.sessions = newSessions(d, h.fail)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -49,9 +50,16 @@ func (h *handler) accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
-		h.log.Log(r.Context(), h.accessLvl, "request", "method", r.Method, "route", routePattern(r), "status", ww.Status(),
-			"bytes", ww.BytesWritten(), "duration_ms", time.Since(start).Milliseconds(),
+		took, route, status := time.Since(start), routePattern(r), ww.Status()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		h.log.Log(r.Context(), h.accessLvl, "request", "method", r.Method, "route", route, "status", status,
+			"bytes", ww.BytesWritten(), "duration_ms", took.Milliseconds(),
 			"request_id", requestIDFrom(r.Context()))
+		// An event stream lasts as long as its watcher: its duration says
+		// nothing about the server's speed.
+		h.metrics.Request(route, r.Method, status, took, strings.HasSuffix(route, "/events"))
 	})
 }
 

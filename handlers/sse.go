@@ -86,6 +86,7 @@ func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return // the headers say what GET would stream
 	}
+	defer h.metrics.Watching()()
 
 	// Subscribe before replaying so nothing falls between the two; live
 	// events already replayed are skipped by seq.
@@ -182,6 +183,7 @@ func (h *handler) handleBatchEvents(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
+	defer h.metrics.Watching()()
 	done := func() { _ = writeSSE(w, 0, "done", "{}"); _ = rc.Flush() }
 	if !p.Active || h.runner == nil {
 		done()

@@ -79,8 +79,8 @@ type BatchProps struct {
 	Steps map[int64]run.Step
 	// ETA is when the batch should end at its pace so far; zero until a
 	// run has ended, and once all have.
-	ETA       time.Time
-	Now       time.Time
+	ETA    time.Time
+	Now    time.Time
 	CanAct bool // the user may cancel and re-run its runs
 }
 

@@ -3,16 +3,21 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"wsusfix/handlers"
+	"wsusfix/handlers/metrics"
 	"wsusfix/remote"
 	"wsusfix/remote/repair"
 	"wsusfix/remote/runner"
 	"wsusfix/remote/wsus"
 	"wsusfix/store"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // executorCloseTimeout bounds how long shutdown waits for running repairs
@@ -60,7 +65,7 @@ func (f *runnerFlags) executorOptions(opt repair.Options, log *slog.Logger) runn
 // Shutdown order: HTTP (streams told to end), then the sync (cancelled;
 // what it committed stays), then the executor (running repairs
 // cancelled, services restored), then the caller closes the store.
-func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, run runner.RunFunc, eopt runner.Options,
+func dashboard(ctx context.Context, cfg *serverConfig, st *store.Store, acc *access, run runner.RunFunc, eopt runner.Options,
 	sched *wsus.Scheduler, log *slog.Logger, stdout io.Writer) error {
 	n, err := st.InterruptRuns(ctx, "The server stopped while this run was active, so the host's state is unknown; run Check on it.")
 	if err != nil {
@@ -85,15 +90,28 @@ func dashboard(ctx context.Context, addr string, st *store.Store, acc *access, r
 		stopSync = func() { cancel(); <-done }
 		syncer = sched
 	}
+	m := metrics.New(st, cfg.db)
 	var repairs handlers.Runner
 	var exec *runner.Executor
 	if run != nil {
-		exec = runner.NewExecutor(recorder{st}, runner.NewHub(), run, eopt)
+		exec = runner.NewExecutor(recorder{st: st, metrics: m}, runner.NewHub(), run, eopt)
 		repairs = exec
 	}
 	shutdown := make(chan struct{})
-	h := handlers.New(acc.deps(handlers.Deps{Logger: log, Store: st, Runner: repairs, Syncer: syncer, Shutdown: shutdown}))
-	err = acc.serve(ctx, addr, h, log, stdout, func() { close(shutdown) })
+	h := handlers.New(acc.deps(handlers.Deps{Logger: log, Store: st, Runner: repairs, Syncer: syncer, Metrics: m, Shutdown: shutdown}))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return acc.serve(gctx, cfg.addr, h, log, stdout, func() { close(shutdown) }) })
+	if cfg.metricsAddr != "" {
+		// Its own listener, never the dashboard's: what an admin exposes
+		// to Prometheus is decided apart from who may sign in.
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		g.Go(func() error {
+			return serveHTTP(gctx, cfg.metricsListen(), mux, log, io.Discard, nil)
+		})
+		fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", cfg.metricsListen())
+	}
+	err = g.Wait()
 	stopSync()
 	if exec != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), executorCloseTimeout)

@@ -118,7 +118,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	fmt.Fprintf(stdout, "Repairs run against the simulated fleet: every host answers WinRM, and some fail in each of the simulator's fault modes.\n")
-	return dashboard(ctx, cfg.addr, st, acc, df.run, rf.executorOptions(opt, log), sched, log, stdout)
+	return dashboard(ctx, cfg, st, acc, df.run, rf.executorOptions(opt, log), sched, log, stdout)
 }
 
 // demoFleet is the simulated fleet the demo serves in-process.

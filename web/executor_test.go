@@ -80,7 +80,7 @@ func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.O
 	// The simulated WSUS server bears any load, so the per-server limit is
 	// lifted: these tests and the benchmark measure the client's throughput
 	// at the given concurrency (remote tests the limit itself).
-	exec := runner.NewExecutor(recorder{st}, runner.NewHub(), rn,
+	exec := runner.NewExecutor(recorder{st: st}, runner.NewHub(), rn,
 		runner.Options{Concurrency: concurrency, ScansPerServer: concurrency})
 	t.Cleanup(func() { exec.Close(context.Background()) })
 	return &bulkFixture{st: st, srv: srv, fleet: fleet, exec: exec}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"wsusfix/handlers/metrics"
 	"wsusfix/remote/runner"
 	"wsusfix/store"
 	"wsusfix/store/ingest"
@@ -12,7 +13,10 @@ import (
 
 // recorder satisfies runner.Recorder over the store: remote and store
 // import nothing of each other, so this is where their records meet.
-type recorder struct{ st *store.Store }
+type recorder struct {
+	st      *store.Store
+	metrics *metrics.Registry // nil records no metrics
+}
 
 // StartRun marks the run running.
 func (r recorder) StartRun(ctx context.Context, runID int64) error {
@@ -21,7 +25,13 @@ func (r recorder) StartRun(ctx context.Context, runID int64) error {
 
 // AppendEvents stores events and returns them numbered.
 func (r recorder) AppendEvents(ctx context.Context, evs []runs.Event) ([]runs.Event, error) {
-	return r.st.AppendRunEvents(ctx, evs)
+	stored, err := r.st.AppendRunEvents(ctx, evs)
+	if err == nil {
+		for _, ev := range stored {
+			r.metrics.Step(ev)
+		}
+	}
+	return stored, err
 }
 
 // SaveHistory stores history read from the host, skipping entries already
@@ -59,6 +69,10 @@ func (r recorder) FinishRun(ctx context.Context, job runner.Job, res runner.Resu
 			return runs.Event{}, err
 		}
 	}
-	return r.st.FinishRun(ctx, job.RunID, store.RunResult{State: res.State, Outcome: res.Outcome,
+	ev, err := r.st.FinishRun(ctx, job.RunID, store.RunResult{State: res.State, Outcome: res.Outcome,
 		Summary: res.Summary, Error: res.Error})
+	if err == nil {
+		r.metrics.RunFinished(job.Procedure, res.Outcome)
+	}
+	return ev, err
 }

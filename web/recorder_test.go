@@ -37,7 +37,7 @@ func TestRecorder_SaveHistoryChecksTheHost(t *testing.T) {
 	long.Time, long.Title = at.Add(time.Hour), strings.Repeat("x", 5000)
 	anonymous := good
 	anonymous.Time, anonymous.KB = at.Add(2*time.Hour), ""
-	rec := recorder{st}
+	rec := recorder{st: st}
 
 	err = rec.SaveHistory(ctx, h.ID, []runner.HistoryEntry{good, long, anonymous}, "host")
 	if err == nil {

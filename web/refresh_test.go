@@ -43,7 +43,7 @@ func TestRefreshHistory_EndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exec := runner.NewExecutor(recorder{st}, runner.NewHub(), repair.RunFunc(client, repair.Options{}), runner.Options{Concurrency: 1})
+	exec := runner.NewExecutor(recorder{st: st}, runner.NewHub(), repair.RunFunc(client, repair.Options{}), runner.Options{Concurrency: 1})
 	t.Cleanup(func() { exec.Close(context.Background()) })
 	host, err := st.HostByName(ctx, h.Name)
 	if err != nil {

@@ -20,10 +20,11 @@ import (
 // serverConfig is what serve and demo share: where to listen, which
 // database, how to log.
 type serverConfig struct {
-	addr      string
-	db        string
-	logFormat string
-	logLevel  string
+	addr        string
+	db          string
+	logFormat   string
+	logLevel    string
+	metricsAddr string // where /metrics listens; "" turns it off
 }
 
 // serverFlags registers the flags serve and demo share. dbKey and dbDefault
@@ -34,7 +35,18 @@ func serverFlags(fs *flag.FlagSet, e env, dbKey, dbDefault string) *serverConfig
 	fs.StringVar(&c.db, "db", e.str(dbKey, dbDefault), "SQLite database file ["+dbKey+"]")
 	fs.StringVar(&c.logFormat, "log-format", e.str("WSUSFIX_LOG_FORMAT", "text"), "log format: text or json [WSUSFIX_LOG_FORMAT]")
 	fs.StringVar(&c.logLevel, "log-level", e.str("WSUSFIX_LOG_LEVEL", "info"), "log level: debug, info, warn or error [WSUSFIX_LOG_LEVEL]")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", e.str("WSUSFIX_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this "+
+		"listener of its own, apart from the dashboard; a port alone (:9464) listens on loopback only; empty turns it off [WSUSFIX_METRICS_ADDR]")
 	return c
+}
+
+// metricsListen is where the metrics listener binds: a bare port means
+// loopback, so metrics are never exposed to the network by accident.
+func (c *serverConfig) metricsListen() string {
+	if strings.HasPrefix(c.metricsAddr, ":") {
+		return "127.0.0.1" + c.metricsAddr
+	}
+	return c.metricsAddr
 }
 
 // logger builds the one logger of the process.
@@ -110,7 +122,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Info("no -wsus-server: the inventory comes only from imports")
 	}
 	sched := sf.scheduler(st, src.Config, log)
-	return dashboard(ctx, cfg.addr, st, acc, rn, rf.executorOptions(opt, log), sched, log, stdout)
+	return dashboard(ctx, cfg, st, acc, rn, rf.executorOptions(opt, log), sched, log, stdout)
 }
 
 // serveHTTP listens on addr and serves h until ctx ends, then shuts down

@@ -102,11 +102,15 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		fmt.Fprintf(stdout, "Wrote %s. To point the dashboard at this fleet:\n", filepath.Join(*out, "{hosts,history}.csv, sim-ca.pem"))
 		fmt.Fprintf(stdout, "  wsusfix import hosts %s\n  wsusfix import history %s\n", filepath.Join(*out, "hosts.csv"), filepath.Join(*out, "history.csv"))
+		winrm := fmt.Sprintf("-winrm-user %s -winrm-auth ntlm -winrm-https=false", *user)
 		if *useTLS {
-			fmt.Fprintf(stdout, "  WSUSFIX_WINRM_PASSWORD=... wsusfix serve -winrm-user %s -winrm-auth basic -winrm-ca %s\n", *user, filepath.Join(*out, "sim-ca.pem"))
-		} else {
-			fmt.Fprintf(stdout, "  WSUSFIX_WINRM_PASSWORD=... wsusfix serve -winrm-user %s -winrm-auth ntlm -winrm-https=false\n", *user)
+			winrm = fmt.Sprintf("-winrm-user %s -winrm-auth basic -winrm-ca %s", *user, filepath.Join(*out, "sim-ca.pem"))
 		}
+		// The imported hosts carry the simulator's address; the WSUS
+		// server is dialled there too, and a sync keeps the hosts' addresses.
+		wsusFlags := fmt.Sprintf("-wsus-server %s -wsus-address %s", fleet.WSUSServer, srv.Addr())
+		fmt.Fprintf(stdout, "  WSUSFIX_WINRM_PASSWORD=... wsusfix sync %s %s\n", wsusFlags, winrm)
+		fmt.Fprintf(stdout, "  WSUSFIX_WINRM_PASSWORD=... wsusfix serve %s %s\n", winrm, wsusFlags)
 	}
 	<-ctx.Done()
 	return nil

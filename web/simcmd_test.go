@@ -73,6 +73,24 @@ func simImportThenReach(t *testing.T, useTLS bool, hint string) {
 			t.Fatalf("import %s: %v\n%s", kind, err, buf.String())
 		}
 	}
+	// The sync command the simulator printed, run as printed: it reaches
+	// the WSUS server at the simulator and keeps the imported addresses.
+	var syncArgs []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if _, after, ok := strings.Cut(line, "wsusfix sync "); ok {
+			syncArgs = append([]string{"sync", "-db", db}, strings.Fields(after)...)
+		}
+	}
+	if syncArgs == nil {
+		t.Fatalf("sim printed no sync command: %s", out.String())
+	}
+	var syncOut bytes.Buffer
+	if err := run(ctx, syncArgs, fakeEnv(map[string]string{"WSUSFIX_WINRM_PASSWORD": "fleet-pass-1"}), &syncOut, &syncOut); err != nil {
+		t.Fatalf("%v: %v\n%s", syncArgs, err, syncOut.String())
+	}
+	if !strings.Contains(syncOut.String(), "computers 26 (new 1, updated ") {
+		t.Errorf("sync printed %q; want the 25 imported hosts and the WSUS server", syncOut.String())
+	}
 	st, err := store.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
