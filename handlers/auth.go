@@ -199,9 +199,11 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusTooManyRequests, views.LoginPage(p))
 		return
 	}
-	u, err := h.store.Authenticate(ctx, name, pw)
+	u, err := h.authenticate(r, name, pw)
 	if errors.Is(err, store.ErrBadCredentials) {
-		h.audit(r, store.ActionLoginFailed, name, store.OutcomeFailed, "")
+		var why refusal
+		errors.As(err, &why)
+		h.audit(r, store.ActionLoginFailed, name, store.OutcomeFailed, why.detail)
 		h.log.Info("sign-in failed", "user", name, "client", client, "request_id", requestIDFrom(ctx))
 		p.Problem = "That user name and password do not match an enabled account."
 		h.render(w, r, http.StatusUnauthorized, views.LoginPage(p))

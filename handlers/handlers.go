@@ -49,6 +49,9 @@ type Deps struct {
 	// SessionIdle and SessionLifetime end sessions after inactivity and in
 	// any case; 0 means 30 minutes and 10 hours.
 	SessionIdle, SessionLifetime time.Duration
+	// Directory, when set, signs in everyone who is not a local account
+	// against Active Directory or LDAP; nil means local accounts only.
+	Directory Directory
 }
 
 // Runner carries out repair runs and lets callers follow them; satisfied
@@ -73,6 +76,7 @@ type handler struct {
 	secureCookies  bool
 	trustedProxies []netip.Prefix
 	winrmFromEnv   bool
+	dir            Directory
 }
 
 // New returns the application's root HTTP handler.
@@ -82,7 +86,7 @@ func New(d Deps) http.Handler { return newHandler(d).routes() }
 func newHandler(d Deps) *handler {
 	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, shutdown: d.Shutdown, heartbeat: d.Heartbeat,
 		throttle: newThrottle(), keys: d.Keys, secureCookies: d.SecureCookies, trustedProxies: d.TrustedProxies,
-		winrmFromEnv: d.WinRMFromEnv, accessLvl: d.AccessLogLevel}
+		winrmFromEnv: d.WinRMFromEnv, accessLvl: d.AccessLogLevel, dir: d.Directory}
 	h.sessions = newSessions(d, h.fail)
 	if h.heartbeat <= 0 {
 		h.heartbeat = 15 * time.Second

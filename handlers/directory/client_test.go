@@ -233,14 +233,24 @@ func TestLookup_FollowsTheDirectory(t *testing.T) {
 	}
 }
 
-// closedAddr is a loopback address where nothing listens.
+// closedAddr is a loopback address where no directory answers: a
+// listener that drops every connection at once. It stays open until the
+// test ends, so no other test's slapd can be given its port meanwhile.
 func closedAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
 }

@@ -25,7 +25,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -148,12 +147,11 @@ func Start(ctx context.Context, dir string, cfg Config) (*Server, error) {
 	// is rare, and met by trying again.
 	var lastErr error
 	for range 5 {
-		if s.ldapAddr, err = freeAddr(); err != nil {
+		addrs, err := freeAddrs(2)
+		if err != nil {
 			return nil, err
 		}
-		if s.ldapsAddr, err = freeAddr(); err != nil {
-			return nil, err
-		}
+		s.ldapAddr, s.ldapsAddr = addrs[0], addrs[1]
 		if lastErr = s.serve(ctx, dir, in); lastErr == nil {
 			break
 		}
@@ -324,14 +322,19 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// freeAddr finds a free loopback TCP address.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("ldap: finding a free port: %w", err)
+// freeAddrs finds n distinct free loopback TCP addresses: each listener
+// stays open until all are chosen, so no two are the same.
+func freeAddrs(n int) ([]string, error) {
+	var out []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("ldap: finding a free port: %w", err)
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
 	}
-	defer l.Close()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port)), nil
+	return out, nil
 }
 
 func randomHex(n int) string {
