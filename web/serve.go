@@ -69,6 +69,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	acc.directory = registerDirectoryFlags(fs, env(getenv))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
