@@ -368,8 +368,9 @@ func TestDirectoryRepair_DirectoryDown(t *testing.T) {
 }
 
 // TestDirectorySettings_Shown ensures admins see how directory sign-in is
-// configured on the settings page, and never the service password, and
-// cannot give a directory user a role by hand.
+// configured on the settings page, and never the service password; and
+// that the users page shows a directory user's role as the directory's,
+// with no way to set it or a password by hand.
 func TestDirectorySettings_Shown(t *testing.T) {
 	t.Parallel()
 	s := ldap.StartTest(t, helpdesk)
@@ -392,6 +393,12 @@ func TestDirectorySettings_Shown(t *testing.T) {
 		t.Fatal("the service password is on the settings page")
 	}
 	loginFor(t, a, "carol", "Carol-Pa55-word")
+	_, doc = get(t, a.client, a.srv.URL+"/admin/users")
+	row := doc.Find(`[data-testid="user-row"][data-user="dir:carol"]`)
+	if row.Find(`[data-testid="user-role-directory"]`).Text() != "viewer" || row.Find(`[data-testid="user-role-select"]`).Length() != 0 ||
+		row.Find(`[data-testid="user-reset"]`).Length() != 0 {
+		t.Fatalf("the users page offers to change dir:carol's role or password: %s", row.Text())
+	}
 	res, doc = postForm(t, a.client, a.srv.URL+"/admin/users/dir:carol/role", url.Values{"role": {"admin"}})
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(doc.Find(`[data-testid="form-problem"]`).Text(), "The directory decides") {
 		t.Fatalf("setting a directory user's role: %d %q", res.StatusCode, doc.Find(`[data-testid="form-problem"]`).Text())
