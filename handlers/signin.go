@@ -25,6 +25,7 @@ type Directory interface {
 // wrong password; detail (no secret in it) goes to the audit log.
 type refusal struct{ detail string }
 
+// Error returns the detail, for logs.
 func (e refusal) Error() string { return "sign-in refused: " + e.detail }
 
 // Is makes a refusal a store.ErrBadCredentials, so handleLogin answers it
@@ -126,6 +127,8 @@ func (h *handler) freshRole(perm permission) func(http.Handler) http.Handler {
 				h.fail(w, r, unavailable{"The directory could not confirm your role, so nothing was started. " +
 					"Try again in a minute; if it keeps happening, tell an administrator."})
 			case !u.Role.Allows(need):
+				h.log.Warn("access denied by the directory's current role", "user", u.Name, "role", u.Role, "need", need,
+					"route", routePattern(r), "request_id", requestIDFrom(r.Context()))
 				h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeDenied,
 					"directory role now "+string(u.Role)+", needs "+string(need))
 				h.render(w, r, http.StatusForbidden, views.ErrorPage(views.ErrorProps{Status: http.StatusForbidden,
