@@ -260,7 +260,7 @@ func (s *Server) serve(ctx context.Context, dir string, in install) error {
 			}
 			select {
 			case <-s.exited:
-				return fmt.Errorf("ldap: slapd exited at start: %s", lastLines(s.out.String(), 5))
+				return fmt.Errorf("ldap: slapd exited at start: %s%s", lastLines(s.out.String(), 5), apparmorHint(s.out.String()))
 			case <-ctx.Done():
 				s.Close()
 				return fmt.Errorf("ldap: waiting for slapd: %w", ctx.Err())
@@ -273,6 +273,25 @@ func (s *Server) serve(ctx context.Context, dir string, in install) error {
 		}
 	}
 	return nil
+}
+
+// apparmorProfile is where Ubuntu's slapd package puts its AppArmor
+// profile (Debian 12's ships none). The profile confines slapd to the
+// files it lists, so a configuration in a temporary directory may be
+// refused.
+const apparmorProfile = "/etc/apparmor.d/usr.sbin.slapd"
+
+// apparmorHint explains a refused file when an AppArmor profile for slapd
+// is installed, or says nothing.
+func apparmorHint(out string) string {
+	if !strings.Contains(out, "Permission denied") {
+		return ""
+	}
+	if _, err := os.Stat(apparmorProfile); err != nil {
+		return ""
+	}
+	return " (AppArmor's " + apparmorProfile + " may confine slapd to its own files; for tests, " +
+		"put it in complain mode: aa-complain /usr/sbin/slapd)"
 }
 
 // URL is the directory's LDAPS address, ldaps://127.0.0.1:port.
@@ -355,12 +374,14 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
+// Write appends p under the lock.
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
+// String returns everything written so far.
 func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
