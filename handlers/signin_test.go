@@ -160,8 +160,17 @@ func TestDirectorySignIn_Refusals(t *testing.T) {
 			}
 		})
 	}
-	if n := len(a.logged(t, "directory sign-in refused")); n < len(tests) {
-		t.Fatalf("%d refusals logged, want %d with their reasons", n, len(tests))
+	recs := a.logged(t, "directory sign-in refused")
+	if len(recs) != len(tests) {
+		t.Fatalf("%d refusals logged, want %d with their reasons", len(recs), len(tests))
+	}
+	for _, rec := range recs {
+		if rec["level"] != "INFO" {
+			t.Errorf("a person's own refusal logged at %v, want INFO (no administrator needed): %v", rec["level"], rec)
+		}
+		if rec["user"] == "dave" && !strings.Contains(rec["error"].(string), "in no mapped group") {
+			t.Errorf("dave's refusal does not say he is in no mapped group: %v", rec["error"])
+		}
 	}
 }
 
