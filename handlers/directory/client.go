@@ -83,11 +83,11 @@ func (c *Client) account(ctx context.Context, name string, pw *secret.Secret) (A
 	if strings.TrimSpace(name) == "" {
 		return Account{}, refused("empty user name")
 	}
-	conn, err := c.connect(ctx)
+	conn, done, err := c.connect(ctx)
 	if err != nil {
 		return Account{}, err
 	}
-	defer conn.Close()
+	defer done()
 	e, err := c.findUser(conn, name)
 	if err != nil {
 		return Account{}, err
@@ -136,35 +136,36 @@ func checkEnabled(dn, uac string) error {
 }
 
 // connect dials the directory, sets up TLS (LDAPS, or StartTLS before any
-// other request) and binds as the service account. The connection is
-// closed when ctx ends, so nothing outlives the request; each operation
-// also times out on its own.
-func (c *Client) connect(ctx context.Context) (*ldap.Conn, error) {
+// other request) and binds as the service account. It returns the
+// connection and the function that closes it. The connection is also
+// closed if ctx ends first, so nothing outlives the request; each
+// operation times out on its own as well.
+func (c *Client) connect(ctx context.Context) (*ldap.Conn, func(), error) {
 	timeout := c.cfg.Timeout
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, max(time.Until(dl), time.Millisecond))
 	}
 	conn, err := ldap.DialURL(c.cfg.URL, ldap.DialWithTLSConfig(c.tls), ldap.DialWithDialer(&net.Dialer{Timeout: timeout}))
 	if err != nil {
-		return nil, connError(c.cfg.URL, err)
+		return nil, nil, connError(c.cfg.URL, err)
 	}
 	conn.SetTimeout(timeout)
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	closeAll := func() {
+	done := func() {
 		stop()
 		conn.Close()
 	}
 	if c.start {
 		if err := conn.StartTLS(c.tls); err != nil {
-			closeAll()
-			return nil, connError(c.cfg.URL+" (StartTLS)", err)
+			done()
+			return nil, nil, connError(c.cfg.URL+" (StartTLS)", err)
 		}
 	}
 	if err := c.serviceBind(conn); err != nil {
-		closeAll()
-		return nil, err
+		done()
+		return nil, nil, err
 	}
-	return conn, nil
+	return conn, done, nil
 }
 
 // serviceBind binds as the service account.

@@ -3,6 +3,7 @@ package directory_test
 import (
 	"errors"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,4 +254,48 @@ func closedAddr(t *testing.T) string {
 		}
 	}()
 	return l.Addr().String()
+}
+
+// TestSignIn_HungDirectory ensures a directory that accepts connections
+// but never answers cannot hold a sign-in: it fails as unreachable within
+// the configured timeout, over LDAPS and over StartTLS.
+func TestSignIn_HungDirectory(t *testing.T) {
+	s := ldap.StartTest(t, estate)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn // kept open, never read or written
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	for _, scheme := range []string{"ldaps://", "ldap://"} {
+		cfg := config(s)
+		cfg.URL, cfg.Timeout = scheme+l.Addr().String(), 300*time.Millisecond
+		start := time.Now()
+		_, err := newClient(t, cfg).SignIn(t.Context(), "alice", "Alice-Pa55-word")
+		if !errors.Is(err, directory.ErrUnreachable) {
+			t.Fatalf("%s: %v, want unreachable", scheme, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("%s: gave up after %v with a 300ms timeout", scheme, d)
+		}
+	}
 }
