@@ -171,7 +171,7 @@ func (h *handler) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.LoginPage(views.LoginProps{Next: next}))
+	h.render(w, r, http.StatusOK, views.LoginPage(views.LoginProps{Next: next, Directory: h.dir != nil}))
 }
 
 // handleLogin checks POST /login (username, password, next). An unknown
@@ -182,7 +182,7 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	name := strings.TrimSpace(r.PostFormValue("username")) // at most 256 characters (limitInput)
 	pw := secret.Secret(r.PostFormValue("password"))
-	p := views.LoginProps{Username: name, Next: safeNext(r.PostFormValue("next"))}
+	p := views.LoginProps{Username: name, Next: safeNext(r.PostFormValue("next")), Directory: h.dir != nil}
 	if name == "" || pw == "" {
 		p.Problem = "Enter your user name and password."
 		h.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(p))

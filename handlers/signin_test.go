@@ -94,6 +94,9 @@ func TestDirectorySignIn_Roles(t *testing.T) {
 	t.Parallel()
 	s := ldap.StartTest(t, helpdesk)
 	a := newApp(t, withDirectory(t, directoryConfig(s)))
+	if _, doc := get(t, newClient(false), a.srv.URL+"/login"); doc.Find(`[data-testid="login-directory"]`).Length() != 1 {
+		t.Fatal("the sign-in page does not say domain accounts work")
+	}
 	tests := []struct{ typed, password, wantName, wantRole string }{
 		{"carol", "Carol-Pa55-word", "dir:carol", "viewer"},
 		{"alice", "Alice-Pa55-word", "dir:alice", "operator"},
