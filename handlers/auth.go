@@ -23,6 +23,9 @@ import (
 const (
 	sessUserID = "uid"
 	sessEpoch  = "epoch"
+	// sessDirChecked is when the directory last confirmed a directory
+	// user's role (unix seconds); see refreshDirectoryRole.
+	sessDirChecked = "dirchecked"
 )
 
 // Session defaults: idle 30 minutes, absolute one long shift.
@@ -94,6 +97,17 @@ func (h *handler) loadUser(next http.Handler) http.Handler {
 			}
 			next.ServeHTTP(w, r)
 			return
+		}
+		if u.Source == store.SourceDirectory {
+			var ok bool
+			if u, ok = h.refreshDirectoryRole(r, u); !ok {
+				if err := h.sessions.Destroy(ctx); err != nil {
+					h.fail(w, r, err)
+					return
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
 		}
 		ctx = context.WithValue(ctx, userKey{}, u)
 		ctx = views.WithSignedIn(ctx, views.SignedIn{Name: u.Name, Role: string(u.Role)})
@@ -221,6 +235,9 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	h.sessions.Put(ctx, sessUserID, u.ID)
 	h.sessions.Put(ctx, sessEpoch, u.SessionEpoch)
+	if u.Source == store.SourceDirectory {
+		h.sessions.Put(ctx, sessDirChecked, time.Now().Unix())
+	}
 	if err := h.store.RecordLogin(ctx, u.ID); err != nil {
 		h.log.Warn("recording sign-in failed", "user", u.Name, "error", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"wsusfix/handlers/directory"
 	"wsusfix/store"
@@ -143,6 +144,38 @@ func (h *handler) freshRole(perm permission) func(http.Handler) http.Handler {
 	}
 }
 
+// defaultDirectoryRecheck is how long a directory user's role is trusted
+// between two looks at the directory (ASVS 5.0 8.3.2 asks for a periodic
+// re-check of changed authorisation; starting a repair always re-checks).
+const defaultDirectoryRecheck = 5 * time.Minute
+
+// refreshDirectoryRole re-reads a directory user's role once the session
+// last confirmed it more than the re-check interval ago, so someone taken
+// out of every group, or disabled, in the directory loses even read
+// access within minutes, not at their session's end. ok is false when the
+// directory no longer admits u (their sessions are ended). When the
+// directory cannot answer, u keeps the role last confirmed until the next
+// interval: reading pages goes on through a directory outage, and
+// starting a repair does not (freshRole).
+func (h *handler) refreshDirectoryRole(r *http.Request, u store.User) (store.User, bool) {
+	ctx := r.Context()
+	last := time.Unix(h.sessions.GetInt64(ctx, sessDirChecked), 0)
+	if h.dir == nil || time.Since(last) < h.dirRecheck {
+		return u, true
+	}
+	nu, err := h.recheck(r, u)
+	var gone refusal
+	if errors.As(err, &gone) {
+		h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeDenied, gone.detail)
+		return u, false
+	}
+	h.sessions.Put(ctx, sessDirChecked, time.Now().Unix())
+	if err != nil {
+		return u, true // logged by recheck
+	}
+	return nu, true
+}
+
 // recheck reads u's role from the directory and stores it. A refusal
 // means the directory no longer lets u in at all: their sessions are
 // ended. Any other error is the directory's (or its settings').
@@ -155,7 +188,7 @@ func (h *handler) recheck(r *http.Request, u store.User) (store.User, error) {
 	}
 	a, err := h.dir.Lookup(ctx, u.Account())
 	if err != nil {
-		h.logDirectory(r, "directory re-check before a repair failed", u.Name, err)
+		h.logDirectory(r, "directory re-check of a signed-in user failed", u.Name, err)
 		if directory.IsAdminError(err) {
 			return u, err
 		}

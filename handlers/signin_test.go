@@ -65,6 +65,11 @@ func withDirectory(t testing.TB, cfg directory.Config) appOption {
 	return func(ac *appConfig) { ac.deps.Directory = c }
 }
 
+// withRecheck makes the app read a directory user's role again after d.
+func withRecheck(d time.Duration) appOption {
+	return func(ac *appConfig) { ac.deps.DirectoryRecheck = d }
+}
+
 // logged returns the handler's log records whose message contains msg.
 func (a *app) logged(t *testing.T, msg string) []map[string]any {
 	t.Helper()
@@ -313,6 +318,38 @@ func TestDirectorySignIn_RoleChangeAtNextSignIn(t *testing.T) {
 	}
 }
 
+// TestDirectorySignIn_RoleRechecked ensures a signed-in directory user's
+// role follows the directory within the re-check interval, without a
+// repair: moved to L1, alice's pages show her as a viewer; taken out of
+// every group, her session ends.
+func TestDirectorySignIn_RoleRechecked(t *testing.T) {
+	t.Parallel()
+	s := ldap.StartTest(t, helpdesk)
+	a := newApp(t, withDirectory(t, directoryConfig(s)), withRecheck(time.Nanosecond))
+	alice := loginFor(t, a, "alice", "Alice-Pa55-word")
+	if _, role := a.header(t, alice); role != "operator" {
+		t.Fatalf("before: %q", role)
+	}
+	if err := s.AddMember(t.Context(), "GG-Helpdesk-L1", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveMember(t.Context(), "GG-Helpdesk-L2", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if name, role := a.header(t, alice); name != "dir:alice" || role != "viewer" {
+		t.Fatalf("after the move to L1 the header shows %q as %q, want dir:alice as viewer", name, role)
+	}
+	if err := s.RemoveMember(t.Context(), "GG-Helpdesk-L1", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if res := do(t, alice, http.MethodGet, a.srv.URL+"/", nil, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("out of every group, alice's session still opens pages: %d", res.StatusCode)
+	}
+	if res, _ := a.login(t, newClient(false), "alice", "Alice-Pa55-word", "/"); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("out of every group, alice signed in again: %d", res.StatusCode)
+	}
+}
+
 // TestDirectoryRepair_RecheckedAtStart ensures starting a repair asks the
 // directory again, with the session from before: alice, moved from L2 to
 // L1, cannot start one (and is a viewer from then on, still signed in);
@@ -364,11 +401,12 @@ func TestDirectoryRepair_RecheckedAtStart(t *testing.T) {
 }
 
 // TestDirectoryRepair_DirectoryDown ensures a repair does not start when
-// the directory cannot confirm the role: it fails closed with 503.
+// the directory cannot confirm the role (it fails closed with 503), while
+// pages stay readable with the role last confirmed.
 func TestDirectoryRepair_DirectoryDown(t *testing.T) {
 	t.Parallel()
 	s := ldap.StartTest(t, helpdesk)
-	a := newApp(t, withDirectory(t, directoryConfig(s)), withRunner(), withHosts("PC-1"))
+	a := newApp(t, withDirectory(t, directoryConfig(s)), withRunner(), withHosts("PC-1"), withRecheck(time.Nanosecond))
 	alice := loginFor(t, a, "alice", "Alice-Pa55-word")
 	s.Close()
 	if res := do(t, alice, http.MethodPost, a.srv.URL+"/hosts/PC-1/repair", url.Values{}, nil); res.StatusCode != http.StatusServiceUnavailable {
