@@ -120,7 +120,7 @@ func (a *access) deps(d handlers.Deps) handlers.Deps {
 	d.SessionIdle, d.SessionLifetime = a.sessionIdle, a.sessionLifetime
 	d.AccessLogLevel = a.requestLogLevel
 	if a.directory != nil && a.directory.client != nil {
-		d.Directory = a.directory.client
+		d.Directory, d.DirectoryRecheck = a.directory.client, a.directory.recheck
 	}
 	return d
 }

@@ -22,7 +22,7 @@ type directoryFlags struct {
 	userFilter, upnFilter, nameAttr, groups string
 	nested                                  string
 	depth                                   int
-	timeout                                 time.Duration
+	timeout, recheck                        time.Duration
 	envErr                                  error // a malformed variable, reported by load
 
 	client *directory.Client // set by load when a directory is configured
@@ -38,7 +38,8 @@ func registerDirectoryFlags(fs *flag.FlagSet, e env) *directoryFlags {
 	f := &directoryFlags{}
 	depth, err1 := e.int("WSUSFIX_LDAP_NESTED_DEPTH", directory.DefaultMaxDepth)
 	timeout, err2 := e.duration("WSUSFIX_LDAP_TIMEOUT", directory.DefaultTimeout)
-	f.envErr = errors.Join(err1, err2)
+	recheck, err3 := e.duration("WSUSFIX_LDAP_RECHECK", 5*time.Minute)
+	f.envErr = errors.Join(err1, err2, err3)
 	fs.StringVar(&f.url, "ldap-url", e.str("WSUSFIX_LDAP_URL", ""), "directory for sign-in: ldaps://dc01.corp.example.com:636, "+
 		"or ldap://…:389 with StartTLS (always required); empty: local accounts only [WSUSFIX_LDAP_URL]")
 	fs.StringVar(&f.caFile, "ldap-ca", e.str("WSUSFIX_LDAP_CA", ""), "PEM CA certificates that verify the directory; "+
@@ -62,6 +63,8 @@ func registerDirectoryFlags(fs *flag.FlagSet, e env) *directoryFlags {
 		"nested groups: in-chain or token-groups (Active Directory), recursive (memberOf walk, OpenLDAP) [WSUSFIX_LDAP_NESTED]")
 	fs.IntVar(&f.depth, "ldap-nested-depth", depth, "levels the recursive walk follows at most [WSUSFIX_LDAP_NESTED_DEPTH]")
 	fs.DurationVar(&f.timeout, "ldap-timeout", timeout, "bound on each connection to the directory and each request [WSUSFIX_LDAP_TIMEOUT]")
+	fs.DurationVar(&f.recheck, "ldap-recheck", recheck, "how often a signed-in directory user's role is read again; "+
+		"starting a repair always reads it [WSUSFIX_LDAP_RECHECK]")
 	return f
 }
 
@@ -83,6 +86,9 @@ func (f *directoryFlags) load(log *slog.Logger) error {
 		MaxDepth: f.depth, Timeout: f.timeout}
 	if strings.EqualFold(cfg.UPNFilter, noUPN) {
 		cfg.UPNFilter = ""
+	}
+	if f.recheck <= 0 {
+		return fmt.Errorf("-ldap-recheck %v: want a positive duration", f.recheck)
 	}
 	if f.passwordFile == "" {
 		return errors.New("-ldap-bind-password-file: the service account's password file is not set")

@@ -96,6 +96,7 @@ func TestServe_DirectoryFlagsChecked(t *testing.T) {
 		{"group without role", []string{"-ldap-groups", "CN=GG-Helpdesk-L1,DC=corp"}, nil, "-ldap-groups"},
 		{"unknown strategy", []string{"-ldap-nested", "deep"}, nil, "in-chain, token-groups or recursive"},
 		{"bad timeout variable", nil, map[string]string{"WSUSFIX_LDAP_TIMEOUT": "soon"}, "WSUSFIX_LDAP_TIMEOUT"},
+		{"no re-check", []string{"-ldap-recheck", "0s"}, nil, "-ldap-recheck"},
 		{"settings without a URL", []string{"-ldap-url", ""}, nil, "-ldap-url is not set"},
 	}
 	for _, tt := range tests {
