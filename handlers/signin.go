@@ -59,6 +59,13 @@ func (h *handler) authenticate(r *http.Request, name string, pw secret.Secret) (
 		h.log.Warn("mapped directory groups not found; check -ldap-groups", "groups", a.Missing, "request_id", requestIDFrom(ctx))
 	}
 	u, err := h.store.DirectorySignIn(ctx, a.Name, a.DN, a.Role)
+	if _, bad := invalid(err); bad {
+		// The directory allows names wsusfix does not (spaces, over 64
+		// characters): an administrator must pick another -ldap-name-attr.
+		h.log.Error("directory account name cannot be recorded; an administrator must fix -ldap-name-attr (plain names only)",
+			"user", name, "account", a.Name, "dn", a.DN, "error", err, "request_id", requestIDFrom(ctx))
+		return store.User{}, refusal{detail: "directory: account name not usable"}
+	}
 	if err != nil {
 		return store.User{}, err
 	}

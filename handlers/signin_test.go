@@ -184,7 +184,8 @@ func TestDirectorySignIn_Refusals(t *testing.T) {
 
 // TestDirectorySignIn_AdminErrors ensures what only an administrator can
 // fix (directory unreachable, certificate not trusted, service account
-// refused, search base wrong) is logged at error level with the reason,
+// refused, search base wrong, a name attribute whose values cannot be user
+// names) is logged at error level with the reason,
 // while the person signing in sees the same plain refusal as for a typo.
 func TestDirectorySignIn_AdminErrors(t *testing.T) {
 	t.Parallel()
@@ -219,6 +220,8 @@ func TestDirectorySignIn_AdminErrors(t *testing.T) {
 		{"certificate not trusted", func(c *directory.Config) { c.CAPEM = other }, "server certificate not trusted"},
 		{"service bind refused", func(c *directory.Config) { c.BindPassword = "stale" }, "service account bind refused"},
 		{"search base wrong", func(c *directory.Config) { c.Base = "ou=staff," + s.Suffix() }, "search base not found"},
+		// entryDN holds the whole DN, commas and all: no user name.
+		{"account name unusable", func(c *directory.Config) { c.NameAttr = "entryDN" }, "a user name may hold"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
