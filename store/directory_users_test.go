@@ -1,7 +1,12 @@
 package store
 
 import (
+	"database/sql"
 	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -113,5 +118,52 @@ func TestStore_DirectoryNamesEnforced(t *testing.T) {
 	}
 	if _, err := s.DirectorySignIn(t.Context(), "dir:x", "uid=x", RoleViewer); err == nil {
 		t.Error("an account name with a colon was accepted")
+	}
+}
+
+// TestStore_DirectoryMigrationKeepsLocalUsers ensures a database made
+// before directory sign-in keeps its users, as local accounts whose
+// passwords still work, after the directory migration runs.
+func TestStore_DirectoryMigrationKeepsLocalUsers(t *testing.T) {
+	t.Parallel()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := slices.IndexFunc(ms, func(m migration) bool { return strings.HasSuffix(m.name, "_directory.sql") })
+	if at < 0 {
+		t.Fatal("no directory migration")
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:at] {
+		if _, err := db.Exec(m.sql); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+	}
+	hash, err := hashPassword("an old local password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", at)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO users (name, role, password_hash, created_at, updated_at, password_changed_at)
+		VALUES ('alice', 'admin', ?, 0, 0, 0)`, hash); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u, err := s.Authenticate(t.Context(), "alice", "an old local password")
+	if err != nil || u.Source != SourceLocal || u.Role != RoleAdmin {
+		t.Fatalf("the old local alice after the migration = %+v, %v", u, err)
 	}
 }
