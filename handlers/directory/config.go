@@ -144,10 +144,11 @@ func (c Config) Validate() error {
 	if _, err := ldap.ParseDN(c.Base); err != nil || strings.TrimSpace(c.Base) == "" {
 		bad("the search base %q is not a DN", c.Base)
 	}
-	for _, f := range []struct{ name, filter string }{{"user filter", c.UserFilter}, {"UPN filter", c.UPNFilter}} {
-		if f.filter == "" && f.name == "UPN filter" {
-			continue
-		}
+	filters := []struct{ name, filter string }{{"user filter", c.UserFilter}}
+	if c.UPNFilter != "" { // empty: no sign-in by UPN
+		filters = append(filters, struct{ name, filter string }{"UPN filter", c.UPNFilter})
+	}
+	for _, f := range filters {
 		if !strings.Contains(f.filter, "{user}") {
 			bad("the %s %q has no {user}", f.name, f.filter)
 		} else if _, err := ldap.CompileFilter(userFilter(f.filter, "x")); err != nil {
