@@ -240,6 +240,7 @@ func (s *Server) serve(ctx context.Context, dir string, in install) error {
 	urls := "ldap://" + s.ldapAddr + "/ ldaps://" + s.ldapsAddr + "/"
 	cmd := exec.Command(in.slapd, "-f", filepath.Join(dir, "slapd.conf"), "-h", urls, "-d", "0")
 	cmd.Dir = dir
+	orphanProof(cmd)
 	s.out = &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
