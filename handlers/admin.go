@@ -235,6 +235,10 @@ func (h *handler) userChangeFailed(w http.ResponseWriter, r *http.Request, actio
 		h.audit(r, action, name, store.OutcomeFailed, "last admin")
 		h.renderUsers(w, r, http.StatusUnprocessableEntity, views.UsersProps{
 			Problem: "At least one enabled admin must remain: make another user admin first."})
+	case errors.Is(err, store.ErrDirectoryManaged):
+		h.audit(r, action, name, store.OutcomeFailed, "managed by the directory")
+		h.renderUsers(w, r, http.StatusUnprocessableEntity, views.UsersProps{
+			Problem: "The directory decides this user's role and password: change their groups or password there."})
 	case errors.Is(err, store.ErrNotFound):
 		h.fail(w, r, err)
 	default:

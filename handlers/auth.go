@@ -23,6 +23,9 @@ import (
 const (
 	sessUserID = "uid"
 	sessEpoch  = "epoch"
+	// sessDirChecked is when the directory last confirmed a directory
+	// user's role (unix seconds); see refreshDirectoryRole.
+	sessDirChecked = "dirchecked"
 )
 
 // Session defaults: idle 30 minutes, absolute one long shift.
@@ -94,6 +97,17 @@ func (h *handler) loadUser(next http.Handler) http.Handler {
 			}
 			next.ServeHTTP(w, r)
 			return
+		}
+		if u.Source == store.SourceDirectory {
+			var ok bool
+			if u, ok = h.refreshDirectoryRole(r, u); !ok {
+				if err := h.sessions.Destroy(ctx); err != nil {
+					h.fail(w, r, err)
+					return
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
 		}
 		ctx = context.WithValue(ctx, userKey{}, u)
 		ctx = views.WithSignedIn(ctx, views.SignedIn{Name: u.Name, Role: string(u.Role)})
@@ -171,7 +185,7 @@ func (h *handler) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, views.LoginPage(views.LoginProps{Next: next}))
+	h.render(w, r, http.StatusOK, views.LoginPage(views.LoginProps{Next: next, Directory: h.dir != nil}))
 }
 
 // handleLogin checks POST /login (username, password, next). An unknown
@@ -182,7 +196,7 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	name := strings.TrimSpace(r.PostFormValue("username")) // at most 256 characters (limitInput)
 	pw := secret.Secret(r.PostFormValue("password"))
-	p := views.LoginProps{Username: name, Next: safeNext(r.PostFormValue("next"))}
+	p := views.LoginProps{Username: name, Next: safeNext(r.PostFormValue("next")), Directory: h.dir != nil}
 	if name == "" || pw == "" {
 		p.Problem = "Enter your user name and password."
 		h.render(w, r, http.StatusUnprocessableEntity, views.LoginPage(p))
@@ -199,9 +213,11 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusTooManyRequests, views.LoginPage(p))
 		return
 	}
-	u, err := h.store.Authenticate(ctx, name, pw)
+	u, err := h.authenticate(r, name, pw)
 	if errors.Is(err, store.ErrBadCredentials) {
-		h.audit(r, store.ActionLoginFailed, name, store.OutcomeFailed, "")
+		var why refusal
+		errors.As(err, &why)
+		h.audit(r, store.ActionLoginFailed, name, store.OutcomeFailed, why.detail)
 		h.log.Info("sign-in failed", "user", name, "client", client, "request_id", requestIDFrom(ctx))
 		p.Problem = "That user name and password do not match an enabled account."
 		h.render(w, r, http.StatusUnauthorized, views.LoginPage(p))
@@ -219,6 +235,9 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	h.sessions.Put(ctx, sessUserID, u.ID)
 	h.sessions.Put(ctx, sessEpoch, u.SessionEpoch)
+	if u.Source == store.SourceDirectory {
+		h.sessions.Put(ctx, sessDirChecked, time.Now().Unix())
+	}
 	if err := h.store.RecordLogin(ctx, u.ID); err != nil {
 		h.log.Warn("recording sign-in failed", "user", u.Name, "error", err)
 	}

@@ -56,6 +56,13 @@ type Deps struct {
 	// SessionIdle and SessionLifetime end sessions after inactivity and in
 	// any case; 0 means 30 minutes and 10 hours.
 	SessionIdle, SessionLifetime time.Duration
+	// Directory, when set, signs in everyone who is not a local account
+	// against Active Directory or LDAP; nil means local accounts only.
+	Directory Directory
+	// DirectoryRecheck is how often a signed-in directory user's role is
+	// read from the directory again; 0 means 5 minutes. Starting a repair
+	// always reads it again.
+	DirectoryRecheck time.Duration
 }
 
 // Runner carries out repair runs and lets callers follow them; satisfied
@@ -91,6 +98,8 @@ type handler struct {
 	secureCookies  bool
 	trustedProxies []netip.Prefix
 	winrmFromEnv   bool
+	dir            Directory
+	dirRecheck     time.Duration
 }
 
 // New returns the application's root HTTP handler.
@@ -100,10 +109,13 @@ func New(d Deps) http.Handler { return newHandler(d).routes() }
 func newHandler(d Deps) *handler {
 	h := &handler{log: d.Logger, store: d.Store, runner: d.Runner, syncer: d.Syncer, metrics: d.Metrics, shutdown: d.Shutdown, heartbeat: d.Heartbeat,
 		throttle: newThrottle(), keys: d.Keys, secureCookies: d.SecureCookies, trustedProxies: d.TrustedProxies,
-		winrmFromEnv: d.WinRMFromEnv, accessLvl: d.AccessLogLevel}
+		winrmFromEnv: d.WinRMFromEnv, accessLvl: d.AccessLogLevel, dir: d.Directory, dirRecheck: d.DirectoryRecheck}
 	h.sessions = newSessions(d, h.fail)
 	if h.heartbeat <= 0 {
 		h.heartbeat = 15 * time.Second
+	}
+	if h.dirRecheck <= 0 {
+		h.dirRecheck = defaultDirectoryRecheck
 	}
 	if h.shutdown == nil {
 		h.shutdown = make(chan struct{}) // never closed: streams end with their clients

@@ -69,11 +69,14 @@ func (h *handler) routes() http.Handler {
 			r.Use(h.require(permRepair), pageTimeout)
 			r.Get("/repairs/new", h.handleRepairNew)                 // the confirmation step of a bulk repair
 			r.Get("/hosts/{name}/repair", h.handleHostRepairConfirm) // and of a single host's
-			r.With(h.audited(store.ActionRepairStart, repairTarget)).Post("/hosts/{name}/repair", h.handleHostRepair)
-			r.With(h.audited(store.ActionHistoryReload, pathTarget("name"))).Post("/hosts/{name}/refresh", h.handleHostRefresh)
+			// Starting a run asks the directory again (freshRole): a role
+			// taken away there stops repairs now, not at the session's end.
+			r.With(h.audited(store.ActionRepairStart, repairTarget), h.freshRole(permRepair)).Post("/hosts/{name}/repair", h.handleHostRepair)
+			r.With(h.audited(store.ActionHistoryReload, pathTarget("name")), h.freshRole(permRepair)).Post("/hosts/{name}/refresh", h.handleHostRefresh)
 			r.With(h.audited(store.ActionRepairCancel, prefixed("run ", "id"))).Post("/runs/{id}/cancel", h.handleRunCancel)
-			r.With(h.audited(store.ActionRepairBulk, bulkTarget)).Post("/repairs", h.handleRepairCreate)
-			r.With(h.audited(store.ActionRepairBulk, prefixed("re-run of batch ", "id"))).Post("/batches/{id}/rerun", h.handleBatchRerun)
+			r.With(h.audited(store.ActionRepairBulk, bulkTarget), h.freshRole(permRepair)).Post("/repairs", h.handleRepairCreate)
+			r.With(h.audited(store.ActionRepairBulk, prefixed("re-run of batch ", "id")), h.freshRole(permRepair)).
+				Post("/batches/{id}/rerun", h.handleBatchRerun)
 			r.With(h.audited(store.ActionRepairCancel, prefixed("batch ", "id"))).Post("/batches/{id}/cancel", h.handleBatchCancel)
 		})
 

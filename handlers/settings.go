@@ -41,6 +41,7 @@ func (h *handler) settingsProps(r *http.Request) (views.SettingsProps, error) {
 	if s.UpdatedAt.IsZero() {
 		p.Auth, p.HTTPS = remote.AuthNTLM, true // the safe default for a first save
 	}
+	p.Directory = h.directorySettings()
 	if h.keys != nil {
 		p.KeyID = h.keys.ActiveID()
 		if s.PasswordSet {
@@ -49,6 +50,22 @@ func (h *handler) settingsProps(r *http.Request) (views.SettingsProps, error) {
 		}
 	}
 	return p, nil
+}
+
+// directorySettings is the directory configuration for the settings
+// page, without the password; nil when there is no directory.
+func (h *handler) directorySettings() *views.DirectorySettings {
+	if h.dir == nil {
+		return nil
+	}
+	s := h.dir.Summary()
+	d := &views.DirectorySettings{URL: s.URL, StartTLS: s.StartTLS, CAFile: s.CAFile, BindDN: s.BindDN,
+		PasswordFile: s.BindPasswordFile, Base: s.Base, UserFilter: s.UserFilter, UPNFilter: s.UPNFilter,
+		NameAttr: s.NameAttr, Nested: string(s.Nested), MaxDepth: s.MaxDepth, Timeout: s.Timeout.String()}
+	for _, g := range s.Groups {
+		d.Groups = append(d.Groups, views.DirectoryGroup{Group: g.Group, Role: string(g.Role)})
+	}
+	return d
 }
 
 // handleSettingsSave stores the WinRM account (POST /admin/settings:

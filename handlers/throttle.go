@@ -34,7 +34,22 @@ func newThrottle() *throttle {
 	return &throttle{now: time.Now, fails: map[string][]time.Time{}}
 }
 
-func userKeyOf(name string) string     { return "user:" + strings.ToLower(name) }
+// userKeyOf is the account a sign-in name counts against. A directory
+// account has several written forms (jdoe, jdoe@corp.example.com,
+// CORP\jdoe) and one lockout counter in the directory, so the forms share
+// one count here: the domain part is dropped. (Local names holding @ or \
+// then share a count with their bare form, which is only stricter.)
+func userKeyOf(name string) string {
+	name = strings.ToLower(name)
+	if i := strings.LastIndexByte(name, '\\'); i >= 0 {
+		name = name[i+1:]
+	}
+	if i := strings.IndexByte(name, '@'); i >= 0 {
+		name = name[:i]
+	}
+	return "user:" + name
+}
+
 func clientKeyOf(client string) string { return "client:" + client }
 
 // recent returns key's failures still inside the window, dropping the rest.

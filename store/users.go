@@ -85,6 +85,10 @@ type User struct {
 	UpdatedAt         time.Time
 	PasswordChangedAt time.Time
 	LastLoginAt       time.Time // zero when never
+	// Source is where the account is defined; a directory user's Name is
+	// "dir:" + their account name (see DirectoryUserName).
+	Source      Source
+	DirectoryDN string // the directory entry at the last sign-in; "" for local users
 }
 
 // ValidateUserName reports why name cannot be a user name, or nil.
@@ -131,13 +135,14 @@ func GeneratePassword() secret.Secret {
 	return secret.Secret(b)
 }
 
-const userCols = `id, name, role, disabled, session_epoch, created_at, updated_at, password_changed_at, last_login_at`
+const userCols = `id, name, role, disabled, session_epoch, created_at, updated_at, password_changed_at, last_login_at, source, directory_dn`
 
 // scanUser reads userCols, then any extra columns into extra.
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var created, updated, changed, login sql.NullInt64
-	err := row.Scan(append([]any{&u.ID, &u.Name, &u.Role, &u.Disabled, &u.SessionEpoch, &created, &updated, &changed, &login}, extra...)...)
+	err := row.Scan(append([]any{&u.ID, &u.Name, &u.Role, &u.Disabled, &u.SessionEpoch, &created, &updated, &changed, &login,
+		&u.Source, &u.DirectoryDN}, extra...)...)
 	u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt, u.LastLoginAt = fromMS(created), fromMS(updated), fromMS(changed), fromMS(login)
 	return u, err
 }
@@ -203,6 +208,9 @@ func (s *Store) SetRole(ctx context.Context, name string, role Role) (User, erro
 		return User{}, fmt.Errorf("store: set role: unknown role %q", role)
 	}
 	return s.updateUser(ctx, "set role", name, func(tx *sql.Tx, u User) error {
+		if u.Source == SourceDirectory {
+			return ErrDirectoryManaged
+		}
 		_, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, updated_at = ? WHERE id = ?`, role, s.now().UnixMilli(), u.ID)
 		return err
 	})
@@ -226,6 +234,9 @@ func (s *Store) SetPassword(ctx context.Context, name string, pw secret.Secret) 
 		return User{}, fmt.Errorf("store: set password: %w", err)
 	}
 	return s.updateUser(ctx, "set password", name, func(tx *sql.Tx, u User) error {
+		if u.Source == SourceDirectory {
+			return ErrDirectoryManaged
+		}
 		now := s.now().UnixMilli()
 		_, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ?,
 			session_epoch = session_epoch + 1 WHERE id = ?`, hash, now, now, u.ID)
@@ -256,7 +267,7 @@ func (s *Store) updateUser(ctx context.Context, op, name string, change func(*sq
 		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, u.ID))
 		return err
 	})
-	if errors.Is(err, ErrLastAdmin) {
+	if errors.Is(err, ErrLastAdmin) || errors.Is(err, ErrDirectoryManaged) {
 		return User{}, err
 	}
 	return u, mapErr(op+" "+name, err)
@@ -269,7 +280,8 @@ func (s *Store) updateUser(ctx context.Context, op, name string, change func(*sq
 func (s *Store) Authenticate(ctx context.Context, name string, pw secret.Secret) (User, error) {
 	dummy := dummyHash() // made on the first sign-in of any kind, so even that one tells nothing
 	var hash string
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ?`, name), &hash)
+	// Directory users have no password here: their rows are never read.
+	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userCols+`, password_hash FROM users WHERE name = ? AND source = 'local'`, name), &hash)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		_, _ = verifyPassword(dummy, pw)

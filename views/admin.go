@@ -57,6 +57,8 @@ type SettingsProps struct {
 	Undecryptable bool   // the stored password does not open with the key file
 	Problems      []string
 	Saved         bool
+	// Directory is the directory sign-in configuration; nil when off.
+	Directory *DirectorySettings
 }
 
 // AuditQuery is the audit page's filters as they travel in the URL.

@@ -31,4 +31,6 @@ type LoginProps struct {
 	Username string // kept on a failed attempt; the password never is
 	Next     string // where to go after signing in: a local path
 	Problem  string // why the last attempt failed, in words for people
+	// Directory says domain accounts can sign in too.
+	Directory bool
 }

@@ -32,6 +32,9 @@ type access struct {
 	// requestLogLevel is the level of the per-request log lines (demo: Debug).
 	requestLogLevel slog.Level
 
+	// directory is directory sign-in's flags, when the command has them.
+	directory *directoryFlags
+
 	// Filled by load.
 	keys         *store.Keyring
 	proxies      []netip.Prefix
@@ -91,6 +94,11 @@ func (a *access) load(db string, log *slog.Logger) error {
 		}
 		a.proxies = append(a.proxies, p)
 	}
+	if a.directory != nil {
+		if err := a.directory.load(log); err != nil {
+			return err
+		}
+	}
 	if a.keyFile == "" {
 		a.keyFile = db + ".key"
 	}
@@ -111,6 +119,9 @@ func (a *access) deps(d handlers.Deps) handlers.Deps {
 	d.Keys, d.SecureCookies, d.TrustedProxies, d.WinRMFromEnv = a.keys, a.secureCookies, a.proxies, a.winrmFromEnv
 	d.SessionIdle, d.SessionLifetime = a.sessionIdle, a.sessionLifetime
 	d.AccessLogLevel = a.requestLogLevel
+	if a.directory != nil && a.directory.client != nil {
+		d.Directory, d.DirectoryRecheck = a.directory.client, a.directory.recheck
+	}
 	return d
 }
 

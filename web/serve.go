@@ -81,6 +81,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	acc.directory = registerDirectoryFlags(fs, env(getenv))
 	sf, err := registerScheduleFlags(fs, env(getenv), 15*time.Minute)
 	if err != nil {
 		return err

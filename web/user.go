@@ -238,6 +238,8 @@ func userErr(name string, err error) error {
 		return fmt.Errorf("no user called %q (see: wsusfix user list)", name)
 	case errors.Is(err, store.ErrLastAdmin):
 		return errors.New("at least one enabled admin must remain: make another user admin first")
+	case errors.Is(err, store.ErrDirectoryManaged):
+		return fmt.Errorf("%s signs in through the directory, which decides their role and password: change their groups there", name)
 	}
 	return err
 }
