@@ -2,79 +2,198 @@ package handlers
 
 import (
 	"net/http"
-	"slices"
-	"strconv"
 	"time"
 
 	"wsusfix/handlers/sheet"
 	"wsusfix/store"
 )
 
-// exportHeader is the column list of /export/hosts.csv.
-var exportHeader = []string{"host", "fqdn", "address", "os", "os_build", "group", "kb", "title",
-	"hresult", "symbol", "meaning", "suggested_action", "kb910336_applies", "failed_at"}
+// hostColumns are the columns of /export/hosts.{csv,xlsx,json}.
+var hostColumns = []sheet.Column{sheet.Col("host", sheet.Text), sheet.Col("fqdn", sheet.Text), sheet.Col("address", sheet.Text),
+	sheet.Col("os", sheet.Text), sheet.Col("os_build", sheet.Text), sheet.Col("group", sheet.Text), sheet.Col("kb", sheet.Text), sheet.Col("title", sheet.Text),
+	sheet.Col("hresult", sheet.Text), sheet.Col("symbol", sheet.Text), sheet.Col("meaning", sheet.Text), sheet.Col("suggested_action", sheet.Text),
+	sheet.Col("kb910336_applies", sheet.Bool), sheet.Col("failed_at", sheet.Time)}
 
-// handleExportHosts streams GET /export/hosts.csv: the failing hosts under
-// the current filters, every row, without holding them in memory.
+// handleExportHosts streams GET /export/hosts.{format}: the failing hosts
+// under the current filters, every row, without holding them in memory.
 func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 	_, f, err := parseTriageQuery(r.URL.Query())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.streamCSV(w, r, "failing-hosts", exportHeader, func(emit func([]string) error) error {
+	h.streamTable(w, r, "failing-hosts", "Failing hosts", hostColumns, func(emit func([]sheet.Value) error) error {
 		return h.store.EachFailingHost(r.Context(), f, func(host store.Host) error {
 			d := decode(host.Failure.HResult)
-			return emit([]string{host.Name, host.FQDN, host.Address, host.OSCaption, host.OSBuild, host.Group,
-				host.Failure.KB, host.Failure.Title, d.Code, d.Symbol, d.Meaning, d.Action,
-				strconv.FormatBool(d.RepairApplies), host.Failure.At.Format(time.RFC3339)})
+			return emit([]sheet.Value{sheet.S(host.Name), sheet.S(host.FQDN), sheet.S(host.Address), sheet.S(host.OSCaption),
+				sheet.S(host.OSBuild), sheet.S(host.Group), sheet.S(host.Failure.KB), sheet.S(host.Failure.Title),
+				sheet.S(d.Code), sheet.S(d.Symbol), sheet.S(d.Meaning), sheet.S(d.Action), sheet.B(d.RepairApplies),
+				sheet.T(host.Failure.At)})
 		})
 	})
 }
 
-// streamCSV sends a CSV download named prefix-<time>.csv: the header row,
-// then every row walk emits, each cell through the spreadsheet guard,
-// flushed as it goes so memory does not grow with the rows. Nothing is
-// sent until walk emits its first row or ends, so a failure before that
-// (a query the database refuses) is an ordinary error page; a failure
-// after that cuts the response short, so the download visibly fails
-// rather than looking complete. HEAD gets the headers only.
-func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix string, header []string,
-	walk func(emit func(row []string) error) error) {
-	var cw *sheet.CSV
-	start := func() {
-		name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + ".csv"
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		w.Header().Set("Cache-Control", "no-store")
-		cw = sheet.NewCSV(w)
-		_ = cw.Write(slices.Clone(header))
-	}
-	if r.Method == http.MethodHead {
-		start()
-		return
-	}
-	n := 0
-	err := walk(func(row []string) error {
-		if cw == nil {
-			start()
-		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
-		if n++; n%1000 == 0 {
-			cw.Flush()
-		}
-		return cw.Error()
-	})
-	if err != nil && cw == nil {
+// runColumns are the columns of /export/runs.{csv,xlsx,json}.
+var runColumns = []sheet.Column{sheet.Col("run", sheet.Int), sheet.Col("host", sheet.Text), sheet.Col("procedure", sheet.Text),
+	sheet.Col("batch", sheet.Int), sheet.Col("state", sheet.Text), sheet.Col("outcome", sheet.Text), sheet.Col("summary", sheet.Text),
+	sheet.Col("requested_by", sheet.Text), sheet.Col("created_at", sheet.Time), sheet.Col("started_at", sheet.Time), sheet.Col("finished_at", sheet.Time),
+	sheet.Col("duration_s", sheet.Int)}
+
+// exportPage is how many rows an export reads from the store at a time.
+const exportPage = 1000
+
+// handleExportRuns streams GET /export/runs.{format}: the runs under the
+// runs list's filters, newest first, a page of the store at a time.
+func (h *handler) handleExportRuns(w http.ResponseWriter, r *http.Request) {
+	_, f, err := parseRunsQuery(r)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if cw == nil {
-		start() // no rows: the header alone
+	h.streamTable(w, r, "runs", "Runs", runColumns, func(emit func([]sheet.Value) error) error {
+		// Runs created after the export began are left out, so the pages
+		// below (newest first) do not shift while it reads them.
+		if now := time.Now(); f.Until.IsZero() || f.Until.After(now) {
+			f.Until = now
+		}
+		f.Limit = exportPage
+		for {
+			page, _, err := h.store.Runs(r.Context(), f)
+			if err != nil {
+				return err
+			}
+			for _, rn := range page {
+				var took int64
+				if !rn.StartedAt.IsZero() && !rn.FinishedAt.IsZero() {
+					took = int64(rn.FinishedAt.Sub(rn.StartedAt).Round(time.Second) / time.Second)
+				}
+				if err := emit([]sheet.Value{sheet.N(rn.ID), sheet.S(rn.HostName), sheet.S(string(rn.Procedure)),
+					sheet.N(rn.BatchID), sheet.S(string(rn.State)), sheet.S(string(rn.Outcome)), sheet.S(rn.Summary),
+					sheet.S(rn.RequestedBy), sheet.T(rn.CreatedAt), sheet.T(rn.StartedAt), sheet.T(rn.FinishedAt), sheet.N(took)}); err != nil {
+					return err
+				}
+			}
+			if len(page) < exportPage {
+				return nil
+			}
+			f.Offset += len(page)
+		}
+	})
+}
+
+// historyColumns are the columns of /hosts/{name}/history.{csv,xlsx,json}.
+var historyColumns = []sheet.Column{sheet.Col("host", sheet.Text), sheet.Col("time", sheet.Time), sheet.Col("kb", sheet.Text),
+	sheet.Col("title", sheet.Text), sheet.Col("operation", sheet.Text), sheet.Col("result", sheet.Text), sheet.Col("hresult", sheet.Text),
+	sheet.Col("symbol", sheet.Text), sheet.Col("source", sheet.Text), sheet.Col("update_id", sheet.Text)}
+
+// handleExportHistory streams GET /hosts/{name}/history.{format}: the
+// host's whole update history, newest first.
+func (h *handler) handleExportHistory(w http.ResponseWriter, r *http.Request) {
+	host, err := h.store.HostByName(r.Context(), r.PathValue("name"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
-	cw.Flush()
+	h.streamTable(w, r, "history-"+host.Name, "History", historyColumns, func(emit func([]sheet.Value) error) error {
+		for offset := 0; ; offset += exportPage {
+			page, _, err := h.store.History(r.Context(), host.ID, exportPage, offset)
+			if err != nil {
+				return err
+			}
+			for _, e := range page {
+				d := decode(e.HResult)
+				if err := emit([]sheet.Value{sheet.S(host.Name), sheet.T(e.At), sheet.S(e.KB), sheet.S(e.Title),
+					sheet.S(e.Operation), sheet.S(string(e.Result)), sheet.S(d.Code), sheet.S(d.Symbol), sheet.S(e.Source),
+					sheet.S(e.UpdateID)}); err != nil {
+					return err
+				}
+			}
+			if len(page) < exportPage {
+				return nil
+			}
+		}
+	})
+}
+
+// exportFormat reads the format the URL asks for; routes only match the
+// formats sheet knows.
+func exportFormat(r *http.Request) sheet.Format { return sheet.Format(r.PathValue("format")) }
+
+// streamCSV streams a list of text columns as CSV; see streamTable.
+func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix string, header []string,
+	walk func(emit func(row []string) error) error) {
+	cols := make([]sheet.Column, len(header))
+	for i, name := range header {
+		cols[i] = sheet.Col(name, sheet.Text)
+	}
+	r.SetPathValue("format", string(sheet.FormatCSV))
+	h.streamTable(w, r, prefix, prefix, cols, func(emit func([]sheet.Value) error) error {
+		return walk(func(row []string) error {
+			vals := make([]sheet.Value, len(row))
+			for i, s := range row {
+				vals[i] = sheet.S(s)
+			}
+			return emit(vals)
+		})
+	})
+}
+
+// streamTable sends a download named prefix-<time>.<format>: the header,
+// then every row walk emits, each text cell of CSV and XLSX through the
+// spreadsheet guard (package sheet), flushed as it goes so memory does not
+// grow with the rows (XLSX rows wait in excelize's temporary file until
+// the workbook is written). Nothing is sent until walk emits its first row
+// or ends, so a failure before that (a query the database refuses) is an
+// ordinary error page; a failure after that cuts the response short, so
+// the download visibly fails rather than looking complete. HEAD gets the
+// headers only.
+func (h *handler) streamTable(w http.ResponseWriter, r *http.Request, prefix, title string, cols []sheet.Column,
+	walk func(emit func(row []sheet.Value) error) error) {
+	format := exportFormat(r)
+	var tb sheet.Table
+	start := func() error {
+		name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + "." + string(format)
+		w.Header().Set("Content-Type", format.ContentType())
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		w.Header().Set("Cache-Control", "no-store")
+		var err error
+		tb, err = sheet.NewTable(w, format, title, cols)
+		return err
+	}
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Type", format.ContentType())
+		return
+	}
+	n := 0
+	err := walk(func(row []sheet.Value) error {
+		if tb == nil {
+			if err := start(); err != nil {
+				return err
+			}
+		}
+		if err := tb.Row(row); err != nil {
+			return err
+		}
+		if n++; n%1000 == 0 {
+			return tb.Flush()
+		}
+		return nil
+	})
+	if err != nil && tb == nil {
+		h.fail(w, r, err)
+		return
+	}
+	if tb == nil {
+		if err := start(); err != nil { // no rows: the header alone
+			h.fail(w, r, err)
+			return
+		}
+	}
+	if err == nil {
+		err = tb.Close()
+	} else {
+		_ = tb.Flush() // what was written goes out, then the cut shows
+	}
 	if err != nil {
 		h.log.Error("export failed", "route", routePattern(r), "rows", n, "error", err,
 			"request_id", requestIDFrom(r.Context()))

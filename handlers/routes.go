@@ -61,7 +61,9 @@ func (h *handler) routes() http.Handler {
 			r.Get("/runs/{id}/events", h.handleRunEvents)
 			r.Get("/batches/{id}/events", h.handleBatchEvents)
 			// Streams rows as they are read: no page-sized timeout.
-			r.With(h.audited(store.ActionExport, queryTarget)).Get("/export/hosts.csv", h.handleExportHosts)
+			r.With(h.audited(store.ActionExport, queryTarget)).Get("/export/hosts.{format:csv|xlsx|json}", h.handleExportHosts)
+			r.With(h.audited(store.ActionExport, queryTarget)).Get("/export/runs.{format:csv|xlsx|json}", h.handleExportRuns)
+			r.With(h.audited(store.ActionExport, queryTarget)).Get("/hosts/{name}/history.{format:csv|xlsx|json}", h.handleExportHistory)
 		})
 
 		// Operators also repair, cancel and refresh history.

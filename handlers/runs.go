@@ -191,23 +191,12 @@ func (h *handler) cancelRun(r *http.Request, rn store.Run) {
 
 // handleRunList renders GET /runs with its filters.
 func (h *handler) handleRunList(w http.ResponseWriter, r *http.Request) {
-	v := r.URL.Query()
-	q := views.RunsQuery{Host: v.Get("host"), State: v.Get("state"), Who: v.Get("who"), From: v.Get("from"), To: v.Get("to")}
-	q.Page, _ = strconv.Atoi(v.Get("page"))
-	q.Page = max(q.Page, 1)
-	f := store.RunFilter{Host: q.Host, State: run.State(q.State), Who: q.Who, Limit: runsPerPage, Offset: (q.Page - 1) * runsPerPage}
-	var err error
-	if f.Since, err = parseDay(q.From, "From"); err != nil {
+	q, f, err := parseRunsQuery(r)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if f.Until, err = parseDay(q.To, "To"); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if !f.Until.IsZero() {
-		f.Until = f.Until.AddDate(0, 0, 1) // the To day is included
-	}
+	f.Limit, f.Offset = runsPerPage, (q.Page-1)*runsPerPage
 	runs, total, err := h.store.Runs(r.Context(), f)
 	if err != nil {
 		h.fail(w, r, err)
@@ -215,6 +204,27 @@ func (h *handler) handleRunList(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, http.StatusOK, views.RunsPage(views.RunsProps{Runs: runs, Total: total, Filter: q, Page: q.Page,
 		Pages: max(1, (total+runsPerPage-1)/runsPerPage)}))
+}
+
+// parseRunsQuery reads the runs list's filters, shared by the page and
+// its exports.
+func parseRunsQuery(r *http.Request) (views.RunsQuery, store.RunFilter, error) {
+	v := r.URL.Query()
+	q := views.RunsQuery{Host: v.Get("host"), State: v.Get("state"), Who: v.Get("who"), From: v.Get("from"), To: v.Get("to")}
+	q.Page, _ = strconv.Atoi(v.Get("page"))
+	q.Page = max(q.Page, 1)
+	f := store.RunFilter{Host: q.Host, State: run.State(q.State), Who: q.Who}
+	var err error
+	if f.Since, err = parseDay(q.From, "From"); err != nil {
+		return q, f, err
+	}
+	if f.Until, err = parseDay(q.To, "To"); err != nil {
+		return q, f, err
+	}
+	if !f.Until.IsZero() {
+		f.Until = f.Until.AddDate(0, 0, 1) // the To day is included
+	}
+	return q, f, nil
 }
 
 // parseDay reads a YYYY-MM-DD filter value; empty is no bound.

@@ -81,6 +81,11 @@ func (p HostsProps) pageHref(n int) templ.SafeURL {
 	return templ.SafeURL("/hosts?" + v.Encode())
 }
 
+// historyExportHref is the export of a host's history in format f.
+func historyExportHref(name, f string) templ.SafeURL {
+	return templ.SafeURL("/hosts/" + url.PathEscape(name) + "/history." + f)
+}
+
 // refreshHref is where Refresh history posts.
 func refreshHref(name string) templ.SafeURL {
 	return templ.SafeURL("/hosts/" + url.PathEscape(name) + "/refresh")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -287,4 +288,29 @@ func anyActive(runs []store.Run) bool {
 		}
 	}
 	return false
+}
+
+// exportFormats are the formats every list offers, as URLs spell them.
+var exportFormats = []string{"csv", "xlsx", "json"}
+
+// exportLabel names a format on its button.
+func exportLabel(f string) string {
+	switch f {
+	case "xlsx":
+		return "Excel"
+	case "json":
+		return "JSON"
+	}
+	return "Export CSV"
+}
+
+// ExportHref is the export of the runs under q's filters in format f.
+func (q RunsQuery) ExportHref(f string) templ.SafeURL {
+	h := string(q.Href())
+	_, query, _ := strings.Cut(h, "?")
+	u := "/export/runs." + f
+	if query != "" {
+		u += "?" + query
+	}
+	return templ.SafeURL(u)
 }

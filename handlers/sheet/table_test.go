@@ -1,0 +1,115 @@
+package sheet_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"wsusfix/handlers/sheet"
+)
+
+var (
+	cols = []sheet.Column{sheet.Col("host", sheet.Text), sheet.Col("failed_at", sheet.Time), sheet.Col("hosts", sheet.Int), sheet.Col("applies", sheet.Bool)}
+	when = time.Date(2026, 11, 30, 14, 5, 6, 0, time.UTC)
+	rows = [][]sheet.Value{
+		{sheet.S("=HYPERLINK(\"http://x\")"), sheet.T(when), sheet.N(47), sheet.B(true)},
+		{sheet.S("PC-2"), sheet.T(time.Time{}), sheet.N(0), sheet.B(false)},
+	}
+)
+
+// write exports rows in format f.
+func write(t *testing.T, f sheet.Format) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tb, err := sheet.NewTable(&buf, f, "Failing hosts", cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := tb.Row(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestTable_XLSX ensures a workbook opened back has its header frozen and
+// filtered, dates as dates, numbers as numbers, and no text cell a
+// formula.
+func TestTable_XLSX(t *testing.T) {
+	t.Parallel()
+	f, err := excelize.OpenReader(bytes.NewReader(write(t, sheet.FormatXLSX)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); len(got) != 1 || got[0] != "Failing hosts" {
+		t.Fatalf("sheets %q", got)
+	}
+	const s = "Failing hosts"
+	if v, _ := f.GetCellValue(s, "A1"); v != "host" {
+		t.Errorf("A1 %q", v)
+	}
+	if v, _ := f.GetCellValue(s, "A2"); v != `'=HYPERLINK("http://x")` {
+		t.Errorf("A2 %q: a formula-like text must be guarded", v)
+	}
+	if fm, _ := f.GetCellFormula(s, "A2"); fm != "" {
+		t.Errorf("A2 holds the formula %q", fm)
+	}
+	if typ, _ := f.GetCellType(s, "C2"); typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
+		t.Errorf("C2 type %v, want a number", typ)
+	}
+	if v, _ := f.GetCellValue(s, "C2"); v != "47" {
+		t.Errorf("C2 %q", v)
+	}
+	raw, _ := f.GetCellValue(s, "B2", excelize.Options{RawCellValue: true})
+	if shown, _ := f.GetCellValue(s, "B2"); shown != "2026-11-30 14:05:06" || raw == shown {
+		t.Errorf("B2 shows %q (raw %q): want a date cell formatted as one", shown, raw)
+	}
+	if v, _ := f.GetCellValue(s, "D2"); v != "TRUE" {
+		t.Errorf("D2 %q, want a boolean", v)
+	}
+	panes, err := f.GetPanes(s)
+	if err != nil || !panes.Freeze || panes.YSplit != 1 {
+		t.Errorf("panes %+v, %v: want the header row frozen", panes, err)
+	}
+	tables, err := f.GetTables(s)
+	if err != nil || len(tables) != 1 || tables[0].Range != "A1:D3" {
+		t.Errorf("tables %+v, %v: want one over A1:D3, which gives each column a filter", tables, err)
+	}
+}
+
+// TestTable_CSVAndJSON ensures CSV keeps the guard and RFC 3339 times, and
+// JSON keeps types, nulls an empty time, and the text exact.
+func TestTable_CSVAndJSON(t *testing.T) {
+	t.Parallel()
+	recs, err := csv.NewReader(bytes.NewReader(write(t, sheet.FormatCSV))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 || recs[1][0] != `'=HYPERLINK("http://x")` || recs[1][1] != "2026-11-30T14:05:06Z" || recs[1][2] != "47" ||
+		recs[1][3] != "true" || recs[2][1] != "" {
+		t.Errorf("csv %q", recs)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal(write(t, sheet.FormatJSON), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0]["host"] != `=HYPERLINK("http://x")` || got[0]["failed_at"] != "2026-11-30T14:05:06Z" ||
+		got[0]["hosts"] != float64(47) || got[0]["applies"] != true || got[1]["failed_at"] != nil {
+		t.Errorf("json %v", got)
+	}
+	var empty []map[string]any
+	var buf bytes.Buffer
+	tb, _ := sheet.NewTable(&buf, sheet.FormatJSON, "x", cols)
+	if err := tb.Close(); err != nil || json.Unmarshal(buf.Bytes(), &empty) != nil || empty == nil || len(empty) != 0 {
+		t.Errorf("an empty JSON list: %q, %v", buf.String(), err)
+	}
+}
