@@ -32,6 +32,13 @@ func (h *handler) handleHostShow(w http.ResponseWriter, r *http.Request) {
 	if host.Failure != nil {
 		in := decode(host.Failure.HResult)
 		p.Failure = &in
+		since := evidenceSince()
+		all, err := h.store.RepairEvidence(r.Context(), since)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		p.Evidence = views.EvidenceFor(all, host.Failure.HResult, since)
 	}
 	for _, e := range events {
 		p.History = append(p.History, views.HistoryRow{Event: e, Error: decode(e.HResult)})

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"wsusfix/store"
 	"wsusfix/store/hresult"
@@ -73,6 +74,11 @@ func (h *handler) handleTriageList(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	p.EvidenceSince = evidenceSince()
+	if p.Evidence, err = h.store.RepairEvidence(ctx, p.EvidenceSince); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	f.Limit, f.Offset = triagePerPage, (q.Page-1)*triagePerPage
 	hosts, err := h.store.FailingHosts(ctx, f)
 	if err != nil {
@@ -111,4 +117,10 @@ func (h *handler) renderTriage(w http.ResponseWriter, r *http.Request, p views.T
 		return
 	}
 	h.render(w, r, http.StatusOK, views.TriagePage(p))
+}
+
+// evidenceSince is the start of the estate's evidence window, to the day,
+// so links to its runs name a whole day.
+func evidenceSince() time.Time {
+	return time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -views.EvidenceDays)
 }

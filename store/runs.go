@@ -59,8 +59,12 @@ type RunInput struct {
 func (s *Store) CreateRun(ctx context.Context, in RunInput) (Run, error) {
 	var id int64
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO runs (host_id, batch_id, procedure, requested_by, created_at)
-			VALUES (?, nullif(?, 0), ?, ?, ?) RETURNING id`,
+		// The host's failure as the run begins, copied in the same
+		// statement: what the run set out to fix, whatever changes later.
+		return tx.QueryRowContext(ctx, `INSERT INTO runs (host_id, batch_id, procedure, requested_by, created_at, fail_hresult, fail_at)
+			SELECT ?1, nullif(?2, 0), ?3, ?4, ?5, CASE WHEN h.state = 'failing' THEN h.fail_hresult END,
+				CASE WHEN h.state = 'failing' THEN h.fail_at END
+			FROM (SELECT 1) LEFT JOIN hosts h ON h.id = ?1 RETURNING id`,
 			in.HostID, in.BatchID, in.Procedure, in.RequestedBy, s.now().UnixMilli()).Scan(&id)
 	})
 	if err := mapErr("create run", err); err != nil {
@@ -193,10 +197,13 @@ type RunFilter struct {
 	State   run.State
 	Who     string
 	BatchID int64
-	Since   time.Time
-	Until   time.Time
-	Limit   int
-	Offset  int
+	// Code, when set, keeps repair runs whose host was failing with this
+	// HRESULT when they began (the estate's evidence links here).
+	Code   uint32
+	Since  time.Time
+	Until  time.Time
+	Limit  int
+	Offset int
 }
 
 // Runs returns runs newest first and how many match in all.
@@ -221,6 +228,9 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, int, error) {
 	}
 	if f.BatchID != 0 {
 		add("r.batch_id = ?", f.BatchID)
+	}
+	if f.Code != 0 {
+		add("r.fail_hresult = ? AND r.procedure = 'repair'", int64(f.Code))
 	}
 	if !f.Since.IsZero() {
 		add("r.created_at >= ?", f.Since.UnixMilli())

@@ -23,6 +23,7 @@ type HostProps struct {
 	RepairOff    string      // why repair is unavailable, e.g. WinRM not configured; "" when it is
 	CanRepair    bool        // the user's role allows starting runs
 	Back         TriageQuery // the triage view the user came from, for the back link
+	Evidence     *Evidence   // what the repair did here for the host's code; nil when it never ran for it
 }
 
 // RepairConfirmProps is the page that asks before one host is repaired.

@@ -242,13 +242,14 @@ type RunsQuery struct {
 	Who   string
 	From  string // YYYY-MM-DD
 	To    string // YYYY-MM-DD, inclusive
+	Code  string // repair runs of hosts failing with this code ("0x80070002")
 	Page  int
 }
 
 // Href returns the runs list URL for the query.
 func (q RunsQuery) Href() templ.SafeURL {
 	v := url.Values{}
-	for k, s := range map[string]string{"host": q.Host, "state": q.State, "who": q.Who, "from": q.From, "to": q.To} {
+	for k, s := range map[string]string{"host": q.Host, "state": q.State, "who": q.Who, "from": q.From, "to": q.To, "code": q.Code} {
 		if s != "" {
 			v.Set(k, s)
 		}

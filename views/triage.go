@@ -158,6 +158,14 @@ type TriageProps struct {
 	// LastSync is the newest sync from WSUS that committed what it read;
 	// nil when the inventory never came from WSUS.
 	LastSync *store.Sync
+	// Evidence is what the repair did here by code, since EvidenceSince.
+	Evidence      map[uint32]store.Evidence
+	EvidenceSince time.Time
+}
+
+// evidence is the estate's evidence for a code shown on the page, or nil.
+func (p TriageProps) evidence(hresult uint32) *Evidence {
+	return EvidenceFor(p.Evidence, hresult, p.EvidenceSince)
 }
 
 // When formats a time for tables: UTC, to the minute; empty for zero.

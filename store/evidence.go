@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"wsusfix/store/run"
+)
+
+// Evidence is what the KB 910336 repair did in this estate for one error
+// code within a window: each host's latest finished repair of a failure
+// with that code, by how it ended. It is the estate's own answer to "does
+// the suggested action work here?".
+type Evidence struct {
+	HResult      uint32
+	Hosts        int // hosts repaired at least once for the code
+	Repaired     int // the latest repair was verified
+	StillFailing int // it ran and the update still failed
+	CouldNotRun  int // refused, unreachable, credentials: nothing was tried
+	NoProof      int // it ran; nothing proves the update installs yet
+	Stopped      int // cancelled, interrupted, or stopped on an error
+}
+
+// evidenceKind sorts a repair's outcome into the evidence's groups.
+func evidenceKind(o run.Outcome) func(*Evidence) *int {
+	switch o {
+	case run.OutcomeRepaired:
+		return func(e *Evidence) *int { return &e.Repaired }
+	case run.OutcomeStillFailing:
+		return func(e *Evidence) *int { return &e.StillFailing }
+	case run.OutcomeRefused, run.OutcomeUnreachable, run.OutcomeAuth, run.OutcomeQuota, run.OutcomeNotConfigured:
+		return func(e *Evidence) *int { return &e.CouldNotRun }
+	case run.OutcomeUnknown, run.OutcomeDownloaded, run.OutcomeScanRunning:
+		return func(e *Evidence) *int { return &e.NoProof }
+	}
+	return func(e *Evidence) *int { return &e.Stopped }
+}
+
+// RepairEvidence returns, by error code, what the repair did to hosts
+// failing with it in runs created since since: one count per host, from
+// its latest finished repair for that code. Runs from before the store
+// recorded a run's failure are not counted.
+func (s *Store) RepairEvidence(ctx context.Context, since time.Time) (map[uint32]Evidence, error) {
+	rows, err := s.read.QueryContext(ctx, `WITH latest AS (
+			SELECT fail_hresult AS code, outcome,
+				row_number() OVER (PARTITION BY host_id, fail_hresult ORDER BY created_at DESC, id DESC) AS rn
+			FROM runs
+			WHERE procedure = 'repair' AND fail_hresult IS NOT NULL AND created_at >= ?
+				AND state NOT IN ('queued', 'running')
+		)
+		SELECT code, outcome, count(*) FROM latest WHERE rn = 1 GROUP BY code, outcome`, since.UnixMilli())
+	if err != nil {
+		return nil, mapErr("repair evidence", err)
+	}
+	defer rows.Close()
+	out := map[uint32]Evidence{}
+	for rows.Next() {
+		var code int64
+		var outcome run.Outcome
+		var n int
+		if err := rows.Scan(&code, &outcome, &n); err != nil {
+			return nil, mapErr("repair evidence", err)
+		}
+		e := out[uint32(code)]
+		e.HResult = uint32(code)
+		e.Hosts += n
+		*evidenceKind(outcome)(&e) += n
+		out[uint32(code)] = e
+	}
+	return out, mapErr("repair evidence", rows.Err())
+}
