@@ -97,7 +97,7 @@ func TestHead_EveryGETRoute(t *testing.T) {
 				path = strings.Replace(pattern, "{id}", id, 1)
 			}
 		}
-		path = strings.NewReplacer("{format:csv|xlsx|json}", "xlsx", "{name}", "PC-1", "{id}", strconv.FormatInt(rn.ID, 10), "*", "nothing").Replace(path)
+		path = strings.NewReplacer("{format:csv|xlsx|json}", "xlsx", "{list:compliance|activity|codes}", "codes", "{name}", "PC-1", "{id}", strconv.FormatInt(rn.ID, 10), "*", "nothing").Replace(path)
 		for _, signedIn := range []bool{false, true} {
 			get, head := serve(http.MethodGet, path, signedIn), serve(http.MethodHead, path, signedIn)
 			if head.Code != get.Code || head.Header().Get("Content-Type") != get.Header().Get("Content-Type") {
@@ -118,10 +118,10 @@ func TestHead_EveryGETRoute(t *testing.T) {
 		t.Fatalf("checked only %d GET routes", checked/2)
 	}
 	entries, _, err := st.AuditEntries(ctx, store.AuditFilter{Action: store.ActionExport})
-	// Four export routes (hosts, runs, a host's history, the audit log),
-	// each fetched once signed in.
-	if err != nil || len(entries) != 4 {
-		t.Errorf("%d export audit entries, want 4 (the GETs; a HEAD exports nothing)", len(entries))
+	// Five export routes (hosts, runs, a host's history, a report's list,
+	// the audit log), each fetched once signed in.
+	if err != nil || len(entries) != 5 {
+		t.Errorf("%d export audit entries, want 5 (the GETs; a HEAD exports nothing)", len(entries))
 	}
 }
 

@@ -33,7 +33,7 @@ func (h *handler) handleHostShow(w http.ResponseWriter, r *http.Request) {
 		in := decode(host.Failure.HResult)
 		p.Failure = &in
 		since := evidenceSince()
-		all, err := h.store.RepairEvidence(r.Context(), since)
+		all, err := h.store.RepairEvidence(r.Context(), store.ReportFilter{Since: since})
 		if err != nil {
 			h.fail(w, r, err)
 			return

@@ -88,6 +88,8 @@ var params = map[string]param{
 	"winrm_auth":     {"authentication method", 16},
 	"winrm_https":    {"HTTPS choice", 5},
 	"winrm_port":     {"port", 5},
+	// Reports.
+	"stale": {"stale days", 3},
 	// The inventory sync page.
 	"full":     {"full reconcile choice", 1},
 	"busy":     {"busy flag", 1},

@@ -56,6 +56,7 @@ func (h *handler) routes() http.Handler {
 				r.Get("/runs/{id}", h.handleRunShow)
 				r.Get("/batches", h.handleBatchList)
 				r.Get("/batches/{id}", h.handleBatchShow)
+				r.Get("/reports", h.handleReports)
 			})
 			// Long-lived: no Timeout middleware; ends with the client, the run or shutdown.
 			r.Get("/runs/{id}/events", h.handleRunEvents)
@@ -64,6 +65,7 @@ func (h *handler) routes() http.Handler {
 			r.With(h.audited(store.ActionExport, queryTarget)).Get("/export/hosts.{format:csv|xlsx|json}", h.handleExportHosts)
 			r.With(h.audited(store.ActionExport, queryTarget)).Get("/export/runs.{format:csv|xlsx|json}", h.handleExportRuns)
 			r.With(h.audited(store.ActionExport, queryTarget)).Get("/hosts/{name}/history.{format:csv|xlsx|json}", h.handleExportHistory)
+			r.With(h.audited(store.ActionExport, queryTarget)).Get("/reports/{list:compliance|activity|codes}.{format:csv|xlsx|json}", h.handleReportExport)
 		})
 
 		// Operators also repair, cancel and refresh history.

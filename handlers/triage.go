@@ -75,7 +75,7 @@ func (h *handler) handleTriageList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.EvidenceSince = evidenceSince()
-	if p.Evidence, err = h.store.RepairEvidence(ctx, p.EvidenceSince); err != nil {
+	if p.Evidence, err = h.store.RepairEvidence(ctx, store.ReportFilter{Since: p.EvidenceSince}); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"wsusfix/store/run"
 )
@@ -37,18 +36,20 @@ func evidenceKind(o run.Outcome) func(*Evidence) *int {
 }
 
 // RepairEvidence returns, by error code, what the repair did to hosts
-// failing with it in runs created since since: one count per host, from
-// its latest finished repair for that code. Runs from before the store
-// recorded a run's failure are not counted.
-func (s *Store) RepairEvidence(ctx context.Context, since time.Time) (map[uint32]Evidence, error) {
+// failing with it in runs created in f's window (of f's group and code
+// when set): one count per host, from its latest finished repair for that
+// code. Runs from before the store recorded a run's failure are not
+// counted.
+func (s *Store) RepairEvidence(ctx context.Context, f ReportFilter) (map[uint32]Evidence, error) {
 	rows, err := s.read.QueryContext(ctx, `WITH latest AS (
-			SELECT fail_hresult AS code, outcome,
-				row_number() OVER (PARTITION BY host_id, fail_hresult ORDER BY created_at DESC, id DESC) AS rn
-			FROM runs
-			WHERE procedure = 'repair' AND fail_hresult IS NOT NULL AND created_at >= ?
-				AND state NOT IN ('queued', 'running')
+			SELECT r.fail_hresult AS code, r.outcome,
+				row_number() OVER (PARTITION BY r.host_id, r.fail_hresult ORDER BY r.created_at DESC, r.id DESC) AS rn
+			FROM runs r JOIN hosts h ON h.id = r.host_id
+			WHERE r.procedure = 'repair' AND r.fail_hresult IS NOT NULL AND r.created_at >= ?1 AND r.created_at < ?2
+				AND r.state NOT IN ('queued', 'running') AND (?3 = '' OR h.wsus_group = ?3) AND (?4 = 0 OR r.fail_hresult = ?4)
 		)
-		SELECT code, outcome, count(*) FROM latest WHERE rn = 1 GROUP BY code, outcome`, since.UnixMilli())
+		SELECT code, outcome, count(*) FROM latest WHERE rn = 1 GROUP BY code, outcome`,
+		msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
 	if err != nil {
 		return nil, mapErr("repair evidence", err)
 	}

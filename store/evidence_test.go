@@ -45,7 +45,7 @@ func TestStore_RepairEvidence(t *testing.T) {
 	finish("D", run.ProcedureRepair, run.OutcomeRefused)
 	finish("OK", run.ProcedureRepair, run.OutcomeRepaired) // was not failing
 
-	got, err := s.RepairEvidence(ctx, fixedNow.Add(-time.Hour))
+	got, err := s.RepairEvidence(ctx, ReportFilter{Since: fixedNow.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestStore_RepairEvidence(t *testing.T) {
 	if len(got) != len(want) || got[0x80070002] != want[0x80070002] || got[0x800F0922] != want[0x800F0922] {
 		t.Errorf("evidence %+v\nwant %+v", got, want)
 	}
-	if later, _ := s.RepairEvidence(ctx, fixedNow.Add(time.Hour)); len(later) != 0 {
+	if later, _ := s.RepairEvidence(ctx, ReportFilter{Since: fixedNow.Add(time.Hour)}); len(later) != 0 {
 		t.Errorf("evidence after the window: %+v", later)
 	}
 	runs, _, err := s.Runs(ctx, RunFilter{Code: 0x80070002})

@@ -164,6 +164,7 @@ func TestBrowser_Accessibility(t *testing.T) {
 		{bulkURL, "bulk-title"},
 		{"/runs", "runs"},
 		{"/batches", "batches"},
+		{"/reports", "report-summary"},
 		{strings.TrimPrefix(batchURL, base), "batch-outcomes"},
 		{"/admin/users", "admin-tabs"},
 		{"/admin/settings", "admin-tabs"},

@@ -1,0 +1,203 @@
+package handlers
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"wsusfix/handlers/sheet"
+	"wsusfix/store"
+	"wsusfix/store/hresult"
+	"wsusfix/views"
+)
+
+// reportDays is the default range of the reports page: the last 90 days,
+// as the evidence beside suggestions.
+const reportDays = views.EvidenceDays
+
+// parseReportsQuery reads the reports page's filters, with defaults: the
+// last 90 days, hosts stale after 30 days of silence.
+func parseReportsQuery(r *http.Request) (views.ReportsQuery, store.ReportFilter, error) {
+	v := r.URL.Query()
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	q := views.ReportsQuery{Group: v.Get("group"), From: v.Get("from"), To: v.Get("to"), Stale: 30}
+	if q.From == "" {
+		q.From = today.AddDate(0, 0, -reportDays).Format("2006-01-02")
+	}
+	if q.To == "" {
+		q.To = today.Format("2006-01-02")
+	}
+	f := store.ReportFilter{Group: q.Group}
+	if s := v.Get("stale"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 365 {
+			return q, f, badRequest{"Stale after must be a number of days from 1 to 365."}
+		}
+		q.Stale = n
+	}
+	f.StaleDays = q.Stale
+	if s := v.Get("code"); s != "" {
+		c, err := hresult.Parse(s)
+		if err != nil {
+			return q, f, badRequest{"The error code " + strconv.Quote(s) + " is not an HRESULT. Use a form such as 0x80070002."}
+		}
+		q.Code, f.Code = c.String(), uint32(c)
+	}
+	var err error
+	if f.Since, err = parseDay(q.From, "From"); err != nil {
+		return q, f, err
+	}
+	if f.Until, err = parseDay(q.To, "To"); err != nil {
+		return q, f, err
+	}
+	f.Until = f.Until.AddDate(0, 0, 1) // the To day is included
+	if !f.Until.After(f.Since) {
+		return q, f, badRequest{"The range ends before it begins."}
+	}
+	return q, f, nil
+}
+
+// handleReports renders GET /reports: compliance by group, repair
+// activity by week, and what the repair did by code and by OS. Every
+// figure comes from the hosts and runs tables (and their indexes), never
+// from a scan of the update history.
+func (h *handler) handleReports(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q, f, err := parseReportsQuery(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := views.ReportsProps{Query: q, Generated: time.Now(), Estate: "the inventory"}
+	if y, err := h.store.LastGoodSync(ctx); err == nil {
+		p.Estate = y.Server
+	}
+	// All groups for the filter; the group filter narrows what is shown.
+	all, err := h.store.ComplianceByGroup(ctx, store.ReportFilter{StaleDays: f.StaleDays})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, g := range all {
+		if g.Group != "" {
+			p.Groups = append(p.Groups, g.Group)
+		}
+		if f.Group == "" || g.Group == f.Group {
+			p.Compliance = append(p.Compliance, g)
+		}
+	}
+	if p.Activity, err = h.store.RepairActivity(ctx, f); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p.ByCode, err = h.codeEvidence(r, f); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p.ByOS, err = h.store.RepairByOS(ctx, f); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p.Median, p.MedianOf, err = h.store.TimeToRepair(ctx, f); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, views.ReportsPage(p))
+}
+
+// codeEvidence is the repair's record by code, most hosts first.
+func (h *handler) codeEvidence(r *http.Request, f store.ReportFilter) ([]views.CodeEvidence, error) {
+	ev, err := h.store.RepairEvidence(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]views.CodeEvidence, 0, len(ev))
+	for code, e := range ev {
+		out = append(out, views.CodeEvidence{Error: decode(code), E: e})
+	}
+	slices.SortFunc(out, func(a, b views.CodeEvidence) int {
+		if a.E.Hosts != b.E.Hosts {
+			return b.E.Hosts - a.E.Hosts
+		}
+		return cmp.Compare(a.E.HResult, b.E.HResult)
+	})
+	return out, nil
+}
+
+// Columns of the report's exports.
+var (
+	complianceColumns = []sheet.Column{sheet.Col("group", sheet.Text), sheet.Col("hosts", sheet.Int),
+		sheet.Col("failing", sheet.Int), sheet.Col("stale", sheet.Int), sheet.Col("unknown", sheet.Int),
+		sheet.Col("compliant", sheet.Int)}
+	activityColumns = []sheet.Column{sheet.Col("week", sheet.Time), sheet.Col("repairs", sheet.Int),
+		sheet.Col("repaired", sheet.Int), sheet.Col("still_failing", sheet.Int), sheet.Col("could_not_run", sheet.Int),
+		sheet.Col("no_proof_yet", sheet.Int), sheet.Col("stopped", sheet.Int)}
+	codeColumns = []sheet.Column{sheet.Col("hresult", sheet.Text), sheet.Col("symbol", sheet.Text),
+		sheet.Col("hosts", sheet.Int), sheet.Col("repaired", sheet.Int), sheet.Col("still_failing", sheet.Int),
+		sheet.Col("could_not_run", sheet.Int), sheet.Col("no_proof_yet", sheet.Int), sheet.Col("stopped", sheet.Int)}
+)
+
+// handleReportExport streams GET /reports/{list}.{format}: one list of
+// the report (compliance, activity, codes) under the page's filters.
+func (h *handler) handleReportExport(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	_, f, err := parseReportsQuery(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	switch list := r.PathValue("list"); list {
+	case "compliance":
+		groups, err := h.store.ComplianceByGroup(ctx, f)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.streamTable(w, r, "compliance", "Compliance", complianceColumns, func(emit func([]sheet.Value) error) error {
+			for _, g := range groups {
+				if err := emit([]sheet.Value{sheet.S(g.Group), sheet.N(int64(g.Hosts)), sheet.N(int64(g.Failing)),
+					sheet.N(int64(g.Stale)), sheet.N(int64(g.Unknown)), sheet.N(int64(g.Okay))}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	case "activity":
+		weeks, err := h.store.RepairActivity(ctx, f)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.streamTable(w, r, "repair-activity", "Repair activity", activityColumns, func(emit func([]sheet.Value) error) error {
+			for _, wk := range weeks {
+				if err := emit([]sheet.Value{sheet.T(wk.Week), sheet.N(int64(wk.Runs())), sheet.N(int64(wk.Repaired)),
+					sheet.N(int64(wk.StillFailing)), sheet.N(int64(wk.CouldNotRun)), sheet.N(int64(wk.NoProof)),
+					sheet.N(int64(wk.Stopped))}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	case "codes":
+		codes, err := h.codeEvidence(r, f)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.streamTable(w, r, "repair-by-code", "Repair by code", codeColumns, func(emit func([]sheet.Value) error) error {
+			for _, c := range codes {
+				e := c.E
+				if err := emit([]sheet.Value{sheet.S(c.Error.Code), sheet.S(c.Error.Symbol), sheet.N(int64(e.Hosts)),
+					sheet.N(int64(e.Repaired)), sheet.N(int64(e.StillFailing)), sheet.N(int64(e.CouldNotRun)),
+					sheet.N(int64(e.NoProof)), sheet.N(int64(e.Stopped))}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	default:
+		h.handleNotFound(w, r)
+	}
+}
