@@ -41,7 +41,7 @@ func TestStore_RepairEvidence(t *testing.T) {
 	finish("A", run.ProcedureRepair, run.OutcomeRepaired) // the latest counts
 	finish("B", run.ProcedureRepair, run.OutcomeStillFailing)
 	finish("C", run.ProcedureCheck, run.OutcomeChecked) // not a repair
-	finish("C", run.ProcedureRepair, "")               // still queued
+	finish("C", run.ProcedureRepair, "")                // still queued
 	finish("D", run.ProcedureRepair, run.OutcomeRefused)
 	finish("OK", run.ProcedureRepair, run.OutcomeRepaired) // was not failing
 
