@@ -100,6 +100,10 @@ func (h *handler) handleReports(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if p.Failures, err = h.store.FailuresByWeek(ctx, f); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if p.Median, p.MedianOf, err = h.store.TimeToRepair(ctx, f); err != nil {
 		h.fail(w, r, err)
 		return

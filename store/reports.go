@@ -220,3 +220,43 @@ func msOr(t time.Time, def int64) int64 {
 	}
 	return t.UnixMilli()
 }
+
+// WeekFailures is how many of today's failing hosts began failing in a
+// week, by error code.
+type WeekFailures struct {
+	Week   time.Time
+	ByCode map[uint32]int
+}
+
+// FailuresByWeek counts the failing hosts (not gone) by the week their
+// current failure happened and its code, oldest week first, from the
+// hosts table and its failing index: when today's failures began.
+func (s *Store) FailuresByWeek(ctx context.Context, f ReportFilter) ([]WeekFailures, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT date(fail_at / 1000, 'unixepoch', '-6 days', 'weekday 1') AS week,
+			fail_hresult, count(*)
+		FROM hosts WHERE state = 'failing' AND gone_at IS NULL AND fail_at >= ?1 AND fail_at < ?2
+			AND (?3 = '' OR wsus_group = ?3) AND (?4 = 0 OR fail_hresult = ?4)
+		GROUP BY week, fail_hresult ORDER BY week`, msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
+	if err != nil {
+		return nil, mapErr("failures by week", err)
+	}
+	defer rows.Close()
+	var out []WeekFailures
+	for rows.Next() {
+		var week string
+		var code int64
+		var n int
+		if err := rows.Scan(&week, &code, &n); err != nil {
+			return nil, mapErr("failures by week", err)
+		}
+		t, err := time.Parse("2006-01-02", week)
+		if err != nil {
+			return nil, mapErr("failures by week", err)
+		}
+		if len(out) == 0 || !out[len(out)-1].Week.Equal(t) {
+			out = append(out, WeekFailures{Week: t, ByCode: map[uint32]int{}})
+		}
+		out[len(out)-1].ByCode[uint32(code)] += n
+	}
+	return out, mapErr("failures by week", rows.Err())
+}

@@ -75,6 +75,11 @@ func TestStore_Reports(t *testing.T) {
 	if wantD := time.Date(2026, 11, 22, 21, 0, 0, 0, time.UTC).Sub(day(10)); err != nil || n != 1 || median != wantD {
 		t.Errorf("time to repair %v over %d, %v; want %v over 1", median, n, err, wantD)
 	}
+	fw, err := s.FailuresByWeek(ctx, ReportFilter{})
+	// F1 and F2 both failed on 2026-10-10, a Saturday: the week of Monday 5 October.
+	if err != nil || len(fw) != 1 || !fw[0].Week.Equal(time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC)) || fw[0].ByCode[0x80070002] != 2 {
+		t.Errorf("failures by week %+v, %v", fw, err)
+	}
 	if only, _ := s.ComplianceByGroup(ctx, ReportFilter{Group: "Servers"}); len(only) != 1 || only[0].Group != "Servers" {
 		t.Errorf("group filter: %+v", only)
 	}

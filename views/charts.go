@@ -114,7 +114,7 @@ func (c Chart) legend() []Segment {
 }
 
 // legendX places the legend's entries along the bottom.
-func legendX(i int) int { return labelWidth + i*130 }
+func legendX(i int) int { return 10 + i*140 }
 
 // legendY is the legend's baseline.
 func (c Chart) legendY() int { return c.height() - 12 }

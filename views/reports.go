@@ -1,7 +1,9 @@
 package views
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"net/url"
 	"strconv"
 	"time"
@@ -75,6 +77,61 @@ type ReportsProps struct {
 	ByOS       []store.OSSuccess
 	Median     time.Duration // from failure to verified repair
 	MedianOf   int
+	Failures   []store.WeekFailures // today's failing hosts by the week they began failing
+}
+
+// failuresChart draws today's failures by the week they began and code:
+// the four commonest codes, and the rest together.
+func (p ReportsProps) failuresChart() (Chart, []uint32) {
+	totals := map[uint32]int{}
+	for _, w := range p.Failures {
+		for c, n := range w.ByCode {
+			totals[c] += n
+		}
+	}
+	codes := make([]uint32, 0, len(totals))
+	for c := range totals {
+		codes = append(codes, c)
+	}
+	slices.SortFunc(codes, func(a, b uint32) int {
+		if totals[a] != totals[b] {
+			return totals[b] - totals[a]
+		}
+		return cmp.Compare(a, b)
+	})
+	top := codes[:min(4, len(codes))]
+	c := Chart{ID: "failures", Title: "Failing hosts by the week their failure began",
+		Desc: "Today's failing hosts, by the week of their failure and its error code; the table below has the same numbers."}
+	for _, w := range p.Failures {
+		var segs []Segment
+		other := 0
+		for code, n := range w.ByCode {
+			if !slices.Contains(top, code) {
+				other += n
+			}
+		}
+		for i, code := range top {
+			segs = append(segs, Segment{w.ByCode[code], fmt.Sprintf("0x%08X", code), "c" + strconv.Itoa(i+1)})
+		}
+		segs = append(segs, Segment{other, "other codes", "c5"})
+		c.Bars = append(c.Bars, Bar{Label: "Week of " + w.Week.Format("2006-01-02"), Segments: segs})
+	}
+	return c, top
+}
+
+// failureCount is one week's failures with code, or with codes not in top
+// when code is 0.
+func failureCount(w store.WeekFailures, code uint32, top []uint32) int {
+	if code != 0 {
+		return w.ByCode[code]
+	}
+	n := 0
+	for c, k := range w.ByCode {
+		if !slices.Contains(top, c) {
+			n += k
+		}
+	}
+	return n
 }
 
 // totals sums compliance over the groups shown.
