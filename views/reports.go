@@ -3,8 +3,8 @@ package views
 import (
 	"cmp"
 	"fmt"
-	"slices"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
