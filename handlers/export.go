@@ -6,16 +6,26 @@ import (
 
 	"wsusfix/handlers/sheet"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
-// hostColumns are the columns of /export/hosts.{csv,xlsx,json}.
+// hostColumns are the columns of /export/hosts.{csv,xlsx,json}: the
+// triage list, with each host's last run and whether it was a verified
+// repair.
 var hostColumns = []sheet.Column{sheet.Col("host", sheet.Text), sheet.Col("fqdn", sheet.Text), sheet.Col("address", sheet.Text),
 	sheet.Col("os", sheet.Text), sheet.Col("os_build", sheet.Text), sheet.Col("group", sheet.Text), sheet.Col("kb", sheet.Text), sheet.Col("title", sheet.Text),
 	sheet.Col("hresult", sheet.Text), sheet.Col("symbol", sheet.Text), sheet.Col("meaning", sheet.Text), sheet.Col("suggested_action", sheet.Text),
-	sheet.Col("kb910336_applies", sheet.Bool), sheet.Col("failed_at", sheet.Time)}
+	sheet.Col("kb910336_applies", sheet.Bool), sheet.Col("failed_at", sheet.Time), sheet.Col("last_run", sheet.Int),
+	sheet.Col("last_run_procedure", sheet.Text), sheet.Col("last_run_outcome", sheet.Text), sheet.Col("last_run_at", sheet.Time),
+	sheet.Col("repair_verified", sheet.Bool)}
+
+// hostsPerLookup is how many hosts an export gathers before reading
+// their last runs in one query.
+const hostsPerLookup = 500
 
 // handleExportHosts streams GET /export/hosts.{format}: the failing hosts
-// under the current filters, every row, without holding them in memory.
+// under the current filters, every row, without holding them in memory
+// (a few hundred at a time wait for their last runs).
 func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 	_, f, err := parseTriageQuery(r.URL.Query())
 	if err != nil {
@@ -23,13 +33,40 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.streamTable(w, r, "failing-hosts", "Failing hosts", hostColumns, func(emit func([]sheet.Value) error) error {
-		return h.store.EachFailingHost(r.Context(), f, func(host store.Host) error {
-			d := decode(host.Failure.HResult)
-			return emit([]sheet.Value{sheet.S(host.Name), sheet.S(host.FQDN), sheet.S(host.Address), sheet.S(host.OSCaption),
-				sheet.S(host.OSBuild), sheet.S(host.Group), sheet.S(host.Failure.KB), sheet.S(host.Failure.Title),
-				sheet.S(d.Code), sheet.S(d.Symbol), sheet.S(d.Meaning), sheet.S(d.Action), sheet.B(d.RepairApplies),
-				sheet.T(host.Failure.At)})
+		var pending []store.Host
+		flush := func() error {
+			ids := make([]int64, len(pending))
+			for i, host := range pending {
+				ids[i] = host.ID
+			}
+			last, err := h.store.LastRuns(r.Context(), ids)
+			if err != nil {
+				return err
+			}
+			for _, host := range pending {
+				d := decode(host.Failure.HResult)
+				rn := last[host.ID]
+				if err := emit([]sheet.Value{sheet.S(host.Name), sheet.S(host.FQDN), sheet.S(host.Address), sheet.S(host.OSCaption),
+					sheet.S(host.OSBuild), sheet.S(host.Group), sheet.S(host.Failure.KB), sheet.S(host.Failure.Title),
+					sheet.S(d.Code), sheet.S(d.Symbol), sheet.S(d.Meaning), sheet.S(d.Action), sheet.B(d.RepairApplies),
+					sheet.T(host.Failure.At), sheet.N(rn.ID), sheet.S(string(rn.Procedure)), sheet.S(string(rn.Outcome)),
+					sheet.T(rn.FinishedAt), sheet.B(rn.Outcome == run.OutcomeRepaired)}); err != nil {
+					return err
+				}
+			}
+			pending = pending[:0]
+			return nil
+		}
+		err := h.store.EachFailingHost(r.Context(), f, func(host store.Host) error {
+			if pending = append(pending, host); len(pending) == hostsPerLookup {
+				return flush()
+			}
+			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return flush()
 	})
 }
 

@@ -77,18 +77,34 @@ func TestExportHosts_XLSXAndJSON(t *testing.T) {
 		t.Error("failed_at is text, not a date")
 	}
 
+	evil, _ := a.st.HostByName(t.Context(), "EVIL")
+	rn, err := a.st.CreateRun(t.Context(), store.RunInput{HostID: evil.ID, Procedure: run.ProcedureRepair, RequestedBy: "olga"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.st.FinishRun(t.Context(), rn.ID, store.RunResult{State: run.StateSucceeded, Outcome: run.OutcomeRepaired}); err != nil {
+		t.Fatal(err)
+	}
 	_, body = a.download(t, "/export/hosts.json")
 	var got []struct {
 		Host     string    `json:"host"`
 		HResult  string    `json:"hresult"`
 		Applies  bool      `json:"kb910336_applies"`
 		FailedAt time.Time `json:"failed_at"`
+		LastRun  int64     `json:"last_run"`
+		Outcome  string    `json:"last_run_outcome"`
+		Verified bool      `json:"repair_verified"`
 	}
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != len(fails) || got[0].Host == "" || got[0].FailedAt.IsZero() {
 		t.Errorf("%d hosts in JSON, want %d; first %+v", len(got), len(fails), got[0])
+	}
+	for _, g := range got {
+		if want := g.Host == "EVIL"; g.Verified != want || (g.LastRun == rn.ID) != want || want && g.Outcome != "repaired" {
+			t.Errorf("host %s: last run %d %q, verified %v", g.Host, g.LastRun, g.Outcome, g.Verified)
+		}
 	}
 	entries, _, err := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionExport})
 	if err != nil || len(entries) != 2 || !strings.HasPrefix(entries[1].Target, "/export/hosts.xlsx?code=") {
