@@ -100,6 +100,10 @@ func (h *handler) handleReports(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if p.Trend, err = h.store.ComplianceTrend(ctx, f); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if p.Failures, err = h.store.FailuresByWeek(ctx, f); err != nil {
 		h.fail(w, r, err)
 		return

@@ -45,7 +45,13 @@ func TestReports(t *testing.T) {
 		}
 	}
 
+	if _, err := a.st.RecordCompliance(ctx, 30); err != nil {
+		t.Fatal(err)
+	}
 	_, doc := a.get(t, "/reports")
+	if got := doc.Find(`[data-testid="trend-row"] td`).Eq(1).Text(); got != "30" {
+		t.Errorf("the week's count holds %q hosts, want 30", got)
+	}
 	if got := doc.Find(`[data-testid="fig-hosts"]`).Text(); got != "30" {
 		t.Errorf("hosts %q", got)
 	}

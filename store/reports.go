@@ -260,3 +260,79 @@ func (s *Store) FailuresByWeek(ctx context.Context, f ReportFilter) ([]WeekFailu
 	}
 	return out, mapErr("failures by week", rows.Err())
 }
+
+// RecordCompliance stores today's compliance by group (hosts stale after
+// staleDays), replacing what an earlier count today stored, and returns
+// how many groups it wrote. The dashboard calls it at start and hourly,
+// so the trend needs no recount of the past.
+func (s *Store) RecordCompliance(ctx context.Context, staleDays int) (int, error) {
+	groups, err := s.ComplianceByGroup(ctx, ReportFilter{StaleDays: staleDays})
+	if err != nil {
+		return 0, err
+	}
+	day := s.now().UTC().Format("2006-01-02")
+	err = s.withTx(ctx, func(tx *sql.Tx) error {
+		// A group emptied since the last count today must not linger.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM compliance_days WHERE day = ?", day); err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO compliance_days (day, grp, hosts, failing, stale, unknown, okay)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, day, g.Group, g.Hosts, g.Failing, g.Stale, g.Unknown, g.Okay); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return len(groups), mapErr("record compliance", err)
+}
+
+// WeekCompliance is the inventory's compliance at the end of a week: the
+// last day of the week that has a count.
+type WeekCompliance struct {
+	Week time.Time // the Monday it begins
+	Day  time.Time // the day counted
+	GroupCompliance
+}
+
+// ComplianceTrend returns, for each week in f's window that has a count,
+// the compliance of its last counted day (of f's group, or all groups
+// summed), oldest first.
+func (s *Store) ComplianceTrend(ctx context.Context, f ReportFilter) ([]WeekCompliance, error) {
+	rows, err := s.read.QueryContext(ctx, `WITH days AS (
+			SELECT day, date(day, '-6 days', 'weekday 1') AS week,
+				sum(hosts) AS hosts, sum(failing) AS failing, sum(stale) AS stale, sum(unknown) AS unknown, sum(okay) AS okay
+			FROM compliance_days
+			WHERE day >= ?1 AND day < ?2 AND (?3 = '' OR grp = ?3)
+			GROUP BY day
+		), last AS (
+			SELECT *, row_number() OVER (PARTITION BY week ORDER BY day DESC) AS rn FROM days
+		)
+		SELECT week, day, hosts, failing, stale, unknown, okay FROM last WHERE rn = 1 ORDER BY week`,
+		dayOr(f.Since, "0000-01-01"), dayOr(f.Until, "9999-12-31"), f.Group)
+	if err != nil {
+		return nil, mapErr("compliance trend", err)
+	}
+	defer rows.Close()
+	var out []WeekCompliance
+	for rows.Next() {
+		var week, day string
+		var w WeekCompliance
+		g := &w.GroupCompliance
+		if err := rows.Scan(&week, &day, &g.Hosts, &g.Failing, &g.Stale, &g.Unknown, &g.Okay); err != nil {
+			return nil, mapErr("compliance trend", err)
+		}
+		w.Week, _ = time.Parse("2006-01-02", week)
+		w.Day, _ = time.Parse("2006-01-02", day)
+		out = append(out, w)
+	}
+	return out, mapErr("compliance trend", rows.Err())
+}
+
+// dayOr is t as YYYY-MM-DD (UTC), or def for a zero time.
+func dayOr(t time.Time, def string) string {
+	if t.IsZero() {
+		return def
+	}
+	return t.UTC().Format("2006-01-02")
+}

@@ -80,6 +80,27 @@ func TestStore_Reports(t *testing.T) {
 	if err != nil || len(fw) != 1 || !fw[0].Week.Equal(time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC)) || fw[0].ByCode[0x80070002] != 2 {
 		t.Errorf("failures by week %+v, %v", fw, err)
 	}
+	// Two counts on one day keep the last; a day of the next week starts a new week.
+	if n, err := s.RecordCompliance(ctx, 30); err != nil || n != 2 {
+		t.Fatalf("recorded %d groups, %v", n, err)
+	}
+	addEvents(t, s, ev("U1", 11, "1", run.ResultSucceeded, 0)) // U1 compliant now
+	if _, err := s.RecordCompliance(ctx, 30); err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return fixedNow.AddDate(0, 0, 3) } // Monday 23 November
+	if _, err := s.RecordCompliance(ctx, 30); err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return fixedNow }
+	trend, err := s.ComplianceTrend(ctx, ReportFilter{})
+	if err != nil || len(trend) != 2 || trend[0].Day.Format("2006-01-02") != "2026-11-20" || trend[0].Okay != 2 ||
+		trend[0].Hosts != 5 || trend[1].Week.Format("2006-01-02") != "2026-11-23" {
+		t.Errorf("trend %+v, %v", trend, err)
+	}
+	if branch, _ := s.ComplianceTrend(ctx, ReportFilter{Group: "Branch"}); len(branch) != 2 || branch[0].Hosts != 4 || branch[0].Okay != 1 {
+		t.Errorf("Branch trend %+v", branch)
+	}
 	if only, _ := s.ComplianceByGroup(ctx, ReportFilter{Group: "Servers"}); len(only) != 1 || only[0].Group != "Servers" {
 		t.Errorf("group filter: %+v", only)
 	}

@@ -77,7 +77,19 @@ type ReportsProps struct {
 	ByOS       []store.OSSuccess
 	Median     time.Duration // from failure to verified repair
 	MedianOf   int
-	Failures   []store.WeekFailures // today's failing hosts by the week they began failing
+	Failures   []store.WeekFailures   // today's failing hosts by the week they began failing
+	Trend      []store.WeekCompliance // compliance at the end of each week, as counted then
+}
+
+// trendChart draws compliance week by week, as it was counted.
+func (p ReportsProps) trendChart() Chart {
+	c := Chart{ID: "trend", Title: "Compliance by week",
+		Desc: "Hosts at the end of each week as counted then: compliant, failing, stale or unknown; the table below has the same numbers."}
+	for _, w := range p.Trend {
+		c.Bars = append(c.Bars, Bar{Label: "Week of " + w.Week.Format("2006-01-02"), Segments: []Segment{
+			{w.Okay, "compliant", "s-ok"}, {w.Failing, "failing", "s-bad"}, {w.Stale + w.Unknown, "stale or unknown", "s-warn"}}})
+	}
+	return c
 }
 
 // failuresChart draws today's failures by the week they began and code:

@@ -81,6 +81,10 @@ func dashboard(ctx context.Context, cfg *serverConfig, st *store.Store, acc *acc
 	if n > 0 {
 		log.Warn("a sync left running by the last shutdown marked interrupted", "syncs", n)
 	}
+	// Compliance is counted at start and hourly, so the reports' trend
+	// needs no recount of the past.
+	stopCount := countCompliance(ctx, st, log)
+	defer stopCount()
 	var syncer handlers.Syncer
 	stopSync := func() {}
 	if sched != nil {
@@ -135,4 +139,27 @@ func runWithSource(src winrmSource, opt repair.Options) runner.RunFunc {
 		}
 		return remote.NewClient(cfg)
 	}, opt)
+}
+
+// countCompliance records the inventory's compliance now and every hour
+// until the returned function is called.
+func countCompliance(ctx context.Context, st *store.Store, log *slog.Logger) func() {
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Hour)
+		defer tick.Stop()
+		for {
+			if _, err := st.RecordCompliance(cctx, 0); err != nil && cctx.Err() == nil {
+				log.Warn("could not count compliance for the reports' trend", "error", err)
+			}
+			select {
+			case <-cctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
