@@ -47,7 +47,20 @@ var decisions = map[string]access{
 	"GET /export/hosts.{format:csv|xlsx|json}":         viewer,
 	"GET /export/runs.{format:csv|xlsx|json}":          viewer,
 	"GET /hosts/{name}/history.{format:csv|xlsx|json}": viewer,
-	"GET /reports": viewer,
+	"GET /reports":                     viewer,
+	"GET /profile":                     viewer,
+	"POST /profile/tokens":             viewer,
+	"POST /profile/tokens/{id}/revoke": viewer,
+	"GET /api/v1/openapi.json":         public,
+	"GET /api/v1/hosts":                viewer,
+	"GET /api/v1/hosts/{name}":         viewer,
+	"GET /api/v1/hosts/{name}/history": viewer,
+	"GET /api/v1/runs":                 viewer,
+	"GET /api/v1/runs/{id}":            viewer,
+	"GET /api/v1/runs/{id}/events":     viewer,
+	"GET /api/v1/runs/{id}/stream":     viewer,
+	"POST /api/v1/hosts/{name}/runs":   operator,
+	"POST /api/v1/runs/{id}/cancel":    operator,
 	"GET /reports/{list:compliance|activity|codes}.{format:csv|xlsx|json}": viewer,
 	"GET /repairs/new":                  operator,
 	"GET /hosts/{name}/repair":          operator,
@@ -104,12 +117,18 @@ func TestRoleMatrix(t *testing.T) {
 	sort.Slice(routes, func(i, j int) bool { return routes[i].pattern+routes[i].method < routes[j].pattern+routes[j].method })
 
 	users := map[access]*http.Cookie{public: nil}
+	tokens := map[access]string{} // the API's routes take a token of the role instead
 	for _, role := range []access{viewer, operator, admin} {
 		u, err := st.CreateUser(t.Context(), "matrix-"+string(role), store.Role(role), "matrix password 1")
 		if err != nil {
 			t.Fatal(err)
 		}
 		users[role] = &http.Cookie{Name: h.sessions.Cookie.Name, Value: mintSession(t, h, u)}
+		sec, _, err := st.CreateToken(t.Context(), u, "matrix", store.Role(role), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[role] = string(sec)
 	}
 
 	checked := 0
@@ -130,7 +149,10 @@ func TestRoleMatrix(t *testing.T) {
 		for _, who := range []access{public, viewer, operator, admin} {
 			req := httptest.NewRequest(rt.method, path, strings.NewReader(""))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			if c := users[who]; c != nil {
+			api := strings.HasPrefix(rt.pattern, "/api/v1/")
+			if api && who != public {
+				req.Header.Set("Authorization", "Bearer "+tokens[who])
+			} else if c := users[who]; c != nil && !api {
 				// A fresh session per request: logout must not spoil the next one.
 				u, err := st.UserByName(t.Context(), "matrix-"+string(who))
 				if err != nil {
@@ -142,6 +164,9 @@ func TestRoleMatrix(t *testing.T) {
 			mux.ServeHTTP(rec, req)
 			loc := rec.Header().Get("Location")
 			toLogin := rec.Code == http.StatusSeeOther && (loc == "/login" || strings.HasPrefix(loc, "/login?"))
+			if api {
+				toLogin = rec.Code == http.StatusUnauthorized // the API's "sign in first"
+			}
 			name := string(who)
 			if who == public {
 				name = "nobody"

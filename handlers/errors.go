@@ -18,9 +18,20 @@ type badRequest struct{ msg string }
 // Error returns the message.
 func (e badRequest) Error() string { return e.msg }
 
-// fail is the one place an error becomes a response. It logs once, here,
-// and shows a safe message; err.Error() never reaches the client.
+// fail is the one place an error becomes a page. It logs once, here,
+// and shows a safe message; err.Error() never reaches the client. The API
+// answers the same errors, with the same words, through apiFail.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p, ok := h.classify(r, err)
+	if !ok {
+		return
+	}
+	h.render(w, r, p.Status, views.ErrorPage(p))
+}
+
+// classify turns err into what the client is told, and logs it once. It
+// reports false when there is no one left to tell (the client went away).
+func (h *handler) classify(r *http.Request, err error) (views.ErrorProps, bool) {
 	ref := requestIDFrom(r.Context())
 	p := views.ErrorProps{Status: http.StatusInternalServerError, Title: "Something went wrong",
 		Message: "The server could not complete this request.", Ref: ref}
@@ -42,7 +53,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		level = slog.LevelWarn
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		h.log.Debug("client went away", "route", routePattern(r), "request_id", ref)
-		return
+		return p, false
 	case errors.Is(err, store.ErrNotFound):
 		p = views.ErrorProps{Status: http.StatusNotFound, Title: "Not found",
 			Message: "There is nothing at this address. The host may have been renamed or removed from the inventory."}
@@ -77,7 +88,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	h.log.Log(r.Context(), level, "request failed", "method", r.Method, "route", routePattern(r),
 		"status", p.Status, "request_id", ref, "error", err)
-	h.render(w, r, p.Status, views.ErrorPage(p))
+	return p, true
 }
 
 // sizeWords says a body limit for people: "no body", "8 KB".

@@ -16,6 +16,10 @@ const (
 // signed-in user's name, or "" for nobody.
 func (h *handler) actor(r *http.Request) string {
 	u, _ := currentUser(r)
+	if t, ok := currentToken(r); ok {
+		// The API acts for the user, under the token's name.
+		return u.Name + " (token " + t.Name + ")"
+	}
 	return u.Name
 }
 

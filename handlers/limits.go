@@ -42,6 +42,10 @@ var bodyLimits = map[string]int64{
 	"POST /admin/settings":              formBody,
 	"POST /admin/sync":                  formBody,
 	"POST /admin/critical-groups":       formBody,
+	"POST /api/v1/hosts/{name}/runs":    formBody,
+	"POST /api/v1/runs/{id}/cancel":     0,
+	"POST /profile/tokens":              formBody,
+	"POST /profile/tokens/{id}/revoke":  0,
 }
 
 // param is how people call a query or form parameter, and its longest
@@ -88,6 +92,10 @@ var params = map[string]param{
 	"winrm_auth":     {"authentication method", 16},
 	"winrm_https":    {"HTTPS choice", 5},
 	"winrm_port":     {"port", 5},
+	// API paging and tokens.
+	"cursor": {"cursor", 64},
+	"limit":  {"page size", 4},
+	"days":   {"days", 3},
 	// Reports.
 	"stale": {"stale days", 3},
 	// The inventory sync page.

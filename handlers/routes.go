@@ -38,6 +38,33 @@ func (h *handler) routes() http.Handler {
 	r.Get("/healthz", h.handleHealthz)
 	r.Handle("/static/*", http.StripPrefix("/static/", static.Handler()))
 
+	// The API: a token in the Authorization header, never a session.
+	r.Route("/api/v1", func(r chi.Router) {
+		r.With(pageTimeout).Get("/openapi.json", h.handleOpenAPI)
+		r.Group(func(r chi.Router) {
+			r.Use(h.bearer)
+			r.Group(func(r chi.Router) {
+				r.Use(h.apiRequire(permView))
+				r.Group(func(r chi.Router) {
+					r.Use(pageTimeout)
+					r.Get("/hosts", h.handleAPIHosts)
+					r.Get("/hosts/{name}", h.handleAPIHost)
+					r.Get("/hosts/{name}/history", h.handleAPIHistory)
+					r.Get("/runs", h.handleAPIRuns)
+					r.Get("/runs/{id}", h.handleAPIRun)
+					r.Get("/runs/{id}/events", h.handleAPIRunEvents)
+				})
+				// The same stream the run page follows; long-lived, no timeout.
+				r.Get("/runs/{id}/stream", h.handleRunEvents)
+			})
+			r.Group(func(r chi.Router) {
+				r.Use(h.apiRequire(permRepair), pageTimeout)
+				r.With(h.audited(store.ActionRepairStart, repairTarget), h.freshRole(permRepair)).Post("/hosts/{name}/runs", h.handleAPIStartRun)
+				r.With(h.audited(store.ActionRepairCancel, prefixed("run ", "id"))).Post("/runs/{id}/cancel", h.handleAPICancelRun)
+			})
+		})
+	})
+
 	r.Group(func(r chi.Router) {
 		r.Use(h.sessions.LoadAndSave, h.loadUser)
 		r.With(pageTimeout).Get("/login", h.handleLoginForm)
@@ -57,6 +84,10 @@ func (h *handler) routes() http.Handler {
 				r.Get("/batches", h.handleBatchList)
 				r.Get("/batches/{id}", h.handleBatchShow)
 				r.Get("/reports", h.handleReports)
+				r.Get("/profile", h.handleProfile)
+				r.With(h.audited(store.ActionTokenCreate, func(r *http.Request) string { return "token " + r.PostFormValue("name") })).
+					Post("/profile/tokens", h.handleTokenCreate)
+				r.With(h.audited(store.ActionTokenRevoke, prefixed("token ", "id"))).Post("/profile/tokens/{id}/revoke", h.handleTokenRevoke)
 			})
 			// Long-lived: no Timeout middleware; ends with the client, the run or shutdown.
 			r.Get("/runs/{id}/events", h.handleRunEvents)

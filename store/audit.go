@@ -20,6 +20,8 @@ const (
 	ActionHistoryReload = "history.refresh"
 	ActionExport        = "export"
 	ActionSyncStart     = "sync.start"
+	ActionTokenCreate   = "token.create"
+	ActionTokenRevoke   = "token.revoke"
 	ActionUserCreate    = "user.create"
 	ActionUserRole      = "user.role"
 	ActionUserDisable   = "user.disable"

@@ -223,7 +223,10 @@ func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) (Us
 	return s.updateUser(ctx, "set disabled", name, func(tx *sql.Tx, u User) error {
 		_, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ?, updated_at = ?,
 			session_epoch = session_epoch + ? WHERE id = ?`, disabled, s.now().UnixMilli(), disabled, u.ID)
-		return err
+		if err != nil || !disabled {
+			return err
+		}
+		return revokeUserTokens(ctx, tx, u.ID, s.now().UnixMilli())
 	})
 }
 

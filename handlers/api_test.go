@@ -1,0 +1,196 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"wsusfix/handlers"
+	"wsusfix/store"
+	"wsusfix/store/run"
+)
+
+// api calls the API with token and decodes the JSON answer into out.
+func (a *app) api(t *testing.T, method, path, token string, form url.Values, out any) *http.Response {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, a.srv.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %d, body not JSON: %v", method, path, res.StatusCode, err)
+		}
+	}
+	return res
+}
+
+// problem is an RFC 9457 problem document as the API answers it.
+type problem struct {
+	Title, Detail, Link string
+	Status              int
+}
+
+// TestAPI ensures a token made on the profile page (shown once) reads the
+// failing hosts page by page with triage's filters, starts a run that is
+// audited under the token's name, is refused where its role falls short
+// with the pages' words as a problem document, and stops working once
+// revoked; and that no cookie is set.
+func TestAPI(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("olga", store.RoleOperator), withRunner())
+	hosts, fails := fleet(40)
+	a.seed(t, hosts, fails)
+
+	res, doc := postForm(t, a.client, a.srv.URL+"/profile/tokens", url.Values{"name": {"ci"}, "role": {"operator"}, "days": {"30"}})
+	secret := doc.Find(`[data-testid="token-secret"]`).Text()
+	if res.StatusCode != http.StatusCreated || !strings.HasPrefix(secret, store.TokenPrefix) {
+		t.Fatalf("token made: %d %q", res.StatusCode, secret)
+	}
+	if _, doc := a.get(t, "/profile"); strings.Contains(doc.Text(), secret) || doc.Find(`[data-testid="token-row"]`).Length() != 1 {
+		t.Error("the profile shows the secret again, or not the token")
+	}
+	_, doc = postForm(t, a.client, a.srv.URL+"/profile/tokens", url.Values{"name": {"viewer"}, "role": {"viewer"}, "days": {"30"}})
+	viewerToken := doc.Find(`[data-testid="token-secret"]`).Text()
+
+	// Paging with the triage filters.
+	want := 0
+	for _, c := range fails {
+		if c == 0x80070002 {
+			want++
+		}
+	}
+	var seen []string
+	cursor := ""
+	for pages := 0; pages < 10; pages++ {
+		var page struct {
+			Hosts []struct {
+				Name    string
+				Failure struct{ HResult string }
+			}
+			Total      int
+			NextCursor string `json:"next_cursor"`
+		}
+		res := a.api(t, "GET", "/api/v1/hosts?code=0x80070002&limit=3&cursor="+cursor, secret, nil, &page)
+		if res.StatusCode != http.StatusOK || res.Header.Get("Set-Cookie") != "" || page.Total != want {
+			t.Fatalf("hosts page: %d, cookie %q, total %d (want %d)", res.StatusCode, res.Header.Get("Set-Cookie"), page.Total, want)
+		}
+		for _, h := range page.Hosts {
+			if h.Failure.HResult != "0x80070002" {
+				t.Errorf("host %s fails with %s", h.Name, h.Failure.HResult)
+			}
+			seen = append(seen, h.Name)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	sort.Strings(seen)
+	if len(seen) != want || len(seen) > 1 && seen[0] == seen[1] {
+		t.Errorf("paged through %d hosts, want %d, each once: %v", len(seen), want, seen)
+	}
+
+	var started struct {
+		ID          int64
+		State       string
+		RequestedBy string `json:"requested_by"`
+	}
+	res = a.api(t, "POST", "/api/v1/hosts/"+seen[0]+"/runs", secret, url.Values{"procedure": {"check"}}, &started)
+	if res.StatusCode != http.StatusCreated || started.RequestedBy != "olga (token ci)" || len(a.runner.got) != 1 ||
+		a.runner.got[0].Procedure != run.ProcedureCheck {
+		t.Fatalf("start: %d %+v, jobs %+v", res.StatusCode, started, a.runner.got)
+	}
+	var busy problem
+	res = a.api(t, "POST", "/api/v1/hosts/"+seen[0]+"/runs", secret, url.Values{"procedure": {"repair"}}, &busy)
+	if res.StatusCode != http.StatusConflict || res.Header.Get("Content-Type") != "application/problem+json" ||
+		busy.Title != "Already running" || !strings.HasPrefix(busy.Link, "/runs/") {
+		t.Errorf("second start: %d %+v", res.StatusCode, busy)
+	}
+	entries, _, err := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionRepairStart})
+	if err != nil || len(entries) < 1 || entries[len(entries)-1].Actor != "olga (token ci)" {
+		t.Errorf("audit %+v, %v", entries, err)
+	}
+
+	var denied problem
+	if res := a.api(t, "POST", "/api/v1/runs/1/cancel", viewerToken, url.Values{}, &denied); res.StatusCode != http.StatusForbidden || denied.Title != "Not allowed" {
+		t.Errorf("a viewer token cancelling: %d %+v", res.StatusCode, denied)
+	}
+	var missing problem
+	if res := a.api(t, "GET", "/api/v1/hosts/NO-SUCH-HOST", secret, nil, &missing); res.StatusCode != http.StatusNotFound || missing.Title != "Not found" {
+		t.Errorf("an unknown host: %d %+v", res.StatusCode, missing)
+	}
+
+	_, doc = a.get(t, "/profile")
+	revoke := doc.Find(`[data-testid="token-row"]`).Last().Find("form").AttrOr("action", "")
+	a.post(t, noRedirect(a.client), revoke, url.Values{}, http.StatusSeeOther)
+	var refused problem
+	if res := a.api(t, "GET", "/api/v1/hosts", secret, nil, &refused); res.StatusCode != http.StatusUnauthorized || refused.Title != "Token refused" {
+		t.Errorf("a revoked token: %d %+v", res.StatusCode, refused)
+	}
+	if res := a.api(t, "GET", "/api/v1/hosts", "", nil, &refused); res.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("no token: %d", res.StatusCode)
+	}
+}
+
+// TestOpenAPI_MatchesRoutes ensures every API route is in the OpenAPI
+// document and everything in it is routed.
+func TestOpenAPI_MatchesRoutes(t *testing.T) {
+	t.Parallel()
+	a := newApp(t)
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if res := a.api(t, "GET", "/api/v1/openapi.json", "", nil, &doc); res.StatusCode != http.StatusOK || doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi.json: %d %q", res.StatusCode, doc.OpenAPI)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	routed := map[string]bool{}
+	mux := handlers.New(handlers.Deps{Logger: slog.New(slog.DiscardHandler), Store: a.st})
+	err := chi.Walk(mux.(chi.Routes), func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if strings.HasPrefix(pattern, "/api/v1/") {
+			routed[method+" "+pattern] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := range routed {
+		if !documented[r] {
+			t.Errorf("%s is routed but not in openapi.json", r)
+		}
+	}
+	for d := range documented {
+		if !routed[d] {
+			t.Errorf("%s is in openapi.json but not routed", d)
+		}
+	}
+	if len(routed) < 10 {
+		t.Errorf("only %d API routes walked", len(routed))
+	}
+}
