@@ -170,3 +170,22 @@ func TestStore_UpsertHostsRefusesBadNames(t *testing.T) {
 		})
 	}
 }
+
+// TestStore_UpsertHostsRepeated ensures a name given twice in one call is
+// inserted once and then updated from the later row, as rows of separate
+// calls would be, WSUS facts included.
+func TestStore_UpsertHostsRepeated(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	facts := &WSUSFacts{Server: "WSUS01", ComputerID: "1", Failed: 2, SeenAt: day(2)}
+	c, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1", Group: "A"}, {Name: "pc-1", Group: "B"},
+		{Name: "PC-1", Group: "B"}, {Name: "PC-1", Group: "B", WSUS: facts}})
+	if err != nil || c != (UpsertCounts{Inserted: 1, Updated: 2, Unchanged: 1}) {
+		t.Fatalf("upsert = %+v, %v", c, err)
+	}
+	h, err := s.HostByName(ctx, "PC-1")
+	if err != nil || h.Name != "PC-1" || h.Group != "B" || h.WSUS == nil || *h.WSUS != *facts {
+		t.Fatalf("host %+v (wsus %+v), %v", h, h.WSUS, err)
+	}
+}

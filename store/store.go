@@ -28,6 +28,7 @@ type Store struct {
 	write *sql.DB // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
 	read  *sql.DB // query_only pool for everything else
 	now   func() time.Time
+	stmts stmtCache // the writer's bulk statements
 }
 
 // Open opens (creating if needed) the database file at path and applies any
@@ -97,6 +98,7 @@ func Files(path string) []string {
 // Close runs PRAGMA optimize and closes both pools. Call it last.
 func (s *Store) Close() error {
 	_, _ = s.write.Exec("PRAGMA optimize")
+	s.stmts.close()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
