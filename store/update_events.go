@@ -85,7 +85,18 @@ func (s *Store) RefreshFailures(ctx context.Context, hostIDs []int64) error {
 	return nil
 }
 
+// eventChunk is how many entries one INSERT carries at most: 9 values
+// each, under SQLite's 32,766 variables.
+const eventChunk = 2000
+
 func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bool) (EventCounts, error) {
+	if len(in) > 0 {
+		// Prepared outside the transaction, which holds the writer's one
+		// connection: a full batch's statement is the common one.
+		if err := s.prepare(ctx, insertEventsSQL(min(len(in), eventChunk))); err != nil {
+			return EventCounts{}, mapErr("add update events", err)
+		}
+	}
 	var c EventCounts
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		c = EventCounts{}
@@ -93,14 +104,23 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 		if err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO update_events
-			(host_id, at, update_id, kb, title, operation, result, hresult, source)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
 		touched := map[int64]bool{}
+		chunk := make([]any, 0, 9*min(len(in), eventChunk))
+		rows := 0
+		insert := func() error {
+			if rows == 0 {
+				return nil
+			}
+			n, err := s.insertEvents(ctx, tx, rows, chunk, touched)
+			if err != nil {
+				return err
+			}
+			c.Inserted += n
+			c.Duplicates += rows - n
+			clear(chunk)
+			chunk, rows = chunk[:0], 0
+			return nil
+		}
 		for i, e := range in {
 			id, ok := ids[strings.ToLower(e.HostName)]
 			if !ok {
@@ -111,17 +131,16 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 			if updateID == "" {
 				updateID = e.KB
 			}
-			res, err := stmt.ExecContext(ctx, id, e.At.UnixMilli(), updateID, e.KB, e.Title,
-				e.Operation, e.Result, int64(e.HResult), e.Source)
-			if err != nil {
-				return fmt.Errorf("event %d for %q: %w", i, e.HostName, err)
+			chunk = append(chunk, id, e.At.UnixMilli(), updateID, e.KB, e.Title, e.Operation, string(e.Result),
+				int64(e.HResult), e.Source)
+			if rows++; rows == eventChunk {
+				if err := insert(); err != nil {
+					return err
+				}
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				c.Inserted++
-				touched[id] = true
-			} else {
-				c.Duplicates++
-			}
+		}
+		if err := insert(); err != nil {
+			return err
 		}
 		for id := range touched {
 			c.Touched = append(c.Touched, id)
@@ -132,6 +151,52 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 		return refreshFailures(ctx, tx, touched)
 	})
 	return c, mapErr("add update events", err)
+}
+
+// insertEvents inserts rows entries of args in one statement, skipping
+// those already stored, adds the hosts that gained one to touched, and
+// returns how many were new. RETURNING names exactly the rows inserted.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, rows int, args []any, touched map[int64]bool) (int, error) {
+	stmt, err := s.txStmt(ctx, tx, insertEventsSQL(rows))
+	if err != nil {
+		return 0, err
+	}
+	res, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return 0, fmt.Errorf("insert %d events: %w", rows, err)
+	}
+	defer res.Close()
+	n := 0
+	for res.Next() {
+		var id int64
+		if err := res.Scan(&id); err != nil {
+			return 0, err
+		}
+		touched[id] = true
+		n++
+	}
+	if err := res.Err(); err != nil {
+		return 0, fmt.Errorf("insert %d events: %w", rows, err)
+	}
+	return n, nil
+}
+
+// insertEventsSQL is the INSERT of n history entries. Plain ? only: the
+// driver looks each named or numbered parameter's name up in a list as
+// long as the statement's, once per parameter.
+func insertEventsSQL(n int) string {
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	var b strings.Builder
+	b.Grow(n*(len(row)+1) + 256)
+	b.WriteString("INSERT INTO update_events (host_id, at, update_id, kb, title, operation, result, hresult, source) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING RETURNING host_id")
+	return b.String()
 }
 
 // hostIDs resolves the distinct host names of in, keyed by lower-case name.
@@ -166,7 +231,14 @@ func hostIDs(ctx context.Context, q querier, in []EventInput) (map[string]int64,
 
 // refreshFailures recomputes the failure summary of the given hosts from
 // their history: a host is failing when the newest attempt at some update
-// failed, and its summary is the newest such failure.
+// failed, and its summary is the newest such failure; else it is ok, or
+// unknown without history.
+//
+// One statement does it. The window functions sort only the narrow
+// columns that decide (host, update, time, id, result), and the winning
+// failure's other columns are read by id: sorting every title with its
+// row was most of the cost. A host whose summary stays the same is not
+// written.
 func refreshFailures(ctx context.Context, q querier, hosts map[int64]bool) error {
 	if len(hosts) == 0 {
 		return nil
@@ -176,30 +248,35 @@ func refreshFailures(ctx context.Context, q querier, hosts map[int64]bool) error
 		ids = append(ids, id)
 	}
 	arg, _ := json.Marshal(ids)
-	_, err := q.ExecContext(ctx, `UPDATE hosts SET
-			state = CASE WHEN EXISTS (SELECT 1 FROM update_events e WHERE e.host_id = hosts.id) THEN 'ok' ELSE 'unknown' END,
-			fail_event_id = NULL, fail_hresult = NULL, fail_at = NULL, fail_kb = '', fail_title = ''
-		WHERE id IN (SELECT value FROM json_each(?))`, string(arg))
-	if err != nil {
-		return err
-	}
-	_, err = q.ExecContext(ctx, `WITH latest AS (
-			SELECT host_id, id, at, hresult, kb, title, result,
+	_, err := q.ExecContext(ctx, `WITH touched (id) AS (SELECT value FROM json_each(?1)),
+		latest AS (
+			SELECT host_id, id, at, result,
 				-- One update is one KB where there is a KB: a retry recorded
 				-- under another update ID (a repair's evidence, a revision)
 				-- still counts as the same update.
 				row_number() OVER (PARTITION BY host_id, CASE WHEN kb <> '' THEN kb ELSE update_id END
 					ORDER BY at DESC, id DESC) AS rn
 			FROM update_events
-			WHERE operation = 'Installation' AND host_id IN (SELECT value FROM json_each(?1))
+			WHERE operation = 'Installation' AND host_id IN touched
 		), fails AS (
-			SELECT host_id, id, at, hresult, kb, title,
-				row_number() OVER (PARTITION BY host_id ORDER BY at DESC, id DESC) AS rn
+			SELECT host_id, id, row_number() OVER (PARTITION BY host_id ORDER BY at DESC, id DESC) AS rn
 			FROM latest WHERE rn = 1 AND result = 'Failed'
+		), summary AS (
+			SELECT t.id AS host_id, e.id AS event_id, e.hresult, e.at, e.kb, e.title,
+				CASE WHEN e.id IS NOT NULL THEN 'failing'
+					WHEN EXISTS (SELECT 1 FROM update_events x WHERE x.host_id = t.id) THEN 'ok'
+					ELSE 'unknown' END AS state
+			FROM touched t
+			LEFT JOIN fails f ON f.host_id = t.id AND f.rn = 1
+			LEFT JOIN update_events e ON e.id = f.id
 		)
-		UPDATE hosts SET state = 'failing', fail_event_id = fails.id, fail_hresult = fails.hresult,
-			fail_at = fails.at, fail_kb = fails.kb, fail_title = fails.title
-		FROM fails WHERE fails.host_id = hosts.id AND fails.rn = 1`, string(arg))
+		UPDATE hosts SET state = summary.state, fail_event_id = summary.event_id, fail_hresult = summary.hresult,
+			fail_at = summary.at, fail_kb = ifnull(summary.kb, ''), fail_title = ifnull(summary.title, '')
+		FROM summary
+		WHERE hosts.id = summary.host_id
+			AND (hosts.state, hosts.fail_event_id, hosts.fail_hresult, hosts.fail_at, hosts.fail_kb, hosts.fail_title)
+				IS NOT (summary.state, summary.event_id, summary.hresult, summary.at, ifnull(summary.kb, ''), ifnull(summary.title, ''))`,
+		string(arg))
 	return err
 }
 
