@@ -84,9 +84,10 @@ type hostUpsert struct {
 }
 
 // insertChunk is how many hosts one INSERT carries at most: up to 16
-// values each, under SQLite's 32,766 variables. Each such statement makes
-// the name index flush once.
-const insertChunk = 2000
+// values each, under SQLite's 32,766 variables, and a divisor of
+// DefaultBatch in ingest, so every statement of a large import is the one
+// prepared. Each such statement makes the name index flush once.
+const insertChunk = 1250
 
 func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 	var c UpsertCounts

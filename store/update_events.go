@@ -86,8 +86,9 @@ func (s *Store) RefreshFailures(ctx context.Context, hostIDs []int64) error {
 }
 
 // eventChunk is how many entries one INSERT carries at most: 9 values
-// each, under SQLite's 32,766 variables.
-const eventChunk = 2000
+// each, under SQLite's 32,766 variables, and a divisor of DefaultBatch in
+// ingest, so every statement of a large import is the one prepared.
+const eventChunk = 2500
 
 func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bool) (EventCounts, error) {
 	if len(in) > 0 {
@@ -234,11 +235,12 @@ func hostIDs(ctx context.Context, q querier, in []EventInput) (map[string]int64,
 // failed, and its summary is the newest such failure; else it is ok, or
 // unknown without history.
 //
-// One statement does it. The window functions sort only the narrow
-// columns that decide (host, update, time, id, result), and the winning
-// failure's other columns are read by id: sorting every title with its
-// row was most of the cost. A host whose summary stays the same is not
-// written.
+// One statement does it, without sorting the hosts' history: for each
+// host it walks the failed installations newest first, along the
+// (host_id, at) index, and stops at the first that no later attempt at
+// the same update follows. (Window functions over every entry sorted the
+// whole history first, which was most of an import's time.) A host whose
+// summary stays the same is not written.
 func refreshFailures(ctx context.Context, q querier, hosts map[int64]bool) error {
 	if len(hosts) == 0 {
 		return nil
@@ -248,27 +250,28 @@ func refreshFailures(ctx context.Context, q querier, hosts map[int64]bool) error
 		ids = append(ids, id)
 	}
 	arg, _ := json.Marshal(ids)
-	_, err := q.ExecContext(ctx, `WITH touched (id) AS (SELECT value FROM json_each(?1)),
-		latest AS (
-			SELECT host_id, id, at, result,
-				-- One update is one KB where there is a KB: a retry recorded
-				-- under another update ID (a repair's evidence, a revision)
-				-- still counts as the same update.
-				row_number() OVER (PARTITION BY host_id, CASE WHEN kb <> '' THEN kb ELSE update_id END
-					ORDER BY at DESC, id DESC) AS rn
-			FROM update_events
-			WHERE operation = 'Installation' AND host_id IN touched
-		), fails AS (
-			SELECT host_id, id, row_number() OVER (PARTITION BY host_id ORDER BY at DESC, id DESC) AS rn
-			FROM latest WHERE rn = 1 AND result = 'Failed'
+	_, err := q.ExecContext(ctx, `WITH winners AS (
+			SELECT t.value AS host_id, (
+				SELECT f.id FROM update_events f
+				WHERE f.host_id = t.value AND f.operation = 'Installation' AND f.result = 'Failed'
+					AND NOT EXISTS (
+						-- A later attempt at the same update. One update is one KB
+						-- where there is a KB: a retry recorded under another
+						-- update ID (a repair's evidence, a revision) still counts
+						-- as the same update.
+						SELECT 1 FROM update_events l
+						WHERE l.host_id = f.host_id AND l.at >= f.at AND l.operation = 'Installation'
+							AND (l.at > f.at OR l.id > f.id)
+							AND CASE WHEN l.kb <> '' THEN l.kb ELSE l.update_id END
+								= CASE WHEN f.kb <> '' THEN f.kb ELSE f.update_id END)
+				ORDER BY f.at DESC, f.id DESC LIMIT 1) AS event_id
+			FROM json_each(?1) t
 		), summary AS (
-			SELECT t.id AS host_id, e.id AS event_id, e.hresult, e.at, e.kb, e.title,
+			SELECT w.host_id, e.id AS event_id, e.hresult, e.at, e.kb, e.title,
 				CASE WHEN e.id IS NOT NULL THEN 'failing'
-					WHEN EXISTS (SELECT 1 FROM update_events x WHERE x.host_id = t.id) THEN 'ok'
+					WHEN EXISTS (SELECT 1 FROM update_events x WHERE x.host_id = w.host_id) THEN 'ok'
 					ELSE 'unknown' END AS state
-			FROM touched t
-			LEFT JOIN fails f ON f.host_id = t.id AND f.rn = 1
-			LEFT JOIN update_events e ON e.id = f.id
+			FROM winners w LEFT JOIN update_events e ON e.id = w.event_id
 		)
 		UPDATE hosts SET state = summary.state, fail_event_id = summary.event_id, fail_hresult = summary.hresult,
 			fail_at = summary.at, fail_kb = ifnull(summary.kb, ''), fail_title = ifnull(summary.title, '')
