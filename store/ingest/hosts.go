@@ -173,7 +173,7 @@ func (r *hostRows) header(cols []string) error {
 	return nil
 }
 
-func (r *hostRows) addRow(ctx context.Context, rec []string, line int) error {
+func (r *hostRows) parse(rec []string) (store.HostInput, error) {
 	h := Host{Name: cell(rec, r.name), FQDN: cell(rec, r.fqdn), Address: cell(rec, r.addr),
 		OSCaption: cell(rec, r.os), OSBuild: cell(rec, r.build), Group: cell(rec, r.group)}
 	var lastReportErr error
@@ -183,7 +183,10 @@ func (r *hostRows) addRow(ctx context.Context, rec []string, line int) error {
 			lastReportErr = fmt.Errorf("last_report %q: %w", v, err)
 		}
 	}
-	in, err := validateHost(h, lastReportErr)
+	return validateHost(h, lastReportErr)
+}
+
+func (r *hostRows) add(ctx context.Context, in store.HostInput, err error, line int) error {
 	return r.w.add(ctx, in, err, line)
 }
 
