@@ -107,19 +107,20 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 		}
 		touched := map[int64]bool{}
 		chunk := make([]any, 0, 9*min(len(in), eventChunk))
+		var chunkHosts []int64 // the hosts of chunk's rows, each once per run of rows
 		rows := 0
 		insert := func() error {
 			if rows == 0 {
 				return nil
 			}
-			n, err := s.insertEvents(ctx, tx, rows, chunk, touched)
+			n, err := s.insertEvents(ctx, tx, rows, chunk, chunkHosts, touched)
 			if err != nil {
 				return err
 			}
 			c.Inserted += n
 			c.Duplicates += rows - n
 			clear(chunk)
-			chunk, rows = chunk[:0], 0
+			chunk, chunkHosts, rows = chunk[:0], chunkHosts[:0], 0
 			return nil
 		}
 		for i, e := range in {
@@ -132,8 +133,11 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 			if updateID == "" {
 				updateID = e.KB
 			}
-			chunk = append(chunk, id, e.At.UnixMilli(), updateID, e.KB, e.Title, e.Operation, string(e.Result),
-				int64(e.HResult), e.Source)
+			if len(chunkHosts) == 0 || chunkHosts[len(chunkHosts)-1] != id {
+				chunkHosts = append(chunkHosts, id)
+			}
+			chunk = append(chunk, id, e.At.UnixMilli(), updateID, e.KB, e.Title, word(e.Operation), word(string(e.Result)),
+				int64(e.HResult), word(e.Source))
 			if rows++; rows == eventChunk {
 				if err := insert(); err != nil {
 					return err
@@ -154,32 +158,77 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 	return c, mapErr("add update events", err)
 }
 
-// insertEvents inserts rows entries of args in one statement, skipping
-// those already stored, adds the hosts that gained one to touched, and
-// returns how many were new. RETURNING names exactly the rows inserted.
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, rows int, args []any, touched map[int64]bool) (int, error) {
+// insertEvents inserts rows entries of args, whose hosts are hosts, in
+// one statement, skipping those already stored; it adds the hosts that
+// gained an entry to touched and returns how many were new.
+//
+// When every entry is new, every host gained one. Otherwise the new
+// entries are the ones with an id above the largest before the statement:
+// without AUTOINCREMENT SQLite gives a new row the largest rowid plus one,
+// and the transaction holds the write lock. (RETURNING would name them
+// too, at the price of a temporary table and a row read back for every
+// entry.)
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, rows int, args []any, hosts []int64, touched map[int64]bool) (int, error) {
+	var before int64
+	if err := tx.QueryRowContext(ctx, "SELECT ifnull(max(id), 0) FROM update_events").Scan(&before); err != nil {
+		return 0, err
+	}
 	stmt, err := s.txStmt(ctx, tx, insertEventsSQL(rows))
 	if err != nil {
 		return 0, err
 	}
-	res, err := stmt.QueryContext(ctx, args...)
+	res, err := stmt.ExecContext(ctx, args...)
 	if err != nil {
 		return 0, fmt.Errorf("insert %d events: %w", rows, err)
 	}
-	defer res.Close()
-	n := 0
-	for res.Next() {
-		var id int64
-		if err := res.Scan(&id); err != nil {
+	n64, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	switch n := int(n64); {
+	case n == rows:
+		for _, id := range hosts {
+			touched[id] = true
+		}
+	case n > 0:
+		gained, err := tx.QueryContext(ctx, "SELECT DISTINCT host_id FROM update_events WHERE id > ?", before)
+		if err != nil {
 			return 0, err
 		}
-		touched[id] = true
-		n++
+		defer gained.Close()
+		for gained.Next() {
+			var id int64
+			if err := gained.Scan(&id); err != nil {
+				return 0, err
+			}
+			touched[id] = true
+		}
+		if err := gained.Err(); err != nil {
+			return 0, err
+		}
 	}
-	if err := res.Err(); err != nil {
-		return 0, fmt.Errorf("insert %d events: %w", rows, err)
+	return int(n64), nil
+}
+
+// The words an entry's operation, result and source take, boxed once: an
+// argument boxed for every row is an allocation for every row.
+var words = func() map[string]any {
+	m := map[string]any{}
+	for _, w := range []string{"Installation", "Uninstallation", SourceWSUS, SourceHost, SourceImport, SourceRepair} {
+		m[w] = w
 	}
-	return n, nil
+	for _, r := range run.UpdateResults {
+		m[string(r)] = string(r)
+	}
+	return m
+}()
+
+// word returns w as an argument, boxed once when it is one of words.
+func word(w string) any {
+	if v, ok := words[w]; ok {
+		return v
+	}
+	return w
 }
 
 // insertEventsSQL is the INSERT of n history entries. Plain ? only: the
@@ -196,7 +245,7 @@ func insertEventsSQL(n int) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT DO NOTHING RETURNING host_id")
+	b.WriteString(" ON CONFLICT DO NOTHING")
 	return b.String()
 }
 
