@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,13 +74,15 @@ func (s *Store) AppendUpdateEvents(ctx context.Context, in []EventInput) (EventC
 // RefreshFailures recomputes the failure summaries of the given hosts, in
 // transactions of a few thousand hosts.
 func (s *Store) RefreshFailures(ctx context.Context, hostIDs []int64) error {
-	const chunk = 2000
-	for lo := 0; lo < len(hostIDs); lo += chunk {
-		set := map[int64]bool{}
-		for _, id := range hostIDs[lo:min(lo+chunk, len(hostIDs))] {
-			set[id] = true
-		}
-		if err := s.withTx(ctx, func(tx *sql.Tx) error { return refreshFailures(ctx, tx, set) }); err != nil {
+	const chunk = 5000
+	// In id order, each transaction rewrites hosts that share pages, and
+	// every page once: hosts in the order a map gives them made each
+	// transaction write thousands of pages to the WAL, and the next ones
+	// the same pages again.
+	ids := slices.Compact(slices.Sorted(slices.Values(hostIDs)))
+	for lo := 0; lo < len(ids); lo += chunk {
+		part := ids[lo:min(lo+chunk, len(ids))]
+		if err := s.withTx(ctx, func(tx *sql.Tx) error { return refreshFailures(ctx, tx, part) }); err != nil {
 			return mapErr("refresh failures", err)
 		}
 	}
@@ -153,7 +157,7 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 		if !refresh {
 			return nil
 		}
-		return refreshFailures(ctx, tx, touched)
+		return refreshFailures(ctx, tx, slices.Sorted(maps.Keys(touched)))
 	})
 	return c, mapErr("add update events", err)
 }
@@ -282,7 +286,8 @@ func hostIDs(ctx context.Context, q querier, in []EventInput) (map[string]int64,
 // refreshFailures recomputes the failure summary of the given hosts from
 // their history: a host is failing when the newest attempt at some update
 // failed, and its summary is the newest such failure; else it is ok, or
-// unknown without history.
+// unknown without history. ids are best sorted, so the hosts are visited
+// in the table's order.
 //
 // One statement does it, without sorting the hosts' history: for each
 // host it walks the failed installations newest first, along the
@@ -290,13 +295,9 @@ func hostIDs(ctx context.Context, q querier, in []EventInput) (map[string]int64,
 // the same update follows. (Window functions over every entry sorted the
 // whole history first, which was most of an import's time.) A host whose
 // summary stays the same is not written.
-func refreshFailures(ctx context.Context, q querier, hosts map[int64]bool) error {
-	if len(hosts) == 0 {
+func refreshFailures(ctx context.Context, q querier, ids []int64) error {
+	if len(ids) == 0 {
 		return nil
-	}
-	ids := make([]int64, 0, len(hosts))
-	for id := range hosts {
-		ids = append(ids, id)
 	}
 	arg, _ := json.Marshal(ids)
 	_, err := q.ExecContext(ctx, `WITH winners AS (
