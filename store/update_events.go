@@ -127,8 +127,15 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 			chunk, chunkHosts, rows = chunk[:0], chunkHosts[:0], 0
 			return nil
 		}
+		var lastName string // a batch holds a host's entries together: look each run up once
+		var lastID int64
+		lastOK := false
 		for i, e := range in {
-			id, ok := ids[strings.ToLower(e.HostName)]
+			if i == 0 || e.HostName != lastName {
+				lastName = e.HostName
+				lastID, lastOK = ids[strings.ToLower(e.HostName)]
+			}
+			id, ok := lastID, lastOK
 			if !ok {
 				c.UnknownIdx = append(c.UnknownIdx, i)
 				continue
@@ -257,7 +264,10 @@ func insertEventsSQL(n int) string {
 func hostIDs(ctx context.Context, q querier, in []EventInput) (map[string]int64, error) {
 	var names []string
 	seen := map[string]bool{}
-	for _, e := range in {
+	for i, e := range in {
+		if i > 0 && e.HostName == in[i-1].HostName {
+			continue // the same host as the entry before: already seen
+		}
 		k := strings.ToLower(e.HostName)
 		if !seen[k] {
 			seen[k] = true
