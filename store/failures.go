@@ -34,7 +34,7 @@ func (s *Store) RefreshFailures(ctx context.Context, hostIDs []int64) error {
 // One statement does it, without sorting the hosts' history: for each
 // host it walks the failed installations newest first, along the
 // (host_id, at) index, and stops at the first that no later attempt at
-// the same update follows. (Window functions over every entry sorted the
+// the same update follows (newestFailure). (Window functions over every entry sorted the
 // whole history first, which was most of an import's time.) A host whose
 // summary stays the same is not written.
 func refreshFailures(ctx context.Context, q querier, ids []int64) error {
@@ -44,19 +44,14 @@ func refreshFailures(ctx context.Context, q querier, ids []int64) error {
 	arg, _ := json.Marshal(ids)
 	_, err := q.ExecContext(ctx, `WITH winners AS (
 			SELECT t.value AS host_id, (
-				SELECT f.id FROM update_events f
-				WHERE f.host_id = t.value AND f.operation = 'Installation' AND f.result = 'Failed'
-					AND NOT EXISTS (
-						-- A later attempt at the same update. One update is one KB
-						-- where there is a KB: a retry recorded under another
-						-- update ID (a repair's evidence, a revision) still counts
-						-- as the same update.
-						SELECT 1 FROM update_events l
-						WHERE l.host_id = f.host_id AND l.at >= f.at AND l.operation = 'Installation'
-							AND (l.at > f.at OR l.id > f.id)
-							AND CASE WHEN l.kb <> '' THEN l.kb ELSE l.update_id END
-								= CASE WHEN f.kb <> '' THEN f.kb ELSE f.update_id END)
-				ORDER BY f.at DESC, f.id DESC LIMIT 1) AS event_id
+				-- Of the newest such failures, which share a time, the last
+				-- stored; the time is found first, streaming along the index
+				-- with no sort, and ties are rare.
+				SELECT max(f.id) FROM update_events f
+				WHERE f.host_id = t.value AND `+newestFailure("f")+` AND f.at = (
+					SELECT g.at FROM update_events g
+					WHERE g.host_id = t.value AND `+newestFailure("g")+`
+					ORDER BY g.at DESC LIMIT 1)) AS event_id
 			FROM json_each(?1) t
 		), summary AS (
 			SELECT w.host_id, e.id AS event_id, e.hresult, e.at, e.kb, e.title,
@@ -73,4 +68,18 @@ func refreshFailures(ctx context.Context, q querier, ids []int64) error {
 				IS NOT (summary.state, summary.event_id, summary.hresult, summary.at, ifnull(summary.kb, ''), ifnull(summary.title, ''))`,
 		string(arg))
 	return err
+}
+
+// newestFailure is the condition that the entry e of update_events is a
+// failed installation that no later attempt at the same update follows.
+// One update is one KB where there is a KB: a retry recorded under
+// another update ID (a repair's evidence, a revision) still counts as the
+// same update.
+func newestFailure(e string) string {
+	return e + `.operation = 'Installation' AND ` + e + `.result = 'Failed' AND NOT EXISTS (
+		SELECT 1 FROM update_events l
+		WHERE l.host_id = ` + e + `.host_id AND l.at >= ` + e + `.at AND l.operation = 'Installation'
+			AND (l.at > ` + e + `.at OR l.id > ` + e + `.id)
+			AND CASE WHEN l.kb <> '' THEN l.kb ELSE l.update_id END
+				= CASE WHEN ` + e + `.kb <> '' THEN ` + e + `.kb ELSE ` + e + `.update_id END)`
 }
