@@ -80,7 +80,7 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 	if len(in) > 0 {
 		// Prepared outside the transaction, which holds the writer's one
 		// connection: a full batch's statement is the common one.
-		if err := s.prepare(ctx, insertEventsSQL(min(len(in), eventChunk))); err != nil {
+		if err := s.prepare(ctx, insertEventsSQL(min(len(in), eventChunk), true)); err != nil {
 			return EventCounts{}, mapErr("add update events", err)
 		}
 	}
@@ -92,21 +92,21 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 			return err
 		}
 		touched := map[int64]bool{}
-		chunk := make([]any, 0, 9*min(len(in), eventChunk))
-		var chunkHosts []int64 // the hosts of chunk's rows, each once per run of rows
-		rows := 0
+		var chunk []int      // indexes into in of the next statement's entries
+		var chunkIDs []int64 // their hosts' ids
+		var args []any       // reused for every statement
 		insert := func() error {
-			if rows == 0 {
+			if len(chunk) == 0 {
 				return nil
 			}
-			n, err := s.insertEvents(ctx, tx, rows, chunk, chunkHosts, touched)
+			var n int
+			n, args, err = s.insertEvents(ctx, tx, in, chunk, chunkIDs, args, touched)
 			if err != nil {
 				return err
 			}
 			c.Inserted += n
-			c.Duplicates += rows - n
-			clear(chunk)
-			chunk, chunkHosts, rows = chunk[:0], chunkHosts[:0], 0
+			c.Duplicates += len(chunk) - n
+			chunk, chunkIDs = chunk[:0], chunkIDs[:0]
 			return nil
 		}
 		var lastName string // a batch holds a host's entries together: look each run up once
@@ -117,21 +117,12 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 				lastName = e.HostName
 				lastID, lastOK = ids[strings.ToLower(e.HostName)]
 			}
-			id, ok := lastID, lastOK
-			if !ok {
+			if !lastOK {
 				c.UnknownIdx = append(c.UnknownIdx, i)
 				continue
 			}
-			updateID := e.UpdateID
-			if updateID == "" {
-				updateID = e.KB
-			}
-			if len(chunkHosts) == 0 || chunkHosts[len(chunkHosts)-1] != id {
-				chunkHosts = append(chunkHosts, id)
-			}
-			chunk = append(chunk, id, e.At.UnixMilli(), updateID, e.KB, e.Title, word(e.Operation), word(string(e.Result)),
-				int64(e.HResult), word(e.Source))
-			if rows++; rows == eventChunk {
+			chunk, chunkIDs = append(chunk, i), append(chunkIDs, lastID)
+			if len(chunk) == eventChunk {
 				if err := insert(); err != nil {
 					return err
 				}
@@ -151,9 +142,10 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 	return c, mapErr("add update events", err)
 }
 
-// insertEvents inserts rows entries of args, whose hosts are hosts, in
-// one statement, skipping those already stored; it adds the hosts that
-// gained an entry to touched and returns how many were new.
+// insertEvents inserts the entries in[i] for i in chunk, whose hosts are
+// ids, in one statement, skipping those already stored; it adds the hosts
+// that gained an entry to touched and returns how many were new, and args
+// to reuse.
 //
 // When every entry is new, every host gained one. Otherwise the new
 // entries are the ones with an id above the largest before the statement:
@@ -161,85 +153,49 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 // and the transaction holds the write lock. (RETURNING would name them
 // too, at the price of a temporary table and a row read back for every
 // entry.)
-func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, rows int, args []any, hosts []int64, touched map[int64]bool) (int, error) {
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, in []EventInput, chunk []int, ids []int64,
+	args []any, touched map[int64]bool) (int, []any, error) {
 	var before int64
 	if err := tx.QueryRowContext(ctx, "SELECT ifnull(max(id), 0) FROM update_events").Scan(&before); err != nil {
-		return 0, err
+		return 0, args, err
 	}
-	stmt, err := s.txStmt(ctx, tx, insertEventsSQL(rows))
+	query, args := historyArgs(in, chunk, ids, args[:0])
+	stmt, err := s.txStmt(ctx, tx, query)
 	if err != nil {
-		return 0, err
+		return 0, args, err
 	}
 	res, err := stmt.ExecContext(ctx, args...)
+	clear(args) // let go of the batch's strings
 	if err != nil {
-		return 0, fmt.Errorf("insert %d events: %w", rows, err)
+		return 0, args, fmt.Errorf("insert %d events: %w", len(chunk), err)
 	}
 	n64, err := res.RowsAffected()
 	if err != nil {
-		return 0, err
+		return 0, args, err
 	}
 	switch n := int(n64); {
-	case n == rows:
-		for _, id := range hosts {
+	case n == len(chunk):
+		for _, id := range ids {
 			touched[id] = true
 		}
 	case n > 0:
 		gained, err := tx.QueryContext(ctx, "SELECT DISTINCT host_id FROM update_events WHERE id > ?", before)
 		if err != nil {
-			return 0, err
+			return 0, args, err
 		}
 		defer gained.Close()
 		for gained.Next() {
 			var id int64
 			if err := gained.Scan(&id); err != nil {
-				return 0, err
+				return 0, args, err
 			}
 			touched[id] = true
 		}
 		if err := gained.Err(); err != nil {
-			return 0, err
+			return 0, args, err
 		}
 	}
-	return int(n64), nil
-}
-
-// The words an entry's operation, result and source take, boxed once: an
-// argument boxed for every row is an allocation for every row.
-var words = func() map[string]any {
-	m := map[string]any{}
-	for _, w := range []string{"Installation", "Uninstallation", SourceWSUS, SourceHost, SourceImport, SourceRepair} {
-		m[w] = w
-	}
-	for _, r := range run.UpdateResults {
-		m[string(r)] = string(r)
-	}
-	return m
-}()
-
-// word returns w as an argument, boxed once when it is one of words.
-func word(w string) any {
-	if v, ok := words[w]; ok {
-		return v
-	}
-	return w
-}
-
-// insertEventsSQL is the INSERT of n history entries. Plain ? only: the
-// driver looks each named or numbered parameter's name up in a list as
-// long as the statement's, once per parameter.
-func insertEventsSQL(n int) string {
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	var b strings.Builder
-	b.Grow(n*(len(row)+1) + 256)
-	b.WriteString("INSERT INTO update_events (host_id, at, update_id, kb, title, operation, result, hresult, source) VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(row)
-	}
-	b.WriteString(" ON CONFLICT DO NOTHING")
-	return b.String()
+	return int(n64), args, nil
 }
 
 // hostIDs resolves the distinct host names of in, keyed by lower-case name.
