@@ -16,9 +16,11 @@ import (
 //
 // The batch's stored hosts are read in one query and compared here, so an
 // unchanged host costs no write at all (an incremental sync is mostly
-// those), and new hosts are inserted many to a statement: each statement
-// that writes hosts makes the name index (FTS5) flush what it holds, and
-// one flush per host is what made large imports quadratic.
+// those); new hosts are inserted many to a statement, and added to the
+// name search in one more: each statement that writes the search index
+// (FTS5) makes it flush what it holds, and one flush per host is what
+// made large imports quadratic. UpsertHosts is the only code that inserts
+// hosts, and must stay so, or the search misses the others.
 func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, error) {
 	for _, h := range in {
 		if err := checkHostInput(h); err != nil {
@@ -72,6 +74,7 @@ func (sh *storedHost) sameWSUS(f WSUSFacts) bool {
 
 // hostUpsert is one UpsertHosts inside its transaction.
 type hostUpsert struct {
+	maxID   int64 // the largest host id before this call
 	st      *Store
 	ctx     context.Context
 	tx      *sql.Tx
@@ -86,11 +89,14 @@ type hostUpsert struct {
 // insertChunk is how many hosts one INSERT carries at most: up to 16
 // values each, under SQLite's 32,766 variables, and a divisor of
 // DefaultBatch in ingest, so every statement of a large import is the one
-// prepared. Each such statement makes the name index flush once.
+// prepared.
 const insertChunk = 1250
 
 func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 	var c UpsertCounts
+	if err := u.tx.QueryRowContext(u.ctx, "SELECT ifnull(max(id), 0) FROM hosts").Scan(&u.maxID); err != nil {
+		return c, err
+	}
 	if err := u.load(in); err != nil {
 		return c, err
 	}
@@ -148,6 +154,16 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 	}
 	if err := u.flushInserts(); err != nil {
 		return c, err
+	}
+	if c.Inserted > 0 {
+		// The name search learns the new hosts in one statement (migration
+		// 0005): they are the rows above the largest id before, since
+		// without AUTOINCREMENT SQLite numbers a new row the largest plus
+		// one, and the transaction holds the write lock.
+		if _, err := u.tx.ExecContext(u.ctx, "INSERT INTO hosts_search (rowid, name) SELECT id, name FROM hosts WHERE id > ?",
+			u.maxID); err != nil {
+			return c, fmt.Errorf("index %d new hosts for search: %w", c.Inserted, err)
+		}
 	}
 	return c, u.flushSeen()
 }
