@@ -71,9 +71,10 @@ func (s *Store) AppendUpdateEvents(ctx context.Context, in []EventInput) (EventC
 	return s.addUpdateEvents(ctx, in, false)
 }
 
-// eventChunk is how many entries one INSERT carries at most: 9 values
-// each, under SQLite's 32,766 variables, and a divisor of DefaultBatch in
-// ingest, so every statement of a large import is the one prepared.
+// eventChunk is how many entries one INSERT carries at most: 6 values
+// each (9 unpacked, see historyArgs), under SQLite's 32,766 variables, and
+// a divisor of DefaultBatch in ingest, so every statement of a large
+// import is the one prepared.
 const eventChunk = 2500
 
 func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bool) (EventCounts, error) {
