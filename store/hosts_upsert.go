@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -230,9 +231,10 @@ func (u *hostUpsert) insertHosts(hosts []HostInput, wsus bool) error {
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, (2+per)*len(hosts))
+	args := make([]any, 1, 1+per*len(hosts))
+	args[0] = u.now
 	for _, h := range hosts {
-		args = append(args, u.now, u.now, h.Name, h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group, ms(h.LastReportAt))
+		args = append(args, h.Name, h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group, ms(h.LastReportAt))
 		if w := h.WSUS; wsus {
 			args = append(args, w.Server, w.ComputerID, w.Failed, w.Needed, w.PendingReboot, w.Unknown, ms(w.SeenAt))
 		}
@@ -252,16 +254,23 @@ func insertHostsSQL(n int, wsus bool) string {
 	}
 	// Plain ? only: the driver looks each named or numbered parameter's
 	// name up in a list as long as the statement's, once per parameter.
-	row := "(?, ?" + strings.Repeat(", ?", per) + ")"
+	// The time stamps are one value for all, the first ?: each value bound
+	// is a call of its own, and cleared by another after the statement.
+	row := "(?" + strings.Repeat(", ?", per-1) + ")"
 	var b strings.Builder
-	b.Grow(n*(len(row)+1) + 256)
-	b.WriteString("INSERT INTO hosts (created_at, updated_at, " + cols + ") VALUES ")
+	b.Grow(n*(len(row)+1) + 512)
+	b.WriteString("INSERT INTO hosts (created_at, updated_at, " + cols + ") SELECT t.now, t.now")
+	for i := range per {
+		b.WriteString(", v.column" + strconv.Itoa(i+1))
+	}
+	b.WriteString(" FROM (SELECT ? AS now) t, (VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(row)
 	}
+	b.WriteString(") v")
 	return b.String()
 }
 
