@@ -77,6 +77,7 @@ func NewFleet(cfg FleetConfig) *Fleet {
 	r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5753_5553_4649_58)) // "WSUSFIX"
 	f := &Fleet{Config: cfg, Domain: "corp.contoso.test", WSUSServer: "WSUS01"}
 	used := map[string]bool{f.WSUSServer: true}
+	rc := releaseCache{}
 	for i := 0; len(f.Hosts) < cfg.Hosts; i++ {
 		p := pickOS(r)
 		name := hostName(r, p)
@@ -86,7 +87,7 @@ func NewFleet(cfg FleetConfig) *Fleet {
 		used[name] = true
 		hr := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)<<1|1))
 		hist := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)<<1))
-		f.Hosts = append(f.Hosts, newHost(hr, hist, f.Domain, name, p, cfg))
+		f.Hosts = append(f.Hosts, newHost(hr, hist, rc, f.Domain, name, p, cfg))
 	}
 	sort.Slice(f.Hosts, func(i, j int) bool { return f.Hosts[i].Name < f.Hosts[j].Name })
 	return f
@@ -139,7 +140,7 @@ func group(r *rand.Rand, p osProfile, name string) string {
 	}
 }
 
-func newHost(r, hist *rand.Rand, domain, name string, p osProfile, cfg FleetConfig) Host {
+func newHost(r, hist *rand.Rand, rc releaseCache, domain, name string, p osProfile, cfg FleetConfig) Host {
 	rev := 1000 + r.IntN(6000)
 	h := Host{
 		Name:       name,
@@ -160,7 +161,7 @@ func newHost(r, hist *rand.Rand, domain, name string, p osProfile, cfg FleetConf
 	if r.IntN(100) < 9 {
 		h.Fault = generatedFaults[r.IntN(len(generatedFaults))]
 	}
-	h.History = history(hist, p, cfg, failing, code)
+	h.History = history(hist, rc, p, cfg, failing, code)
 	h.RebootPending = h.Fault == FaultRebootPending
 	return h
 }
@@ -184,10 +185,10 @@ func pickFailure(r *rand.Rand) uint32 {
 // cumulative update, .NET update and Malicious Software Removal Tool, plus a
 // Defender definition update most weeks. A failing host's latest cumulative
 // (or .NET update, for MSI errors) failed, usually after earlier retries.
-func history(r *rand.Rand, p osProfile, cfg FleetConfig, failing bool, code uint32) []Event {
+func history(r *rand.Rand, rc releaseCache, p osProfile, cfg FleetConfig, failing bool, code uint32) []Event {
 	var out []Event
 	for m := cfg.Months - 1; m >= 0; m-- {
-		for _, u := range monthUpdates(p, cfg.End, m) {
+		for _, u := range rc.month(p, cfg.End, m) {
 			at := u.day.Add(time.Duration(2+r.IntN(96)) * time.Hour).Add(time.Duration(r.IntN(3600)) * time.Second)
 			if at.After(cfg.End) {
 				continue
@@ -237,6 +238,28 @@ func injectFailure(r *rand.Rand, ev []Event, code uint32) []Event {
 		}
 	}
 	return ev
+}
+
+// releaseCache remembers monthUpdates' answers for one NewFleet: every
+// host of a profile installs the same releases, and making their ids and
+// titles again for each host was most of the time a large fleet took to
+// build. Its answers are shared and must not be changed.
+type releaseCache map[releaseKey][]update
+
+type releaseKey struct {
+	family string
+	month  int
+}
+
+// month is monthUpdates(p, end, m), made once per family and month.
+func (c releaseCache) month(p osProfile, end time.Time, m int) []update {
+	k := releaseKey{p.family, m}
+	u, ok := c[k]
+	if !ok {
+		u = monthUpdates(p, end, m)
+		c[k] = u
+	}
+	return u
 }
 
 // monthUpdates returns the monthly releases for the month m months before end.

@@ -114,7 +114,13 @@ func historyEntry(st *HostState, e Event) scripts.HistoryEntry {
 // that attempt, newest first: the updates the host still needs and that a
 // search finds again.
 func pendingUpdates(history []Event) []Event {
-	done := map[string]bool{}
+	return pendingUpdatesInto(map[string]bool{}, history)
+}
+
+// pendingUpdatesInto is pendingUpdates with a map of its caller's to fill,
+// cleared first, for a caller that walks many hosts.
+func pendingUpdatesInto(done map[string]bool, history []Event) []Event {
+	clear(done)
 	var out []Event
 	for _, e := range history {
 		key := e.UpdateID

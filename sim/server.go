@@ -190,6 +190,9 @@ type host struct {
 	name string // NetBIOS name
 	fqdn string
 	ip   net.IP // made up, for error messages that name an address
+	// wsusID is the host's computer target id on the WSUS server, made
+	// once (wsusComputerID).
+	wsusID string
 
 	ctr hostCounters
 
@@ -224,6 +227,7 @@ func NewServer(f *Fleet, opt Options) *Server {
 			ip:     net.IPv4(10, byte(n>>16), byte(n>>8), byte(n)),
 			shells: map[string]*shell{},
 		}
+		hh.wsusID = uuidFrom("wsus-computer:" + wsusFQDN(hh))
 		s.hosts = append(s.hosts, hh)
 		s.byName[normalizeName(h.Name)] = hh
 		if h.FQDN != "" {

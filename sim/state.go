@@ -205,6 +205,16 @@ func (m *Machine) State() HostState {
 	return m.state.clone()
 }
 
+// view lets fn read the host's state under the machine's lock, without
+// the copy State makes: the WSUS inventory reads every host of a large
+// fleet. fn must not keep or change what it sees, block, or call back
+// into the Machine.
+func (m *Machine) view(fn func(st *HostState)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	fn(&m.state)
+}
+
 // Update changes the host's state atomically: fn runs under the machine's
 // lock and must not block or call back into the Machine.
 func (m *Machine) Update(fn func(st *HostState)) {

@@ -175,15 +175,20 @@ func (r *psRun) apiCall(calls, rows int) bool {
 // order, unsorted, and the client must not depend on one.
 func (s *Server) inventory(since time.Time) []inventoryComputer {
 	var out []inventoryComputer
+	done := map[string]bool{} // scratch for each host's updates, reused
 	for _, h := range s.hosts {
 		if !s.role.listed(h) {
 			continue
 		}
-		st := h.m.State()
-		if !since.IsZero() && st.LastReport.Before(since) {
-			continue
-		}
-		out = append(out, inventoryComputer{rec: s.inventoryRecord(h, st), pending: pendingUpdates(st.History)})
+		h.m.view(func(st *HostState) {
+			if !since.IsZero() && st.LastReport.Before(since) {
+				return
+			}
+			// pending is a new slice of copied events: nothing of the
+			// state leaves the lock.
+			pending := pendingUpdatesInto(done, st.History)
+			out = append(out, inventoryComputer{rec: s.inventoryRecord(h, st, len(pending), done), pending: pending})
+		})
 	}
 	return out
 }
@@ -194,7 +199,9 @@ func (s *Server) inventory(since time.Time) []inventoryComputer {
 // DownloadedCount, as the console's "needed" column adds them; the updates
 // not yet installed are made up per computer, as the history holds only
 // what the client attempted.
-func (s *Server) inventoryRecord(h *host, st HostState) scripts.InventoryComputer {
+// failed is how many updates the host failed (pendingUpdates), and done a
+// map to reuse.
+func (s *Server) inventoryRecord(h *host, st *HostState, failed int, done map[string]bool) scripts.InventoryComputer {
 	fqdn := wsusFQDN(h)
 	short, _, _ := strings.Cut(fqdn, ".")
 	groups := []string{allComputers}
@@ -203,7 +210,7 @@ func (s *Server) inventoryRecord(h *host, st HostState) scripts.InventoryCompute
 	}
 	_, build := parseBuild(st.OSBuild)
 	installed := 0
-	done := map[string]bool{}
+	clear(done)
 	for _, e := range st.History {
 		if e.Operation != OperationInstallation || done[e.UpdateID] {
 			continue
@@ -221,7 +228,7 @@ func (s *Server) inventoryRecord(h *host, st HostState) scripts.InventoryCompute
 		ID: wsusComputerID(h), Name: short, FQDN: fqdn, IP: h.ip.String(),
 		OS: strings.TrimPrefix(st.OSCaption, "Microsoft "), OSBuild: build, Groups: groups,
 		LastSync: psDate(st.LastReport), LastReported: psDate(st.LastReport),
-		FailedCount: len(pendingUpdates(st.History)), NeededCount: len(st.Downloaded) + int(fnv("needed:"+fqdn)%4),
+		FailedCount: failed, NeededCount: len(st.Downloaded) + int(fnv("needed:"+fqdn)%4),
 		PendingRebootCount: pendingReboot, InstalledCount: installed,
 	}
 }
@@ -245,18 +252,19 @@ func (s *Server) errorEvents(from, to time.Time) (map[string]errorEvent, int) {
 		if !s.role.listed(h) {
 			continue
 		}
-		st := h.m.State()
 		id := wsusComputerID(h)
-		for _, e := range st.History {
-			if e.Result != ResultFailed || e.HResult == 0 || e.Time.Before(from) || e.Time.Before(expired) || e.Time.After(to) {
-				continue
+		h.m.view(func(st *HostState) {
+			for _, e := range st.History {
+				if e.Result != ResultFailed || e.HResult == 0 || e.Time.Before(from) || e.Time.Before(expired) || e.Time.After(to) {
+					continue
+				}
+				n++
+				key := id + "|" + strings.ToLower(e.UpdateID)
+				if old, ok := codes[key]; !ok || old.Time.Before(e.Time) {
+					codes[key] = errorEvent{HResult: e.HResult, Time: e.Time}
+				}
 			}
-			n++
-			key := id + "|" + strings.ToLower(e.UpdateID)
-			if old, ok := codes[key]; !ok || old.Time.Before(e.Time) {
-				codes[key] = errorEvent{HResult: e.HResult, Time: e.Time}
-			}
-		}
+		})
 	}
 	return codes, n
 }
@@ -275,5 +283,5 @@ func wsusFQDN(h *host) string {
 // wsusComputerID is the computer target's Id: a GUID WSUS gives a computer
 // when it first registers, made up here from its name so it is stable.
 func wsusComputerID(h *host) string {
-	return uuidFrom("wsus-computer:" + wsusFQDN(h))
+	return h.wsusID
 }

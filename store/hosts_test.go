@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -168,5 +169,46 @@ func TestStore_UpsertHostsRefusesBadNames(t *testing.T) {
 				t.Errorf("store holds %d hosts (%v), want 0", n, err)
 			}
 		})
+	}
+}
+
+// TestStore_UpsertHostsRepeated ensures a name given twice in one call is
+// inserted once and then updated from the later row, as rows of separate
+// calls would be, WSUS facts included.
+func TestStore_UpsertHostsRepeated(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	facts := &WSUSFacts{Server: "WSUS01", ComputerID: "1", Failed: 2, SeenAt: day(2)}
+	c, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1", Group: "A"}, {Name: "pc-1", Group: "B"},
+		{Name: "PC-1", Group: "B"}, {Name: "PC-1", Group: "B", WSUS: facts}})
+	if err != nil || c != (UpsertCounts{Inserted: 1, Updated: 2, Unchanged: 1}) {
+		t.Fatalf("upsert = %+v, %v", c, err)
+	}
+	h, err := s.HostByName(ctx, "PC-1")
+	if err != nil || h.Name != "PC-1" || h.Group != "B" || h.WSUS == nil || *h.WSUS != *facts {
+		t.Fatalf("host %+v (wsus %+v), %v", h, h.WSUS, err)
+	}
+}
+
+// TestStore_SearchFindsNewHosts ensures every host UpsertHosts inserts is
+// in the name search, across the statements of a large batch, a name given
+// twice in one call, and calls that add to hosts already stored.
+func TestStore_SearchFindsNewHosts(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	var first []HostInput
+	for i := range insertChunk + 10 {
+		first = append(first, HostInput{Name: fmt.Sprintf("SRCH-%04d", i)})
+	}
+	first = append(first, HostInput{Name: "srch-0003", Group: "again"})
+	addHosts(t, s, first...)
+	addHosts(t, s, HostInput{Name: "SRCH-0001"}, HostInput{Name: "LATER-1", WSUS: &WSUSFacts{Server: "WSUS01", ComputerID: "x", SeenAt: day(1)}})
+	for search, want := range map[string]int{"srch-": insertChunk + 10, "srch-000": 10, "later-1": 1, "srch-0003": 1} {
+		_, n, err := s.SearchHosts(ctx, search, 1, 0)
+		if err != nil || n != want {
+			t.Errorf("search %q: %d hosts, %v; want %d", search, n, err, want)
+		}
 	}
 }

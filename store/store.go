@@ -28,6 +28,7 @@ type Store struct {
 	write *sql.DB // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
 	read  *sql.DB // query_only pool for everything else
 	now   func() time.Time
+	stmts stmtCache // the writer's bulk statements
 }
 
 // Open opens (creating if needed) the database file at path and applies any
@@ -43,7 +44,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	file := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
-	w, err := sql.Open("sqlite", file+"&_txlock=immediate")
+	// The writer's page cache is 32 MiB rather than SQLite's 2 MiB: bulk
+	// upserts and failure summaries touch hosts all over a large table,
+	// and a small cache spills dirty pages into the WAL mid-transaction
+	// and reads them back. It is an upper bound, reached only by large
+	// databases, and fixed whatever the size of an import.
+	w, err := sql.Open("sqlite", file+"&_pragma=cache_size(-32768)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -97,6 +103,7 @@ func Files(path string) []string {
 // Close runs PRAGMA optimize and closes both pools. Call it last.
 func (s *Store) Close() error {
 	_, _ = s.write.Exec("PRAGMA optimize")
+	s.stmts.close()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 

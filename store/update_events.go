@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,23 +71,20 @@ func (s *Store) AppendUpdateEvents(ctx context.Context, in []EventInput) (EventC
 	return s.addUpdateEvents(ctx, in, false)
 }
 
-// RefreshFailures recomputes the failure summaries of the given hosts, in
-// transactions of a few thousand hosts.
-func (s *Store) RefreshFailures(ctx context.Context, hostIDs []int64) error {
-	const chunk = 2000
-	for lo := 0; lo < len(hostIDs); lo += chunk {
-		set := map[int64]bool{}
-		for _, id := range hostIDs[lo:min(lo+chunk, len(hostIDs))] {
-			set[id] = true
-		}
-		if err := s.withTx(ctx, func(tx *sql.Tx) error { return refreshFailures(ctx, tx, set) }); err != nil {
-			return mapErr("refresh failures", err)
-		}
-	}
-	return nil
-}
+// eventChunk is how many entries one INSERT carries at most: 6 values
+// each (9 unpacked, see historyArgs), under SQLite's 32,766 variables, and
+// a divisor of DefaultBatch in ingest, so every statement of a large
+// import is the one prepared.
+const eventChunk = 2500
 
 func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bool) (EventCounts, error) {
+	if len(in) > 0 {
+		// Prepared outside the transaction, which holds the writer's one
+		// connection: a full batch's statement is the common one.
+		if err := s.prepare(ctx, insertEventsSQL(min(len(in), eventChunk), true)); err != nil {
+			return EventCounts{}, mapErr("add update events", err)
+		}
+	}
 	var c EventCounts
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		c = EventCounts{}
@@ -93,35 +92,45 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 		if err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO update_events
-			(host_id, at, update_id, kb, title, operation, result, hresult, source)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
 		touched := map[int64]bool{}
+		var chunk []int      // indexes into in of the next statement's entries
+		var chunkIDs []int64 // their hosts' ids
+		var args []any       // reused for every statement
+		insert := func() error {
+			if len(chunk) == 0 {
+				return nil
+			}
+			var n int
+			n, args, err = s.insertEvents(ctx, tx, in, chunk, chunkIDs, args, touched)
+			if err != nil {
+				return err
+			}
+			c.Inserted += n
+			c.Duplicates += len(chunk) - n
+			chunk, chunkIDs = chunk[:0], chunkIDs[:0]
+			return nil
+		}
+		var lastName string // a batch holds a host's entries together: look each run up once
+		var lastID int64
+		lastOK := false
 		for i, e := range in {
-			id, ok := ids[strings.ToLower(e.HostName)]
-			if !ok {
+			if i == 0 || e.HostName != lastName {
+				lastName = e.HostName
+				lastID, lastOK = ids[strings.ToLower(e.HostName)]
+			}
+			if !lastOK {
 				c.UnknownIdx = append(c.UnknownIdx, i)
 				continue
 			}
-			updateID := e.UpdateID
-			if updateID == "" {
-				updateID = e.KB
+			chunk, chunkIDs = append(chunk, i), append(chunkIDs, lastID)
+			if len(chunk) == eventChunk {
+				if err := insert(); err != nil {
+					return err
+				}
 			}
-			res, err := stmt.ExecContext(ctx, id, e.At.UnixMilli(), updateID, e.KB, e.Title,
-				e.Operation, e.Result, int64(e.HResult), e.Source)
-			if err != nil {
-				return fmt.Errorf("event %d for %q: %w", i, e.HostName, err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				c.Inserted++
-				touched[id] = true
-			} else {
-				c.Duplicates++
-			}
+		}
+		if err := insert(); err != nil {
+			return err
 		}
 		for id := range touched {
 			c.Touched = append(c.Touched, id)
@@ -129,16 +138,75 @@ func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bo
 		if !refresh {
 			return nil
 		}
-		return refreshFailures(ctx, tx, touched)
+		return refreshFailures(ctx, tx, slices.Sorted(maps.Keys(touched)))
 	})
 	return c, mapErr("add update events", err)
+}
+
+// insertEvents inserts the entries in[i] for i in chunk, whose hosts are
+// ids, in one statement, skipping those already stored; it adds the hosts
+// that gained an entry to touched and returns how many were new, and args
+// to reuse.
+//
+// When every entry is new, every host gained one. Otherwise the new
+// entries are the ones with an id above the largest before the statement:
+// without AUTOINCREMENT SQLite gives a new row the largest rowid plus one,
+// and the transaction holds the write lock. (RETURNING would name them
+// too, at the price of a temporary table and a row read back for every
+// entry.)
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, in []EventInput, chunk []int, ids []int64,
+	args []any, touched map[int64]bool) (int, []any, error) {
+	var before int64
+	if err := tx.QueryRowContext(ctx, "SELECT ifnull(max(id), 0) FROM update_events").Scan(&before); err != nil {
+		return 0, args, err
+	}
+	query, args := historyArgs(in, chunk, ids, args[:0])
+	stmt, err := s.txStmt(ctx, tx, query)
+	if err != nil {
+		return 0, args, err
+	}
+	res, err := stmt.ExecContext(ctx, args...)
+	clear(args) // let go of the batch's strings
+	if err != nil {
+		return 0, args, fmt.Errorf("insert %d events: %w", len(chunk), err)
+	}
+	n64, err := res.RowsAffected()
+	if err != nil {
+		return 0, args, err
+	}
+	switch n := int(n64); {
+	case n == len(chunk):
+		for _, id := range ids {
+			touched[id] = true
+		}
+	case n > 0:
+		gained, err := tx.QueryContext(ctx, "SELECT DISTINCT host_id FROM update_events WHERE id > ?", before)
+		if err != nil {
+			return 0, args, err
+		}
+		defer gained.Close()
+		for gained.Next() {
+			var id int64
+			if err := gained.Scan(&id); err != nil {
+				return 0, args, err
+			}
+			touched[id] = true
+		}
+		if err := gained.Err(); err != nil {
+			return 0, args, err
+		}
+	}
+	return int(n64), args, nil
 }
 
 // hostIDs resolves the distinct host names of in, keyed by lower-case name.
 func hostIDs(ctx context.Context, q querier, in []EventInput) (map[string]int64, error) {
 	var names []string
 	seen := map[string]bool{}
-	for _, e := range in {
+	for i, e := range in {
+		if i > 0 && e.HostName == in[i-1].HostName {
+			continue // the same host as the entry before: already seen
+		}
 		k := strings.ToLower(e.HostName)
 		if !seen[k] {
 			seen[k] = true
@@ -162,45 +230,6 @@ func hostIDs(ctx context.Context, q querier, in []EventInput) (map[string]int64,
 		ids[strings.ToLower(name)] = id
 	}
 	return ids, rows.Err()
-}
-
-// refreshFailures recomputes the failure summary of the given hosts from
-// their history: a host is failing when the newest attempt at some update
-// failed, and its summary is the newest such failure.
-func refreshFailures(ctx context.Context, q querier, hosts map[int64]bool) error {
-	if len(hosts) == 0 {
-		return nil
-	}
-	ids := make([]int64, 0, len(hosts))
-	for id := range hosts {
-		ids = append(ids, id)
-	}
-	arg, _ := json.Marshal(ids)
-	_, err := q.ExecContext(ctx, `UPDATE hosts SET
-			state = CASE WHEN EXISTS (SELECT 1 FROM update_events e WHERE e.host_id = hosts.id) THEN 'ok' ELSE 'unknown' END,
-			fail_event_id = NULL, fail_hresult = NULL, fail_at = NULL, fail_kb = '', fail_title = ''
-		WHERE id IN (SELECT value FROM json_each(?))`, string(arg))
-	if err != nil {
-		return err
-	}
-	_, err = q.ExecContext(ctx, `WITH latest AS (
-			SELECT host_id, id, at, hresult, kb, title, result,
-				-- One update is one KB where there is a KB: a retry recorded
-				-- under another update ID (a repair's evidence, a revision)
-				-- still counts as the same update.
-				row_number() OVER (PARTITION BY host_id, CASE WHEN kb <> '' THEN kb ELSE update_id END
-					ORDER BY at DESC, id DESC) AS rn
-			FROM update_events
-			WHERE operation = 'Installation' AND host_id IN (SELECT value FROM json_each(?1))
-		), fails AS (
-			SELECT host_id, id, at, hresult, kb, title,
-				row_number() OVER (PARTITION BY host_id ORDER BY at DESC, id DESC) AS rn
-			FROM latest WHERE rn = 1 AND result = 'Failed'
-		)
-		UPDATE hosts SET state = 'failing', fail_event_id = fails.id, fail_hresult = fails.hresult,
-			fail_at = fails.at, fail_kb = fails.kb, fail_title = fails.title
-		FROM fails WHERE fails.host_id = hosts.id AND fails.rn = 1`, string(arg))
-	return err
 }
 
 // History returns one page of a host's update history, newest first, and

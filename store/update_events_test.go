@@ -112,3 +112,43 @@ func TestStore_HResultRange(t *testing.T) {
 		t.Fatalf("failure %+v, want 0xFFFFFFFF", h.Failure)
 	}
 }
+
+// TestStore_AddUpdateEventsStoredAsGiven ensures the bulk insert stores
+// every field as given: an update ID apart from the KB, none (the KB
+// then), codes with the top bit set, and words outside the known ones.
+func TestStore_AddUpdateEventsStoredAsGiven(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s, HostInput{Name: "PC1"})
+	in := []EventInput{
+		{HostName: "PC1", At: day(1), UpdateID: "guid-1", KB: "KB5001", Title: "a", Operation: "Installation",
+			Result: run.ResultFailed, HResult: 0x80070002, Source: SourceWSUS},
+		{HostName: "PC1", At: day(2), KB: "KB5002", Title: "b", Operation: "Uninstallation",
+			Result: run.ResultSucceededWithErrors, HResult: 0xFFFFFFFF, Source: SourceRepair},
+	}
+	odd := []EventInput{{HostName: "PC1", At: day(3), KB: "KB5003", Title: "c", Operation: "Installation",
+		Result: "Weird", Source: SourceHost}}
+	if c := addEvents(t, s, in...); c.Inserted != 2 {
+		t.Fatalf("counts %+v", c)
+	}
+	if c := addEvents(t, s, odd...); c.Inserted != 1 {
+		t.Fatalf("counts %+v", c)
+	}
+	h, _ := s.HostByName(ctx, "PC1")
+	got, _, err := s.History(ctx, h.ID, 10, 0)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("history %+v, %v", got, err)
+	}
+	for i, want := range []EventInput{odd[0], in[1], in[0]} {
+		e := got[i]
+		wantID := want.UpdateID
+		if wantID == "" {
+			wantID = want.KB
+		}
+		if !e.At.Equal(want.At) || e.UpdateID != wantID || e.KB != want.KB || e.Title != want.Title ||
+			e.Operation != want.Operation || e.Result != want.Result || e.HResult != want.HResult || e.Source != want.Source {
+			t.Errorf("entry %d = %+v, want %+v", i, e, want)
+		}
+	}
+}

@@ -35,51 +35,6 @@ type WSUSCursor struct {
 	FullAt time.Time
 }
 
-// wsusFacts holds the statements that store a host's WSUS facts inside
-// UpsertHosts' transaction.
-type wsusFacts struct {
-	update, seen *sql.Stmt
-}
-
-func prepareWSUSFacts(ctx context.Context, tx *sql.Tx) (*wsusFacts, error) {
-	// Facts that differ, or a gone host listed again, count as a change;
-	// the time seen alone does not, or every sync would update every host.
-	update, err := tx.PrepareContext(ctx, `UPDATE hosts SET wsus_server = ?1, wsus_computer_id = ?2,
-			wsus_failed = ?3, wsus_needed = ?4, wsus_pending_reboot = ?5, wsus_unknown = ?6,
-			gone_at = NULL, updated_at = ?7
-		WHERE name = ?8 AND (wsus_server, wsus_computer_id, ifnull(wsus_failed, -1), ifnull(wsus_needed, -1),
-			ifnull(wsus_pending_reboot, -1), ifnull(wsus_unknown, -1), gone_at IS NULL)
-			IS NOT (?1, ?2, ?3, ?4, ?5, ?6, 1)`)
-	if err != nil {
-		return nil, err
-	}
-	seen, err := tx.PrepareContext(ctx, "UPDATE hosts SET wsus_seen_at = ? WHERE name = ?")
-	if err != nil {
-		update.Close()
-		return nil, err
-	}
-	return &wsusFacts{update: update, seen: seen}, nil
-}
-
-// set stores f for the named host and reports whether anything but the
-// time seen changed.
-func (w *wsusFacts) set(ctx context.Context, name string, f WSUSFacts, now int64) (bool, error) {
-	res, err := w.update.ExecContext(ctx, f.Server, f.ComputerID, f.Failed, f.Needed, f.PendingReboot, f.Unknown, now, name)
-	if err != nil {
-		return false, err
-	}
-	if _, err := w.seen.ExecContext(ctx, ms(f.SeenAt), name); err != nil {
-		return false, err
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
-}
-
-func (w *wsusFacts) close() {
-	w.update.Close()
-	w.seen.Close()
-}
-
 // WSUSCursor returns the sync position of the named WSUS server, or an
 // error wrapping ErrNotFound before its first committed sync.
 func (s *Store) WSUSCursor(ctx context.Context, server string) (WSUSCursor, error) {

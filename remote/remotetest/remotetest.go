@@ -44,7 +44,17 @@ func NewFleet(tb testing.TB, n int) *Fleet {
 // once the fleet is known.
 func NewFleetWith(tb testing.TB, n int, mod func(*sim.Fleet, *sim.Options)) *Fleet {
 	tb.Helper()
-	f := sim.NewFleet(sim.FleetConfig{Seed: 3, Hosts: n, End: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)})
+	return NewFleetOf(tb, sim.FleetConfig{Seed: 3, Hosts: n}, mod)
+}
+
+// NewFleetOf is NewFleetWith for the fleet cfg describes; a zero End is
+// the tests' fixed 2026-11-20.
+func NewFleetOf(tb testing.TB, cfg sim.FleetConfig, mod func(*sim.Fleet, *sim.Options)) *Fleet {
+	tb.Helper()
+	if cfg.End.IsZero() {
+		cfg.End = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	}
+	f := sim.NewFleet(cfg)
 	// Tests choose their faults; the seed's own are cleared.
 	for i := range f.Hosts {
 		f.Hosts[i].Fault, f.Hosts[i].RebootPending = sim.FaultNone, false

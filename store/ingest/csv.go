@@ -49,10 +49,14 @@ func (e *FileError) Error() string { return e.Err.Error() }
 // Unwrap returns the cause.
 func (e *FileError) Unwrap() error { return e.Err }
 
-// rows feeds one kind of file's rows to its writer.
-type rows interface {
+// rows feeds one kind of file's rows to its writer: parse checks a row
+// and makes it the store's record, on the goroutine that reads the file;
+// add queues it (or refuses it for parse's error) on the goroutine that
+// called ImportCSV, which alone touches the writer and the report.
+type rows[T any] interface {
 	header(cols []string) error
-	addRow(ctx context.Context, rec []string, line int) error // the error is the store's
+	parse(rec []string) (T, error)
+	add(ctx context.Context, rec T, err error, line int) error // the error is the store's
 	pending() int
 	close(ctx context.Context) (Counts, error)
 }
@@ -66,7 +70,14 @@ type rows interface {
 // an error when the input cannot be read or the store fails (a *FileError
 // when refused before any row); rows stored before that stay committed.
 // Refused rows alone are not an error: Counts.Rejected says how many.
+//
+// The file is read and its rows checked on a goroutine of its own while
+// the store takes the batches before, so the two use two cores; it has
+// stopped reading in by the time ImportCSV returns.
 func ImportCSV(ctx context.Context, st *store.Store, kind Kind, in io.Reader, o CSVOptions) (Counts, error) {
+	if kind != Hosts && kind != History {
+		return Counts{}, fmt.Errorf("ingest: unknown kind %q", kind)
+	}
 	if o.Messages == nil {
 		o.Messages = io.Discard
 	}
@@ -79,16 +90,6 @@ func ImportCSV(ctx context.Context, st *store.Store, kind Kind, in io.Reader, o 
 	msgs := bufio.NewWriter(o.Messages)
 	defer msgs.Flush()
 	rep := &report{file: o.Name, w: msgs}
-	var r rows
-	switch kind {
-	case Hosts:
-		r = &hostRows{w: NewHostWriter(st, o.Batch, rep.reject)}
-	case History:
-		r = &historyRows{w: NewHistoryWriter(st, store.SourceImport, o.Batch, rep.reject)}
-	default:
-		return Counts{}, fmt.Errorf("ingest: unknown kind %q", kind)
-	}
-	rep.pending = r.pending
 
 	br := bufio.NewReaderSize(in, 64<<10)
 	if err := skipBOM(br); err != nil {
@@ -104,6 +105,16 @@ func ImportCSV(ctx context.Context, st *store.Store, kind Kind, in io.Reader, o 
 	if err != nil {
 		return Counts{}, &FileError{fmt.Errorf("%s: header: %w", o.Name, err)}
 	}
+	if kind == Hosts {
+		return importRows(ctx, &hostRows{w: NewHostWriter(st, o.Batch, rep.reject)}, cr, header, rep, o)
+	}
+	return importRows(ctx, &historyRows{w: NewHistoryWriter(st, store.SourceImport, o.Batch, rep.reject),
+		source: store.SourceImport}, cr, header, rep, o)
+}
+
+// importRows checks the header and imports every row after it into r.
+func importRows[T any](ctx context.Context, r rows[T], cr *csv.Reader, header []string, rep *report, o CSVOptions) (Counts, error) {
+	rep.pending = r.pending
 	if err := r.header(header); err != nil {
 		return Counts{}, &FileError{fmt.Errorf("%s:1: %w", o.Name, err)}
 	}
@@ -112,61 +123,6 @@ func ImportCSV(ctx context.Context, st *store.Store, kind Kind, in io.Reader, o 
 	rep.writeMessages()
 	c.Read, c.Rejected = rep.read, rep.rejected
 	return c, errors.Join(readErr, storeErr)
-}
-
-// readRows feeds every row after the header to r until the input ends, the
-// reader cannot go on (the error it returns), or the store fails (which
-// r.close reports).
-func readRows(ctx context.Context, cr *csv.Reader, r rows, rep *report, header []string, o CSVOptions) error {
-	// The reader reuses the record, so the names are kept apart.
-	cols := make([]string, len(header))
-	for i, h := range header {
-		cols[i] = strings.ToLower(strings.TrimSpace(h))
-	}
-	width, last := len(header), o.Now()
-	line := 1
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			// Declared here, not for every row: errors.As moves its target
-			// to the heap.
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				// The reader resumes on the line after the error, so one
-				// bad quote costs the rows it swallowed, not the rest of
-				// the file.
-				rep.read++
-				rep.refuse(pe.StartLine, describeParseError(pe))
-				continue
-			}
-			// The reader cannot go on; the good rows read so far are
-			// stored by close.
-			return fmt.Errorf("%s: read after line %d: %w", o.Name, line, err)
-		}
-		rep.read++
-		line, _ = cr.FieldPos(0)
-		if len(rec) != width {
-			rep.refuse(line, fmt.Sprintf("has %d fields, header has %d", len(rec), width))
-		} else if err := checkLengths(cols, rec); err != nil {
-			rep.refuse(line, err.Error())
-		} else if !validUTF8(rec) {
-			rep.refuse(line, "not valid UTF-8 (save the file as CSV UTF-8)")
-		} else if err := r.addRow(ctx, rec, line); err != nil {
-			return nil // the store failed; close returns its error
-		}
-		if r.pending() == 0 {
-			rep.writeMessages()
-		}
-		if rep.read%o.ProgressEvery == 0 {
-			if now := o.Now(); now.Sub(last) >= time.Second {
-				last = now
-				rep.progress(cr.InputOffset(), o.Size)
-			}
-		}
-	}
 }
 
 // skipBOM drops a UTF-8 byte order mark and refuses UTF-16, which Excel's

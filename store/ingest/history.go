@@ -161,6 +161,7 @@ func historyOptional() []string { return []string{"update_id"} }
 // historyRows reads the history file's rows into a HistoryWriter.
 type historyRows struct {
 	w                         *HistoryWriter
+	source                    string // w's, read by parse on the reading goroutine
 	host, at, kb, title, op   int
 	result, hresult, updateID int
 }
@@ -175,7 +176,7 @@ func (r *historyRows) header(cols []string) error {
 	return nil
 }
 
-func (r *historyRows) addRow(ctx context.Context, rec []string, line int) error {
+func (r *historyRows) parse(rec []string) (store.EventInput, error) {
 	h := HistoryRecord{Host: cell(rec, r.host), KB: cell(rec, r.kb), UpdateID: cell(rec, r.updateID),
 		Title: cell(rec, r.title), Operation: cell(rec, r.op), Result: cell(rec, r.result)}
 	var atErr, codeErr error
@@ -191,7 +192,10 @@ func (r *historyRows) addRow(ctx context.Context, rec []string, line int) error 
 		c, codeErr = hresult.Parse(v)
 		h.HResult = uint32(c)
 	}
-	e, err := validateHistory(h, r.w.source, atErr, codeErr)
+	return validateHistory(h, r.source, atErr, codeErr)
+}
+
+func (r *historyRows) add(ctx context.Context, e store.EventInput, err error, line int) error {
 	return r.w.add(ctx, e, err, line)
 }
 

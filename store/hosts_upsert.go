@@ -1,0 +1,329 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// UpsertHosts inserts new hosts and updates changed ones, by name, in one
+// transaction. A row identical to the stored host counts as unchanged, so
+// importing the same file twice changes nothing. A name or FQDN that
+// ValidateHostName refuses fails the whole call, before anything is written,
+// with an error wrapping ErrInvalidHostName.
+//
+// The batch's stored hosts are read in one query and compared here, so an
+// unchanged host costs no write at all (an incremental sync is mostly
+// those); new hosts are inserted many to a statement, and added to the
+// name search in one more: each statement that writes the search index
+// (FTS5) makes it flush what it holds, and one flush per host is what
+// made large imports quadratic. UpsertHosts is the only code that inserts
+// hosts, and must stay so, or the search misses the others.
+func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, error) {
+	for _, h := range in {
+		if err := checkHostInput(h); err != nil {
+			return UpsertCounts{}, fmt.Errorf("store: upsert hosts: %w", err)
+		}
+	}
+	if len(in) > 0 {
+		// A batch's hosts are all new on a first import or sync: their
+		// statement is the one to have ready.
+		if err := s.prepare(ctx, insertHostsSQL(min(len(in), insertChunk), in[0].WSUS != nil)); err != nil {
+			return UpsertCounts{}, mapErr("upsert hosts", err)
+		}
+	}
+	var c UpsertCounts
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		u := hostUpsert{st: s, ctx: ctx, tx: tx, now: s.now().UnixMilli()}
+		var err error
+		c, err = u.run(in)
+		return err
+	})
+	return c, mapErr("upsert hosts", err)
+}
+
+// storedHost is what UpsertHosts compares a host's input with.
+type storedHost struct {
+	id                                  int64
+	fqdn, address, os, build, group     string
+	lastReport                          sql.NullInt64
+	wsusServer, wsusID                  string
+	wFailed, wNeeded, wReboot, wUnknown sql.NullInt64
+	wSeen, gone                         sql.NullInt64
+	pending                             bool // queued for insert in this call, not yet written
+}
+
+// sameHostFields reports whether h leaves the stored host's own fields as
+// they are; the stored texts compare byte for byte, as SQL's IS does.
+func (sh *storedHost) sameHostFields(h HostInput) bool {
+	lr := ms(h.LastReportAt)
+	return sh.fqdn == h.FQDN && sh.address == h.Address && sh.os == h.OSCaption && sh.build == h.OSBuild &&
+		sh.group == h.Group && sh.lastReport == lr
+}
+
+// sameWSUS reports whether f is what the host holds and the host is not
+// gone; the time seen alone is no change, or every sync would update every
+// host.
+func (sh *storedHost) sameWSUS(f WSUSFacts) bool {
+	eq := func(v sql.NullInt64, n int) bool { return v.Valid && v.Int64 == int64(n) }
+	return sh.wsusServer == f.Server && sh.wsusID == f.ComputerID && eq(sh.wFailed, f.Failed) &&
+		eq(sh.wNeeded, f.Needed) && eq(sh.wReboot, f.PendingReboot) && eq(sh.wUnknown, f.Unknown) && !sh.gone.Valid
+}
+
+// hostUpsert is one UpsertHosts inside its transaction.
+type hostUpsert struct {
+	maxID   int64 // the largest host id before this call
+	st      *Store
+	ctx     context.Context
+	tx      *sql.Tx
+	now     int64
+	stored  map[string]*storedHost    // by lower-case name
+	insert  []HostInput               // new hosts not yet written, without WSUS facts
+	insertW []HostInput               // and with them
+	seen    map[sql.NullInt64][]int64 // unchanged hosts whose time seen moves: time -> ids
+	update  *sql.Stmt
+}
+
+// insertChunk is how many hosts one INSERT carries at most: up to 16
+// values each, under SQLite's 32,766 variables, and a divisor of
+// DefaultBatch in ingest, so every statement of a large import is the one
+// prepared.
+const insertChunk = 1250
+
+func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
+	var c UpsertCounts
+	if err := u.tx.QueryRowContext(u.ctx, "SELECT ifnull(max(id), 0) FROM hosts").Scan(&u.maxID); err != nil {
+		return c, err
+	}
+	if err := u.load(in); err != nil {
+		return c, err
+	}
+	defer func() {
+		if u.update != nil {
+			u.update.Close()
+		}
+	}()
+	for _, h := range in {
+		key := strings.ToLower(h.Name)
+		sh := u.stored[key]
+		if sh != nil && sh.pending {
+			// The same name twice in one call: the first must exist before
+			// the second can update it.
+			if err := u.flushInserts(); err != nil {
+				return c, err
+			}
+			if err := u.load([]HostInput{h}); err != nil {
+				return c, err
+			}
+			sh = u.stored[key]
+		}
+		if sh == nil {
+			q := &u.insert
+			if h.WSUS != nil {
+				q = &u.insertW
+			}
+			*q = append(*q, h)
+			u.stored[key] = &storedHost{pending: true}
+			c.Inserted++
+			if len(*q) == insertChunk {
+				if err := u.flushInserts(); err != nil {
+					return c, err
+				}
+			}
+			continue
+		}
+		changed := !sh.sameHostFields(h) || (h.WSUS != nil && !sh.sameWSUS(*h.WSUS))
+		switch {
+		case changed:
+			if err := u.updateHost(sh, h); err != nil {
+				return c, fmt.Errorf("host %q: %w", h.Name, err)
+			}
+			c.Updated++
+		default:
+			if h.WSUS != nil && sh.wSeen != ms(h.WSUS.SeenAt) {
+				if u.seen == nil {
+					u.seen = map[sql.NullInt64][]int64{}
+				}
+				sh.wSeen = ms(h.WSUS.SeenAt)
+				u.seen[sh.wSeen] = append(u.seen[sh.wSeen], sh.id)
+			}
+			c.Unchanged++
+		}
+	}
+	if err := u.flushInserts(); err != nil {
+		return c, err
+	}
+	if c.Inserted > 0 {
+		// The name search learns the new hosts in one statement (migration
+		// 0005): they are the rows above the largest id before, since
+		// without AUTOINCREMENT SQLite numbers a new row the largest plus
+		// one, and the transaction holds the write lock.
+		if _, err := u.tx.ExecContext(u.ctx, "INSERT INTO hosts_search (rowid, name) SELECT id, name FROM hosts WHERE id > ?",
+			u.maxID); err != nil {
+			return c, fmt.Errorf("index %d new hosts for search: %w", c.Inserted, err)
+		}
+	}
+	return c, u.flushSeen()
+}
+
+// load reads the stored hosts named in in.
+func (u *hostUpsert) load(in []HostInput) error {
+	if u.stored == nil {
+		u.stored = make(map[string]*storedHost, len(in))
+	}
+	names := make([]string, len(in))
+	for i, h := range in {
+		names[i] = h.Name
+	}
+	arg, err := json.Marshal(names)
+	if err != nil {
+		return err
+	}
+	// name is COLLATE NOCASE, so IN matches names in any case.
+	rows, err := u.tx.QueryContext(u.ctx, `SELECT id, name, fqdn, address, os_caption, os_build, wsus_group, last_report_at,
+			wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at, gone_at
+		FROM hosts WHERE name IN (SELECT value FROM json_each(?))`, string(arg))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sh storedHost
+		var name string
+		if err := rows.Scan(&sh.id, &name, &sh.fqdn, &sh.address, &sh.os, &sh.build, &sh.group, &sh.lastReport,
+			&sh.wsusServer, &sh.wsusID, &sh.wFailed, &sh.wNeeded, &sh.wReboot, &sh.wUnknown, &sh.wSeen, &sh.gone); err != nil {
+			return err
+		}
+		u.stored[strings.ToLower(name)] = &sh
+	}
+	return rows.Err()
+}
+
+// flushInserts writes the queued new hosts, insertChunk to a statement.
+func (u *hostUpsert) flushInserts() error {
+	if err := u.insertHosts(u.insert, false); err != nil {
+		return err
+	}
+	if err := u.insertHosts(u.insertW, true); err != nil {
+		return err
+	}
+	clear(u.insert)
+	clear(u.insertW)
+	u.insert, u.insertW = u.insert[:0], u.insertW[:0]
+	// The pending entries stay pending: a name given again reads its row.
+	return nil
+}
+
+// insertHosts inserts hosts in one statement; wsus says they all carry
+// WSUS facts, else none does and the columns keep their defaults.
+func (u *hostUpsert) insertHosts(hosts []HostInput, wsus bool) error {
+	if len(hosts) == 0 {
+		return nil
+	}
+	per := 7
+	if wsus {
+		per = 14
+	}
+	stmt, err := u.st.txStmt(u.ctx, u.tx, insertHostsSQL(len(hosts), wsus))
+	if err != nil {
+		return err
+	}
+	args := make([]any, 1, 1+per*len(hosts))
+	args[0] = u.now
+	for _, h := range hosts {
+		args = append(args, h.Name, h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group, ms(h.LastReportAt))
+		if w := h.WSUS; wsus {
+			args = append(args, w.Server, w.ComputerID, w.Failed, w.Needed, w.PendingReboot, w.Unknown, ms(w.SeenAt))
+		}
+	}
+	if _, err := stmt.ExecContext(u.ctx, args...); err != nil {
+		return fmt.Errorf("insert %d hosts from %q: %w", len(hosts), hosts[0].Name, err)
+	}
+	return nil
+}
+
+// insertHostsSQL is the INSERT of n hosts, with their WSUS facts or not.
+func insertHostsSQL(n int, wsus bool) string {
+	cols, per := "name, fqdn, address, os_caption, os_build, wsus_group, last_report_at", 7
+	if wsus {
+		cols += ", wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at"
+		per = 14
+	}
+	// Plain ? only: the driver looks each named or numbered parameter's
+	// name up in a list as long as the statement's, once per parameter.
+	// The time stamps are one value for all, the first ?: each value bound
+	// is a call of its own, and cleared by another after the statement.
+	row := "(?" + strings.Repeat(", ?", per-1) + ")"
+	var b strings.Builder
+	b.Grow(n*(len(row)+1) + 512)
+	b.WriteString("INSERT INTO hosts (created_at, updated_at, " + cols + ") SELECT t.now, t.now")
+	for i := range per {
+		b.WriteString(", v.column" + strconv.Itoa(i+1))
+	}
+	b.WriteString(" FROM (SELECT ? AS now) t, (VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(") v")
+	return b.String()
+}
+
+// updateHost writes a changed host's fields and, when h carries them, its
+// WSUS facts, which also bring a gone host back.
+func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
+	if u.update == nil {
+		var err error
+		u.update, err = u.tx.PrepareContext(u.ctx, `UPDATE hosts SET fqdn = ?1, address = ?2, os_caption = ?3,
+				os_build = ?4, wsus_group = ?5, last_report_at = ?6, updated_at = ?7,
+				wsus_server = iif(?8, ?9, wsus_server), wsus_computer_id = iif(?8, ?10, wsus_computer_id),
+				wsus_failed = iif(?8, ?11, wsus_failed), wsus_needed = iif(?8, ?12, wsus_needed),
+				wsus_pending_reboot = iif(?8, ?13, wsus_pending_reboot), wsus_unknown = iif(?8, ?14, wsus_unknown),
+				wsus_seen_at = iif(?8, ?15, wsus_seen_at), gone_at = iif(?8, NULL, gone_at)
+			WHERE id = ?16`)
+		if err != nil {
+			return err
+		}
+	}
+	args := []any{h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group, ms(h.LastReportAt), u.now,
+		false, "", "", nil, nil, nil, nil, nil, sh.id}
+	if w := h.WSUS; w != nil {
+		args[7], args[8], args[9], args[10], args[11] = true, w.Server, w.ComputerID, w.Failed, w.Needed
+		args[12], args[13], args[14] = w.PendingReboot, w.Unknown, ms(w.SeenAt)
+	}
+	if _, err := u.update.ExecContext(u.ctx, args...); err != nil {
+		return err
+	}
+	// A later row of the same call compares with what was written.
+	sh.fqdn, sh.address, sh.os, sh.build, sh.group = h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group
+	sh.lastReport = ms(h.LastReportAt)
+	if w := h.WSUS; w != nil {
+		sh.wsusServer, sh.wsusID, sh.gone, sh.wSeen = w.Server, w.ComputerID, sql.NullInt64{}, ms(w.SeenAt)
+		sh.wFailed = sql.NullInt64{Int64: int64(w.Failed), Valid: true}
+		sh.wNeeded = sql.NullInt64{Int64: int64(w.Needed), Valid: true}
+		sh.wReboot = sql.NullInt64{Int64: int64(w.PendingReboot), Valid: true}
+		sh.wUnknown = sql.NullInt64{Int64: int64(w.Unknown), Valid: true}
+	}
+	return nil
+}
+
+// flushSeen stamps the unchanged hosts a sync listed with its time, one
+// statement per time (a sync has one).
+func (u *hostUpsert) flushSeen() error {
+	for at, ids := range u.seen {
+		arg, err := json.Marshal(ids)
+		if err != nil {
+			return err
+		}
+		if _, err := u.tx.ExecContext(u.ctx, "UPDATE hosts SET wsus_seen_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+			at, string(arg)); err != nil {
+			return fmt.Errorf("stamp %d hosts seen: %w", len(ids), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package ingest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// benchScale is the share of the issue's sizes (100,000 hosts, 2,000,000
+// history rows) the benchmarks use: WSUSFIX_BENCH_SCALE, or 0.1 when unset
+// so a plain -bench run stays short. WSUSFIX_BENCH_SCALE=1 runs the full
+// sizes.
+func benchScale(tb testing.TB) float64 {
+	v := os.Getenv("WSUSFIX_BENCH_SCALE")
+	if v == "" {
+		return 0.1
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 || f > 10 {
+		tb.Fatalf("WSUSFIX_BENCH_SCALE=%q: want a number in (0, 10]", v)
+	}
+	return f
+}
+
+// benchHostName is the name of the i-th generated host.
+func benchHostName(i int) string { return fmt.Sprintf("BENCH-%06d", i) }
+
+// writeHostsCSV writes n hosts to a file under dir and returns its path.
+// Every value is valid, as an inventory export would be.
+func writeHostsCSV(tb testing.TB, dir string, n int) string {
+	tb.Helper()
+	path := filepath.Join(dir, fmt.Sprintf("hosts-%d.csv", n))
+	writeCSV(tb, path, func(w *bufio.Writer) {
+		w.WriteString(hostsHeader)
+		base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		groups := []string{"Workstations - Broad", "Workstations - Pilot", "Laptops - Remote", "Servers - Tier 1"}
+		for i := range n {
+			name := benchHostName(i)
+			fmt.Fprintf(w, "%s,%s.corp.example,10.%d.%d.%d,Microsoft Windows 11 Enterprise,10.0.26100.%d,%s,%s\n",
+				name, strings.ToLower(name), i>>16&255, i>>8&255, i&255, 1000+i%6000, groups[i%len(groups)],
+				base.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
+		}
+	})
+	return path
+}
+
+// writeHistoryCSV writes perHost history rows for each of hosts hosts,
+// host by host as a per-host export would, one in ten of them a failure.
+func writeHistoryCSV(tb testing.TB, dir string, hosts, perHost int) string {
+	tb.Helper()
+	path := filepath.Join(dir, fmt.Sprintf("history-%d.csv", hosts*perHost))
+	writeCSV(tb, path, func(w *bufio.Writer) {
+		w.WriteString("host,time,kb,title,operation,result,hresult\n")
+		base := time.Date(2026, 5, 1, 3, 0, 0, 0, time.UTC)
+		for i := range hosts {
+			name := benchHostName(i)
+			for j := range perHost {
+				at := base.Add(time.Duration(j)*7*24*time.Hour + time.Duration(i%86400)*time.Second)
+				kb := 5040000 + j*37
+				result, code := "Succeeded", ""
+				if (i+j)%10 == 0 {
+					result, code = "Failed", "0x80070002"
+				}
+				fmt.Fprintf(w, "%s,%s,KB%d,%s Cumulative Update for Windows 11 Version 24H2 for x64-based Systems (KB%d),Installation,%s,%s\n",
+					name, at.Format(time.RFC3339), kb, at.Format("2006-01"), kb, result, code)
+			}
+		}
+	})
+	return path
+}
+
+func writeCSV(tb testing.TB, path string, fill func(*bufio.Writer)) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fill(w)
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// The sqlite3 CLI's tables for the same files: the CSV's columns, with the
+// unique keys the real schema has (hosts by name without case; history by
+// host, time, update and operation, the update being the KB here since the
+// file has no update_id).
+const (
+	sqliteHostsTable = `CREATE TABLE hosts (name TEXT NOT NULL COLLATE NOCASE UNIQUE, fqdn TEXT, address TEXT,
+		os TEXT, os_build TEXT, "group" TEXT, last_report TEXT);`
+	sqliteHistoryTable = `CREATE TABLE history (host TEXT NOT NULL, time TEXT NOT NULL, kb TEXT, title TEXT,
+		operation TEXT NOT NULL, result TEXT, hresult TEXT, UNIQUE (host, time, kb, operation));`
+)
+
+// benchRounds is WSUSFIX_BENCH_ROUNDS, how many times each side of a
+// comparison runs (alternately) so the best of each can be taken on a
+// shared machine; 1 when unset.
+func benchRounds(tb testing.TB) int {
+	v := os.Getenv("WSUSFIX_BENCH_ROUNDS")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 20 {
+		tb.Fatalf("WSUSFIX_BENCH_ROUNDS=%q: want 1 to 20", v)
+	}
+	return n
+}
+
+// cost is what one side of a comparison took: wall time and the CPU time
+// (user and system) of the process doing the work, which other load on
+// the machine disturbs less.
+type cost struct{ wall, cpu time.Duration }
+
+// best keeps the lower of each.
+func (c cost) best(o cost) cost {
+	if c.wall == 0 || (o.wall > 0 && o.wall < c.wall) {
+		c.wall = o.wall
+	}
+	if c.cpu == 0 || (o.cpu > 0 && o.cpu < c.cpu) {
+		c.cpu = o.cpu
+	}
+	return c
+}
+
+// processCPU returns the CPU time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// sqliteImport times the sqlite3 CLI's `.import --csv --skip 1` of csvPath
+// into a fresh database holding create's table, WAL and synchronous FULL
+// as the store's; it skips the benchmark when sqlite3 is not installed.
+func sqliteImport(tb testing.TB, dir, create, table, csvPath string) cost {
+	tb.Helper()
+	bin, err := exec.LookPath("sqlite3")
+	if err != nil {
+		tb.Skip("sqlite3 is not installed: no comparison")
+	}
+	db := filepath.Join(dir, "cli-"+table+".db")
+	os.Remove(db)
+	script := "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\n" + create + "\n.import --csv --skip 1 " + csvPath + " " + table + "\n"
+	cmd := exec.Command(bin, db)
+	cmd.Stdin = strings.NewReader(script)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(start)
+	if err != nil {
+		tb.Fatalf("sqlite3: %v\n%s", err, out)
+	}
+	return cost{wall: d, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+}
+
+// peakHeap samples the live heap until stop is called and returns the
+// highest value seen, in bytes: what the process holds after each
+// collection, not garbage awaiting the next one.
+func peakHeap() (stop func() uint64) {
+	runtime.GC()
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		for {
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	})
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		return peak.Load()
+	}
+}
