@@ -49,9 +49,10 @@ type Failure struct {
 
 // HostInput is a host as an import supplies it.
 type HostInput struct {
-	Name         string
-	FQDN         string
-	Address      string
+	Name    string
+	FQDN    string
+	Address string
+	// (A sync, with WSUS set, keeps a stored host's address: see UpsertHosts.)
 	OSCaption    string
 	OSBuild      string
 	Group        string

@@ -135,6 +135,12 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			}
 			continue
 		}
+		if h.WSUS != nil {
+			// A sync never sets or clears the address: it is the inventory's
+			// own choice of where to dial instead of the name (WSUS's IP is
+			// where the client last reported from, not where to reach it).
+			h.Address = sh.address
+		}
 		changed := !sh.sameHostFields(h) || (h.WSUS != nil && !sh.sameWSUS(*h.WSUS))
 		switch {
 		case changed:

@@ -92,3 +92,22 @@ func TestStore_WSUSGone(t *testing.T) {
 		t.Errorf("relisted host gone at %v, seen %v", back.GoneAt, back.WSUS.SeenAt)
 	}
 }
+
+// TestStore_SyncKeepsAddress ensures a sync (WSUS facts set) neither
+// replaces nor clears the address an import gave a host: it is where the
+// inventory says to dial, which WSUS does not know.
+func TestStore_SyncKeepsAddress(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s, HostInput{Name: "PC-1", Address: "192.0.2.7:5986"})
+	f := &WSUSFacts{Server: "WSUS01", ComputerID: "0a1b2c3d-0000-4000-8000-000000000001", SeenAt: fixedNow}
+	c, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1", FQDN: "pc-1.corp.test", WSUS: f}})
+	if err != nil || c.Updated != 1 {
+		t.Fatalf("sync upsert %+v, %v", c, err)
+	}
+	h, err := s.HostByName(ctx, "PC-1")
+	if err != nil || h.Address != "192.0.2.7:5986" || h.FQDN != "pc-1.corp.test" {
+		t.Errorf("after a sync: address %q, fqdn %q (%v); want the imported address kept", h.Address, h.FQDN, err)
+	}
+}
