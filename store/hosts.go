@@ -49,10 +49,9 @@ type Failure struct {
 
 // HostInput is a host as an import supplies it.
 type HostInput struct {
-	Name    string
-	FQDN    string
-	Address string
-	// (A sync, with WSUS set, keeps a stored host's address: see UpsertHosts.)
+	Name         string
+	FQDN         string
+	Address      string // a sync (WSUS set) keeps a stored host's address
 	OSCaption    string
 	OSBuild      string
 	Group        string
