@@ -27,8 +27,9 @@ func (s *Store) RefreshFailures(ctx context.Context, hostIDs []int64) error {
 
 // refreshFailures recomputes the failure summary of the given hosts from
 // their history: a host is failing when the newest attempt at some update
-// failed, and its summary is the newest such failure; else it is ok, or
-// unknown without history. ids are best sorted, so the hosts are visited
+// failed (and WSUS has not since said it is over: notClearedByWSUS), and
+// its summary is the newest such failure; else it is ok, or unknown
+// without history. ids are best sorted, so the hosts are visited
 // in the table's order.
 //
 // One statement does it, without sorting the hosts' history: for each
@@ -48,9 +49,9 @@ func refreshFailures(ctx context.Context, q querier, ids []int64) error {
 				-- stored; the time is found first, streaming along the index
 				-- with no sort, and ties are rare.
 				SELECT max(f.id) FROM update_events f
-				WHERE f.host_id = t.value AND `+newestFailure("f")+` AND f.at = (
+				WHERE f.host_id = t.value AND `+newestFailure("f")+` AND `+notClearedByWSUS("f")+` AND f.at = (
 					SELECT g.at FROM update_events g
-					WHERE g.host_id = t.value AND `+newestFailure("g")+`
+					WHERE g.host_id = t.value AND `+newestFailure("g")+` AND `+notClearedByWSUS("g")+`
 					ORDER BY g.at DESC LIMIT 1)) AS event_id
 			FROM json_each(?1) t
 		), summary AS (
@@ -82,4 +83,14 @@ func newestFailure(e string) string {
 			AND (l.at > ` + e + `.at OR l.id > ` + e + `.id)
 			AND CASE WHEN l.kb <> '' THEN l.kb ELSE l.update_id END
 				= CASE WHEN ` + e + `.kb <> '' THEN ` + e + `.kb ELSE ` + e + `.update_id END)`
+}
+
+// notClearedByWSUS is the condition that WSUS has not since said the
+// failure e is over: a host whose WSUS summary counts no failed update
+// (IUpdateSummary.FailedCount = 0, from GetSummariesPerComputerTarget) at
+// a report later than e no longer fails with it, whatever its history
+// holds. WSUS sends failures only, so without this a host fixed outside
+// wsusfix would stay failing until a success reached its history.
+func notClearedByWSUS(e string) string {
+	return `NOT EXISTS (SELECT 1 FROM hosts w WHERE w.id = ` + e + `.host_id AND w.wsus_failed = 0 AND w.last_report_at > ` + e + `.at)`
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -84,6 +85,7 @@ type hostUpsert struct {
 	insert  []HostInput               // new hosts not yet written, without WSUS facts
 	insertW []HostInput               // and with them
 	seen    map[sql.NullInt64][]int64 // unchanged hosts whose time seen moves: time -> ids
+	refresh []int64                   // hosts whose failure summary WSUS's new facts may change
 	update  *sql.Stmt
 }
 
@@ -141,11 +143,17 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			// where the client last reported from, not where to reach it).
 			h.Address = sh.address
 		}
-		changed := !sh.sameHostFields(h) || (h.WSUS != nil && !sh.sameWSUS(*h.WSUS))
+		wsusChanged := h.WSUS != nil && !sh.sameWSUS(*h.WSUS)
+		changed := !sh.sameHostFields(h) || wsusChanged
 		switch {
 		case changed:
 			if err := u.updateHost(sh, h); err != nil {
 				return c, fmt.Errorf("host %q: %w", h.Name, err)
+			}
+			if wsusChanged || sh.lastReport != ms(h.LastReportAt) {
+				// WSUS's counts or report time decide whether a failure is
+				// over (notClearedByWSUS): the summary is read again.
+				u.refresh = append(u.refresh, sh.id)
 			}
 			c.Updated++
 		default:
@@ -172,7 +180,11 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			return c, fmt.Errorf("index %d new hosts for search: %w", c.Inserted, err)
 		}
 	}
-	return c, u.flushSeen()
+	if err := u.flushSeen(); err != nil {
+		return c, err
+	}
+	slices.Sort(u.refresh)
+	return c, refreshFailures(u.ctx, u.tx, u.refresh)
 }
 
 // load reads the stored hosts named in in.

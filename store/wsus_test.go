@@ -111,3 +111,47 @@ func TestStore_SyncKeepsAddress(t *testing.T) {
 		t.Errorf("after a sync: address %q, fqdn %q (%v); want the imported address kept", h.Address, h.FQDN, err)
 	}
 }
+
+// TestStore_WSUSClearsAFixedFailure ensures a host whose WSUS summary
+// counts no failed update at a report after its failure stops failing
+// (WSUS sends failures only, so its history alone would keep it failing),
+// and fails again when WSUS counts a failure again.
+func TestStore_WSUSClearsAFixedFailure(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s, HostInput{Name: "PC-1"})
+	addEvents(t, s, ev("PC-1", 10, "1", run.ResultFailed, 0x80070002))
+	facts := func(failed int) *WSUSFacts {
+		return &WSUSFacts{Server: "WSUS01", ComputerID: "0a1b2c3d-0000-4000-8000-000000000001", Failed: failed, SeenAt: fixedNow}
+	}
+	state := func() string {
+		h, err := s.HostByName(ctx, "PC-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h.State)
+	}
+	// WSUS still counts the failure: still failing.
+	if _, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1", LastReportAt: day(12), WSUS: facts(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got != "failing" {
+		t.Fatalf("with one failure counted: %s", got)
+	}
+	// A later report with none: the failure is over.
+	if _, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1", LastReportAt: day(13), WSUS: facts(0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got != "ok" {
+		t.Errorf("with no failure counted after it: %s, want ok", got)
+	}
+	if counts, err := s.FailureCounts(ctx, TriageFilter{}); err != nil || len(counts) != 0 {
+		t.Errorf("triage counts %+v, %v; want none", counts, err)
+	}
+	// A new failure after that report fails it again.
+	addEvents(t, s, ev("PC-1", 14, "2", run.ResultFailed, 0x80070003))
+	if got := state(); got != "failing" {
+		t.Errorf("after a new failure: %s", got)
+	}
+}
