@@ -226,7 +226,8 @@ func (s *Server) inventoryRecord(h *host, st *HostState, failed int, done map[st
 	}
 	return scripts.InventoryComputer{
 		ID: wsusComputerID(h), Name: short, FQDN: fqdn, IP: h.ip.String(),
-		OS: strings.TrimPrefix(st.OSCaption, "Microsoft "), OSBuild: build, Groups: groups,
+		OS: strings.TrimPrefix(st.OSCaption, "Microsoft "), OSBuild: build, OSVersion: osVersion(st.OSBuild), // OSInfo.Version: major, minor, build
+		Groups:   groups,
 		LastSync: psDate(st.LastReport), LastReported: psDate(st.LastReport),
 		FailedCount: failed, NeededCount: len(st.Downloaded) + int(fnv("needed:"+fqdn)%4),
 		PendingRebootCount: pendingReboot, InstalledCount: installed,

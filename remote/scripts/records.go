@@ -205,7 +205,8 @@ type InventoryComputer struct {
 	FQDN               string         `json:"fqdn"`
 	IP                 string         `json:"ip"`
 	OS                 string         `json:"os"`
-	OSBuild            int            `json:"os_build"` // 0 when WSUS has none
+	OSBuild            int            `json:"os_build"`   // 0 when WSUS has none
+	OSVersion          string         `json:"os_version"` // "10.0.26100": OSInfo.Version's major, minor and build
 	Groups             []string       `json:"groups"`
 	LastSync           string         `json:"last_sync"`
 	LastReported       string         `json:"last_reported"`

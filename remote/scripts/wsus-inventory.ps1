@@ -226,8 +226,16 @@ foreach ($target in $targets) {
             $gkey = [string]$gid
             if ($groupNames.ContainsKey($gkey)) { $groups.Add($groupNames[$gkey]) } else { $groups.Add($gkey) }
         }
+        # OSInfo.Version is a System.Version; WSUS knows major, minor and
+        # build, not the update revision (UBR), so the version sent is three
+        # numbers.
         $build = 0
-        if ($null -ne $target.OSInfo -and $null -ne $target.OSInfo.Version) { $build = [int]$target.OSInfo.Version.Build }
+        $osVersion = ''
+        if ($null -ne $target.OSInfo -and $null -ne $target.OSInfo.Version) {
+            $v = $target.OSInfo.Version
+            $build = [int]$v.Build
+            $osVersion = '{0}.{1}.{2}' -f $v.Major, $v.Minor, $v.Build
+        }
         $batch.Add([ordered]@{
                 id                   = $id
                 name                 = $fqdn.Split('.')[0]
@@ -235,6 +243,7 @@ foreach ($target in $targets) {
                 ip                   = [string]$target.IPAddress
                 os                   = [string]$target.OSDescription
                 os_build             = $build
+                os_version           = $osVersion
                 groups               = $groups
                 last_sync            = Format-WsusfixDate $target.LastSyncTime
                 last_reported        = Format-WsusfixDate $target.LastReportedStatusTime

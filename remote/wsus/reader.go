@@ -157,7 +157,10 @@ func (r *reader) host(c scripts.InventoryComputer) (ingest.Host, error) {
 	h := ingest.Host{Name: c.Name, FQDN: c.FQDN, OSCaption: c.OS,
 		WSUS: &ingest.WSUSFacts{Server: r.opt.Server, ComputerID: c.ID, Failed: c.FailedCount, Needed: c.NeededCount,
 			PendingReboot: c.PendingRebootCount, Unknown: c.UnknownCount, SeenAt: r.seenAt}}
-	if c.OSBuild > 0 {
+	switch {
+	case c.OSVersion != "":
+		h.OSBuild = c.OSVersion
+	case c.OSBuild > 0:
 		h.OSBuild = strconv.Itoa(c.OSBuild)
 	}
 	for _, g := range c.Groups {

@@ -271,7 +271,7 @@ func TestSync_NamesMatchWithoutCase(t *testing.T) {
 	}
 	const id = "0a1b2c3d-0000-4000-8000-000000000042"
 	out := `WSUSFIX {"kind":"computers","step":"wsus-inventory","batch":0,"computers":[` +
-		`{"id":"` + id + `","name":"PC-0042","fqdn":"PC-0042.Corp.Contoso.Test","last_reported":"2026-11-30T10:00:00Z","failed_count":0}]}` + "\r\n" +
+		`{"id":"` + id + `","name":"PC-0042","fqdn":"PC-0042.Corp.Contoso.Test","os_build":26100,"os_version":"10.0.26100","last_reported":"2026-11-30T10:00:00Z","failed_count":0}]}` + "\r\n" +
 		`WSUSFIX {"kind":"result","step":"wsus-inventory","status":"ok","message":"listed 1","server_time":"2026-12-01T09:00:00Z","computers":1}` + "\r\n"
 	sum, err := wsus.Sync(ctx, scripted(out), st, wsus.Options{Server: "WSUS01"})
 	if err != nil {
@@ -286,5 +286,8 @@ func TestSync_NamesMatchWithoutCase(t *testing.T) {
 	h, err := st.HostByName(ctx, "pc-0042")
 	if err != nil || h.WSUS == nil || h.WSUS.ComputerID != id {
 		t.Errorf("host %+v, %v: want the WSUS facts on the imported host", h, err)
+	}
+	if h.OSBuild != "10.0.26100" {
+		t.Errorf("os build %q, want OSInfo.Version's three numbers", h.OSBuild)
 	}
 }
