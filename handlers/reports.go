@@ -11,6 +11,8 @@ import (
 	"wsusfix/store"
 	"wsusfix/store/hresult"
 	"wsusfix/views"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // reportDays is the default range of the reports page: the last 90 days,
@@ -74,43 +76,34 @@ func (h *handler) handleReports(w http.ResponseWriter, r *http.Request) {
 	if y, err := h.store.LastGoodSync(ctx); err == nil {
 		p.Estate = y.Server
 	}
+	// The figures are independent reads: they run side by side on the
+	// store's read connections, so the page waits for the slowest, not
+	// for their sum.
+	var all []store.GroupCompliance
+	g, gctx := errgroup.WithContext(ctx)
+	rr := r.WithContext(gctx)
+	g.Go(func() (err error) {
+		all, err = h.store.ComplianceByGroup(gctx, store.ReportFilter{StaleDays: f.StaleDays})
+		return err
+	})
+	g.Go(func() (err error) { p.Activity, err = h.store.RepairActivity(gctx, f); return err })
+	g.Go(func() (err error) { p.ByCode, err = h.codeEvidence(rr, f); return err })
+	g.Go(func() (err error) { p.ByOS, err = h.store.RepairByOS(gctx, f); return err })
+	g.Go(func() (err error) { p.Trend, err = h.store.ComplianceTrend(gctx, f); return err })
+	g.Go(func() (err error) { p.Failures, err = h.store.FailuresByWeek(gctx, f); return err })
+	g.Go(func() (err error) { p.Median, p.MedianOf, err = h.store.TimeToRepair(gctx, f); return err })
+	if err := g.Wait(); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	// All groups for the filter; the group filter narrows what is shown.
-	all, err := h.store.ComplianceByGroup(ctx, store.ReportFilter{StaleDays: f.StaleDays})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	for _, g := range all {
-		if g.Group != "" {
-			p.Groups = append(p.Groups, g.Group)
+	for _, gc := range all {
+		if gc.Group != "" {
+			p.Groups = append(p.Groups, gc.Group)
 		}
-		if f.Group == "" || g.Group == f.Group {
-			p.Compliance = append(p.Compliance, g)
+		if f.Group == "" || gc.Group == f.Group {
+			p.Compliance = append(p.Compliance, gc)
 		}
-	}
-	if p.Activity, err = h.store.RepairActivity(ctx, f); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p.ByCode, err = h.codeEvidence(r, f); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p.ByOS, err = h.store.RepairByOS(ctx, f); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p.Trend, err = h.store.ComplianceTrend(ctx, f); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p.Failures, err = h.store.FailuresByWeek(ctx, f); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if p.Median, p.MedianOf, err = h.store.TimeToRepair(ctx, f); err != nil {
-		h.fail(w, r, err)
-		return
 	}
 	h.render(w, r, http.StatusOK, views.ReportsPage(p))
 }

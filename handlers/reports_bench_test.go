@@ -126,7 +126,9 @@ func BenchmarkReports(b *testing.B) {
 	}
 	defer st.Close()
 	h := handlers.New(handlers.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st})
-	cookie := sessionCookie(b, h, st, "bench", store.RoleViewer)
+	// An admin, so a database kept between runs (WSUSFIX_BENCH_DB) always
+	// keeps the one enabled admin the store insists on.
+	cookie := sessionCookie(b, h, st, "bench-admin", store.RoleAdmin)
 	get := func(b *testing.B, path string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, path, nil)

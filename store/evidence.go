@@ -41,14 +41,18 @@ func evidenceKind(o run.Outcome) func(*Evidence) *int {
 // code. Runs from before the store recorded a run's failure are not
 // counted.
 func (s *Store) RepairEvidence(ctx context.Context, f ReportFilter) (map[uint32]Evidence, error) {
-	rows, err := s.read.QueryContext(ctx, `WITH latest AS (
-			SELECT r.fail_hresult AS code, r.outcome,
-				row_number() OVER (PARTITION BY r.host_id, r.fail_hresult ORDER BY r.created_at DESC, r.id DESC) AS rn
-			FROM runs r JOIN hosts h ON h.id = r.host_id
+	// Each host's latest repair of a code: SQLite gives a bare column of
+	// an aggregate with max() the value of the row holding the maximum
+	// (sqlite.org/lang_select.html, "bare columns"), so runs_latest is
+	// walked in order, with no sort and no window.
+	join, group := f.hostJoin()
+	rows, err := s.read.QueryContext(ctx, `SELECT code, outcome, count(*) FROM (
+			SELECT r.fail_hresult AS code, r.outcome AS outcome, max(r.created_at)
+			FROM runs r`+join+`
 			WHERE r.procedure = 'repair' AND r.fail_hresult IS NOT NULL AND r.created_at >= ?1 AND r.created_at < ?2
-				AND r.state NOT IN ('queued', 'running') AND (?3 = '' OR h.wsus_group = ?3) AND (?4 = 0 OR r.fail_hresult = ?4)
-		)
-		SELECT code, outcome, count(*) FROM latest WHERE rn = 1 GROUP BY code, outcome`,
+				AND r.state NOT IN ('queued', 'running') AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
+			GROUP BY r.fail_hresult, r.host_id
+		) GROUP BY code, outcome`,
 		msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
 	if err != nil {
 		return nil, mapErr("repair evidence", err)

@@ -21,6 +21,15 @@ type ReportFilter struct {
 	StaleDays int
 }
 
+// hostJoin is the join and condition that keep runs of f's group; none
+// without one, so the runs' index answers alone. The group is parameter ?3.
+func (f ReportFilter) hostJoin() (join, cond string) {
+	if f.Group == "" {
+		return "", " AND ?3 = ''"
+	}
+	return " JOIN hosts h ON h.id = r.host_id", " AND h.wsus_group = ?3"
+}
+
 func (f ReportFilter) staleBefore(now time.Time) int64 {
 	days := f.StaleDays
 	if days <= 0 {
@@ -89,12 +98,12 @@ func (w WeekActivity) Runs() int {
 // counts, a host repaired twice twice: this is the work done, where the
 // evidence is what it achieved per host.
 func (s *Store) RepairActivity(ctx context.Context, f ReportFilter) ([]WeekActivity, error) {
+	join, group := f.hostJoin()
 	rows, err := s.read.QueryContext(ctx, `SELECT date(r.created_at / 1000, 'unixepoch', '-6 days', 'weekday 1') AS week,
 			r.outcome, count(*)
-		FROM runs r JOIN hosts h ON h.id = r.host_id
+		FROM runs r`+join+`
 		WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
-			AND r.created_at >= ?1 AND r.created_at < ?2 AND (?3 = '' OR h.wsus_group = ?3)
-			AND (?4 = 0 OR r.fail_hresult = ?4)
+			AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
 		GROUP BY week, r.outcome ORDER BY week`, msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
 	if err != nil {
 		return nil, mapErr("repair activity", err)
@@ -132,15 +141,18 @@ type OSSuccess struct {
 // RepairByOS groups hosts' latest finished repairs in the window by the
 // host's OS, most hosts first.
 func (s *Store) RepairByOS(ctx context.Context, f ReportFilter) ([]OSSuccess, error) {
+	join, group := f.hostJoin()
+	// Each host's latest repair, by the bare-column rule of max() (see
+	// RepairEvidence), then counted by the host's OS.
 	rows, err := s.read.QueryContext(ctx, `WITH latest AS (
-			SELECT r.host_id, r.outcome, row_number() OVER (PARTITION BY r.host_id ORDER BY r.created_at DESC, r.id DESC) AS rn
-			FROM runs r JOIN hosts h ON h.id = r.host_id
+			SELECT r.host_id AS host_id, r.outcome AS outcome, max(r.created_at)
+			FROM runs r`+join+`
 			WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
-				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?3 = '' OR h.wsus_group = ?3)
-				AND (?4 = 0 OR r.fail_hresult = ?4)
+				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
+			GROUP BY r.host_id
 		)
 		SELECT h.os_caption, l.outcome, count(*) FROM latest l JOIN hosts h ON h.id = l.host_id
-		WHERE l.rn = 1 GROUP BY h.os_caption, l.outcome`, msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
+		GROUP BY h.os_caption, l.outcome`, msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
 	if err != nil {
 		return nil, mapErr("repair by os", err)
 	}
@@ -185,11 +197,11 @@ func (s *Store) RepairByOS(ctx context.Context, f ReportFilter) ([]OSSuccess, er
 // median and how many repairs it is of. Runs from before the store kept a
 // run's failure have no start and are left out.
 func (s *Store) TimeToRepair(ctx context.Context, f ReportFilter) (median time.Duration, n int, err error) {
+	join, group := f.hostJoin()
 	rows, err := s.read.QueryContext(ctx, `SELECT r.finished_at - r.fail_at
-		FROM runs r JOIN hosts h ON h.id = r.host_id
+		FROM runs r`+join+`
 		WHERE r.procedure = 'repair' AND r.outcome = 'repaired' AND r.fail_at IS NOT NULL AND r.finished_at IS NOT NULL
-			AND r.created_at >= ?1 AND r.created_at < ?2 AND (?3 = '' OR h.wsus_group = ?3)
-			AND (?4 = 0 OR r.fail_hresult = ?4)
+			AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
 		ORDER BY 1`, msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
 	if err != nil {
 		return 0, 0, mapErr("time to repair", err)
