@@ -56,10 +56,22 @@ func TestStore_RepairEvidence(t *testing.T) {
 	if len(got) != len(want) || got[0x80070002] != want[0x80070002] || got[0x800F0922] != want[0x800F0922] {
 		t.Errorf("evidence %+v\nwant %+v", got, want)
 	}
+	// C's queued repair ends: the evidence, kept between requests, counts it.
+	runs, _, _ := s.Runs(ctx, RunFilter{Host: "C", State: run.StateQueued})
+	if len(runs) != 1 {
+		t.Fatalf("C's queued runs: %+v", runs)
+	}
+	if _, err := s.FinishRun(ctx, runs[0].ID, RunResult{State: run.StateSucceeded, Outcome: run.OutcomeRepaired}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.RepairEvidence(ctx, ReportFilter{Since: fixedNow.Add(-time.Hour)})
+	if err != nil || again[0x80070002].Hosts != 3 || again[0x80070002].Repaired != 2 {
+		t.Errorf("evidence after another repair ended: %+v, %v", again[0x80070002], err)
+	}
 	if later, _ := s.RepairEvidence(ctx, ReportFilter{Since: fixedNow.Add(time.Hour)}); len(later) != 0 {
 		t.Errorf("evidence after the window: %+v", later)
 	}
-	runs, _, err := s.Runs(ctx, RunFilter{Code: 0x80070002})
+	runs, _, err = s.Runs(ctx, RunFilter{Code: 0x80070002})
 	if err != nil || len(runs) != 4 {
 		t.Errorf("repair runs of 0x80070002: %d, %v; want A twice, B and C's queued one", len(runs), err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -29,6 +30,10 @@ type Store struct {
 	read  *sql.DB // query_only pool for everything else
 	now   func() time.Time
 	stmts stmtCache // the writer's bulk statements
+	// runs counts changes to finished runs, so figures drawn from them
+	// (the evidence beside suggestions) are recounted only when it moves.
+	runs     atomic.Uint64
+	evidence evidenceMemo
 }
 
 // Open opens (creating if needed) the database file at path and applies any
