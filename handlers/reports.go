@@ -9,7 +9,6 @@ import (
 
 	"wsusfix/handlers/sheet"
 	"wsusfix/store"
-	"wsusfix/store/hresult"
 	"wsusfix/views"
 
 	"golang.org/x/sync/errgroup"
@@ -41,9 +40,9 @@ func parseReportsQuery(r *http.Request) (views.ReportsQuery, store.ReportFilter,
 	}
 	f.StaleDays = q.Stale
 	if s := v.Get("code"); s != "" {
-		c, err := hresult.Parse(s)
+		c, err := parseCode(s)
 		if err != nil {
-			return q, f, badRequest{"The error code " + strconv.Quote(s) + " is not an HRESULT. Use a form such as 0x80070002."}
+			return q, f, err
 		}
 		q.Code, f.Code = c.String(), uint32(c)
 	}

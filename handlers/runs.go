@@ -215,9 +215,9 @@ func parseRunsQuery(r *http.Request) (views.RunsQuery, store.RunFilter, error) {
 	q.Page = max(q.Page, 1)
 	f := store.RunFilter{Host: q.Host, State: run.State(q.State), Who: q.Who}
 	if s := v.Get("code"); s != "" {
-		c, err := hresult.Parse(s)
+		c, err := parseCode(s)
 		if err != nil {
-			return q, f, badRequest{"The error code " + strconv.Quote(s) + " is not an HRESULT. Use a form such as 0x80070002."}
+			return q, f, err
 		}
 		q.Code, f.Code = c.String(), uint32(c)
 	}

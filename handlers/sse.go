@@ -77,12 +77,7 @@ func (h *handler) handleRunEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := rn.ID
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // streams outlive the server's WriteTimeout
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	rc := startStream(w)
 	if r.Method == http.MethodHead {
 		return // the headers say what GET would stream
 	}
@@ -174,12 +169,7 @@ func (h *handler) handleBatchEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	rc := startStream(w)
 	if r.Method == http.MethodHead {
 		return
 	}
@@ -247,4 +237,16 @@ func (h *handler) handleBatchEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// startStream answers 200 as an event stream that outlives the server's
+// WriteTimeout and that no proxy buffers, and returns its controller.
+func startStream(w http.ResponseWriter) *http.ResponseController {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return rc
 }

@@ -23,10 +23,9 @@ func parseTriageQuery(v url.Values) (views.TriageQuery, store.TriageFilter, erro
 	q := views.TriageQuery{Group: v.Get("group"), Q: v.Get("q"), Desc: v.Get("dir") == "desc"}
 	f := store.TriageFilter{Group: q.Group, Search: q.Q, Desc: true, Sort: store.SortFailedAt}
 	if s := v.Get("code"); s != "" {
-		c, err := hresult.Parse(s)
+		c, err := parseCode(s)
 		if err != nil {
-			return q, f, badRequest{"The error code " + strconv.Quote(s) +
-				" is not an HRESULT. Use a form such as 0x80070002, 80070002 or -2147024894."}
+			return q, f, err
 		}
 		q.Code = c.String()
 		u := uint32(c)
@@ -123,4 +122,15 @@ func (h *handler) renderTriage(w http.ResponseWriter, r *http.Request, p views.T
 // so links to its runs name a whole day.
 func evidenceSince() time.Time {
 	return time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -views.EvidenceDays)
+}
+
+// parseCode reads an error code filter the way people type it; a code
+// that is not an HRESULT is a bad request saying which forms work.
+func parseCode(s string) (hresult.Code, error) {
+	c, err := hresult.Parse(s)
+	if err != nil {
+		return 0, badRequest{"The error code " + strconv.Quote(s) +
+			" is not an HRESULT. Use a form such as 0x80070002, 80070002 or -2147024894."}
+	}
+	return c, nil
 }
