@@ -49,17 +49,22 @@ func refreshFailures(ctx context.Context, q querier, ids []int64) error {
 				-- stored; the time is found first, streaming along the index
 				-- with no sort, and ties are rare.
 				SELECT max(f.id) FROM update_events f
-				WHERE f.host_id = t.value AND `+newestFailure("f")+` AND `+notClearedByWSUS("f")+` AND f.at = (
+				WHERE f.host_id = t.value AND `+newestFailure("f")+` AND f.at = (
 					SELECT g.at FROM update_events g
-					WHERE g.host_id = t.value AND `+newestFailure("g")+` AND `+notClearedByWSUS("g")+`
+					WHERE g.host_id = t.value AND `+newestFailure("g")+`
 					ORDER BY g.at DESC LIMIT 1)) AS event_id
 			FROM json_each(?1) t
+		), cleared AS (
+			-- WSUS's word on the newest failure: when it is over, so are the
+			-- older ones (notClearedByWSUS), and one check a host does.
+			SELECT w.host_id, CASE WHEN `+notClearedByWSUS("e")+` THEN e.id END AS event_id
+			FROM winners w LEFT JOIN update_events e ON e.id = w.event_id
 		), summary AS (
 			SELECT w.host_id, e.id AS event_id, e.hresult, e.at, e.kb, e.title,
 				CASE WHEN e.id IS NOT NULL THEN 'failing'
 					WHEN EXISTS (SELECT 1 FROM update_events x WHERE x.host_id = w.host_id) THEN 'ok'
 					ELSE 'unknown' END AS state
-			FROM winners w LEFT JOIN update_events e ON e.id = w.event_id
+			FROM cleared w LEFT JOIN update_events e ON e.id = w.event_id
 		)
 		UPDATE hosts SET state = summary.state, fail_event_id = summary.event_id, fail_hresult = summary.hresult,
 			fail_at = summary.at, fail_kb = ifnull(summary.kb, ''), fail_title = ifnull(summary.title, '')
@@ -86,7 +91,8 @@ func newestFailure(e string) string {
 }
 
 // notClearedByWSUS is the condition that WSUS has not since said the
-// failure e is over: a host whose WSUS summary counts no failed update
+// failure e is over (checked on a host's newest failure only: a failure
+// older than one WSUS says is over is over too): a host whose WSUS summary counts no failed update
 // (IUpdateSummary.FailedCount = 0, from GetSummariesPerComputerTarget) at
 // a report later than e no longer fails with it, whatever its history
 // holds. WSUS sends failures only, so without this a host fixed outside
