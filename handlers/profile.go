@@ -58,7 +58,7 @@ func (h *handler) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	p.Created, p.Name = string(sec), t.Name
+	p.Created, p.Name = sec.Reveal(), t.Name // shown once, on this page only
 	h.render(w, r, http.StatusCreated, views.ProfilePage(p))
 }
 

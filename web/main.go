@@ -36,6 +36,7 @@ Commands:
   sync      sync the inventory from a WSUS server once
   sim       run a simulated fleet of Windows hosts that answers WinRM
   user      manage accounts: user add|list|set-role|disable|enable|reset-password
+  token     make an API token for a user: token create -user NAME -name TOKEN
 
 Run 'wsusfix COMMAND -h' for a command's flags.
 `
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSim(ctx, args[1:], getenv, stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], getenv, stdout, stderr)
+	case "token":
+		return runToken(ctx, args[1:], getenv, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
