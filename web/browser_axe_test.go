@@ -165,6 +165,7 @@ func TestBrowser_Accessibility(t *testing.T) {
 		{"/runs", "runs"},
 		{"/batches", "batches"},
 		{"/reports", "report-summary"},
+		{"/profile", "token-form"},
 		{strings.TrimPrefix(batchURL, base), "batch-outcomes"},
 		{"/admin/users", "admin-tabs"},
 		{"/admin/settings", "admin-tabs"},
