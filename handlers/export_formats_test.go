@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,20 @@ func TestExportRunsAndHistory(t *testing.T) {
 	_, body = a.download(t, "/export/runs.csv")
 	if n := strings.Count(string(body), "\n"); n != 4 {
 		t.Errorf("runs CSV has %d lines, want the header and 3 runs", n)
+	}
+	b, err := a.st.CreateBatch(ctx, store.Batch{Procedure: run.ProcedureCheck, RequestedBy: "olga", Description: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := a.st.HostByName(ctx, "PC-002")
+	if _, err := a.st.CreateRun(ctx, store.RunInput{HostID: h2.ID, BatchID: b.ID, Procedure: run.ProcedureCheck, RequestedBy: "olga"}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = a.download(t, "/export/runs.json?batch="+strconv.FormatInt(b.ID, 10))
+	var batchRuns []map[string]any
+	if err := json.Unmarshal(body, &batchRuns); err != nil || len(batchRuns) != 1 || batchRuns[0]["host"] != "PC-002" ||
+		batchRuns[0]["batch"] != float64(b.ID) {
+		t.Errorf("a batch's results: %v, %v", batchRuns, err)
 	}
 
 	h, _ := a.st.HostByName(ctx, "PC-000")

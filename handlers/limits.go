@@ -94,6 +94,7 @@ var params = map[string]param{
 	"winrm_port":     {"port", 5},
 	// API paging and tokens.
 	"cursor": {"cursor", 64},
+	"batch":  {"batch number", 19},
 	"limit":  {"page size", 4},
 	"days":   {"days", 3},
 	// Reports.

@@ -221,6 +221,13 @@ func parseRunsQuery(r *http.Request) (views.RunsQuery, store.RunFilter, error) {
 		}
 		q.Code, f.Code = c.String(), uint32(c)
 	}
+	if s := v.Get("batch"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			return q, f, badRequest{"batch must be a batch number."}
+		}
+		q.Batch, f.BatchID = n, n
+	}
 	var err error
 	if f.Since, err = parseDay(q.From, "From"); err != nil {
 		return q, f, err

@@ -243,6 +243,7 @@ type RunsQuery struct {
 	From  string // YYYY-MM-DD
 	To    string // YYYY-MM-DD, inclusive
 	Code  string // repair runs of hosts failing with this code ("0x80070002")
+	Batch int64  // runs of one batch
 	Page  int
 }
 
@@ -253,6 +254,9 @@ func (q RunsQuery) Href() templ.SafeURL {
 		if s != "" {
 			v.Set(k, s)
 		}
+	}
+	if q.Batch > 0 {
+		v.Set("batch", strconv.FormatInt(q.Batch, 10))
 	}
 	if q.Page > 1 {
 		v.Set("page", strconv.Itoa(q.Page))
