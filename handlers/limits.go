@@ -44,6 +44,8 @@ var bodyLimits = map[string]int64{
 	"POST /admin/critical-groups":       formBody,
 	"POST /api/v1/hosts/{name}/runs":    formBody,
 	"POST /api/v1/runs/{id}/cancel":     0,
+	"POST /api/v1/batches":              formBody,
+	"POST /api/v1/sync":                 formBody,
 	"POST /profile/tokens":              formBody,
 	"POST /profile/tokens/{id}/revoke":  0,
 }

@@ -53,6 +53,9 @@ func (h *handler) routes() http.Handler {
 					r.Get("/runs", h.handleAPIRuns)
 					r.Get("/runs/{id}", h.handleAPIRun)
 					r.Get("/runs/{id}/events", h.handleAPIRunEvents)
+					r.Get("/batches", h.handleAPIBatches)
+					r.Get("/batches/{id}", h.handleAPIBatch)
+					r.With(h.audited(store.ActionExport, queryTarget)).Get("/reports/{list:compliance|activity|codes}", h.handleAPIReport)
 				})
 				// The same stream the run page follows; long-lived, no timeout.
 				r.Get("/runs/{id}/stream", h.handleRunEvents)
@@ -61,6 +64,12 @@ func (h *handler) routes() http.Handler {
 				r.Use(h.apiRequire(permRepair), pageTimeout)
 				r.With(h.audited(store.ActionRepairStart, repairTarget), h.freshRole(permRepair)).Post("/hosts/{name}/runs", h.handleAPIStartRun)
 				r.With(h.audited(store.ActionRepairCancel, prefixed("run ", "id"))).Post("/runs/{id}/cancel", h.handleAPICancelRun)
+				r.With(h.audited(store.ActionRepairBulk, bulkTarget), h.freshRole(permRepair)).Post("/batches", h.handleAPIStartBatch)
+			})
+			r.Group(func(r chi.Router) {
+				r.Use(h.apiRequire(permAdmin), pageTimeout)
+				r.Get("/sync", h.handleAPISync)
+				r.With(h.audited(store.ActionSyncStart, syncTarget)).Post("/sync", h.handleAPISyncStart)
 			})
 		})
 	})
