@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,21 +87,32 @@ func (e *evidenceMemo) put(gen uint64, since time.Time, val map[uint32]Evidence)
 	e.gen, e.since, e.val = gen, since, maps.Clone(val)
 }
 
-// repairEvidence counts the evidence from the runs.
+// repairEvidence counts the evidence. A window open to now is read from
+// repair_latest (each host's latest finished repair of each code, kept by
+// triggers); one that ends in the past groups the runs themselves, since a
+// host's latest repair may then lie after it.
 func (s *Store) repairEvidence(ctx context.Context, f ReportFilter) (map[uint32]Evidence, error) {
-	// Each host's latest repair of a code: SQLite gives a bare column of
-	// an aggregate with max() the value of the row holding the maximum
-	// (sqlite.org/lang_select.html, "bare columns"), so runs_latest is
-	// walked in order, with no sort and no window.
 	join, group := f.hostJoin()
-	rows, err := s.read.QueryContext(ctx, `SELECT code, outcome, count(*) FROM (
-			SELECT r.fail_hresult AS code, r.outcome AS outcome, max(r.created_at)
-			FROM runs r`+join+`
-			WHERE r.procedure = 'repair' AND r.fail_hresult IS NOT NULL AND r.created_at >= ?1 AND r.created_at < ?2
-				AND r.state NOT IN ('queued', 'running') AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
-			GROUP BY r.fail_hresult, r.host_id
-		) GROUP BY code, outcome`,
-		msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
+	var rows *sql.Rows
+	var err error
+	if f.Until.IsZero() || !f.Until.Before(s.now()) {
+		join = strings.ReplaceAll(join, "r.host_id", "l.host_id")
+		rows, err = s.read.QueryContext(ctx, `SELECT l.code, l.outcome, count(*) FROM repair_latest l`+join+`
+			WHERE l.code <> 0 AND l.created_at >= ?1 AND (?4 = 0 OR l.code = ?4)`+group+`
+			GROUP BY l.code, l.outcome`, msOr(f.Since, 0), nil, f.Group, int64(f.Code))
+	} else {
+		// Each host's latest repair of a code: SQLite gives a bare column
+		// of an aggregate with max() the value of the row holding the
+		// maximum (sqlite.org/lang_select.html, "bare columns").
+		rows, err = s.read.QueryContext(ctx, `SELECT code, outcome, count(*) FROM (
+				SELECT r.fail_hresult AS code, r.outcome AS outcome, max(r.created_at)
+				FROM runs r`+join+`
+				WHERE r.procedure = 'repair' AND r.fail_hresult IS NOT NULL AND r.created_at >= ?1 AND r.created_at < ?2
+					AND r.state NOT IN ('queued', 'running') AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
+				GROUP BY r.fail_hresult, r.host_id
+			) GROUP BY code, outcome`,
+			msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
+	}
 	if err != nil {
 		return nil, mapErr("repair evidence", err)
 	}

@@ -143,12 +143,18 @@ type OSSuccess struct {
 func (s *Store) RepairByOS(ctx context.Context, f ReportFilter) ([]OSSuccess, error) {
 	join, group := f.hostJoin()
 	// Each host's latest repair, by the bare-column rule of max() (see
-	// RepairEvidence), then counted by the host's OS.
+	// RepairEvidence), then counted by the host's OS: from repair_latest
+	// for a window open to now, from the runs otherwise.
+	src := `FROM runs r` + join + `
+			WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
+				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)` + group
+	if f.Until.IsZero() || !f.Until.Before(s.now()) {
+		src = `FROM repair_latest r` + join + `
+			WHERE r.created_at >= ?1 AND ?2 > 0 AND (?4 = 0 OR r.code = ?4)` + group
+	}
 	rows, err := s.read.QueryContext(ctx, `WITH latest AS (
 			SELECT r.host_id AS host_id, r.outcome AS outcome, max(r.created_at)
-			FROM runs r`+join+`
-			WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
-				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
+			`+src+`
 			GROUP BY r.host_id
 		)
 		SELECT h.os_caption, l.outcome, count(*) FROM latest l JOIN hosts h ON h.id = l.host_id
