@@ -112,8 +112,7 @@ func (h *handler) handleAPIBatch(w http.ResponseWriter, r *http.Request) {
 // report (compliance, activity, codes) as JSON, under the reports page's
 // filters: the same rows as /reports/{list}.json.
 func (h *handler) handleAPIReport(w http.ResponseWriter, r *http.Request) {
-	r.SetPathValue("format", string(sheet.FormatJSON))
-	h.handleReportExport(w, r)
+	h.reportList(w, r, sheet.FormatJSON)
 }
 
 // handleAPISync answers GET /api/v1/sync (admins): the WSUS server, the

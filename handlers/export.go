@@ -32,7 +32,7 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.streamTable(w, r, "failing-hosts", "Failing hosts", hostColumns, func(emit func([]sheet.Value) error) error {
+	h.streamTable(w, r, exportFormat(r), "failing-hosts", "Failing hosts", hostColumns, func(emit func([]sheet.Value) error) error {
 		var pending []store.Host
 		flush := func() error {
 			ids := make([]int64, len(pending))
@@ -87,7 +87,7 @@ func (h *handler) handleExportRuns(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.streamTable(w, r, "runs", "Runs", runColumns, func(emit func([]sheet.Value) error) error {
+	h.streamTable(w, r, exportFormat(r), "runs", "Runs", runColumns, func(emit func([]sheet.Value) error) error {
 		// Runs created after the export began are left out, so the pages
 		// below (newest first) do not shift while it reads them.
 		if now := time.Now(); f.Until.IsZero() || f.Until.After(now) {
@@ -131,7 +131,7 @@ func (h *handler) handleExportHistory(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.streamTable(w, r, "history-"+host.Name, "History", historyColumns, func(emit func([]sheet.Value) error) error {
+	h.streamTable(w, r, exportFormat(r), "history-"+host.Name, "History", historyColumns, func(emit func([]sheet.Value) error) error {
 		for offset := 0; ; offset += exportPage {
 			page, _, err := h.store.History(r.Context(), host.ID, exportPage, offset)
 			if err != nil {
@@ -163,8 +163,7 @@ func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix strin
 	for i, name := range header {
 		cols[i] = sheet.Col(name, sheet.Text)
 	}
-	r.SetPathValue("format", string(sheet.FormatCSV))
-	h.streamTable(w, r, prefix, prefix, cols, func(emit func([]sheet.Value) error) error {
+	h.streamTable(w, r, sheet.FormatCSV, prefix, prefix, cols, func(emit func([]sheet.Value) error) error {
 		return walk(func(row []string) error {
 			vals := make([]sheet.Value, len(row))
 			for i, s := range row {
@@ -184,9 +183,8 @@ func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix strin
 // ordinary error page; a failure after that cuts the response short, so
 // the download visibly fails rather than looking complete. HEAD gets the
 // headers only.
-func (h *handler) streamTable(w http.ResponseWriter, r *http.Request, prefix, title string, cols []sheet.Column,
-	walk func(emit func(row []sheet.Value) error) error) {
-	format := exportFormat(r)
+func (h *handler) streamTable(w http.ResponseWriter, r *http.Request, format sheet.Format, prefix, title string,
+	cols []sheet.Column, walk func(emit func(row []sheet.Value) error) error) {
 	var tb sheet.Table
 	start := func() error {
 		name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + "." + string(format)

@@ -142,6 +142,12 @@ var (
 // handleReportExport streams GET /reports/{list}.{format}: one list of
 // the report (compliance, activity, codes) under the page's filters.
 func (h *handler) handleReportExport(w http.ResponseWriter, r *http.Request) {
+	h.reportList(w, r, exportFormat(r))
+}
+
+// reportList streams one list of the report in format, for the export
+// and for the API.
+func (h *handler) reportList(w http.ResponseWriter, r *http.Request, format sheet.Format) {
 	ctx := r.Context()
 	_, f, err := parseReportsQuery(r)
 	if err != nil {
@@ -155,7 +161,7 @@ func (h *handler) handleReportExport(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.streamTable(w, r, "compliance", "Compliance", complianceColumns, func(emit func([]sheet.Value) error) error {
+		h.streamTable(w, r, format, "compliance", "Compliance", complianceColumns, func(emit func([]sheet.Value) error) error {
 			for _, g := range groups {
 				if err := emit([]sheet.Value{sheet.S(g.Group), sheet.N(int64(g.Hosts)), sheet.N(int64(g.Failing)),
 					sheet.N(int64(g.Stale)), sheet.N(int64(g.Unknown)), sheet.N(int64(g.Okay))}); err != nil {
@@ -170,7 +176,7 @@ func (h *handler) handleReportExport(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.streamTable(w, r, "repair-activity", "Repair activity", activityColumns, func(emit func([]sheet.Value) error) error {
+		h.streamTable(w, r, format, "repair-activity", "Repair activity", activityColumns, func(emit func([]sheet.Value) error) error {
 			for _, wk := range weeks {
 				if err := emit([]sheet.Value{sheet.T(wk.Week), sheet.N(int64(wk.Runs())), sheet.N(int64(wk.Repaired)),
 					sheet.N(int64(wk.StillFailing)), sheet.N(int64(wk.CouldNotRun)), sheet.N(int64(wk.NoProof)),
@@ -186,7 +192,7 @@ func (h *handler) handleReportExport(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.streamTable(w, r, "repair-by-code", "Repair by code", codeColumns, func(emit func([]sheet.Value) error) error {
+		h.streamTable(w, r, format, "repair-by-code", "Repair by code", codeColumns, func(emit func([]sheet.Value) error) error {
 			for _, c := range codes {
 				e := c.E
 				if err := emit([]sheet.Value{sheet.S(c.Error.Code), sheet.S(c.Error.Symbol), sheet.N(int64(e.Hosts)),
