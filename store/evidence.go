@@ -95,11 +95,11 @@ func (s *Store) repairEvidence(ctx context.Context, f ReportFilter) (map[uint32]
 	join, group := f.hostJoin()
 	var rows *sql.Rows
 	var err error
-	if f.Until.IsZero() || !f.Until.Before(s.now()) {
+	if f.current(s.now()) {
 		join = strings.ReplaceAll(join, "r.host_id", "l.host_id")
 		rows, err = s.read.QueryContext(ctx, `SELECT l.code, l.outcome, count(*) FROM repair_latest l`+join+`
 			WHERE l.code <> 0 AND l.created_at >= ?1 AND (?4 = 0 OR l.code = ?4)`+group+`
-			GROUP BY l.code, l.outcome`, msOr(f.Since, 0), nil, f.Group, int64(f.Code))
+			GROUP BY l.code, l.outcome`, f.args()...)
 	} else {
 		// Each host's latest repair of a code: SQLite gives a bare column
 		// of an aggregate with max() the value of the row holding the
@@ -111,7 +111,7 @@ func (s *Store) repairEvidence(ctx context.Context, f ReportFilter) (map[uint32]
 					AND r.state NOT IN ('queued', 'running') AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
 				GROUP BY r.fail_hresult, r.host_id
 			) GROUP BY code, outcome`,
-			msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
+			f.args()...)
 	}
 	if err != nil {
 		return nil, mapErr("repair evidence", err)

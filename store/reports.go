@@ -21,6 +21,16 @@ type ReportFilter struct {
 	StaleDays int
 }
 
+// args are f's bounds as the report queries number them: ?1 since, ?2
+// until (exclusive), ?3 the group, ?4 the code.
+func (f ReportFilter) args() []any {
+	return []any{msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code)}
+}
+
+// current reports whether f's window reaches now, so that each host's
+// latest repair (repair_latest) is the latest in the window too.
+func (f ReportFilter) current(now time.Time) bool { return f.Until.IsZero() || !f.Until.Before(now) }
+
 // hostJoin is the join and condition that keep runs of f's group; none
 // without one, so the runs' index answers alone. The group is parameter ?3.
 func (f ReportFilter) hostJoin() (join, cond string) {
@@ -104,7 +114,7 @@ func (s *Store) RepairActivity(ctx context.Context, f ReportFilter) ([]WeekActiv
 		FROM runs r`+join+`
 		WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
 			AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
-		GROUP BY week, r.outcome ORDER BY week`, msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
+		GROUP BY week, r.outcome ORDER BY week`, f.args()...)
 	if err != nil {
 		return nil, mapErr("repair activity", err)
 	}
@@ -148,7 +158,7 @@ func (s *Store) RepairByOS(ctx context.Context, f ReportFilter) ([]OSSuccess, er
 	src := `FROM runs r` + join + `
 			WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
 				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)` + group
-	if f.Until.IsZero() || !f.Until.Before(s.now()) {
+	if f.current(s.now()) {
 		src = `FROM repair_latest r` + join + `
 			WHERE r.created_at >= ?1 AND ?2 > 0 AND (?4 = 0 OR r.code = ?4)` + group
 	}
@@ -158,7 +168,7 @@ func (s *Store) RepairByOS(ctx context.Context, f ReportFilter) ([]OSSuccess, er
 			GROUP BY r.host_id
 		)
 		SELECT h.os_caption, l.outcome, count(*) FROM latest l JOIN hosts h ON h.id = l.host_id
-		GROUP BY h.os_caption, l.outcome`, msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
+		GROUP BY h.os_caption, l.outcome`, f.args()...)
 	if err != nil {
 		return nil, mapErr("repair by os", err)
 	}
@@ -208,7 +218,7 @@ func (s *Store) TimeToRepair(ctx context.Context, f ReportFilter) (median time.D
 		FROM runs r`+join+`
 		WHERE r.procedure = 'repair' AND r.outcome = 'repaired' AND r.fail_at IS NOT NULL AND r.finished_at IS NOT NULL
 			AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
-		ORDER BY 1`, msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
+		ORDER BY 1`, f.args()...)
 	if err != nil {
 		return 0, 0, mapErr("time to repair", err)
 	}
@@ -254,7 +264,7 @@ func (s *Store) FailuresByWeek(ctx context.Context, f ReportFilter) ([]WeekFailu
 			fail_hresult, count(*)
 		FROM hosts WHERE state = 'failing' AND gone_at IS NULL AND fail_at >= ?1 AND fail_at < ?2
 			AND (?3 = '' OR wsus_group = ?3) AND (?4 = 0 OR fail_hresult = ?4)
-		GROUP BY week, fail_hresult ORDER BY week`, msOr(f.Since, 0), msOr(f.Until, 1<<62), f.Group, int64(f.Code))
+		GROUP BY week, fail_hresult ORDER BY week`, f.args()...)
 	if err != nil {
 		return nil, mapErr("failures by week", err)
 	}
