@@ -160,7 +160,7 @@ func (s *Store) RepairByOS(ctx context.Context, f ReportFilter) ([]OSSuccess, er
 				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)` + group
 	if f.current(s.now()) {
 		src = `FROM repair_latest r` + join + `
-			WHERE r.created_at >= ?1 AND ?2 > 0 AND (?4 = 0 OR r.code = ?4)` + group
+			WHERE r.created_at >= ?1 AND (?4 = 0 OR r.code = ?4)` + group
 	}
 	rows, err := s.read.QueryContext(ctx, `WITH latest AS (
 			SELECT r.host_id AS host_id, r.outcome AS outcome, max(r.created_at)
