@@ -128,4 +128,3 @@ func clipLabel(s string) string {
 	return strings.TrimSpace(string([]rune(s)[:maxLen-1])) + "…"
 }
 
-func i2s(n int) string { return strconv.Itoa(n) }
