@@ -47,8 +47,13 @@ func recorded(ctx context.Context, st *store.Store, dial Dial, opt Options, star
 		onStart(id, full)
 	}
 	sum, runErr := dialAndSync(ctx, st, dial, opt)
-	outcome := store.SyncSucceeded
+	outcome, reason := store.SyncSucceeded, Reason(runErr)
 	switch {
+	case runErr != nil && ctx.Err() != nil:
+		// Stopped from here (shutdown), not a fault of the WSUS server.
+		outcome = store.SyncInterrupted
+		reason = "The sync was stopped before it ended (the server shutting down); what it committed is kept, " +
+			"and the next sync reads again from the last cursor."
 	case runErr != nil:
 		outcome = store.SyncFailed
 	case len(sum.Problems) > 0:
@@ -58,7 +63,7 @@ func recorded(ctx context.Context, st *store.Store, dial Dial, opt Options, star
 		Failing: sum.Failing, Events: sum.Events, History: sum.History, Ghosts: sum.Ghosts, Problems: len(sum.Problems)}
 	// A cancelled context must not stop the record of the end.
 	fctx := context.WithoutCancel(ctx)
-	ferr := st.FinishSync(fctx, id, outcome, c, Reason(runErr), sum.Log())
+	ferr := st.FinishSync(fctx, id, outcome, c, reason, sum.Log())
 	y, gerr := st.SyncByID(fctx, id)
 	return y, sum, errors.Join(runErr, ferr, gerr)
 }

@@ -229,3 +229,34 @@ func TestStatus_ETA(t *testing.T) {
 		t.Error("an ETA before anything was committed")
 	}
 }
+
+// TestScheduler_ShutdownInterrupts ensures a sync running when the
+// scheduler is stopped is recorded as interrupted, not failed, with what
+// that means for the cursor, and that Run waits for it to be recorded.
+func TestScheduler_ShutdownInterrupts(t *testing.T) {
+	t.Parallel()
+	f := remotetest.NewFleetWith(t, 2, func(_ *sim.Fleet, o *sim.Options) { o.ScriptTimeScale = -1 })
+	st := newStore(t)
+	never := make(chan struct{}) // the WSUS server never answers the dial
+	s := wsus.NewScheduler(st, gated(dialFleet(t, f), never), wsus.SchedulerOptions{Options: wsus.Options{Server: "WSUS01"}})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var id int64
+	waitFor(t, func() bool {
+		var err error
+		id, err = s.Start("alice", false)
+		return err == nil
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	y, err := st.SyncByID(t.Context(), id)
+	if err != nil || y.Outcome != store.SyncInterrupted || !strings.Contains(y.Error, "from the last cursor") {
+		t.Errorf("a sync stopped by shutdown: %+v, %v; want interrupted", y, err)
+	}
+	if _, err := st.WSUSCursor(t.Context(), "WSUS01"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("cursor after an interrupted first sync: %v", err)
+	}
+}
