@@ -224,3 +224,25 @@ func TestOpenAPI_MatchesRoutes(t *testing.T) {
 		t.Errorf("only %d API routes walked", len(routed))
 	}
 }
+
+// TestProfile_TokenRefused ensures a token above the user's role, or with
+// no name, is refused on the page with its reason (422) and none is made.
+func TestProfile_TokenRefused(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("vera", store.RoleViewer))
+	for _, form := range []url.Values{
+		{"name": {"ci"}, "role": {"operator"}, "days": {"30"}},
+		{"name": {""}, "role": {"viewer"}, "days": {"30"}},
+		{"name": {"ci"}, "role": {"viewer"}, "days": {"0"}},
+	} {
+		res, doc := postForm(t, a.client, a.srv.URL+"/profile/tokens", form)
+		if res.StatusCode != http.StatusUnprocessableEntity || doc.Find(`[data-testid="token-error"]`).Text() == "" ||
+			doc.Find(`[data-testid="token-secret"]`).Length() != 0 {
+			t.Errorf("%v: %d, error %q", form, res.StatusCode, doc.Find(`[data-testid="token-error"]`).Text())
+		}
+	}
+	u, _ := a.st.UserByName(t.Context(), "vera")
+	if toks, err := a.st.Tokens(t.Context(), u.ID); err != nil || len(toks) != 0 {
+		t.Errorf("tokens made: %+v, %v", toks, err)
+	}
+}

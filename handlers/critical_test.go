@@ -52,3 +52,20 @@ func TestCriticalGroups(t *testing.T) {
 		t.Errorf("audit %+v, %v", entries, err)
 	}
 }
+
+// TestCriticalGroups_Refused ensures an over-long group name is refused
+// with its reason on the page (422), and the saved list stays as it was.
+func TestCriticalGroups_Refused(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("admin", store.RoleAdmin))
+	if _, err := a.st.SetCriticalGroups(t.Context(), []string{"Payments"}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	res, doc := postForm(t, noRedirect(a.client), a.srv.URL+"/admin/critical-groups", url.Values{"groups": {strings.Repeat("x", 300)}})
+	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(doc.Find(`[data-testid="critical-error"]`).Text(), "longer than") {
+		t.Errorf("an over-long name: %d %q", res.StatusCode, doc.Find(`[data-testid="critical-error"]`).Text())
+	}
+	if got, _ := a.st.CriticalGroups(t.Context()); len(got) != 1 || got[0] != "Payments" {
+		t.Errorf("the saved list became %q", got)
+	}
+}

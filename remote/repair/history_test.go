@@ -46,3 +46,20 @@ func TestProcedure_RefreshHistory(t *testing.T) {
 		t.Errorf("refresh with a failing store: %+v", res)
 	}
 }
+
+// TestProcedure_RefreshHistoryUnreachable ensures Refresh history on a
+// host that cannot be reached fails as unreachable and stores nothing.
+func TestProcedure_RefreshHistoryUnreachable(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 20)
+	h := f.FailingHost(t, nil, 0x80070002, 0x80070003)
+	f.Srv.SetFault(h.Name, sim.FaultUnreachable)
+	sink := &memSink{}
+	res := f.Repair(t, t.Context(), h, run.ProcedureHistory, sink)
+	if res.State != run.StateFailed || res.Outcome != run.OutcomeUnreachable || len(sink.History()) != 0 {
+		t.Errorf("refresh of an unreachable host: %+v, %d entries stored", res, len(sink.History()))
+	}
+	if got := sink.Order(); !slices.Equal(got, []run.Step{run.StepConnect}) {
+		t.Errorf("ran %s, want the connect step only", got)
+	}
+}
