@@ -226,7 +226,7 @@ func (s *Server) inventoryRecord(h *host, st *HostState, failed int, done map[st
 	}
 	return scripts.InventoryComputer{
 		ID: wsusComputerID(h), Name: short, FQDN: fqdn, IP: h.ip.String(),
-		OS: strings.TrimPrefix(st.OSCaption, "Microsoft "), OSBuild: build, OSVersion: osVersion(st.OSBuild), // OSInfo.Version: major, minor, build
+		OS: strings.TrimPrefix(st.OSCaption, "Microsoft "), OSBuild: build, OSVersion: osVersion(st.OSBuild), // OSInfo.Version is an OSVersion: Major.Minor.Build, no UBR (ms752750)
 		Groups:   groups,
 		LastSync: psDate(st.LastReport), LastReported: psDate(st.LastReport),
 		FailedCount: failed, NeededCount: len(st.Downloaded) + int(fnv("needed:"+fqdn)%4),

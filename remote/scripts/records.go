@@ -206,7 +206,7 @@ type InventoryComputer struct {
 	IP                 string         `json:"ip"`
 	OS                 string         `json:"os"`
 	OSBuild            int            `json:"os_build"`   // 0 when WSUS has none
-	OSVersion          string         `json:"os_version"` // "10.0.26100": OSInfo.Version's major, minor and build
+	OSVersion          string         `json:"os_version"` // "10.0.26100": OSInfo.Version's Major.Minor.Build (OSVersion, ms752750)
 	Groups             []string       `json:"groups"`
 	LastSync           string         `json:"last_sync"`
 	LastReported       string         `json:"last_reported"`

@@ -226,9 +226,9 @@ foreach ($target in $targets) {
             $gkey = [string]$gid
             if ($groupNames.ContainsKey($gkey)) { $groups.Add($groupNames[$gkey]) } else { $groups.Add($gkey) }
         }
-        # OSInfo.Version is a System.Version; WSUS knows major, minor and
-        # build, not the update revision (UBR), so the version sent is three
-        # numbers.
+        # OSInfo.Version is an OSVersion: Major, Minor, Build and the
+        # service pack's numbers, no update revision (UBR) (OSVersion class,
+        # learn.microsoft.com ms752750), so the version sent is three numbers.
         $build = 0
         $osVersion = ''
         if ($null -ne $target.OSInfo -and $null -ne $target.OSInfo.Version) {
