@@ -1,7 +1,10 @@
 package directory
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,4 +166,23 @@ func TestParseMappings(t *testing.T) {
 			t.Errorf("ParseMappings(%q) = %v, want a configuration error", bad, err)
 		}
 	}
+}
+
+// sidString renders a binary SID (MS-DTYP §2.4.2.2: revision, count of
+// sub-authorities, 48-bit big-endian authority, 32-bit little-endian
+// sub-authorities) as S-1-5-21-…, so a test can say which SID its bytes are.
+func sidString(b []byte) (string, error) {
+	if len(b) < 8 || int(b[1])*4+8 != len(b) {
+		return "", errors.New("directory: malformed SID")
+	}
+	var auth uint64
+	for _, x := range b[2:8] {
+		auth = auth<<8 | uint64(x)
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "S-%d-%d", b[0], auth)
+	for i := 8; i < len(b); i += 4 {
+		s.WriteString("-" + strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b[i:])), 10))
+	}
+	return s.String(), nil
 }

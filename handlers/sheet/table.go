@@ -21,9 +21,6 @@ const (
 	FormatJSON Format = "json"
 )
 
-// Formats lists the export formats, as URLs spell them.
-var Formats = []Format{FormatCSV, FormatXLSX, FormatJSON}
-
 // ContentType is the media type a format is served as.
 func (f Format) ContentType() string {
 	switch f {
