@@ -60,21 +60,6 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 	})
 }
 
-// apiRequire is require for the API: 403 as a problem document, audited.
-func (h *handler) apiRequire(perm permission) func(http.Handler) http.Handler {
-	need := roleFor[perm]
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if u, _ := currentUser(r); !u.Role.Allows(need) {
-				h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeDenied, "needs "+string(need))
-				h.problem(w, r, http.StatusForbidden, "Not allowed", "This token's role ("+string(u.Role)+") may not do this; it needs "+string(need)+".")
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
 // problemDoc is an RFC 9457 problem document.
 type problemDoc struct {
 	Type     string `json:"type"`

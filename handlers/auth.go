@@ -133,14 +133,33 @@ func (h *handler) require(perm permission) func(http.Handler) http.Handler {
 				h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeDenied, "needs "+string(need))
 				h.log.Warn("access denied", "user", u.Name, "role", u.Role, "need", need, "method", r.Method,
 					"route", routePattern(r), "request_id", requestIDFrom(r.Context()))
-				h.render(w, r, http.StatusForbidden, views.ErrorPage(views.ErrorProps{Status: http.StatusForbidden,
-					Title: "Not allowed", Message: "Your role (" + string(u.Role) + ") does not allow this. " +
-						"Ask an administrator if you need it."}))
+				h.refuse(w, r, http.StatusForbidden, "Not allowed", "Your role ("+string(u.Role)+") does not allow this. "+
+					"Ask an administrator if you need it.")
 			default:
 				next.ServeHTTP(w, r)
 			}
 		})
 	}
+}
+
+// refuse answers a refusal in the request's own terms: a problem
+// document to the API (a token came with it), an error page otherwise.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	if _, api := currentToken(r); api {
+		h.problem(w, r, status, title, message)
+		return
+	}
+	h.render(w, r, status, views.ErrorPage(views.ErrorProps{Status: status, Title: title, Message: message}))
+}
+
+// failAny is fail for pages and apiFail for the API, for the middleware
+// both share.
+func (h *handler) failAny(w http.ResponseWriter, r *http.Request, err error) {
+	if _, api := currentToken(r); api {
+		h.apiFail(w, r, err)
+		return
+	}
+	h.fail(w, r, err)
 }
 
 // toLogin sends an anonymous request to the sign-in page: 303 for pages

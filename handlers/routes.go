@@ -44,7 +44,7 @@ func (h *handler) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(h.bearer)
 			r.Group(func(r chi.Router) {
-				r.Use(h.apiRequire(permView))
+				r.Use(h.require(permView))
 				r.Group(func(r chi.Router) {
 					r.Use(pageTimeout)
 					r.Get("/hosts", h.handleAPIHosts)
@@ -61,13 +61,13 @@ func (h *handler) routes() http.Handler {
 				r.Get("/runs/{id}/stream", h.handleRunEvents)
 			})
 			r.Group(func(r chi.Router) {
-				r.Use(h.apiRequire(permRepair), pageTimeout)
+				r.Use(h.require(permRepair), pageTimeout)
 				r.With(h.audited(store.ActionRepairStart, repairTarget), h.freshRole(permRepair)).Post("/hosts/{name}/runs", h.handleAPIStartRun)
 				r.With(h.audited(store.ActionRepairCancel, prefixed("run ", "id"))).Post("/runs/{id}/cancel", h.handleAPICancelRun)
 				r.With(h.audited(store.ActionRepairBulk, bulkTarget), h.freshRole(permRepair)).Post("/batches", h.handleAPIStartBatch)
 			})
 			r.Group(func(r chi.Router) {
-				r.Use(h.apiRequire(permAdmin), pageTimeout)
+				r.Use(h.require(permAdmin), pageTimeout)
 				r.Get("/sync", h.handleAPISync)
 				r.With(h.audited(store.ActionSyncStart, syncTarget)).Post("/sync", h.handleAPISyncStart)
 			})

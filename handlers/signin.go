@@ -127,21 +127,19 @@ func (h *handler) freshRole(perm permission) func(http.Handler) http.Handler {
 			switch {
 			case errors.As(err, &gone):
 				h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeDenied, gone.detail)
-				h.render(w, r, http.StatusForbidden, views.ErrorPage(views.ErrorProps{Status: http.StatusForbidden,
-					Title: "Not allowed", Message: "Your directory account no longer allows this, so you have been signed out. " +
-						"Ask an administrator if you need it."}))
+				h.refuse(w, r, http.StatusForbidden, "Not allowed", "Your directory account no longer allows this, so you have been signed out. "+
+					"Ask an administrator if you need it.")
 			case err != nil:
 				h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeError, directoryDetail(err))
-				h.fail(w, r, unavailable{"The directory could not confirm your role, so nothing was started. " +
+				h.failAny(w, r, unavailable{"The directory could not confirm your role, so nothing was started. " +
 					"Try again in a minute; if it keeps happening, tell an administrator."})
 			case !u.Role.Allows(need):
 				h.log.Warn("access denied by the directory's current role", "user", u.Name, "role", u.Role, "need", need,
 					"route", routePattern(r), "request_id", requestIDFrom(r.Context()))
 				h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeDenied,
 					"directory role now "+string(u.Role)+", needs "+string(need))
-				h.render(w, r, http.StatusForbidden, views.ErrorPage(views.ErrorProps{Status: http.StatusForbidden,
-					Title: "Not allowed", Message: "Your directory groups now give you the role " + string(u.Role) +
-						", which does not allow this. Ask an administrator if you need it."}))
+				h.refuse(w, r, http.StatusForbidden, "Not allowed", "Your directory groups now give you the role "+string(u.Role)+
+					", which does not allow this. Ask an administrator if you need it.")
 			default:
 				ctx := context.WithValue(r.Context(), userKey{}, u)
 				ctx = views.WithSignedIn(ctx, views.SignedIn{Name: u.Name, Role: string(u.Role)})
