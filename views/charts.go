@@ -127,4 +127,3 @@ func clipLabel(s string) string {
 	}
 	return strings.TrimSpace(string([]rune(s)[:maxLen-1])) + "…"
 }
-
