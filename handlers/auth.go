@@ -49,6 +49,7 @@ func newSessions(d Deps, onError func(http.ResponseWriter, *http.Request, error)
 	sm := scs.New()
 	sm.Store = d.Store.Sessions()
 	sm.HashTokenInStore = true
+	sm.Codec = sessionCodec{}
 	sm.IdleTimeout, sm.Lifetime = d.SessionIdle, d.SessionLifetime
 	if sm.IdleTimeout <= 0 {
 		sm.IdleTimeout = defaultSessionIdle
@@ -285,7 +286,7 @@ func (h *handler) handleLogout(w http.ResponseWriter, r *http.Request) {
 // epoch on; this removes them from the database too.)
 func EndSessions(ctx context.Context, st *store.Store, userID int64) (int, error) {
 	return st.Sessions().DeleteMatching(ctx, func(data []byte) bool {
-		_, values, err := scs.GobCodec{}.Decode(data)
+		_, values, err := sessionCodec{}.Decode(data)
 		id, _ := values[sessUserID].(int64)
 		return err == nil && id == userID
 	})

@@ -31,6 +31,7 @@ const (
 // yet may be listed ahead; they are simply not found by the walk.
 var decisions = map[string]access{
 	"GET /healthz":             public,
+	"GET /metrics":             public, // the metrics token, not a role: TestMetricsToken
 	"* /static/*":              public, // any method: the file server answers
 	"GET /login":               public,
 	"POST /login":              public,

@@ -14,43 +14,17 @@ import (
 
 	"wsusfix/handlers"
 	"wsusfix/store"
-	"wsusfix/store/run"
+	"wsusfix/store/storetest"
 )
 
-// buildBig fills st with hosts hosts and perHost history rows each, 38% of
-// hosts failing with a mix of codes, in batches as an import would.
+// buildBig fills st with hosts hosts and perHost history rows each (see
+// storetest.BuildBig).
 func buildBig(b *testing.B, st *store.Store, hosts, perHost int) {
-	ctx := context.Background()
-	codes := []uint32{0x80070002, 0x80070002, 0x80070002, 0x80070003, 0x80244022, 0x80073712, 0x80070643, 0x8024402C}
-	groups := []string{"Workstations - Broad", "Workstations - Pilot", "Laptops - Remote", "Servers - Tier 1", "Servers - Tier 2"}
-	const batch = 2000
 	start := time.Now()
-	for lo := 0; lo < hosts; lo += batch {
-		var hs []store.HostInput
-		var ev []store.EventInput
-		for i := lo; i < min(lo+batch, hosts); i++ {
-			name := fmt.Sprintf("SITE%02d-WS-%06d", i%50, i)
-			hs = append(hs, store.HostInput{Name: name, FQDN: name + ".corp.test", OSCaption: "Microsoft Windows 11 Enterprise",
-				OSBuild: "10.0.26100.4351", Group: groups[i%len(groups)]})
-			for j := range perHost {
-				e := store.EventInput{HostName: name, At: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(j*7*24+i%97) * time.Hour),
-					UpdateID: fmt.Sprintf("u-%d", j), KB: fmt.Sprintf("KB50%05d", j), Title: fmt.Sprintf("Update %d", j),
-					Operation: "Installation", Result: run.ResultSucceeded, Source: store.SourceImport}
-				if j == perHost-1 && i%100 < 38 {
-					e.Result, e.HResult = run.ResultFailed, codes[i%len(codes)]
-				}
-				ev = append(ev, e)
-			}
-		}
-		if _, err := st.UpsertHosts(ctx, hs); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := st.AddUpdateEvents(ctx, ev); err != nil {
-			b.Fatal(err)
-		}
+	if err := storetest.BuildBig(context.Background(), st, hosts, perHost); err != nil {
+		b.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "built %d hosts and %d history rows in %v\n", hosts, hosts*perHost, time.Since(start).Round(time.Millisecond))
-
 }
 
 // BenchmarkPages measures server time of the triage and host pages over

@@ -5,6 +5,7 @@
 package handlers
 
 import (
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 	"wsusfix/remote/wsus"
 	"wsusfix/store"
 	"wsusfix/store/run"
+	"wsusfix/store/secret"
 )
 
 // Deps are the collaborators the HTTP layer needs. Logger and Store are
@@ -31,6 +33,10 @@ type Deps struct {
 	Syncer Syncer
 	// Metrics counts requests and event-stream watchers; nil counts nothing.
 	Metrics *metrics.Registry
+	// MetricsToken, when set, serves the metrics at /metrics on the
+	// dashboard's own listener to a scraper that sends it as a bearer
+	// token, and to no one else; empty leaves /metrics unanswered here.
+	MetricsToken secret.Secret
 	// Shutdown is closed when the server begins to shut down, so
 	// long-lived event streams end themselves.
 	Shutdown <-chan struct{}
@@ -100,6 +106,8 @@ type handler struct {
 	winrmFromEnv   bool
 	dir            Directory
 	dirRecheck     time.Duration
+	pages          pageCache
+	metricsToken   [sha256.Size]byte // of Deps.MetricsToken; zero when unset
 }
 
 // New returns the application's root HTTP handler.
@@ -111,6 +119,9 @@ func newHandler(d Deps) *handler {
 		throttle: newThrottle(), keys: d.Keys, secureCookies: d.SecureCookies, trustedProxies: d.TrustedProxies,
 		winrmFromEnv: d.WinRMFromEnv, accessLvl: d.AccessLogLevel, dir: d.Directory, dirRecheck: d.DirectoryRecheck}
 	h.sessions = newSessions(d, h.fail)
+	if d.MetricsToken != "" && d.Metrics != nil {
+		h.metricsToken = sha256.Sum256([]byte(d.MetricsToken.Reveal()))
+	}
 	if h.heartbeat <= 0 {
 		h.heartbeat = 15 * time.Second
 	}

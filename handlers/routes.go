@@ -36,6 +36,8 @@ func (h *handler) routes() http.Handler {
 
 	// Public, and no session is read or written.
 	r.Get("/healthz", h.handleHealthz)
+	// Prometheus with the metrics token; never a session or a user's token.
+	r.With(pageTimeout).Get("/metrics", h.handleMetrics)
 	r.Handle("/static/*", http.StripPrefix("/static/", static.Handler()))
 
 	// The API: a token in the Authorization header, never a session.
@@ -85,9 +87,9 @@ func (h *handler) routes() http.Handler {
 			r.Use(h.require(permView))
 			r.Group(func(r chi.Router) {
 				r.Use(pageTimeout)
-				r.Get("/", h.handleTriageList)
+				r.With(h.cachedPages).Get("/", h.handleTriageList)
 				r.Get("/hosts", h.handleHostList)
-				r.Get("/hosts/{name}", h.handleHostShow)
+				r.With(h.cachedPages).Get("/hosts/{name}", h.handleHostShow)
 				r.Get("/runs", h.handleRunList)
 				r.Get("/runs/{id}", h.handleRunShow)
 				r.Get("/batches", h.handleBatchList)

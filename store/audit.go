@@ -72,7 +72,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	e.Target, e.Detail = capText(e.Target, AuditTargetMax), capText(e.Detail, AuditDetailMax)
 	e.Actor, e.Client, e.Action = capText(e.Actor, auditShortMax), capText(e.Client, auditShortMax), capText(e.Action, auditShortMax)
 	e.Outcome, e.RequestID = capText(e.Outcome, auditShortMax), capText(e.RequestID, auditShortMax)
-	_, err := s.write.ExecContext(ctx, `INSERT INTO audit_log (at, actor, client, action, target, outcome, detail, request_id)
+	_, err := s.write.quiet().ExecContext(ctx, `INSERT INTO audit_log (at, actor, client, action, target, outcome, detail, request_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.At.UnixMilli(), e.Actor, e.Client, e.Action, e.Target, e.Outcome, e.Detail, e.RequestID)
 	return mapErr("audit", err)
 }

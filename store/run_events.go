@@ -15,7 +15,7 @@ func (s *Store) AppendRunEvent(ctx context.Context, ev run.Event) (run.Event, er
 	if ev.At.IsZero() {
 		ev.At = s.now()
 	}
-	err := s.withTx(ctx, func(tx *sql.Tx) error { return appendEvent(ctx, tx, &ev) })
+	err := s.quietTx(ctx, func(tx *sql.Tx) error { return appendEvent(ctx, tx, &ev) })
 	return ev, mapErr("append run event", err)
 }
 
@@ -23,7 +23,7 @@ func (s *Store) AppendRunEvent(ctx context.Context, ev run.Event) (run.Event, er
 // arriving together), numbering them in order. It reads each run's last
 // number once and reuses one prepared insert: a busy fleet appends many.
 func (s *Store) AppendRunEvents(ctx context.Context, evs []run.Event) ([]run.Event, error) {
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.quietTx(ctx, func(tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, insertEvent)
 		if err != nil {
 			return err

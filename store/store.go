@@ -26,7 +26,8 @@ const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	write *sql.DB // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
+	write writer // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
+	gen   *atomic.Uint64
 	read  *sql.DB // query_only pool for everything else
 	now   func() time.Time
 	stmts stmtCache // the writer's bulk statements
@@ -34,6 +35,9 @@ type Store struct {
 	// (the evidence beside suggestions) are recounted only when it moves.
 	runs     atomic.Uint64
 	evidence evidenceMemo
+	sessions sessionMemo
+	users    genMemo[int64, User]
+	external externalWatch
 }
 
 // Open opens (creating if needed) the database file at path and applies any
@@ -77,7 +81,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	r.SetMaxIdleConns(max(4, runtime.NumCPU()))
-	return &Store{write: w, read: r, now: time.Now}, nil
+	watch, err := sql.Open("sqlite", file+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	watch.SetMaxOpenConns(1)
+	watch.SetConnMaxIdleTime(0)
+	gen := new(atomic.Uint64)
+	s := &Store{write: writer{w, gen}, gen: gen, read: r, now: time.Now, external: externalWatch{db: watch}}
+	s.external.poll(gen) // the version to compare with from now on
+	return s, nil
 }
 
 // createPrivate creates path empty with mode 0600 unless it exists.
@@ -109,7 +124,7 @@ func Files(path string) []string {
 func (s *Store) Close() error {
 	_, _ = s.write.Exec("PRAGMA optimize")
 	s.stmts.close()
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.read.Close(), s.write.Close(), s.external.db.Close())
 }
 
 // Ping checks that the database answers a read.
@@ -129,6 +144,16 @@ type querier interface {
 // withTx runs fn in an immediate transaction on the writer. Never call a
 // public write method from fn: the writer has one connection.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.quietTx(ctx, fn); err != nil {
+		return err
+	}
+	s.gen.Add(1) // after the commit: see writer
+	return nil
+}
+
+// quietTx is withTx for changes no page shows (run log lines): it leaves
+// the generation where it is.
+func (s *Store) quietTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err

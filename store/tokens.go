@@ -114,7 +114,7 @@ func (s *Store) AuthenticateToken(ctx context.Context, presented secret.Secret) 
 		u.Role = t.Role
 	}
 	if now.Sub(t.LastUsedAt) >= tokenUseGrain {
-		_, _ = s.write.ExecContext(ctx, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", now.UnixMilli(), t.ID)
+		_, _ = s.write.quiet().ExecContext(ctx, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", now.UnixMilli(), t.ID)
 		t.LastUsedAt = now
 	}
 	return u, t, nil

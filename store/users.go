@@ -173,9 +173,22 @@ func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
 }
 
 // UserByID returns the user with id, or ErrNotFound.
+//
+// Every signed-in request asks for its user, so the answer is kept while
+// the store's generation stands (genMemo): a role change, a disabled
+// account or a new session epoch moves it, and the next request reads the
+// row again.
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	gen := s.Generation()
+	if u, ok := s.users.get(id, gen); ok {
+		return u, nil
+	}
 	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
-	return u, mapErr("user by id", err)
+	if err != nil {
+		return u, mapErr("user by id", err)
+	}
+	s.users.put(id, gen, u)
+	return u, nil
 }
 
 // Users lists every user by name.

@@ -95,6 +95,10 @@ func dashboard(ctx context.Context, cfg *serverConfig, st *store.Store, acc *acc
 		syncer = sched
 	}
 	m := metrics.New(st, cfg.db)
+	metricsToken, err := cfg.metricsToken()
+	if err != nil {
+		return err
+	}
 	var repairs handlers.Runner
 	var exec *runner.Executor
 	if run != nil {
@@ -102,7 +106,8 @@ func dashboard(ctx context.Context, cfg *serverConfig, st *store.Store, acc *acc
 		repairs = exec
 	}
 	shutdown := make(chan struct{})
-	h := handlers.New(acc.deps(handlers.Deps{Logger: log, Store: st, Runner: repairs, Syncer: syncer, Metrics: m, Shutdown: shutdown}))
+	h := handlers.New(acc.deps(handlers.Deps{Logger: log, Store: st, Runner: repairs, Syncer: syncer, Metrics: m,
+		MetricsToken: metricsToken, Shutdown: shutdown}))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return acc.serve(gctx, cfg.addr, h, log, stdout, func() { close(shutdown) }) })
 	if cfg.metricsAddr != "" {

@@ -53,7 +53,7 @@ const testDemoPassword = "demo password for tests"
 // startProgram runs the program in-process with args and returns its base
 // URL once /healthz answers, and a stop function that shuts it down and
 // reports run's error. A demo's account is demo / testDemoPassword.
-func startProgram(t *testing.T, args ...string) (string, func() error) {
+func startProgram(t testing.TB, args ...string) (string, func() error) {
 	t.Helper()
 	base, _, stop := startProgramEnv(t, map[string]string{"WSUSFIX_DEMO_PASSWORD": testDemoPassword}, args...)
 	return base, stop
@@ -61,7 +61,7 @@ func startProgram(t *testing.T, args ...string) (string, func() error) {
 
 // startProgramEnv is startProgram with an environment, also returning what
 // the program printed to stdout (first-start passwords, say).
-func startProgramEnv(t *testing.T, environ map[string]string, args ...string) (string, *syncBuffer, func() error) {
+func startProgramEnv(t testing.TB, environ map[string]string, args ...string) (string, *syncBuffer, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
@@ -107,7 +107,7 @@ func startProgramEnv(t *testing.T, environ map[string]string, args ...string) (s
 
 // signIn signs user in through the login form and returns a client that
 // carries the session cookie (and follows redirects).
-func signIn(t *testing.T, base, user, password string) *http.Client {
+func signIn(t testing.TB, base, user, password string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}

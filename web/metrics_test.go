@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -119,4 +120,48 @@ func firstNonLoopback(t *testing.T) string {
 		}
 	}
 	return ""
+}
+
+// TestMetrics_Token ensures -metrics-token-file opens /metrics on the
+// dashboard's own address to a scraper with that token and to no one else,
+// and that a token too short to be a credential stops the start.
+func TestMetrics_Token(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short")
+	if err := os.WriteFile(short, []byte("guessable\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(t.Context(), []string{"demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "short.db"), "-hosts", "5",
+		"-metrics-token-file", short}, fakeEnv(map[string]string{"WSUSFIX_DEMO_PASSWORD": testDemoPassword}), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "at least 32 characters") {
+		t.Errorf("a 9-character token: %v, want a refusal naming the length", err)
+	}
+
+	const token = "0f4c2b9e7a3d61f85c0e9b2a4d7f1c3e6b8a0d2f4c6e8a1b"
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "demo.db"), "-hosts", "10",
+		"-metrics-token-file", file)
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without the token: %d, want 401", res.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "wsusfix_database_bytes") {
+		t.Errorf("with the token: %d, want the metrics", res.StatusCode)
+	}
 }

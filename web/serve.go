@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"wsusfix/remote/repair"
+	"wsusfix/store/secret"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -25,6 +27,9 @@ type serverConfig struct {
 	logFormat   string
 	logLevel    string
 	metricsAddr string // where /metrics listens; "" turns it off
+	// metricsTokenFile holds the token that opens /metrics on the
+	// dashboard's own listener; "" keeps /metrics off it.
+	metricsTokenFile string
 }
 
 // serverFlags registers the flags serve and demo share. dbKey and dbDefault
@@ -37,7 +42,31 @@ func serverFlags(fs *flag.FlagSet, e env, dbKey, dbDefault string) *serverConfig
 	fs.StringVar(&c.logLevel, "log-level", e.str("WSUSFIX_LOG_LEVEL", "info"), "log level: debug, info, warn or error [WSUSFIX_LOG_LEVEL]")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", e.str("WSUSFIX_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this "+
 		"listener of its own, apart from the dashboard; a port alone (:9464) listens on loopback only; empty turns it off [WSUSFIX_METRICS_ADDR]")
+	fs.StringVar(&c.metricsTokenFile, "metrics-token-file", e.str("WSUSFIX_METRICS_TOKEN_FILE", ""), "file holding a token "+
+		"(32 characters or more) that opens /metrics on the dashboard's own address to a scraper sending it as a bearer token; "+
+		"empty: /metrics is not served there [WSUSFIX_METRICS_TOKEN_FILE]")
 	return c
+}
+
+// minMetricsToken is the shortest metrics token accepted: the token is
+// the scraper's only credential, so it must not be guessable.
+const minMetricsToken = 32
+
+// metricsToken reads the metrics token from its file, if one is named.
+func (c *serverConfig) metricsToken() (secret.Secret, error) {
+	if c.metricsTokenFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(c.metricsTokenFile)
+	if err != nil {
+		return "", fmt.Errorf("-metrics-token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if len(tok) < minMetricsToken || strings.ContainsAny(tok, " \t\r\n") {
+		return "", fmt.Errorf("-metrics-token-file %s: the token must be one line of at least %d characters "+
+			"(for example the output of: openssl rand -hex 32)", c.metricsTokenFile, minMetricsToken)
+	}
+	return secret.Secret(tok), nil
 }
 
 // metricsListen is where the metrics listener binds: a bare port means

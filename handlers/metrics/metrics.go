@@ -31,6 +31,7 @@ type Registry struct {
 	steps    *prometheus.HistogramVec
 	winrm    *prometheus.CounterVec
 	watchers prometheus.Gauge
+	pages    *prometheus.CounterVec
 }
 
 // New returns a registry with the Go runtime and process collectors and
@@ -52,7 +53,10 @@ func New(st *store.Store, dbPath string) *Registry {
 		Help: "Runs that ended on a WinRM connection or sign-in failure, by kind."}, []string{"kind"})
 	m.watchers = prometheus.NewGauge(prometheus.GaugeOpts{Name: "wsusfix_sse_watchers",
 		Help: "Browsers following a run or a batch over Server-Sent Events now."})
-	m.reg.MustRegister(m.requests, m.duration, m.runs, m.steps, m.winrm, m.watchers,
+	m.pages = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wsusfix_page_cache_total",
+		Help: "Page views of triage and host pages, by whether their rendered copy was current (hit) or drawn anew (miss)."},
+		[]string{"result"})
+	m.reg.MustRegister(m.requests, m.duration, m.runs, m.steps, m.winrm, m.watchers, m.pages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&storeCollector{st: st, dbPath: dbPath})
 	return m
@@ -111,6 +115,19 @@ func (m *Registry) Watching() func() {
 	}
 	m.watchers.Inc()
 	return m.watchers.Dec
+}
+
+// PageCache counts one page view served from the page cache (hit) or
+// drawn anew (miss).
+func (m *Registry) PageCache(hit bool) {
+	if m == nil {
+		return
+	}
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	m.pages.WithLabelValues(result).Inc()
 }
 
 // storeCollector reads, at each scrape, what the store knows: runs
