@@ -37,6 +37,7 @@ type Store struct {
 	evidence evidenceMemo
 	sessions sessionMemo
 	users    genMemo[int64, User]
+	counts   genMemo[string, []CodeCount] // FailureCounts by group and search
 	external externalWatch
 }
 

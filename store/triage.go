@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -132,11 +133,27 @@ type CodeCount struct {
 // FailureCounts counts failing hosts by error code, most common first,
 // within the given group and name search (the code filter is ignored so the
 // counts stay a menu of every code).
+//
+// The counts are kept until the store's generation moves (genMemo), so
+// every page, sort and code of one filter, and every user, shares one
+// count per change of the inventory rather than one per request.
 func (s *Store) FailureCounts(ctx context.Context, f TriageFilter) ([]CodeCount, error) {
 	f.HResult = nil
 	if err := checkFilterText("failure counts", f.Search, f.Group); err != nil {
 		return nil, err
 	}
+	gen, key := s.Generation(), f.Group+"\x00"+f.Search
+	if c, ok := s.counts.get(key, gen); ok {
+		return slices.Clone(c), nil
+	}
+	c, err := s.failureCounts(ctx, f)
+	if err == nil {
+		s.counts.put(key, gen, slices.Clone(c))
+	}
+	return c, err
+}
+
+func (s *Store) failureCounts(ctx context.Context, f TriageFilter) ([]CodeCount, error) {
 	where, args := f.where()
 	rows, err := s.read.QueryContext(ctx,
 		"SELECT fail_hresult, count(*) AS n FROM hosts"+where+" GROUP BY fail_hresult ORDER BY n DESC, fail_hresult", args...)
