@@ -60,12 +60,21 @@ func TestPageCache_CountsMatchTheirRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for range 2 { // drawn, then kept
+		if _, doc := a.get(t, "/hosts/NEW-0"); doc.Find(`[data-testid="active-run"]`).Length() != 0 {
+			t.Fatal("the host page shows an active run before the run exists")
+		}
+	}
 	r, err := a.st.CreateRun(ctx, store.RunInput{HostID: host.ID, Procedure: run.ProcedureRepair, RequestedBy: "tester"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := a.st.StartRun(ctx, r.ID); err != nil {
 		t.Fatal(err)
+	}
+	// The host page, kept from before the run, now shows it.
+	if _, doc := a.get(t, "/hosts/NEW-0"); doc.Find(`[data-testid="active-run"]`).Length() != 1 {
+		t.Error("the host page does not show the run that started")
 	}
 	a.checkCounts(t, 35, map[string]int{"0x80070002": 20, "0x80244022": 10, "0x80073712": 5})
 	if _, err := a.st.AddUpdateEvents(ctx, []store.EventInput{{HostName: "NEW-0", At: time.Now().UTC(), UpdateID: "u1",
