@@ -70,15 +70,19 @@ func (s *Store) Generation() uint64 {
 // every cached page view a query.
 const externalPollInterval = 20 * time.Millisecond
 
-// externalWatch notices commits made through other connections to the
-// database file. PRAGMA data_version, asked on one connection, changes
-// whenever any other connection (of this process or another) has
-// committed since it was last asked (sqlite.org/pragma.html#pragma_data_version);
-// its own connection does nothing else, so every change it reports is
-// someone else's. Its reports of this Store's own commits only move the
-// generation once more, which costs a page redraw, never exactness.
+// externalWait is how long a poll waits for the writer's connection
+// before giving up; the writer is busy only inside this Store's own
+// transactions, which move the generation themselves.
+const externalWait = 2 * time.Millisecond
+
+// externalWatch notices commits made to the database file by other
+// processes. PRAGMA data_version changes whenever a connection other than
+// the one asking has committed since that connection last asked
+// (sqlite.org/pragma.html#pragma_data_version). Asked on the writer, the
+// one connection this Store commits through (its readers are query_only),
+// every change it reports is another process's.
 type externalWatch struct {
-	db      *sql.DB // a read-only pool of one connection
+	db      *sql.DB // the writer's pool of one connection
 	mu      sync.Mutex
 	version int64
 	polled  atomic.Int64 // unix nanoseconds of the last poll
@@ -92,9 +96,14 @@ func (w *externalWatch) poll(gen *atomic.Uint64) {
 		return
 	}
 	defer w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), externalWait)
+	defer cancel()
 	var v int64
-	if err := w.db.QueryRow("PRAGMA data_version").Scan(&v); err != nil {
-		gen.Add(1) // cannot tell: assume a change, which is always safe
+	if err := w.db.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		// The writer is busy (or failing): this Store's own writes move
+		// the generation; assume one more change, which is always safe,
+		// and ask again at the next poll.
+		gen.Add(1)
 		return
 	}
 	w.polled.Store(time.Now().UnixNano())

@@ -82,16 +82,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	r.SetMaxIdleConns(max(4, runtime.NumCPU()))
-	watch, err := sql.Open("sqlite", file+"&_pragma=query_only(1)")
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	watch.SetMaxOpenConns(1)
-	watch.SetConnMaxIdleTime(0)
 	gen := new(atomic.Uint64)
-	s := &Store{write: writer{w, gen}, gen: gen, read: r, now: time.Now, external: externalWatch{db: watch}}
+	s := &Store{write: writer{w, gen}, gen: gen, read: r, now: time.Now, external: externalWatch{db: w}}
 	s.external.poll(gen) // the version to compare with from now on
 	return s, nil
 }
@@ -125,7 +117,7 @@ func Files(path string) []string {
 func (s *Store) Close() error {
 	_, _ = s.write.Exec("PRAGMA optimize")
 	s.stmts.close()
-	return errors.Join(s.read.Close(), s.write.Close(), s.external.db.Close())
+	return errors.Join(s.read.Close(), s.write.Close())
 }
 
 // Ping checks that the database answers a read.

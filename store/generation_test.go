@@ -1,0 +1,92 @@
+package store
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"wsusfix/store/run"
+)
+
+// TestGeneration ensures the generation moves with every change a page
+// shows, whoever commits it (this Store, or another process: a second
+// Store over the same file), and stands still for the writes no page
+// shows (audit entries, run log lines, a session's renewed expiry) and
+// for reads.
+func TestGeneration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gen.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	settle := func() uint64 { // past the poll interval, so other processes' commits are seen
+		time.Sleep(2 * externalPollInterval)
+		return s.Generation()
+	}
+	moved := func(what string, before uint64) uint64 {
+		t.Helper()
+		after := settle()
+		if after == before {
+			t.Errorf("%s: the generation did not move", what)
+		}
+		return after
+	}
+	stood := func(what string, before uint64) {
+		t.Helper()
+		if after := settle(); after != before {
+			t.Errorf("%s: the generation moved from %d to %d", what, before, after)
+		}
+	}
+
+	g := settle()
+	if _, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	g = moved("a host upserted", g)
+	h, err := s.HostByName(ctx, "PC-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CountHosts(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stood("reads", g)
+	r, err := s.CreateRun(ctx, RunInput{HostID: h.ID, Procedure: run.ProcedureCheck, RequestedBy: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = moved("a run created", g)
+	ss := s.Sessions()
+	exp := time.Now().Add(time.Hour)
+	if err := ss.CommitCtx(ctx, "tok", []byte("data"), exp); err != nil {
+		t.Fatal(err)
+	}
+	g = moved("a new session", g) // (see CommitCtx); its renewal must not move it
+	if _, err := s.AppendRunEvent(ctx, run.Event{RunID: r.ID, Kind: run.EventOutput, Text: "line"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Audit(ctx, AuditEntry{Actor: "t", Action: "export", Outcome: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.CommitCtx(ctx, "tok", []byte("data"), exp.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	stood("a run's log line, an audit entry and a session renewed", g)
+	if err := ss.DeleteCtx(ctx, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	g = moved("a session deleted", g)
+
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	g = settle()
+	if _, err := other.UpsertHosts(ctx, []HostInput{{Name: "PC-2"}}); err != nil {
+		t.Fatal(err)
+	}
+	moved("another process's upsert", g)
+}
