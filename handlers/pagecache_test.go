@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -34,8 +33,8 @@ func TestPageCache_CountsMatchTheirRows(t *testing.T) {
 	a.seed(t, hosts, fails)
 	ctx := context.Background()
 
-	first := a.body(t, "/")
-	if again := a.body(t, "/"); !bytes.Equal(first, again) {
+	_, first := a.download(t, "/")
+	if _, again := a.download(t, "/"); !bytes.Equal(first, again) {
 		t.Error("the same page, asked twice with nothing changed, differs")
 	}
 	if hits := pageCacheCount(t, reg, "hit"); hits != 1 {
@@ -159,21 +158,6 @@ func sessionRows(t *testing.T, a *app) string {
 		t.Fatal(err)
 	}
 	return rows
-}
-
-// body fetches path and returns its body, failing on anything but 200.
-func (a *app) body(t *testing.T, path string) []byte {
-	t.Helper()
-	res, err := a.client.Get(a.srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d, %v", path, res.StatusCode, err)
-	}
-	return b
 }
 
 // checkCounts checks that triage says total failing hosts, with these
