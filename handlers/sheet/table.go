@@ -1,6 +1,7 @@
 package sheet
 
 import (
+	"archive/zip"
 	"bufio"
 	"encoding/json"
 	"fmt"
@@ -206,6 +207,7 @@ type xlsxTable struct {
 	f         *excelize.File
 	sw        *excelize.StreamWriter
 	cols      []Column
+	cells     []any // the row being written, reused
 	row       int
 	dateStyle int
 }
@@ -215,6 +217,11 @@ const maxSheetName = 31
 
 func newXLSX(w io.Writer, name string, cols []Column) (*xlsxTable, error) {
 	f := excelize.NewFile()
+	// The workbook's zip goes straight to w. excelize would otherwise
+	// build the whole file in a buffer first (File.WriteToBuffer) and copy
+	// it out, holding it all in memory; that buffer is only needed to
+	// patch the headers of a part over 4 GB, which no export reaches.
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
 	if len(name) > maxSheetName {
 		name = name[:maxSheetName]
 	}
@@ -250,7 +257,13 @@ func ptr[T any](v T) *T { return &v }
 
 func (t *xlsxTable) Row(vals []Value) error {
 	t.row++
-	cells := make([]any, len(t.cols))
+	// SetRow writes the cells out before it returns: one slice serves
+	// every row, since each row's garbage brings the next collection closer.
+	if t.cells == nil {
+		t.cells = make([]any, len(t.cols))
+	}
+	cells := t.cells
+	clear(cells)
 	for i, c := range t.cols {
 		v := vals[i]
 		switch c.Kind {
