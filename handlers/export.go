@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"wsusfix/handlers/sheet"
 	"wsusfix/store"
 	"wsusfix/store/run"
+	"wsusfix/views"
 )
 
 // hostColumns are the columns of /export/hosts.{csv,xlsx,json}: the
@@ -19,13 +21,10 @@ var hostColumns = []sheet.Column{sheet.Col("host", sheet.Text), sheet.Col("fqdn"
 	sheet.Col("last_run_procedure", sheet.Text), sheet.Col("last_run_outcome", sheet.Text), sheet.Col("last_run_at", sheet.Time),
 	sheet.Col("repair_verified", sheet.Bool)}
 
-// hostsPerLookup is how many hosts an export gathers before reading
-// their last runs in one query.
-const hostsPerLookup = 500
-
 // handleExportHosts streams GET /export/hosts.{format}: the failing hosts
-// under the current filters, every row, without holding them in memory
-// (a few hundred at a time wait for their last runs).
+// under the current filters, every row, each with its newest run, from one
+// query read a batch ahead of the writing (readAhead), so memory does not
+// grow with the rows.
 func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 	_, f, err := parseTriageQuery(r.URL.Query())
 	if err != nil {
@@ -33,41 +32,81 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.streamTable(w, r, exportFormat(r), "failing-hosts", "Failing hosts", hostColumns, func(emit func([]sheet.Value) error) error {
-		var pending []store.Host
-		flush := func() error {
-			ids := make([]int64, len(pending))
-			for i, host := range pending {
-				ids[i] = host.ID
+		// A few codes fail across thousands of hosts: each is decoded
+		// once, and one row of values serves every host.
+		codes := map[uint32]views.ErrorInfo{}
+		vals := make([]sheet.Value, len(hostColumns))
+		return readAhead(r.Context(), h.store, f, func(host *store.ExportHost) error {
+			d, ok := codes[host.HResult]
+			if !ok {
+				d = decode(host.HResult)
+				codes[host.HResult] = d
 			}
-			last, err := h.store.LastRuns(r.Context(), ids)
-			if err != nil {
-				return err
+			vals[0], vals[1], vals[2], vals[3] = sheet.S(host.Name), sheet.S(host.FQDN), sheet.S(host.Address), sheet.S(host.OSCaption)
+			vals[4], vals[5], vals[6], vals[7] = sheet.S(host.OSBuild), sheet.S(host.Group), sheet.S(host.KB), sheet.S(host.Title)
+			vals[8], vals[9], vals[10], vals[11] = sheet.S(d.Code), sheet.S(d.Symbol), sheet.S(d.Meaning), sheet.S(d.Action)
+			vals[12], vals[13], vals[14] = sheet.B(d.RepairApplies), sheet.T(host.FailedAt), sheet.N(host.LastRun)
+			vals[15], vals[16] = sheet.S(string(host.LastProcedure)), sheet.S(string(host.LastOutcome))
+			vals[17], vals[18] = sheet.T(host.LastFinishedAt), sheet.B(host.LastOutcome == run.OutcomeRepaired)
+			return emit(vals)
+		})
+	})
+}
+
+// exportBatch is how many hosts readAhead hands over at a time.
+const exportBatch = 256
+
+// readAhead calls fn for every host EachExportHost gives, in order, on the
+// caller's goroutine, while the store reads the next hosts on another: the
+// database's work and the writing of rows overlap on two cores instead of
+// taking turns. Two batches of hosts exist at most, so memory does not
+// grow with the rows. When fn fails, the read is cancelled; readAhead
+// returns only after the reading goroutine has ended.
+func readAhead(ctx context.Context, st *store.Store, f store.TriageFilter, fn func(*store.ExportHost) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan []store.ExportHost, 1)
+	free := make(chan []store.ExportHost, 2)
+	free <- make([]store.ExportHost, 0, exportBatch)
+	free <- make([]store.ExportHost, 0, exportBatch)
+	read := make(chan error, 1)
+	go func() {
+		defer close(full)
+		batch := <-free
+		hand := func() error {
+			select {
+			case full <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			for _, host := range pending {
-				d := decode(host.Failure.HResult)
-				rn := last[host.ID]
-				if err := emit([]sheet.Value{sheet.S(host.Name), sheet.S(host.FQDN), sheet.S(host.Address), sheet.S(host.OSCaption),
-					sheet.S(host.OSBuild), sheet.S(host.Group), sheet.S(host.Failure.KB), sheet.S(host.Failure.Title),
-					sheet.S(d.Code), sheet.S(d.Symbol), sheet.S(d.Meaning), sheet.S(d.Action), sheet.B(d.RepairApplies),
-					sheet.T(host.Failure.At), sheet.N(rn.ID), sheet.S(string(rn.Procedure)), sheet.S(string(rn.Outcome)),
-					sheet.T(rn.FinishedAt), sheet.B(rn.Outcome == run.OutcomeRepaired)}); err != nil {
-					return err
-				}
-			}
-			pending = pending[:0]
+			batch = <-free // the writer returns each batch it takes
 			return nil
 		}
-		err := h.store.EachFailingHost(r.Context(), f, func(host store.Host) error {
-			if pending = append(pending, host); len(pending) == hostsPerLookup {
-				return flush()
+		err := st.EachExportHost(ctx, f, func(h *store.ExportHost) error {
+			if batch = append(batch, *h); len(batch) == exportBatch {
+				return hand()
 			}
 			return nil
 		})
-		if err != nil {
-			return err
+		if err == nil && len(batch) > 0 {
+			err = hand()
 		}
-		return flush()
-	})
+		read <- err
+	}()
+	var err error
+	for batch := range full {
+		for i := 0; i < len(batch) && err == nil; i++ {
+			if err = fn(&batch[i]); err != nil {
+				cancel()
+			}
+		}
+		clear(batch)
+		free <- batch[:0]
+	}
+	if rerr := <-read; err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // runColumns are the columns of /export/runs.{csv,xlsx,json}.

@@ -2,10 +2,16 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // TestStreamCSV_FailsCleanly ensures an export whose query fails before
@@ -44,5 +50,52 @@ func TestStreamCSV_FailsCleanly(t *testing.T) {
 		func(func([]string) error) error { return nil })
 	if rec.Code != http.StatusOK || rec.Body.String() != "'=a\n" {
 		t.Errorf("no rows: %d %q, want the header alone", rec.Code, rec.Body.String())
+	}
+}
+
+// TestReadAhead ensures readAhead hands over every host the store gives,
+// in order, across many batches, and that a writer's failure stops the
+// read and is what it returns.
+func TestReadAhead(t *testing.T) {
+	t.Parallel()
+	h, _ := limitsApp(t)
+	ctx := t.Context()
+	n := 2*exportBatch + 37
+	var hosts []store.HostInput
+	var events []store.EventInput
+	for i := range n {
+		name := fmt.Sprintf("PC-%04d", i)
+		hosts = append(hosts, store.HostInput{Name: name})
+		events = append(events, store.EventInput{HostName: name, At: time.Date(2026, 10, 1, 0, 0, i, 0, time.UTC),
+			UpdateID: "u1", Operation: "Installation", Result: run.ResultFailed, HResult: 0x80070002, Source: store.SourceImport})
+	}
+	if _, err := h.store.UpsertHosts(ctx, hosts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.AddUpdateEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	f := store.TriageFilter{Sort: store.SortName}
+	var want, got []string
+	if err := h.store.EachExportHost(ctx, f, func(e *store.ExportHost) error { want = append(want, e.Name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := readAhead(ctx, h.store, f, func(e *store.ExportHost) error { got = append(got, e.Name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != n || !slices.Equal(got, want) {
+		t.Errorf("read ahead %d hosts, the store gives %d (of %d)", len(got), len(want), n)
+	}
+
+	full := errors.New("disk full")
+	seen := 0
+	err := readAhead(ctx, h.store, f, func(*store.ExportHost) error {
+		if seen++; seen == exportBatch+5 {
+			return full
+		}
+		return nil
+	})
+	if !errors.Is(err, full) || seen != exportBatch+5 {
+		t.Errorf("after a failure at host %d: %v after %d hosts", exportBatch+5, err, seen)
 	}
 }

@@ -62,8 +62,9 @@ func parseReportsQuery(r *http.Request) (views.ReportsQuery, store.ReportFilter,
 
 // handleReports renders GET /reports: compliance by group, repair
 // activity by week, and what the repair did by code and by OS. Every
-// figure comes from the hosts and runs tables (and their indexes), never
-// from a scan of the update history.
+// figure comes from the summaries the store keeps as hosts and runs change
+// (migration 0014) or from an index, never from a scan of the update
+// history.
 func (h *handler) handleReports(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q, f, err := parseReportsQuery(r)

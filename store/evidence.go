@@ -89,18 +89,25 @@ func (e *evidenceMemo) put(gen uint64, since time.Time, val map[uint32]Evidence)
 
 // repairEvidence counts the evidence. A window open to now is read from
 // repair_latest (each host's latest finished repair of each code, kept by
-// triggers); one that ends in the past groups the runs themselves, since a
-// host's latest repair may then lie after it.
+// triggers), or from its counts by day (repair_latest_days) when it begins
+// at a day's start; one that ends in the past groups the runs themselves,
+// since a host's latest repair may then lie after it.
 func (s *Store) repairEvidence(ctx context.Context, f ReportFilter) (map[uint32]Evidence, error) {
 	join, group := f.hostJoin()
 	var rows *sql.Rows
 	var err error
-	if f.current(s.now()) {
+	since, whole := f.sinceDay()
+	switch current := f.current(s.now()); {
+	case current && whole:
+		rows, err = s.read.QueryContext(ctx, `SELECT code, outcome, sum(hosts) FROM repair_latest_days
+			WHERE code <> 0 AND day >= ?1 AND (?3 = '' OR grp = ?3) AND (?4 = 0 OR code = ?4)
+			GROUP BY code, outcome`, f.dayArgs(since, 0)...)
+	case current:
 		join = strings.ReplaceAll(join, "r.host_id", "l.host_id")
 		rows, err = s.read.QueryContext(ctx, `SELECT l.code, l.outcome, count(*) FROM repair_latest l`+join+`
 			WHERE l.code <> 0 AND l.created_at >= ?1 AND (?4 = 0 OR l.code = ?4)`+group+`
 			GROUP BY l.code, l.outcome`, f.args()...)
-	} else {
+	default:
 		// Each host's latest repair of a code: SQLite gives a bare column
 		// of an aggregate with max() the value of the row holding the
 		// maximum (sqlite.org/lang_select.html, "bare columns").

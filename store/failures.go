@@ -43,6 +43,11 @@ func refreshFailures(ctx context.Context, q querier, ids []int64) error {
 		return nil
 	}
 	arg, _ := json.Marshal(ids)
+	// The summaries count hosts by state (failure_days, compliance_hosts):
+	// these leave them before the rewrite and come back as it left them.
+	if err := adjustHostSummaries(ctx, q, string(arg), -1); err != nil {
+		return err
+	}
 	_, err := q.ExecContext(ctx, `WITH winners AS (
 			SELECT t.value AS host_id, (
 				-- Of the newest such failures, which share a time, the last
@@ -73,7 +78,10 @@ func refreshFailures(ctx context.Context, q querier, ids []int64) error {
 			AND (hosts.state, hosts.fail_event_id, hosts.fail_hresult, hosts.fail_at, hosts.fail_kb, hosts.fail_title)
 				IS NOT (summary.state, summary.event_id, summary.hresult, summary.at, ifnull(summary.kb, ''), ifnull(summary.title, ''))`,
 		string(arg))
-	return err
+	if err != nil {
+		return err
+	}
+	return adjustHostSummaries(ctx, q, string(arg), 1)
 }
 
 // newestFailure is the condition that the entry e of update_events is a

@@ -38,7 +38,7 @@ func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, 
 	}
 	var c UpsertCounts
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		u := hostUpsert{st: s, ctx: ctx, tx: tx, now: s.now().UnixMilli()}
+		u := hostUpsert{st: s, ctx: ctx, tx: tx, now: s.now().UnixMilli(), moves: complianceDelta{}}
 		var err error
 		c, err = u.run(in)
 		return err
@@ -54,6 +54,7 @@ type storedHost struct {
 	wsusServer, wsusID                  string
 	wFailed, wNeeded, wReboot, wUnknown sql.NullInt64
 	wSeen, gone                         sql.NullInt64
+	state                               string
 	pending                             bool // queued for insert in this call, not yet written
 }
 
@@ -86,6 +87,7 @@ type hostUpsert struct {
 	insertW []HostInput               // and with them
 	seen    map[sql.NullInt64][]int64 // unchanged hosts whose time seen moves: time -> ids
 	refresh []int64                   // hosts whose failure summary WSUS's new facts may change
+	moves   complianceDelta           // updated hosts' changes to compliance_hosts
 	update  *sql.Stmt
 }
 
@@ -129,6 +131,9 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			}
 			*q = append(*q, h)
 			u.stored[key] = &storedHost{pending: true}
+			// A new host is unknown (no history) and not gone: counted here,
+			// compliance_hosts needs no read of it back.
+			u.moves.move(complianceKey{}, false, complianceKey{h.Group, StateUnknown, reportDay(ms(h.LastReportAt))}, true)
 			c.Inserted++
 			if len(*q) == insertChunk {
 				if err := u.flushInserts(); err != nil {
@@ -180,6 +185,9 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			return c, fmt.Errorf("index %d new hosts for search: %w", c.Inserted, err)
 		}
 	}
+	if err := u.moves.apply(u.ctx, u.tx); err != nil {
+		return c, fmt.Errorf("count new and moved hosts: %w", err)
+	}
 	if err := u.flushSeen(); err != nil {
 		return c, err
 	}
@@ -202,7 +210,7 @@ func (u *hostUpsert) load(in []HostInput) error {
 	}
 	// name is COLLATE NOCASE, so IN matches names in any case.
 	rows, err := u.tx.QueryContext(u.ctx, `SELECT id, name, fqdn, address, os_caption, os_build, wsus_group, last_report_at,
-			wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at, gone_at
+			wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at, gone_at, state
 		FROM hosts WHERE name IN (SELECT value FROM json_each(?))`, string(arg))
 	if err != nil {
 		return err
@@ -212,7 +220,8 @@ func (u *hostUpsert) load(in []HostInput) error {
 		var sh storedHost
 		var name string
 		if err := rows.Scan(&sh.id, &name, &sh.fqdn, &sh.address, &sh.os, &sh.build, &sh.group, &sh.lastReport,
-			&sh.wsusServer, &sh.wsusID, &sh.wFailed, &sh.wNeeded, &sh.wReboot, &sh.wUnknown, &sh.wSeen, &sh.gone); err != nil {
+			&sh.wsusServer, &sh.wsusID, &sh.wFailed, &sh.wNeeded, &sh.wReboot, &sh.wUnknown, &sh.wSeen, &sh.gone,
+			&sh.state); err != nil {
 			return err
 		}
 		u.stored[strings.ToLower(name)] = &sh
@@ -314,9 +323,24 @@ func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
 		args[7], args[8], args[9], args[10], args[11] = true, w.Server, w.ComputerID, w.Failed, w.Needed
 		args[12], args[13], args[14] = w.PendingReboot, w.Unknown, ms(w.SeenAt)
 	}
+	// The summaries (migration 0014) count hosts under their group and OS,
+	// and failing hosts only while not gone: a host that moves leaves
+	// them before the write and comes back after it. Hosts rarely move,
+	// so this costs an import or a sync next to nothing.
+	moved := sh.group != h.Group || sh.os != h.OSCaption
+	back := h.WSUS != nil && sh.gone.Valid
+	ids := idList(sh.id)
+	if err := u.adjust(ids, moved, back, -1); err != nil {
+		return err
+	}
 	if _, err := u.update.ExecContext(u.ctx, args...); err != nil {
 		return err
 	}
+	if err := u.adjust(ids, moved, back, 1); err != nil {
+		return err
+	}
+	u.moves.move(complianceKey{sh.group, sh.state, reportDay(sh.lastReport)}, !sh.gone.Valid,
+		complianceKey{h.Group, sh.state, reportDay(ms(h.LastReportAt))}, !sh.gone.Valid || h.WSUS != nil)
 	// A later row of the same call compares with what was written.
 	sh.fqdn, sh.address, sh.os, sh.build, sh.group = h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group
 	sh.lastReport = ms(h.LastReportAt)
@@ -326,6 +350,21 @@ func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
 		sh.wNeeded = sql.NullInt64{Int64: int64(w.Needed), Valid: true}
 		sh.wReboot = sql.NullInt64{Int64: int64(w.PendingReboot), Valid: true}
 		sh.wUnknown = sql.NullInt64{Int64: int64(w.Unknown), Valid: true}
+	}
+	return nil
+}
+
+// adjust adds sign times the host ids' part of the summaries that its
+// update changes: all of them when it moves group or OS, the failing
+// hosts when it comes back from gone.
+func (u *hostUpsert) adjust(ids string, moved, back bool, sign int) error {
+	if moved || back {
+		if err := adjustFailureDays(u.ctx, u.tx, ids, sign); err != nil {
+			return err
+		}
+	}
+	if moved {
+		return adjustHostRepairs(u.ctx, u.tx, ids, sign)
 	}
 	return nil
 }

@@ -48,49 +48,6 @@ func (f ReportFilter) staleBefore(now time.Time) int64 {
 	return now.AddDate(0, 0, -days).UnixMilli()
 }
 
-// GroupCompliance is one WSUS group's hosts by state. Each host is
-// counted once, in the first that fits: failing, stale (no report for
-// StaleDays), unknown (no history), compliant.
-type GroupCompliance struct {
-	Group                                string // "" for hosts in no group
-	Hosts, Failing, Stale, Unknown, Okay int
-}
-
-// Compliant is the share of the group's hosts that are compliant, 0 to 1.
-func (g GroupCompliance) Compliant() float64 {
-	if g.Hosts == 0 {
-		return 0
-	}
-	return float64(g.Okay) / float64(g.Hosts)
-}
-
-// ComplianceByGroup counts the inventory's hosts (not gone) by group and
-// state, from the hosts table alone: one pass over its rows, no history.
-func (s *Store) ComplianceByGroup(ctx context.Context, f ReportFilter) ([]GroupCompliance, error) {
-	stale := f.staleBefore(s.now())
-	q := `SELECT wsus_group, count(*),
-			sum(state = 'failing'),
-			sum(state <> 'failing' AND ifnull(last_report_at, 0) < ?1),
-			sum(state = 'unknown' AND ifnull(last_report_at, 0) >= ?1)
-		FROM hosts WHERE gone_at IS NULL AND (?2 = '' OR wsus_group = ?2)
-		GROUP BY wsus_group ORDER BY wsus_group`
-	rows, err := s.read.QueryContext(ctx, q, stale, f.Group)
-	if err != nil {
-		return nil, mapErr("compliance", err)
-	}
-	defer rows.Close()
-	var out []GroupCompliance
-	for rows.Next() {
-		var g GroupCompliance
-		if err := rows.Scan(&g.Group, &g.Hosts, &g.Failing, &g.Stale, &g.Unknown); err != nil {
-			return nil, mapErr("compliance", err)
-		}
-		g.Okay = g.Hosts - g.Failing - g.Stale - g.Unknown
-		out = append(out, g)
-	}
-	return out, mapErr("compliance", rows.Err())
-}
-
 // WeekActivity is one week's finished repairs, by how they ended, as the
 // evidence groups outcomes.
 type WeekActivity struct {
@@ -107,14 +64,27 @@ func (w WeekActivity) Runs() int {
 // (weeks from Monday, UTC) and outcome, oldest week first. Every run
 // counts, a host repaired twice twice: this is the work done, where the
 // evidence is what it achieved per host.
+//
+// Over whole days it sums repair_days; a window that splits a day counts
+// the runs.
 func (s *Store) RepairActivity(ctx context.Context, f ReportFilter) ([]WeekActivity, error) {
-	join, group := f.hostJoin()
-	rows, err := s.read.QueryContext(ctx, `SELECT date(r.created_at / 1000, 'unixepoch', '-6 days', 'weekday 1') AS week,
-			r.outcome, count(*)
-		FROM runs r`+join+`
-		WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
-			AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
-		GROUP BY week, r.outcome ORDER BY week`, f.args()...)
+	var rows *sql.Rows
+	var err error
+	if since, until, ok := f.days(); ok {
+		rows, err = s.read.QueryContext(ctx, `SELECT date(week * 86400, 'unixepoch'), outcome, n FROM (
+				SELECT `+dayWeek("day")+` AS week, outcome, sum(runs) AS n FROM repair_days
+				WHERE day >= ?1 AND day < ?2 AND (?3 = '' OR grp = ?3) AND (?4 = 0 OR code = ?4)
+				GROUP BY week, outcome)
+			ORDER BY week`, f.dayArgs(since, until)...)
+	} else {
+		join, group := f.hostJoin()
+		rows, err = s.read.QueryContext(ctx, `SELECT date(r.created_at / 1000, 'unixepoch', '-6 days', 'weekday 1') AS week,
+				r.outcome, count(*)
+			FROM runs r`+join+`
+			WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
+				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
+			GROUP BY week, r.outcome ORDER BY week`, f.args()...)
+	}
 	if err != nil {
 		return nil, mapErr("repair activity", err)
 	}
@@ -151,24 +121,7 @@ type OSSuccess struct {
 // RepairByOS groups hosts' latest finished repairs in the window by the
 // host's OS, most hosts first.
 func (s *Store) RepairByOS(ctx context.Context, f ReportFilter) ([]OSSuccess, error) {
-	join, group := f.hostJoin()
-	// Each host's latest repair, by the bare-column rule of max() (see
-	// RepairEvidence), then counted by the host's OS: from repair_latest
-	// for a window open to now, from the runs otherwise.
-	src := `FROM runs r` + join + `
-			WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
-				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)` + group
-	if f.current(s.now()) {
-		src = `FROM repair_latest r` + join + `
-			WHERE r.created_at >= ?1 AND (?4 = 0 OR r.code = ?4)` + group
-	}
-	rows, err := s.read.QueryContext(ctx, `WITH latest AS (
-			SELECT r.host_id AS host_id, r.outcome AS outcome, max(r.created_at)
-			`+src+`
-			GROUP BY r.host_id
-		)
-		SELECT h.os_caption, l.outcome, count(*) FROM latest l JOIN hosts h ON h.id = l.host_id
-		GROUP BY h.os_caption, l.outcome`, f.args()...)
+	rows, err := s.repairByOSRows(ctx, f)
 	if err != nil {
 		return nil, mapErr("repair by os", err)
 	}
@@ -208,37 +161,77 @@ func (s *Store) RepairByOS(ctx context.Context, f ReportFilter) ([]OSSuccess, er
 	return out, nil
 }
 
+// repairByOSRows counts hosts by OS and the outcome of their latest
+// repair in f's window. A window open to now that begins at a day's start
+// sums the summaries: each host's latest of any code (repair_host_days),
+// or of f's code (repair_latest_days). Another window finds each host's
+// latest repair, by the bare-column rule of max() (see RepairEvidence):
+// from repair_latest for a window open to now, from the runs otherwise.
+func (s *Store) repairByOSRows(ctx context.Context, f ReportFilter) (*sql.Rows, error) {
+	current := f.current(s.now())
+	if since, ok := f.sinceDay(); ok && current {
+		src := "repair_host_days WHERE ?4 = 0"
+		if f.Code != 0 {
+			src = "repair_latest_days WHERE code = ?4"
+		}
+		return s.read.QueryContext(ctx, `SELECT os, outcome, sum(hosts) FROM `+src+`
+			AND day >= ?1 AND (?3 = '' OR grp = ?3)
+			GROUP BY os, outcome`, f.dayArgs(since, 0)...)
+	}
+	join, group := f.hostJoin()
+	src := `FROM runs r` + join + `
+			WHERE r.procedure = 'repair' AND r.state NOT IN ('queued', 'running')
+				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)` + group
+	if current {
+		src = `FROM repair_latest r` + join + `
+			WHERE r.created_at >= ?1 AND (?4 = 0 OR r.code = ?4)` + group
+	}
+	return s.read.QueryContext(ctx, `WITH latest AS (
+			SELECT r.host_id AS host_id, r.outcome AS outcome, max(r.created_at)
+			`+src+`
+			GROUP BY r.host_id
+		)
+		SELECT h.os_caption, l.outcome, count(*) FROM latest l JOIN hosts h ON h.id = l.host_id
+		GROUP BY h.os_caption, l.outcome`, f.args()...)
+}
+
 // TimeToRepair returns how long verified repairs in the window took from
 // the failure their host had when they began to the repair's end: the
 // median and how many repairs it is of. Runs from before the store kept a
 // run's failure have no start and are left out.
+//
+// SQLite finds the median: it counts the repairs and sorts them, and only
+// the middle one or two come back, instead of every repair's time.
 func (s *Store) TimeToRepair(ctx context.Context, f ReportFilter) (median time.Duration, n int, err error) {
 	join, group := f.hostJoin()
-	rows, err := s.read.QueryContext(ctx, `SELECT r.finished_at - r.fail_at
-		FROM runs r`+join+`
-		WHERE r.procedure = 'repair' AND r.outcome = 'repaired' AND r.fail_at IS NOT NULL AND r.finished_at IS NOT NULL
-			AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
-		ORDER BY 1`, f.args()...)
+	rows, err := s.read.QueryContext(ctx, `WITH took AS MATERIALIZED (
+			SELECT max(r.finished_at - r.fail_at, 0) AS d
+			FROM runs r`+join+`
+			WHERE r.procedure = 'repair' AND r.outcome = 'repaired' AND r.fail_at IS NOT NULL AND r.finished_at IS NOT NULL
+				AND r.created_at >= ?1 AND r.created_at < ?2 AND (?4 = 0 OR r.fail_hresult = ?4)`+group+`
+		), total AS (SELECT count(*) AS n FROM took)
+		SELECT total.n, took.d FROM took, total
+		ORDER BY took.d LIMIT 2 - (SELECT n FROM total) % 2 OFFSET ((SELECT n FROM total) - 1) / 2`, f.args()...)
 	if err != nil {
 		return 0, 0, mapErr("time to repair", err)
 	}
 	defer rows.Close()
-	var all []int64
+	var mid []int64
 	for rows.Next() {
-		var d sql.NullInt64
-		if err := rows.Scan(&d); err != nil {
+		var d int64
+		if err := rows.Scan(&n, &d); err != nil {
 			return 0, 0, mapErr("time to repair", err)
 		}
-		all = append(all, max(d.Int64, 0))
+		mid = append(mid, d)
 	}
-	if err := rows.Err(); err != nil || len(all) == 0 {
+	if err := rows.Err(); err != nil || len(mid) == 0 {
 		return 0, 0, mapErr("time to repair", err)
 	}
-	m := all[len(all)/2]
-	if len(all)%2 == 0 {
-		m = (all[len(all)/2-1] + all[len(all)/2]) / 2
+	m := mid[0]
+	if len(mid) == 2 {
+		m = (mid[0] + mid[1]) / 2
 	}
-	return time.Duration(m) * time.Millisecond, len(all), nil
+	return time.Duration(m) * time.Millisecond, n, nil
 }
 
 // msOr is t in unix milliseconds, or def for a zero time.
@@ -258,13 +251,24 @@ type WeekFailures struct {
 
 // FailuresByWeek counts the failing hosts (not gone) by the week their
 // current failure happened and its code, oldest week first, from the
-// hosts table and its failing index: when today's failures began.
+// hosts table: when today's failures began. Over whole days it sums
+// failure_days; a window that splits a day counts the hosts.
 func (s *Store) FailuresByWeek(ctx context.Context, f ReportFilter) ([]WeekFailures, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT date(fail_at / 1000, 'unixepoch', '-6 days', 'weekday 1') AS week,
-			fail_hresult, count(*)
-		FROM hosts WHERE state = 'failing' AND gone_at IS NULL AND fail_at >= ?1 AND fail_at < ?2
-			AND (?3 = '' OR wsus_group = ?3) AND (?4 = 0 OR fail_hresult = ?4)
-		GROUP BY week, fail_hresult ORDER BY week`, f.args()...)
+	var rows *sql.Rows
+	var err error
+	if since, until, ok := f.days(); ok {
+		rows, err = s.read.QueryContext(ctx, `SELECT date(week * 86400, 'unixepoch'), code, n FROM (
+				SELECT `+dayWeek("day")+` AS week, code, sum(hosts) AS n FROM failure_days
+				WHERE day >= ?1 AND day < ?2 AND (?3 = '' OR grp = ?3) AND (?4 = 0 OR code = ?4)
+				GROUP BY week, code)
+			ORDER BY week`, f.dayArgs(since, until)...)
+	} else {
+		rows, err = s.read.QueryContext(ctx, `SELECT date(fail_at / 1000, 'unixepoch', '-6 days', 'weekday 1') AS week,
+				fail_hresult, count(*)
+			FROM hosts WHERE state = 'failing' AND gone_at IS NULL AND fail_at >= ?1 AND fail_at < ?2
+				AND (?3 = '' OR wsus_group = ?3) AND (?4 = 0 OR fail_hresult = ?4)
+			GROUP BY week, fail_hresult ORDER BY week`, f.args()...)
+	}
 	if err != nil {
 		return nil, mapErr("failures by week", err)
 	}
@@ -287,80 +291,4 @@ func (s *Store) FailuresByWeek(ctx context.Context, f ReportFilter) ([]WeekFailu
 		out[len(out)-1].ByCode[uint32(code)] += n
 	}
 	return out, mapErr("failures by week", rows.Err())
-}
-
-// RecordCompliance stores today's compliance by group (hosts stale after
-// staleDays), replacing what an earlier count today stored, and returns
-// how many groups it wrote. The dashboard calls it at start and hourly,
-// so the trend needs no recount of the past.
-func (s *Store) RecordCompliance(ctx context.Context, staleDays int) (int, error) {
-	groups, err := s.ComplianceByGroup(ctx, ReportFilter{StaleDays: staleDays})
-	if err != nil {
-		return 0, err
-	}
-	day := s.now().UTC().Format("2006-01-02")
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		// A group emptied since the last count today must not linger.
-		if _, err := tx.ExecContext(ctx, "DELETE FROM compliance_days WHERE day = ?", day); err != nil {
-			return err
-		}
-		for _, g := range groups {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO compliance_days (day, grp, hosts, failing, stale, unknown, okay)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, day, g.Group, g.Hosts, g.Failing, g.Stale, g.Unknown, g.Okay); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return len(groups), mapErr("record compliance", err)
-}
-
-// WeekCompliance is the inventory's compliance at the end of a week: the
-// last day of the week that has a count.
-type WeekCompliance struct {
-	Week time.Time // the Monday it begins
-	Day  time.Time // the day counted
-	GroupCompliance
-}
-
-// ComplianceTrend returns, for each week in f's window that has a count,
-// the compliance of its last counted day (of f's group, or all groups
-// summed), oldest first.
-func (s *Store) ComplianceTrend(ctx context.Context, f ReportFilter) ([]WeekCompliance, error) {
-	rows, err := s.read.QueryContext(ctx, `WITH days AS (
-			SELECT day, date(day, '-6 days', 'weekday 1') AS week,
-				sum(hosts) AS hosts, sum(failing) AS failing, sum(stale) AS stale, sum(unknown) AS unknown, sum(okay) AS okay
-			FROM compliance_days
-			WHERE day >= ?1 AND day < ?2 AND (?3 = '' OR grp = ?3)
-			GROUP BY day
-		), last AS (
-			SELECT *, row_number() OVER (PARTITION BY week ORDER BY day DESC) AS rn FROM days
-		)
-		SELECT week, day, hosts, failing, stale, unknown, okay FROM last WHERE rn = 1 ORDER BY week`,
-		dayOr(f.Since, "0000-01-01"), dayOr(f.Until, "9999-12-31"), f.Group)
-	if err != nil {
-		return nil, mapErr("compliance trend", err)
-	}
-	defer rows.Close()
-	var out []WeekCompliance
-	for rows.Next() {
-		var week, day string
-		var w WeekCompliance
-		g := &w.GroupCompliance
-		if err := rows.Scan(&week, &day, &g.Hosts, &g.Failing, &g.Stale, &g.Unknown, &g.Okay); err != nil {
-			return nil, mapErr("compliance trend", err)
-		}
-		w.Week, _ = time.Parse("2006-01-02", week)
-		w.Day, _ = time.Parse("2006-01-02", day)
-		out = append(out, w)
-	}
-	return out, mapErr("compliance trend", rows.Err())
-}
-
-// dayOr is t as YYYY-MM-DD (UTC), or def for a zero time.
-func dayOr(t time.Time, def string) string {
-	if t.IsZero() {
-		return def
-	}
-	return t.UTC().Format("2006-01-02")
 }

@@ -268,7 +268,16 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, int, error) {
 
 // SetHostState records what a repair's verification says about a host.
 func (s *Store) SetHostState(ctx context.Context, hostID int64, state string) error {
-	_, err := s.write.ExecContext(ctx, "UPDATE hosts SET state = ?, updated_at = ? WHERE id = ?", state, s.now().UnixMilli(), hostID)
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		ids := idList(hostID)
+		if err := adjustHostSummaries(ctx, tx, ids, -1); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE hosts SET state = ?, updated_at = ? WHERE id = ?", state, s.now().UnixMilli(), hostID); err != nil {
+			return err
+		}
+		return adjustHostSummaries(ctx, tx, ids, 1)
+	})
 	return mapErr("set host state", err)
 }
 

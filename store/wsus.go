@@ -74,13 +74,29 @@ func (s *Store) AdvanceWSUSCursor(ctx context.Context, server string, at time.Ti
 // not in the full reconcile that began at seenSince, and returns how many.
 // Their history and runs stay; triage no longer shows them.
 func (s *Store) MarkWSUSGone(ctx context.Context, server string, seenSince time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx, `UPDATE hosts SET gone_at = ?1, updated_at = ?1
-		WHERE wsus_server = ?2 AND wsus_server <> '' AND wsus_seen_at < ?3 AND gone_at IS NULL`,
-		s.now().UnixMilli(), server, ms(seenSince))
+	var n int64
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		var ids string
+		if err := tx.QueryRowContext(ctx, `SELECT ifnull(json_group_array(id), '[]') FROM hosts
+			WHERE wsus_server = ?1 AND wsus_server <> '' AND wsus_seen_at < ?2 AND gone_at IS NULL`,
+			server, ms(seenSince)).Scan(&ids); err != nil {
+			return err
+		}
+		// A gone host no longer counts in the summaries of hosts.
+		if err := adjustHostSummaries(ctx, tx, ids, -1); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE hosts SET gone_at = ?1, updated_at = ?1
+			WHERE id IN (SELECT value FROM json_each(?2))`, s.now().UnixMilli(), ids)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return adjustHostSummaries(ctx, tx, ids, 1)
+	})
 	if err != nil {
 		return 0, mapErr(fmt.Sprintf("mark gone of %q", server), err)
 	}
-	n, _ := res.RowsAffected()
 	return int(n), nil
 }
 

@@ -163,3 +163,64 @@ func TestOneWriter(t *testing.T) {
 		t.Errorf("%s: write spreadsheets with wsusfix/handlers/sheet, so every cell is guarded", o)
 	}
 }
+
+// referenceCSV is a record as encoding/csv writes it with every cell
+// through Cell: what CSV must write, byte for byte.
+func referenceCSV(t *testing.T, row []string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	guarded := make([]string, len(row))
+	for i, s := range row {
+		guarded[i] = Cell(s)
+	}
+	if err := w.Write(guarded); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	return buf.String()
+}
+
+// writeCSV is a record as CSV writes it.
+func writeCSV(t *testing.T, row []string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w := NewCSV(&buf)
+	if err := w.Write(slices.Clone(row)); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// csvCases are cells encoding/csv quotes, or not, for each of its reasons.
+var csvCases = []string{"", "plain", "a,b", `say "hi"`, "line\nbreak", "cr\ronly", "crlf\r\n", " lead", "\tlead",
+	"\u00a0nbsp", "\u2003em space", `\.`, `\.\.`, "trail ", "=1+1", "\x00=1+1", " =1", "-5", "+", "@A1", "'=x",
+	"=a,\"b\"\n", "\xff\xfe", "é", "\x00", "\t", "\r\n=x", "2026-10-01T09:00:00Z", "0", "true"}
+
+// TestCSV_AsEncodingCSV ensures CSV writes each record byte for byte as
+// encoding/csv writes the same cells through Cell, alone and side by side.
+func TestCSV_AsEncodingCSV(t *testing.T) {
+	for _, s := range csvCases {
+		for _, row := range [][]string{{s}, {s, s}, {"x", s, "y"}} {
+			if got, want := writeCSV(t, row), referenceCSV(t, row); got != want {
+				t.Errorf("%q: wrote %q, encoding/csv %q", row, got, want)
+			}
+		}
+	}
+}
+
+// FuzzCSV_AsEncodingCSV is TestCSV_AsEncodingCSV for any two cells.
+func FuzzCSV_AsEncodingCSV(f *testing.F) {
+	for _, s := range csvCases {
+		f.Add(s, "x")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := writeCSV(t, []string{a, b}), referenceCSV(t, []string{a, b}); got != want {
+			t.Fatalf("%q, %q: wrote %q, encoding/csv %q", a, b, got, want)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package sheet
 
 import (
+	"archive/zip"
 	"bufio"
 	"encoding/json"
 	"fmt"
@@ -78,7 +79,8 @@ func B(b bool) Value { return Value{B: b} }
 // Table writes one list in one format, a row at a time, without holding
 // the rows (XLSX keeps them in excelize's temporary file until Close).
 type Table interface {
-	// Row writes one row; vals follow the columns.
+	// Row writes one row; vals follow the columns. It keeps nothing of
+	// vals, which the caller may reuse for the next row.
 	Row(vals []Value) error
 	// Flush sends what is buffered, where the format allows (not XLSX).
 	Flush() error
@@ -109,30 +111,38 @@ func NewTable(w io.Writer, f Format, name string, cols []Column) (Table, error) 
 	return nil, fmt.Errorf("sheet: unknown format %q", f)
 }
 
-// csvTable is a list as CSV: times in RFC 3339 UTC.
+// csvTable is a list as CSV: times in RFC 3339 UTC. Each cell, numbers
+// and times too, goes through the guard as CSV.Write would pass it.
 type csvTable struct {
 	w    *CSV
 	cols []Column
+	num  []byte // a number or time being formatted, reused
 }
 
 func (t *csvTable) Row(vals []Value) error {
-	row := make([]string, len(t.cols))
+	b := t.w.line[:0]
 	for i, c := range t.cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
 		v := vals[i]
 		switch c.Kind {
 		case Time:
 			if !v.T.IsZero() {
-				row[i] = v.T.UTC().Format(time.RFC3339)
+				t.num = v.T.UTC().AppendFormat(t.num[:0], time.RFC3339)
+				b = appendField(b, t.num)
 			}
 		case Int:
-			row[i] = strconv.FormatInt(v.N, 10)
+			t.num = strconv.AppendInt(t.num[:0], v.N, 10)
+			b = appendField(b, t.num)
 		case Bool:
-			row[i] = strconv.FormatBool(v.B)
+			b = appendField(b, strconv.FormatBool(v.B))
 		default:
-			row[i] = v.S
+			b = appendField(b, v.S)
 		}
 	}
-	return t.w.Write(row)
+	t.w.line = b
+	return t.w.end()
 }
 
 func (t *csvTable) Flush() error { t.w.Flush(); return t.w.Error() }
@@ -197,6 +207,7 @@ type xlsxTable struct {
 	f         *excelize.File
 	sw        *excelize.StreamWriter
 	cols      []Column
+	cells     []any // the row being written, reused
 	row       int
 	dateStyle int
 }
@@ -206,6 +217,11 @@ const maxSheetName = 31
 
 func newXLSX(w io.Writer, name string, cols []Column) (*xlsxTable, error) {
 	f := excelize.NewFile()
+	// The workbook's zip goes straight to w. excelize would otherwise
+	// build the whole file in a buffer first (File.WriteToBuffer) and copy
+	// it out, holding it all in memory; that buffer is only needed to
+	// patch the headers of a part over 4 GB, which no export reaches.
+	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
 	if len(name) > maxSheetName {
 		name = name[:maxSheetName]
 	}
@@ -241,7 +257,13 @@ func ptr[T any](v T) *T { return &v }
 
 func (t *xlsxTable) Row(vals []Value) error {
 	t.row++
-	cells := make([]any, len(t.cols))
+	// SetRow writes the cells out before it returns: one slice serves
+	// every row, since each row's garbage brings the next collection closer.
+	if t.cells == nil {
+		t.cells = make([]any, len(t.cols))
+	}
+	cells := t.cells
+	clear(cells)
 	for i, c := range t.cols {
 		v := vals[i]
 		switch c.Kind {

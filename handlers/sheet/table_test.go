@@ -113,3 +113,33 @@ func TestTable_CSVAndJSON(t *testing.T) {
 		t.Errorf("an empty JSON list: %q, %v", buf.String(), err)
 	}
 }
+
+// TestTable_CSVCellsOfEveryKind ensures a CSV list writes numbers, times
+// and booleans as text through the same guard as text cells (a negative
+// number, which a spreadsheet would read as a formula, is quoted), and
+// quotes only what needs it.
+func TestTable_CSVCellsOfEveryKind(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	tb, err := sheet.NewTable(&buf, sheet.FormatCSV, "x", cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][]sheet.Value{
+		{sheet.S("a,b"), sheet.T(when.In(time.FixedZone("CET", 3600))), sheet.N(-5), sheet.B(true)},
+		{sheet.S(" x"), sheet.T(time.Time{}), sheet.N(1234567890123), sheet.B(false)},
+	} {
+		if err := tb.Row(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := "host,failed_at,hosts,applies\n" +
+		`"a,b",2026-11-30T14:05:06Z,'-5,true` + "\n" +
+		`" x",,1234567890123,false` + "\n"
+	if got := buf.String(); got != want {
+		t.Errorf("CSV\n%q\nwant\n%q", got, want)
+	}
+}

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+)
+
+// msPerDay is a day in milliseconds: the summaries of migration 0014
+// count by day number, a time in milliseconds divided by it.
+const msPerDay = 86_400_000
+
+// dayWeek is the SQL that turns the day number d into the day number of
+// the Monday its week begins (1970-01-01, day 0, was a Thursday), as
+// date(…, '-6 days', 'weekday 1') does for a date, with no text.
+func dayWeek(d string) string { return "(" + d + " - (" + d + " + 3) % 7)" }
+
+// days are f's bounds as day numbers, for the summaries: ok only when
+// both are whole UTC days (the reports page's are), since a summary
+// cannot split a day. A zero Until is the end of time.
+func (f ReportFilter) days() (since, until int64, ok bool) {
+	s, u := msOr(f.Since, 0), msOr(f.Until, 0)
+	if s < 0 || s%msPerDay != 0 || u < 0 || u%msPerDay != 0 {
+		return 0, 0, false
+	}
+	if f.Until.IsZero() {
+		u = 1 << 62
+	}
+	return s / msPerDay, u / msPerDay, true
+}
+
+// sinceDay is f's Since as a day number, ok when it is a day's start.
+func (f ReportFilter) sinceDay() (int64, bool) {
+	s := msOr(f.Since, 0)
+	return s / msPerDay, s >= 0 && s%msPerDay == 0
+}
+
+// dayArgs are f's bounds as the summary queries number them: ?1 the
+// first day, ?2 the day after the last, ?3 the group, ?4 the code.
+func (f ReportFilter) dayArgs(since, until int64) []any {
+	return []any{since, until, f.Group, int64(f.Code)}
+}
+
+// adjustFailureDays adds sign (1 or -1) times the given hosts' part of
+// failure_days, as they stand now. Whatever rewrites a host's state,
+// failure, group or gone mark subtracts its part before and adds it
+// after, in the same transaction, so failure_days stays the count of
+// failing hosts it summarizes without a trigger on every host. The adding
+// half also drops the counts that came to nothing.
+func adjustFailureDays(ctx context.Context, q querier, ids string, sign int) error {
+	if _, err := q.ExecContext(ctx, `INSERT INTO failure_days (day, grp, code, hosts)
+		SELECT fail_at / 86400000, wsus_group, ifnull(fail_hresult, 0), ?2 * count(*) FROM hosts
+		WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'failing' AND gone_at IS NULL AND fail_at IS NOT NULL
+		GROUP BY 1, 2, 3
+		ON CONFLICT (day, grp, code) DO UPDATE SET hosts = hosts + excluded.hosts`, ids, sign); err != nil {
+		return err
+	}
+	if sign < 0 {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, "DELETE FROM failure_days WHERE hosts = 0")
+	return err
+}
+
+// adjustCompliance adds sign (1 or -1) times the given hosts' part of
+// compliance_hosts, as they stand now, the way adjustFailureDays does for
+// failure_days.
+func adjustCompliance(ctx context.Context, q querier, ids string, sign int) error {
+	if _, err := q.ExecContext(ctx, `INSERT INTO compliance_hosts (grp, state, day, hosts)
+		SELECT wsus_group, state, ifnull(last_report_at, 0) / 86400000, ?2 * count(*) FROM hosts
+		WHERE id IN (SELECT value FROM json_each(?1)) AND gone_at IS NULL
+		GROUP BY 1, 2, 3
+		ON CONFLICT (grp, state, day) DO UPDATE SET hosts = hosts + excluded.hosts`, ids, sign); err != nil {
+		return err
+	}
+	if sign < 0 {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, "DELETE FROM compliance_hosts WHERE hosts = 0")
+	return err
+}
+
+// adjustHostSummaries is adjustFailureDays and adjustCompliance: what a
+// change of hosts' state or gone mark moves.
+func adjustHostSummaries(ctx context.Context, q querier, ids string, sign int) error {
+	if err := adjustFailureDays(ctx, q, ids, sign); err != nil {
+		return err
+	}
+	return adjustCompliance(ctx, q, ids, sign)
+}
+
+// complianceKey is one row of compliance_hosts.
+type complianceKey struct {
+	group, state string
+	day          int64
+}
+
+// complianceDelta is changes to compliance_hosts gathered in Go, for an
+// upsert that knows each host's fields before and after and so need not
+// read them back.
+type complianceDelta map[complianceKey]int
+
+// move counts a host out of from and into to; wasIn and isIn say whether
+// it was, and is, in the inventory (not gone).
+func (d complianceDelta) move(from complianceKey, wasIn bool, to complianceKey, isIn bool) {
+	if wasIn {
+		d[from]--
+	}
+	if isIn {
+		d[to]++
+	}
+}
+
+// apply writes the changes in one statement.
+func (d complianceDelta) apply(ctx context.Context, q querier) error {
+	rows := make([][4]any, 0, len(d))
+	for k, n := range d {
+		if n != 0 {
+			rows = append(rows, [4]any{k.group, k.state, k.day, n})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	arg, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO compliance_hosts (grp, state, day, hosts)
+		SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
+		ON CONFLICT (grp, state, day) DO UPDATE SET hosts = hosts + excluded.hosts`, string(arg)); err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, "DELETE FROM compliance_hosts WHERE hosts = 0")
+	return err
+}
+
+// reportDay is the day number of a time in milliseconds, 0 for none, as
+// the summaries store it.
+func reportDay(ms sql.NullInt64) int64 { return ms.Int64 / msPerDay }
+
+// adjustHostRepairs adds sign (1 or -1) times the given hosts' part of the
+// repair summaries, under their group and OS as they stand now: a change
+// of either moves the host's runs from one to the other (the triggers of
+// migration 0014 count runs as they end, under the host's group then).
+// Like adjustFailureDays, the adding half drops the counts that came to
+// nothing.
+func adjustHostRepairs(ctx context.Context, q querier, ids string, sign int) error {
+	for _, stmt := range []string{
+		`INSERT INTO repair_days (day, grp, code, outcome, runs)
+			SELECT r.created_at / 86400000, h.wsus_group, ifnull(r.fail_hresult, 0), r.outcome, ?2 * count(*)
+			FROM runs r JOIN hosts h ON h.id = r.host_id
+			WHERE r.host_id IN (SELECT value FROM json_each(?1)) AND r.procedure = 'repair'
+				AND r.state NOT IN ('queued', 'running')
+			GROUP BY 1, 2, 3, 4
+			ON CONFLICT (day, grp, code, outcome) DO UPDATE SET runs = runs + excluded.runs`,
+		`INSERT INTO repair_latest_days (day, grp, os, code, outcome, hosts)
+			SELECT l.created_at / 86400000, h.wsus_group, h.os_caption, l.code, l.outcome, ?2 * count(*)
+			FROM repair_latest l JOIN hosts h ON h.id = l.host_id
+			WHERE l.host_id IN (SELECT value FROM json_each(?1))
+			GROUP BY 1, 2, 3, 4, 5
+			ON CONFLICT (day, grp, os, code, outcome) DO UPDATE SET hosts = hosts + excluded.hosts`,
+		`INSERT INTO repair_host_days (day, grp, os, outcome, hosts)
+			SELECT l.created_at / 86400000, h.wsus_group, h.os_caption, l.outcome, ?2 * count(*)
+			FROM repair_host_latest l JOIN hosts h ON h.id = l.host_id
+			WHERE l.host_id IN (SELECT value FROM json_each(?1))
+			GROUP BY 1, 2, 3, 4
+			ON CONFLICT (day, grp, os, outcome) DO UPDATE SET hosts = hosts + excluded.hosts`,
+	} {
+		if _, err := q.ExecContext(ctx, stmt, ids, sign); err != nil {
+			return err
+		}
+	}
+	if sign < 0 {
+		return nil
+	}
+	for _, stmt := range []string{
+		"DELETE FROM repair_days WHERE runs = 0",
+		"DELETE FROM repair_latest_days WHERE hosts = 0",
+		"DELETE FROM repair_host_days WHERE hosts = 0",
+	} {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// idList is ids as the JSON array the summaries' statements read.
+func idList(ids ...int64) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
