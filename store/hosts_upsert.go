@@ -24,26 +24,42 @@ import (
 // made large imports quadratic. UpsertHosts is the only code that inserts
 // hosts, and must stay so, or the search misses the others.
 func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, error) {
+	c, _, err := s.upsertHosts(ctx, in, nil)
+	return c, err
+}
+
+// upsertHosts is UpsertHosts, with setup run first in the transaction.
+func (s *Store) upsertHosts(ctx context.Context, in []HostInput, setup func(*hostUpsert) error) (UpsertCounts, []Repeat, error) {
 	for _, h := range in {
 		if err := checkHostInput(h); err != nil {
-			return UpsertCounts{}, fmt.Errorf("store: upsert hosts: %w", err)
+			return UpsertCounts{}, nil, fmt.Errorf("store: upsert hosts: %w", err)
 		}
 	}
 	if len(in) > 0 {
 		// A batch's hosts are all new on a first import or sync: their
 		// statement is the one to have ready.
 		if err := s.prepare(ctx, insertHostsSQL(min(len(in), insertChunk), in[0].WSUS != nil)); err != nil {
-			return UpsertCounts{}, mapErr("upsert hosts", err)
+			return UpsertCounts{}, nil, mapErr("upsert hosts", err)
 		}
 	}
 	var c UpsertCounts
+	var repeats []Repeat
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		u := hostUpsert{st: s, ctx: ctx, tx: tx, now: s.now().UnixMilli()}
+		if setup != nil {
+			if err := setup(&u); err != nil {
+				return err
+			}
+		}
 		var err error
 		c, err = u.run(in)
+		repeats = u.repeats
 		return err
 	})
-	return c, mapErr("upsert hosts", err)
+	if err != nil {
+		repeats = nil
+	}
+	return c, repeats, mapErr("upsert hosts", err)
 }
 
 // storedHost is what UpsertHosts compares a host's input with.
@@ -87,6 +103,18 @@ type hostUpsert struct {
 	seen    map[sql.NullInt64][]int64 // unchanged hosts whose time seen moves: time -> ids
 	refresh []int64                   // hosts whose failure summary WSUS's new facts may change
 	update  *sql.Stmt
+	// UpsertHostsOnce only, else nil: the set, the caller's ref of each
+	// input, the first ref of each name given (by lower-case name), the
+	// inputs left unwritten as repeats with other values, and the hosts to
+	// add to the set: stored ones by id, new ones in insertion order.
+	given             *Given
+	refs              []int
+	first             map[string]int
+	repeats           []Repeat
+	givenIDs          []int64
+	givenRefs         []int
+	insertR, insertWR []int // the refs of insert and insertW
+	insertedRefs      []int
 }
 
 // insertChunk is how many hosts one INSERT carries at most: up to 16
@@ -103,13 +131,17 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 	if err := u.load(in); err != nil {
 		return c, err
 	}
+	if err := u.lookupGiven(); err != nil {
+		return c, err
+	}
 	defer func() {
 		if u.update != nil {
 			u.update.Close()
 		}
 	}()
-	for _, h := range in {
+	for i, h := range in {
 		key := strings.ToLower(h.Name)
+		firstRef, repeat := u.repeatOf(key, i)
 		sh := u.stored[key]
 		if sh != nil && sh.pending {
 			// The same name twice in one call: the first must exist before
@@ -123,11 +155,14 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			sh = u.stored[key]
 		}
 		if sh == nil {
-			q := &u.insert
+			q, qr := &u.insert, &u.insertR
 			if h.WSUS != nil {
-				q = &u.insertW
+				q, qr = &u.insertW, &u.insertWR
 			}
 			*q = append(*q, h)
+			if u.given != nil {
+				*qr = append(*qr, u.refs[i])
+			}
 			u.stored[key] = &storedHost{pending: true}
 			c.Inserted++
 			if len(*q) == insertChunk {
@@ -145,7 +180,13 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 		}
 		wsusChanged := h.WSUS != nil && !sh.sameWSUS(*h.WSUS)
 		changed := !sh.sameHostFields(h) || wsusChanged
+		if u.given != nil && !repeat {
+			u.givenIDs = append(u.givenIDs, sh.id)
+			u.givenRefs = append(u.givenRefs, u.refs[i])
+		}
 		switch {
+		case changed && repeat:
+			u.repeats = append(u.repeats, Repeat{Index: i, Ref: u.refs[i], FirstRef: firstRef})
 		case changed:
 			if err := u.updateHost(sh, h); err != nil {
 				return c, fmt.Errorf("host %q: %w", h.Name, err)
@@ -179,6 +220,9 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			u.maxID); err != nil {
 			return c, fmt.Errorf("index %d new hosts for search: %w", c.Inserted, err)
 		}
+	}
+	if err := u.recordGiven(); err != nil {
+		return c, err
 	}
 	if err := u.flushSeen(); err != nil {
 		return c, err
@@ -228,9 +272,13 @@ func (u *hostUpsert) flushInserts() error {
 	if err := u.insertHosts(u.insertW, true); err != nil {
 		return err
 	}
+	// Their ids follow in this order: the plain ones, then those with
+	// WSUS facts.
+	u.insertedRefs = append(append(u.insertedRefs, u.insertR...), u.insertWR...)
 	clear(u.insert)
 	clear(u.insertW)
 	u.insert, u.insertW = u.insert[:0], u.insertW[:0]
+	u.insertR, u.insertWR = u.insertR[:0], u.insertWR[:0]
 	// The pending entries stay pending: a name given again reads its row.
 	return nil
 }

@@ -153,3 +153,40 @@ func TestImportCSV_readError(t *testing.T) {
 		t.Errorf("store holds %d hosts (%v), want 2", n, err)
 	}
 }
+
+// TestImportCSV_repeatedHosts ensures a host given twice in one file is
+// found however far apart the rows are (across batches, in any case): the
+// same values count as a duplicate, other values are refused with both
+// lines, in line order among the other refusals, and nothing is lost.
+func TestImportCSV_repeatedHosts(t *testing.T) {
+	t.Parallel()
+	st := newTestStore(t)
+	content := hostsHeader +
+		"PC-1,,,,,Pilot,\n" + // line 2
+		"PC-2,,,,,,\n" +
+		"PC-3,,,,,,\n" +
+		"pc-1,,,,,Pilot,\n" + // 5: the same host again, another batch
+		"BAD HOST,,,,,,\n" +
+		"PC-2,,,,,Broad,\n" + // 7: other values
+		"PC-4,,,,,,\n" +
+		"PC-4,,,,,Broad,\n" // 9: other values, same batch
+	var msgs bytes.Buffer
+	c, err := ImportCSV(t.Context(), st, Hosts, strings.NewReader(content), CSVOptions{Name: "h.csv", Batch: 2, Messages: &msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Counts{Read: 8, Imported: 4, Duplicate: 1, Rejected: 3}); c != want {
+		t.Errorf("counts = %+v, want %+v", c, want)
+	}
+	want := "h.csv:6: name \"BAD HOST\": has ' ': only letters, digits, hyphens and dots are allowed\n" +
+		"h.csv:7: host PC-2 already given at line 3 with different values\n" +
+		"h.csv:9: host PC-4 already given at line 8 with different values\n"
+	if msgs.String() != want {
+		t.Errorf("messages:\n%s\nwant:\n%s", msgs.String(), want)
+	}
+	for name, group := range map[string]string{"PC-1": "Pilot", "PC-2": "", "PC-4": ""} {
+		if h, err := st.HostByName(t.Context(), name); err != nil || h.Group != group {
+			t.Errorf("%s = %+v, %v; want group %q", name, h, err, group)
+		}
+	}
+}

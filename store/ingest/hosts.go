@@ -3,8 +3,6 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
-	"strings"
 	"time"
 
 	"wsusfix/store"
@@ -61,36 +59,28 @@ func validateHost(h Host, lastReportErr error) (store.HostInput, error) {
 
 // HostWriter validates hosts and upserts them by name in transactions of
 // a batch. A host given twice with the same values counts as a duplicate,
-// and with different values is refused. It is not safe for concurrent use.
+// and with different values is refused. The names given so far are kept
+// by the store (store.Given), not in memory, so the writer's memory does
+// not grow with its input. It is not safe for concurrent use.
 type HostWriter struct {
-	q    batch[store.HostInput] // the queue, the counts and the store's failure
-	st   *store.Store
-	seen map[string]seenHost // by lower-case name: hosts given twice
-	seed maphash.Seed
-}
-
-// seenHost is a host already given: where, and a hash of its values.
-// Only the hash is kept, so a large inventory costs its names and a few
-// words a host, not every record; two different hosts hash alike with a
-// chance of one in 2^64.
-type seenHost struct {
-	ref int
-	sum uint64
+	q     batch[store.HostInput] // the queue, the counts and the store's failure
+	st    *store.Store
+	given *store.Given // the names stored so far: hosts given twice
 }
 
 // NewHostWriter returns a writer storing batch hosts per transaction
 // (DefaultBatch when batch is less than 1) and passing each refused host
 // to reject, which may be nil.
 func NewHostWriter(st *store.Store, batch int, reject RejectFunc) *HostWriter {
-	return &HostWriter{q: newBatch[store.HostInput](batch, reject), st: st, seen: map[string]seenHost{},
-		seed: maphash.MakeSeed()}
+	return &HostWriter{q: newBatch[store.HostInput](batch, reject), st: st, given: st.NewGiven()}
 }
 
 // Add validates h and queues it, storing the queue once it holds a batch.
 // ref identifies h in rejections; the message for a host given twice
 // calls the earlier one's ref its line. A refused host goes to the
-// writer's RejectFunc; the error is the store's, after which the writer
-// stores nothing more.
+// writer's RejectFunc, a repeat with other values once its batch is
+// stored; the error is the store's, after which the writer stores nothing
+// more.
 func (w *HostWriter) Add(ctx context.Context, h Host, ref int) error {
 	w.q.counts.Read++
 	in, err := validateHost(h, nil)
@@ -106,57 +96,10 @@ func (w *HostWriter) add(ctx context.Context, in store.HostInput, err error, ref
 		w.q.refuse(ref, err.Error())
 		return nil
 	}
-	key := strings.ToLower(in.Name)
-	sum := w.sum(in)
-	if prev, ok := w.seen[key]; ok {
-		if prev.sum != sum {
-			w.q.refuse(ref, fmt.Sprintf("host %s already given at line %d with different values", in.Name, prev.ref))
-		} else {
-			w.q.counts.Duplicate++
-		}
-		return nil
-	}
-	// A copy: the name may share its memory with the whole input record.
-	w.seen[strings.Clone(key)] = seenHost{ref, sum}
 	if w.q.push(in, ref) {
 		return w.flush(ctx)
 	}
 	return nil
-}
-
-// sum hashes what makes two records of one name the same host: every
-// value but the name's case, times as instants.
-func (w *HostWriter) sum(in store.HostInput) uint64 {
-	var h maphash.Hash
-	h.SetSeed(w.seed)
-	for _, v := range []string{in.FQDN, in.Address, in.OSCaption, in.OSBuild, in.Group} {
-		h.WriteString(v)
-		h.WriteByte(0)
-	}
-	writeTime(&h, in.LastReportAt)
-	if f := in.WSUS; f != nil {
-		h.WriteByte(1)
-		h.WriteString(f.Server)
-		h.WriteByte(0)
-		h.WriteString(f.ComputerID)
-		h.WriteByte(0)
-		for _, n := range []int{f.Failed, f.Needed, f.PendingReboot, f.Unknown} {
-			maphash.WriteComparable(&h, n)
-		}
-		writeTime(&h, f.SeenAt)
-	}
-	return h.Sum64()
-}
-
-// writeTime hashes t as an instant; the zero time apart from every other.
-func writeTime(h *maphash.Hash, t time.Time) {
-	if t.IsZero() {
-		h.WriteByte(0)
-		return
-	}
-	h.WriteByte(1)
-	maphash.WriteComparable(h, t.Unix())
-	maphash.WriteComparable(h, t.Nanosecond())
 }
 
 // Pending returns how many valid hosts wait for the next transaction.
@@ -167,10 +110,13 @@ func (w *HostWriter) flush(ctx context.Context) error {
 	if len(w.q.queue) == 0 || w.q.err != nil {
 		return w.q.err
 	}
-	c, err := w.st.UpsertHosts(ctx, w.q.queue)
+	c, repeats, err := w.st.UpsertHostsOnce(ctx, w.given, w.q.queue, w.q.refs)
 	if err != nil {
 		w.q.err = err
 		return err
+	}
+	for _, r := range repeats {
+		w.q.refuse(r.Ref, fmt.Sprintf("host %s already given at line %d with different values", w.q.queue[r.Index].Name, r.FirstRef))
 	}
 	w.q.counts.Imported += c.Inserted
 	w.q.counts.Updated += c.Updated
@@ -184,6 +130,9 @@ func (w *HostWriter) flush(ctx context.Context) error {
 // writer must not be used afterwards.
 func (w *HostWriter) Close(ctx context.Context) (Counts, error) {
 	err := w.flush(ctx)
+	if ferr := w.st.ForgetGiven(ctx, w.given); err == nil {
+		err = ferr
+	}
 	return w.q.counts, err
 }
 
