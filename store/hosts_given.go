@@ -142,16 +142,16 @@ func (u *hostUpsert) repeatOf(key string, i int) (int, bool) {
 
 // recordGiven adds the call's hosts to the set: the stored ones it gave
 // (givenIDs, givenRefs) and the new ones, whose ids are those above the
-// largest before the call, in the order they were inserted (insertedRefs),
+// largest before the call, in the order they were inserted (insertedIdx),
 // since without AUTOINCREMENT SQLite numbers each new row the largest
 // plus one and the transaction holds the write lock.
 func (u *hostUpsert) recordGiven() error {
 	if u.given == nil {
 		return nil
 	}
-	for k, ref := range u.insertedRefs {
+	for k, i := range u.insertedIdx {
 		u.givenIDs = append(u.givenIDs, u.maxID+1+int64(k))
-		u.givenRefs = append(u.givenRefs, ref)
+		u.givenRefs = append(u.givenRefs, u.refs[i])
 	}
 	for start := 0; start < len(u.givenIDs); start += givenChunk {
 		end := min(start+givenChunk, len(u.givenIDs))

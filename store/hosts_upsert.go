@@ -70,15 +70,29 @@ type storedHost struct {
 	wsusServer, wsusID                  string
 	wFailed, wNeeded, wReboot, wUnknown sql.NullInt64
 	wSeen, gone                         sql.NullInt64
-	pending                             bool // queued for insert in this call, not yet written
+	groups                              []string // every group, the primary among them
+	idx                                 int      // pending: its input's index
+	pending                             bool     // queued for insert in this call, not yet written
 }
 
 // sameHostFields reports whether h leaves the stored host's own fields as
 // they are; the stored texts compare byte for byte, as SQL's IS does.
 func (sh *storedHost) sameHostFields(h HostInput) bool {
 	lr := ms(h.LastReportAt)
-	return sh.fqdn == h.FQDN && sh.address == h.Address && sh.os == h.OSCaption && sh.build == h.OSBuild &&
-		sh.group == h.Group && sh.lastReport == lr
+	if sh.fqdn != h.FQDN || sh.address != h.Address || sh.os != h.OSCaption || sh.build != h.OSBuild ||
+		sh.lastReport != lr {
+		return false
+	}
+	primary := primaryGroup(h)
+	if sh.group != primary {
+		return false
+	}
+	if len(h.Groups) == 0 || len(h.Groups) == 1 && strings.EqualFold(h.Groups[0], primary) {
+		// In its primary group alone, as most hosts are.
+		return len(sh.groups) == min(1, len(primary)) && (primary == "" || strings.EqualFold(sh.groups[0], primary))
+	}
+	_, groups := hostGroups(h)
+	return sameGroups(sh.groups, groups)
 }
 
 // sameWSUS reports whether f is what the host holds and the host is not
@@ -107,14 +121,24 @@ type hostUpsert struct {
 	// input, the first ref of each name given (by lower-case name), the
 	// inputs left unwritten as repeats with other values, and the hosts to
 	// add to the set: stored ones by id, new ones in insertion order.
-	given             *Given
-	refs              []int
-	first             map[string]int
-	repeats           []Repeat
-	givenIDs          []int64
-	givenRefs         []int
-	insertR, insertWR []int // the refs of insert and insertW
-	insertedRefs      []int
+	given     *Given
+	refs      []int
+	first     map[string]int
+	repeats   []Repeat
+	givenIDs  []int64
+	givenRefs []int
+	// The input index of each host of insert and insertW, and of every
+	// host inserted so far in the order of their ids; the hosts whose
+	// groups change, with their new groups.
+	insertIdx, insertWIdx []int
+	insertedIdx           []int
+	regroup               []regroup
+}
+
+// regroup is a stored host whose groups change.
+type regroup struct {
+	id     int64
+	groups []string
 }
 
 // insertChunk is how many hosts one INSERT carries at most: up to 16
@@ -145,7 +169,9 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 		sh := u.stored[key]
 		if sh != nil && sh.pending {
 			// The same name twice in one call: the first must exist before
-			// the second can update it.
+			// the second can update it. Its groups are written at the end
+			// of the call, so they are the first's input's until then.
+			first := sh.idx
 			if err := u.flushInserts(); err != nil {
 				return c, err
 			}
@@ -153,17 +179,16 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 				return c, err
 			}
 			sh = u.stored[key]
+			_, sh.groups = hostGroups(in[first])
 		}
 		if sh == nil {
-			q, qr := &u.insert, &u.insertR
+			q, qi := &u.insert, &u.insertIdx
 			if h.WSUS != nil {
-				q, qr = &u.insertW, &u.insertWR
+				q, qi = &u.insertW, &u.insertWIdx
 			}
 			*q = append(*q, h)
-			if u.given != nil {
-				*qr = append(*qr, u.refs[i])
-			}
-			u.stored[key] = &storedHost{pending: true}
+			*qi = append(*qi, i)
+			u.stored[key] = &storedHost{pending: true, idx: i}
 			c.Inserted++
 			if len(*q) == insertChunk {
 				if err := u.flushInserts(); err != nil {
@@ -221,6 +246,9 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			return c, fmt.Errorf("index %d new hosts for search: %w", c.Inserted, err)
 		}
 	}
+	if err := u.writeGroups(in); err != nil {
+		return c, err
+	}
 	if err := u.recordGiven(); err != nil {
 		return c, err
 	}
@@ -246,7 +274,8 @@ func (u *hostUpsert) load(in []HostInput) error {
 	}
 	// name is COLLATE NOCASE, so IN matches names in any case.
 	rows, err := u.tx.QueryContext(u.ctx, `SELECT id, name, fqdn, address, os_caption, os_build, wsus_group, last_report_at,
-			wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at, gone_at
+			wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at, gone_at,
+			`+groupsColumn+`
 		FROM hosts WHERE name IN (SELECT value FROM json_each(?))`, string(arg))
 	if err != nil {
 		return err
@@ -254,9 +283,13 @@ func (u *hostUpsert) load(in []HostInput) error {
 	defer rows.Close()
 	for rows.Next() {
 		var sh storedHost
-		var name string
+		var name, groups string
 		if err := rows.Scan(&sh.id, &name, &sh.fqdn, &sh.address, &sh.os, &sh.build, &sh.group, &sh.lastReport,
-			&sh.wsusServer, &sh.wsusID, &sh.wFailed, &sh.wNeeded, &sh.wReboot, &sh.wUnknown, &sh.wSeen, &sh.gone); err != nil {
+			&sh.wsusServer, &sh.wsusID, &sh.wFailed, &sh.wNeeded, &sh.wReboot, &sh.wUnknown, &sh.wSeen, &sh.gone, &groups); err != nil {
+			return err
+		}
+		var err error
+		if sh.groups, err = parseGroups(groups); err != nil {
 			return err
 		}
 		u.stored[strings.ToLower(name)] = &sh
@@ -274,11 +307,11 @@ func (u *hostUpsert) flushInserts() error {
 	}
 	// Their ids follow in this order: the plain ones, then those with
 	// WSUS facts.
-	u.insertedRefs = append(append(u.insertedRefs, u.insertR...), u.insertWR...)
+	u.insertedIdx = append(append(u.insertedIdx, u.insertIdx...), u.insertWIdx...)
 	clear(u.insert)
 	clear(u.insertW)
 	u.insert, u.insertW = u.insert[:0], u.insertW[:0]
-	u.insertR, u.insertWR = u.insertR[:0], u.insertWR[:0]
+	u.insertIdx, u.insertWIdx = u.insertIdx[:0], u.insertWIdx[:0]
 	// The pending entries stay pending: a name given again reads its row.
 	return nil
 }
@@ -300,7 +333,7 @@ func (u *hostUpsert) insertHosts(hosts []HostInput, wsus bool) error {
 	args := make([]any, 1, 1+per*len(hosts))
 	args[0] = u.now
 	for _, h := range hosts {
-		args = append(args, h.Name, h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group, ms(h.LastReportAt))
+		args = append(args, h.Name, h.FQDN, h.Address, h.OSCaption, h.OSBuild, primaryGroup(h), ms(h.LastReportAt))
 		if w := h.WSUS; wsus {
 			args = append(args, w.Server, w.ComputerID, w.Failed, w.Needed, w.PendingReboot, w.Unknown, ms(w.SeenAt))
 		}
@@ -356,7 +389,8 @@ func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
 			return err
 		}
 	}
-	args := []any{h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group, ms(h.LastReportAt), u.now,
+	primary, groups := hostGroups(h)
+	args := []any{h.FQDN, h.Address, h.OSCaption, h.OSBuild, primary, ms(h.LastReportAt), u.now,
 		false, "", "", nil, nil, nil, nil, nil, sh.id}
 	if w := h.WSUS; w != nil {
 		args[7], args[8], args[9], args[10], args[11] = true, w.Server, w.ComputerID, w.Failed, w.Needed
@@ -366,7 +400,10 @@ func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
 		return err
 	}
 	// A later row of the same call compares with what was written.
-	sh.fqdn, sh.address, sh.os, sh.build, sh.group = h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group
+	if !sameGroups(sh.groups, groups) {
+		u.regroup = append(u.regroup, regroup{sh.id, groups})
+	}
+	sh.fqdn, sh.address, sh.os, sh.build, sh.group, sh.groups = h.FQDN, h.Address, h.OSCaption, h.OSBuild, primary, groups
 	sh.lastReport = ms(h.LastReportAt)
 	if w := h.WSUS; w != nil {
 		sh.wsusServer, sh.wsusID, sh.gone, sh.wSeen = w.Server, w.ComputerID, sql.NullInt64{}, ms(w.SeenAt)

@@ -190,3 +190,34 @@ func TestImportCSV_repeatedHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestImportCSV_groups ensures the optional groups column gives a host
+// every WSUS group, the group column's first, and that a file without it
+// leaves each host in its group alone.
+func TestImportCSV_groups(t *testing.T) {
+	t.Parallel()
+	st := newTestStore(t)
+	ctx := t.Context()
+	content := "name,fqdn,address,os,os_build,group,last_report,groups\n" +
+		"PC-1,,,,,Broad,,Patch Ring - Early ; Broad;\n" +
+		"PC-2,,,,,,,Pilot;Finance\n" +
+		"PC-3,,,,,Broad,,\n"
+	if c, err := ImportCSV(ctx, st, Hosts, strings.NewReader(content), CSVOptions{Name: "h.csv"}); err != nil || c.Imported != 3 {
+		t.Fatalf("import = %+v, %v", c, err)
+	}
+	for name, want := range map[string][]string{
+		"PC-1": {"Broad", "Patch Ring - Early"}, "PC-2": {"Pilot", "Finance"}, "PC-3": {"Broad"},
+	} {
+		h, err := st.HostByName(ctx, name)
+		if err != nil || h.Group != want[0] || strings.Join(h.Groups, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: group %q, groups %q, %v; want %q", name, h.Group, h.Groups, err, want)
+		}
+	}
+	content = hostsHeader + "PC-1,,,,,Broad,\n"
+	if c, err := ImportCSV(ctx, st, Hosts, strings.NewReader(content), CSVOptions{Name: "h.csv"}); err != nil || c.Updated != 1 {
+		t.Fatalf("import without groups = %+v, %v", c, err)
+	}
+	if h, err := st.HostByName(ctx, "PC-1"); err != nil || len(h.Groups) != 1 {
+		t.Errorf("PC-1 after a file without groups: %q, %v", h.Groups, err)
+	}
+}

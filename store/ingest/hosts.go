@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"wsusfix/store"
@@ -15,8 +16,9 @@ type Host struct {
 	FQDN       string // DNS name repairs connect to
 	Address    string // IP or IP:port to dial instead of resolving the name
 	OSCaption  string
-	OSBuild    string // digits and dots, such as 10.0.26100.2894
-	Group      string // WSUS computer target group
+	OSBuild    string   // digits and dots, such as 10.0.26100.2894
+	Group      string   // primary WSUS computer target group; the first of Groups when empty
+	Groups     []string // every WSUS group of the host, the primary among them or not
 	LastReport time.Time
 	// WSUS is what a WSUS sync read of the host; nil from an import.
 	WSUS *WSUSFacts
@@ -30,6 +32,14 @@ func validateHost(h Host, lastReportErr error) (store.HostInput, error) {
 		field{"os", h.OSCaption}, field{"os_build", h.OSBuild}, field{"group", h.Group})
 	if err != nil {
 		return store.HostInput{}, err
+	}
+	if len(h.Groups) > store.MaxHostGroups {
+		return store.HostInput{}, fmt.Errorf("groups: %d groups, at most %d", len(h.Groups), store.MaxHostGroups)
+	}
+	for _, g := range h.Groups {
+		if err := checkLength("group", g); err != nil {
+			return store.HostInput{}, err
+		}
 	}
 	if err := checkName("name", h.Name); err != nil {
 		return store.HostInput{}, err
@@ -54,7 +64,7 @@ func validateHost(h Host, lastReportErr error) (store.HostInput, error) {
 		return store.HostInput{}, err
 	}
 	return store.HostInput{Name: h.Name, FQDN: h.FQDN, Address: addr, OSCaption: h.OSCaption,
-		OSBuild: h.OSBuild, Group: h.Group, LastReportAt: h.LastReport, WSUS: wsus}, nil
+		OSBuild: h.OSBuild, Group: h.Group, Groups: h.Groups, LastReportAt: h.LastReport, WSUS: wsus}, nil
 }
 
 // HostWriter validates hosts and upserts them by name in transactions of
@@ -141,26 +151,42 @@ func hostColumns() []string {
 	return []string{"name", "fqdn", "address", "os", "os_build", "group", "last_report"}
 }
 
+// hostOptional returns the hosts file's optional columns: groups is every
+// WSUS group of the host, separated by semicolons.
+func hostOptional() []string { return []string{"groups"} }
+
+// groupSeparator separates the names in a groups cell. WSUS allows it in
+// a group name, but a name with one can only be a host's primary group,
+// given in the group column.
+const groupSeparator = ";"
+
 // hostRows reads the hosts file's rows into a HostWriter.
 type hostRows struct {
 	w                           *HostWriter
 	name, fqdn, addr, os, build int
-	group, lastReport           int
+	group, groups, lastReport   int
 }
 
 func (r *hostRows) header(cols []string) error {
-	idx, err := columnIndex(cols, hostColumns(), nil)
+	idx, err := columnIndex(cols, hostColumns(), hostOptional())
 	if err != nil {
 		return err
 	}
 	r.name, r.fqdn, r.addr, r.os = idx["name"], idx["fqdn"], idx["address"], idx["os"]
-	r.build, r.group, r.lastReport = idx["os_build"], idx["group"], idx["last_report"]
+	r.build, r.group, r.groups, r.lastReport = idx["os_build"], idx["group"], idx["groups"], idx["last_report"]
 	return nil
 }
 
 func (r *hostRows) parse(rec []string) (store.HostInput, error) {
 	h := Host{Name: cell(rec, r.name), FQDN: cell(rec, r.fqdn), Address: cell(rec, r.addr),
 		OSCaption: cell(rec, r.os), OSBuild: cell(rec, r.build), Group: cell(rec, r.group)}
+	if v := cell(rec, r.groups); v != "" {
+		for g := range strings.SplitSeq(v, groupSeparator) {
+			if g = strings.TrimSpace(g); g != "" {
+				h.Groups = append(h.Groups, g)
+			}
+		}
+	}
 	var lastReportErr error
 	if v := cell(rec, r.lastReport); v != "" {
 		var err error
