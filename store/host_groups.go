@@ -71,32 +71,29 @@ func sameGroups(a, b []string) bool {
 }
 
 // inGroup is the one SQL condition that a host is in a WSUS group, any of
-// its groups: hostID names the host's id column and param the group's
-// placeholder, both SQL of the caller's own, never data. Every group
-// filter uses it, so triage, reports and exports agree on who is in a
-// group. A condition, not a join, counts a host once however many groups
-// it has; IN lets the planner start from the group's hosts
-// (host_groups_name) or test each host it reads anyway.
-func inGroup(hostID, param string) string {
-	return hostID + " IN (SELECT host_id FROM host_groups WHERE name = " + param + ")"
+// its groups: hostID and groupCol name the host's id and primary group
+// columns, param the group's placeholder, which the condition holds
+// twice (a plain ? takes the group twice), all SQL of the caller's own,
+// never data. Every group filter uses it, so triage, reports and exports
+// agree on who is in a group. A condition, not a join, counts a host once
+// however many groups it has. Names compare as stored, as wsus_group
+// always has.
+func inGroup(hostID, groupCol, param string) string {
+	return "(" + groupCol + " = " + param + " OR " + hostID + " IN (SELECT host_id FROM host_groups WHERE name = " + param + "))"
 }
 
-// groupsColumn reads a host's groups as a JSON array, for hostColumns.
+// groupsColumn reads a host's other groups (all but the primary) as a
+// JSON array, for hostColumns.
 const groupsColumn = `(SELECT json_group_array(name) FROM host_groups WHERE host_id = hosts.id)`
 
-// orderGroups puts the primary group first and the others by name: the
-// stored order of a host's groups.
-func orderGroups(primary string, groups []string) []string {
-	slices.SortFunc(groups, func(a, b string) int {
-		switch {
-		case strings.EqualFold(a, primary):
-			return -1
-		case strings.EqualFold(b, primary):
-			return 1
-		}
-		return strings.Compare(strings.ToLower(a), strings.ToLower(b))
-	})
-	return groups
+// allGroups is a stored host's groups: the primary, then the others by
+// name.
+func allGroups(primary string, others []string) []string {
+	slices.SortFunc(others, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	if primary == "" {
+		return others
+	}
+	return append([]string{primary}, others...)
 }
 
 // parseGroups decodes groupsColumn; hosts in no group read "[]".
@@ -114,16 +111,24 @@ func parseGroups(v string) ([]string, error) {
 // InGroup reports whether h is in group, one of its groups, without case.
 func (h Host) InGroup(group string) bool { return group != "" && containsFold(h.Groups, group) }
 
-// writeGroups stores the groups of the hosts inserted in this call and of
-// those whose groups changed. A new host in its primary group only, most
-// of them, costs no bound value: its group is read from its row.
-func (u *hostUpsert) writeGroups(in []HostInput) error {
-	if len(u.insertedIdx) > 0 {
-		if _, err := u.tx.ExecContext(u.ctx, `INSERT INTO host_groups (host_id, name)
-			SELECT id, wsus_group FROM hosts WHERE id > ? AND wsus_group <> ''`, u.maxID); err != nil {
-			return fmt.Errorf("groups of %d new hosts: %w", len(u.insertedIdx), err)
-		}
+// otherGroups are h's groups but the primary, as host_groups keeps them;
+// nil for a host in one group or none, as most are.
+func otherGroups(h HostInput) []string {
+	primary := primaryGroup(h)
+	if len(h.Groups) == 0 || len(h.Groups) == 1 && strings.EqualFold(h.Groups[0], primary) {
+		return nil
 	}
+	_, groups := hostGroups(h)
+	if len(groups) < 2 {
+		return nil
+	}
+	return groups[1:]
+}
+
+// writeGroups stores the other groups of the hosts inserted in this call
+// and of the stored hosts whose groups changed. A host in its primary
+// group alone, most of them, costs nothing here.
+func (u *hostUpsert) writeGroups(in []HostInput) error {
 	var ids []int64
 	var names []string
 	// A new host given again in the call with other groups is among
@@ -133,15 +138,12 @@ func (u *hostUpsert) writeGroups(in []HostInput) error {
 		later[c.id] = true
 	}
 	for k, i := range u.insertedIdx {
-		if later[u.maxID+1+int64(k)] {
+		id := u.maxID + 1 + int64(k)
+		if len(in[i].Groups) == 0 || later[id] {
 			continue
 		}
-		if len(in[i].Groups) == 0 || len(in[i].Groups) == 1 && strings.EqualFold(in[i].Groups[0], primaryGroup(in[i])) {
-			continue
-		}
-		_, groups := hostGroups(in[i])
-		for _, g := range groups[min(1, len(groups)):] {
-			ids, names = append(ids, u.maxID+1+int64(k)), append(names, g)
+		for _, g := range otherGroups(in[i]) {
+			ids, names = append(ids, id), append(names, g)
 		}
 	}
 	for _, c := range u.regroup {

@@ -174,7 +174,7 @@ func scanHost(sc interface{ Scan(...any) error }) (Host, error) {
 	if h.Groups, err = parseGroups(groups); err != nil {
 		return Host{}, err
 	}
-	h.Groups = orderGroups(h.Group, h.Groups)
+	h.Groups = allGroups(h.Group, h.Groups)
 	if w.Server != "" {
 		w.Failed, w.Needed, w.PendingReboot = int(wFailed.Int64), int(wNeeded.Int64), int(wReboot.Int64)
 		w.Unknown, w.SeenAt = int(wUnknown.Int64), fromMS(wSeen)
@@ -211,18 +211,28 @@ func (s *Store) CountHosts(ctx context.Context) (int, error) {
 }
 
 // FailingGroups returns the distinct WSUS groups that have failing hosts,
-// any of their groups, sorted without case: the choices that make sense
-// in the triage filter.
+// any of their groups, sorted: the choices that make sense in the triage
+// filter.
 func (s *Store) FailingGroups(ctx context.Context) ([]string, error) {
-	// A skip-scan: one index seek per distinct group instead of reading
-	// every host, since estates have a handful of groups and many hosts;
-	// each group then needs one failing host, which a third of hosts are.
+	// Skip-scans: one index seek per distinct group instead of reading
+	// every host, since estates have a handful of groups and many hosts.
+	// A host's other groups count when one failing host is in them, which
+	// a third of hosts are.
 	rows, err := s.read.QueryContext(ctx, `WITH RECURSIVE g (name) AS (
+			SELECT min(wsus_group) FROM hosts WHERE state = 'failing' AND gone_at IS NULL AND wsus_group > ''
+			UNION ALL
+			SELECT (SELECT min(wsus_group) FROM hosts WHERE state = 'failing' AND gone_at IS NULL AND wsus_group > g.name)
+			FROM g WHERE g.name IS NOT NULL
+		), o (name) AS (
 			SELECT min(name) FROM host_groups
 			UNION ALL
-			SELECT (SELECT min(name) FROM host_groups WHERE name > g.name) FROM g WHERE g.name IS NOT NULL
-		) SELECT name FROM g WHERE name IS NOT NULL AND EXISTS (SELECT 1 FROM host_groups x JOIN hosts h ON h.id = x.host_id
-			WHERE x.name = g.name AND h.state = 'failing' AND h.gone_at IS NULL)`)
+			SELECT (SELECT min(name) FROM host_groups WHERE name > o.name) FROM o WHERE o.name IS NOT NULL
+		)
+		SELECT name FROM g WHERE name IS NOT NULL
+		UNION
+		SELECT name FROM o WHERE name IS NOT NULL AND EXISTS (SELECT 1 FROM host_groups x JOIN hosts h ON h.id = x.host_id
+			WHERE x.name = o.name AND h.state = 'failing' AND h.gone_at IS NULL)
+		ORDER BY name`)
 	if err != nil {
 		return nil, mapErr("groups", err)
 	}

@@ -70,7 +70,7 @@ type storedHost struct {
 	wsusServer, wsusID                  string
 	wFailed, wNeeded, wReboot, wUnknown sql.NullInt64
 	wSeen, gone                         sql.NullInt64
-	groups                              []string // every group, the primary among them
+	groups                              []string // its other groups, host_groups
 	idx                                 int      // pending: its input's index
 	pending                             bool     // queued for insert in this call, not yet written
 }
@@ -83,16 +83,14 @@ func (sh *storedHost) sameHostFields(h HostInput) bool {
 		sh.lastReport != lr {
 		return false
 	}
-	primary := primaryGroup(h)
-	if sh.group != primary {
+	if sh.group != primaryGroup(h) {
 		return false
 	}
-	if len(h.Groups) == 0 || len(h.Groups) == 1 && strings.EqualFold(h.Groups[0], primary) {
+	if len(h.Groups) == 0 {
 		// In its primary group alone, as most hosts are.
-		return len(sh.groups) == min(1, len(primary)) && (primary == "" || strings.EqualFold(sh.groups[0], primary))
+		return len(sh.groups) == 0
 	}
-	_, groups := hostGroups(h)
-	return sameGroups(sh.groups, groups)
+	return sameGroups(sh.groups, otherGroups(h))
 }
 
 // sameWSUS reports whether f is what the host holds and the host is not
@@ -179,7 +177,7 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 				return c, err
 			}
 			sh = u.stored[key]
-			_, sh.groups = hostGroups(in[first])
+			sh.groups = otherGroups(in[first])
 		}
 		if sh == nil {
 			q, qi := &u.insert, &u.insertIdx
@@ -389,7 +387,7 @@ func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
 			return err
 		}
 	}
-	primary, groups := hostGroups(h)
+	primary, groups := primaryGroup(h), otherGroups(h)
 	args := []any{h.FQDN, h.Address, h.OSCaption, h.OSBuild, primary, ms(h.LastReportAt), u.now,
 		false, "", "", nil, nil, nil, nil, nil, sh.id}
 	if w := h.WSUS; w != nil {

@@ -37,7 +37,7 @@ func (f ReportFilter) hostJoin() (join, cond string) {
 	if f.Group == "" {
 		return "", " AND ?3 = ''"
 	}
-	return " JOIN hosts h ON h.id = r.host_id", " AND " + inGroup("h.id", "?3")
+	return " JOIN hosts h ON h.id = r.host_id", " AND " + inGroup("h.id", "h.wsus_group", "?3")
 }
 
 func (f ReportFilter) staleBefore(now time.Time) int64 {
@@ -72,7 +72,7 @@ func (s *Store) ComplianceByGroup(ctx context.Context, f ReportFilter) ([]GroupC
 			sum(state = 'failing'),
 			sum(state <> 'failing' AND ifnull(last_report_at, 0) < ?1),
 			sum(state = 'unknown' AND ifnull(last_report_at, 0) >= ?1)
-		FROM hosts WHERE gone_at IS NULL AND (?2 = '' OR ` + inGroup("hosts.id", "?2") + `)
+		FROM hosts WHERE gone_at IS NULL AND (?2 = '' OR ` + inGroup("hosts.id", "wsus_group", "?2") + `)
 		GROUP BY wsus_group ORDER BY wsus_group`
 	rows, err := s.read.QueryContext(ctx, q, stale, f.Group)
 	if err != nil {
@@ -263,7 +263,7 @@ func (s *Store) FailuresByWeek(ctx context.Context, f ReportFilter) ([]WeekFailu
 	rows, err := s.read.QueryContext(ctx, `SELECT date(fail_at / 1000, 'unixepoch', '-6 days', 'weekday 1') AS week,
 			fail_hresult, count(*)
 		FROM hosts WHERE state = 'failing' AND gone_at IS NULL AND fail_at >= ?1 AND fail_at < ?2
-			AND (?3 = '' OR `+inGroup("hosts.id", "?3")+`) AND (?4 = 0 OR fail_hresult = ?4)
+			AND (?3 = '' OR `+inGroup("hosts.id", "wsus_group", "?3")+`) AND (?4 = 0 OR fail_hresult = ?4)
 		GROUP BY week, fail_hresult ORDER BY week`, f.args()...)
 	if err != nil {
 		return nil, mapErr("failures by week", err)

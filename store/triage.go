@@ -46,8 +46,8 @@ func (f TriageFilter) where() (string, []any) {
 		args = append(args, int64(*f.HResult))
 	}
 	if f.Group != "" {
-		conds = append(conds, inGroup("id", "?"))
-		args = append(args, f.Group)
+		conds = append(conds, inGroup("id", "wsus_group", "?"))
+		args = append(args, f.Group, f.Group)
 	}
 	if c, a := nameSearch(f.Search); c != "" {
 		conds, args = append(conds, c), append(args, a)

@@ -2,14 +2,13 @@
 -- computer can belong to several groups (IComputerTarget.
 -- GetComputerTargetGroups, ComputerTargetGroupIds). hosts.wsus_group stays
 -- the host's primary group, the first it names, for sorting and display;
--- this table holds it too, so "in group G" is one lookup whichever group
--- G is. Names compare without case, as WSUS's do.
+-- this table holds its other groups. Most hosts have none, so an import or
+-- a sync of them writes nothing here, and "in group G" is its primary
+-- group's index or this one.
 CREATE TABLE host_groups (
 	host_id INTEGER NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,
-	name    TEXT    NOT NULL COLLATE NOCASE,
+	name    TEXT    NOT NULL,
 	PRIMARY KEY (host_id, name)
 ) WITHOUT ROWID;
 -- The group filters ask "which hosts are in G": by name first.
 CREATE INDEX host_groups_name ON host_groups (name, host_id);
-
-INSERT INTO host_groups (host_id, name) SELECT id, wsus_group FROM hosts WHERE wsus_group <> '';
