@@ -70,6 +70,7 @@ type storedHost struct {
 	wsusServer, wsusID                  string
 	wFailed, wNeeded, wReboot, wUnknown sql.NullInt64
 	wSeen, gone                         sql.NullInt64
+	created                             int64
 	groups                              []string // its other groups, host_groups
 	idx                                 int      // pending: its input's index
 	pending                             bool     // queued for insert in this call, not yet written
@@ -273,7 +274,7 @@ func (u *hostUpsert) load(in []HostInput) error {
 	// name is COLLATE NOCASE, so IN matches names in any case.
 	rows, err := u.tx.QueryContext(u.ctx, `SELECT id, name, fqdn, address, os_caption, os_build, wsus_group, last_report_at,
 			wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at, gone_at,
-			`+groupsColumn+`
+			created_at, `+groupsColumn+`
 		FROM hosts WHERE name IN (SELECT value FROM json_each(?))`, string(arg))
 	if err != nil {
 		return err
@@ -283,7 +284,7 @@ func (u *hostUpsert) load(in []HostInput) error {
 		var sh storedHost
 		var name, groups string
 		if err := rows.Scan(&sh.id, &name, &sh.fqdn, &sh.address, &sh.os, &sh.build, &sh.group, &sh.lastReport,
-			&sh.wsusServer, &sh.wsusID, &sh.wFailed, &sh.wNeeded, &sh.wReboot, &sh.wUnknown, &sh.wSeen, &sh.gone, &groups); err != nil {
+			&sh.wsusServer, &sh.wsusID, &sh.wFailed, &sh.wNeeded, &sh.wReboot, &sh.wUnknown, &sh.wSeen, &sh.gone, &sh.created, &groups); err != nil {
 			return err
 		}
 		var err error

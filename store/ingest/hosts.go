@@ -139,6 +139,7 @@ func (w *HostWriter) flush(ctx context.Context) error {
 // with the store's error if it failed, now or during an earlier Add. The
 // writer must not be used afterwards.
 func (w *HostWriter) Close(ctx context.Context) (Counts, error) {
+	w.given.Last()
 	err := w.flush(ctx)
 	if ferr := w.st.ForgetGiven(ctx, w.given); err == nil {
 		err = ferr
