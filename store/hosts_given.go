@@ -4,33 +4,35 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Given is the set of hosts one writer has stored so far, each with the
 // caller's ref of the record that first gave it, so that a host given
 // twice in one input is found however large the input, in memory that
-// does not grow with it:
-//   - the hosts it inserted are, for each call, the ids SQLite gave them,
-//     one run of ids a call (kept here: a few words per call), and their
-//     refs one compact row a call in the writer connection's temporary
-//     database;
-//   - the stored hosts it gave are rows of that temporary database.
+// hardly grows with it. Each call adds one row to the writer connection's
+// temporary database, never a row a host:
+//   - the hosts it inserted are the run of ids SQLite gave them (kept here
+//     too: a few words a call), and the row holds their refs, a varint
+//     each;
+//   - the stored hosts it gave are their ids and refs, varint deltas.
 //
-// The temporary database is a file with a bounded page cache
-// (temp_store(FILE) on the writer), so an import of a million hosts costs
-// the memory of one of a thousand. A Given belongs to one writer; it is
-// not safe for concurrent use.
+// An import of new hosts costs about a byte a host there, a re-import of
+// stored ones about three, where a map of names cost some 65 in Go. A
+// Given belongs to one writer; it is not safe for concurrent use.
 type Given struct {
 	id       int64
 	used     bool    // rows were recorded, so ForgetGiven has some to drop
 	last     bool    // the next call is the last: nothing asks after it
+	seq      int64   // numbers the set's rows
 	inserted []idRun // the hosts inserted, a run of ids per call
 	pending  *idRun  // the run of the call under way, kept once it commits
 	refs     [][]int // decoded refs of runs read back, by run; rare
+	// storedCalls counts the calls that gave stored hosts, and
+	// pendingStored says the call under way does, kept once it commits.
+	storedCalls   int
+	pendingStored bool
 }
 
 // Last says the next UpsertHostsOnce with the set is its last, so it
@@ -52,21 +54,17 @@ type Repeat struct {
 	FirstRef int
 }
 
-// givenTableSQL creates the connection's tables of given hosts: stored
-// hosts by id, and each call's inserted hosts' refs as one varint blob.
-// The writer column keeps two writers interleaving their batches on the
-// one connection (an import during a sync) apart.
+// givenTableSQL creates the connection's table of what each call gave:
+// a run of inserted hosts (lo, its first id, and refs) or stored hosts
+// (ids and refs, lo 0). The writer column keeps two writers interleaving
+// their batches on the one connection (an import during a sync) apart.
 const givenTableSQL = `CREATE TEMP TABLE IF NOT EXISTS given_hosts (
-	writer  INTEGER NOT NULL,
-	host_id INTEGER NOT NULL,
-	ref     INTEGER NOT NULL,
-	PRIMARY KEY (writer, host_id)
-) WITHOUT ROWID;
-CREATE TEMP TABLE IF NOT EXISTS given_runs (
 	writer INTEGER NOT NULL,
+	seq    INTEGER NOT NULL,
 	lo     INTEGER NOT NULL,
+	ids    BLOB    NOT NULL,
 	refs   BLOB    NOT NULL,
-	PRIMARY KEY (writer, lo)
+	PRIMARY KEY (writer, seq)
 ) WITHOUT ROWID`
 
 // NewGiven returns an empty set of given hosts.
@@ -90,49 +88,36 @@ func (s *Store) UpsertHostsOnce(ctx context.Context, given *Given, in []HostInpu
 		}
 	}
 	given.used = given.used || !given.last
-	given.pending = nil
+	given.pending, given.pendingStored = nil, false
+	seq := given.seq
 	c, repeats, err := s.upsertHosts(ctx, in, func(u *hostUpsert) error {
 		u.given, u.refs, u.first = given, refs, make(map[string]int, len(in))
 		return nil
 	})
-	if err == nil && given.pending != nil {
+	switch {
+	case err != nil:
+		given.seq = seq // the rows rolled back with the call
+	case given.pending != nil:
 		given.inserted = append(given.inserted, *given.pending)
 	}
-	given.pending = nil
-	return c, repeats, err
-}
-
-// givenChunk is how many stored hosts one INSERT into a set carries: two
-// values each, under SQLite's 32,766 variables.
-const givenChunk = 5000
-
-// givenInsertSQL adds n stored hosts and their refs to a set, the set's
-// number being the first ?.
-func givenInsertSQL(n int) string {
-	var b strings.Builder
-	b.Grow(n*6 + 128)
-	b.WriteString("INSERT INTO temp.given_hosts (writer, host_id, ref) SELECT t.writer, v.column1, v.column2 FROM (SELECT ? AS writer) t, (VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("(?,?)")
+	if err == nil && given.pendingStored {
+		given.storedCalls++
 	}
-	b.WriteString(") v")
-	return b.String()
+	given.pending, given.pendingStored = nil, false
+	return c, repeats, err
 }
 
 // lookupGiven finds which of the stored hosts load read the set holds
 // already, and their first refs. A first import or sync reads none, and
 // asks nothing; nor does a set's only call.
 func (u *hostUpsert) lookupGiven() error {
-	if u.given == nil || !u.given.used || len(u.stored) == 0 {
+	g := u.given
+	if g == nil || !g.used || len(u.stored) == 0 {
 		return nil
 	}
-	var ids []int64
 	names := make(map[int64]string, len(u.stored))
 	for key, sh := range u.stored {
-		if r, k, ok := u.given.run(sh.id, sh.created); ok {
+		if r, k, ok := g.run(sh.id, sh.created); ok {
 			ref, err := u.runRef(r, k)
 			if err != nil {
 				return err
@@ -140,29 +125,38 @@ func (u *hostUpsert) lookupGiven() error {
 			u.first[key] = ref
 			continue
 		}
-		ids = append(ids, sh.id)
 		names[sh.id] = key
 	}
-	if len(ids) == 0 {
+	if len(names) == 0 || g.storedCalls == 0 {
 		return nil
 	}
-	arg, err := json.Marshal(ids)
-	if err != nil {
-		return err
-	}
-	rows, err := u.tx.QueryContext(u.ctx, `SELECT host_id, ref FROM temp.given_hosts
-		WHERE writer = ?1 AND host_id IN (SELECT value FROM json_each(?2))`, u.given.id, string(arg))
+	// Every earlier call's stored hosts, one row a call: a re-import reads
+	// each batch's row once a batch after it.
+	rows, err := u.tx.QueryContext(u.ctx, "SELECT ids, refs FROM temp.given_hosts WHERE writer = ? AND lo = 0", g.id)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		var ref int
-		if err := rows.Scan(&id, &ref); err != nil {
+		var ids, refs []byte
+		if err := rows.Scan(&ids, &refs); err != nil {
 			return err
 		}
-		u.first[names[id]] = ref
+		idList, err := decodeVarints(ids)
+		if err != nil {
+			return err
+		}
+		refList, err := decodeVarints(refs)
+		if err != nil || len(refList) != len(idList) {
+			return fmt.Errorf("given hosts: %d refs for %d ids, %v", len(refList), len(idList), err)
+		}
+		for j, id := range idList {
+			if key, ok := names[int64(id)]; ok {
+				if _, seen := u.first[key]; !seen {
+					u.first[key] = refList[j]
+				}
+			}
+		}
 	}
 	return rows.Err()
 }
@@ -187,11 +181,11 @@ func (u *hostUpsert) runRef(r, k int) (int, error) {
 	}
 	if g.refs[r] == nil {
 		var blob []byte
-		if err := u.tx.QueryRowContext(u.ctx, "SELECT refs FROM temp.given_runs WHERE writer = ? AND lo = ?",
+		if err := u.tx.QueryRowContext(u.ctx, "SELECT refs FROM temp.given_hosts WHERE writer = ? AND lo = ?",
 			g.id, g.inserted[r].lo).Scan(&blob); err != nil {
 			return 0, fmt.Errorf("refs of hosts %d-%d: %w", g.inserted[r].lo, g.inserted[r].hi, err)
 		}
-		refs, err := decodeRefs(blob)
+		refs, err := decodeVarints(blob)
 		if err != nil {
 			return 0, err
 		}
@@ -217,63 +211,76 @@ func (u *hostUpsert) repeatOf(key string, i int) (int, bool) {
 	return 0, false
 }
 
-// recordGiven adds the call's hosts to the set: the stored ones it gave
-// (givenIDs, givenRefs) a row each, and the new ones as one run: their ids
-// are those above the largest before the call, in the order they were
-// inserted (insertedIdx), since without AUTOINCREMENT SQLite numbers each
-// new row the largest plus one and the transaction holds the write lock.
-// Their refs go in one row, a varint each, so a large import writes one
-// small row a batch here.
+// recordGiven adds the call's hosts to the set, one row each for the new
+// ones and for the stored ones. The new ones' ids are those above the
+// largest before the call, in the order they were inserted (insertedIdx),
+// since without AUTOINCREMENT SQLite numbers each new row the largest
+// plus one and the transaction holds the write lock: their row holds only
+// their refs. The stored ones' row holds their ids and refs.
 func (u *hostUpsert) recordGiven() error {
-	if u.given == nil || u.given.last {
+	g := u.given
+	if g == nil || g.last {
 		return nil
 	}
 	if n := len(u.insertedIdx); n > 0 {
-		var blob []byte
-		prev := 0
-		for _, i := range u.insertedIdx {
-			blob = binary.AppendVarint(blob, int64(u.refs[i]-prev))
-			prev = u.refs[i]
+		refs := make([]int, n)
+		for k, i := range u.insertedIdx {
+			refs[k] = u.refs[i]
 		}
 		run := idRun{lo: u.maxID + 1, hi: u.maxID + int64(n), now: u.now}
-		if _, err := u.tx.ExecContext(u.ctx, "INSERT INTO temp.given_runs (writer, lo, refs) VALUES (?, ?, ?)",
-			u.given.id, run.lo, blob); err != nil {
+		if err := u.insertGiven(run.lo, nil, refs); err != nil {
 			return fmt.Errorf("record %d hosts given: %w", n, err)
 		}
-		u.given.pending = &run
+		g.pending = &run
 	}
-	for start := 0; start < len(u.givenIDs); start += givenChunk {
-		end := min(start+givenChunk, len(u.givenIDs))
-		st, err := u.st.txStmt(u.ctx, u.tx, givenInsertSQL(end-start))
-		if err != nil {
-			return err
+	if len(u.givenIDs) > 0 {
+		ids := make([]int, len(u.givenIDs))
+		for k, id := range u.givenIDs {
+			ids[k] = int(id)
 		}
-		args := make([]any, 1, 1+2*(end-start))
-		args[0] = u.given.id
-		for i := start; i < end; i++ {
-			args = append(args, u.givenIDs[i], u.givenRefs[i])
+		if err := u.insertGiven(0, ids, u.givenRefs); err != nil {
+			return fmt.Errorf("record %d hosts given: %w", len(ids), err)
 		}
-		if _, err := st.ExecContext(u.ctx, args...); err != nil {
-			return fmt.Errorf("record %d hosts given: %w", end-start, err)
-		}
+		g.pendingStored = true
 	}
 	return nil
 }
 
-// decodeRefs reads the refs recordGiven wrote for a run.
-func decodeRefs(blob []byte) ([]int, error) {
-	var refs []int
+// insertGiven writes one row of the set.
+func (u *hostUpsert) insertGiven(lo int64, ids, refs []int) error {
+	u.given.seq++
+	_, err := u.tx.ExecContext(u.ctx, "INSERT INTO temp.given_hosts (writer, seq, lo, ids, refs) VALUES (?, ?, ?, ?, ?)",
+		u.given.id, u.given.seq, lo, encodeVarints(ids), encodeVarints(refs))
+	return err
+}
+
+// encodeVarints writes v as varint deltas: ids and line numbers given in
+// order take a byte or two each. The result is never nil, as the column
+// is NOT NULL.
+func encodeVarints(v []int) []byte {
+	out := make([]byte, 0, len(v)+1)
+	prev := 0
+	for _, x := range v {
+		out = binary.AppendVarint(out, int64(x-prev))
+		prev = x
+	}
+	return out
+}
+
+// decodeVarints reads what encodeVarints wrote.
+func decodeVarints(blob []byte) ([]int, error) {
+	var out []int
 	prev := int64(0)
 	for len(blob) > 0 {
 		d, n := binary.Varint(blob)
 		if n <= 0 {
-			return nil, errors.New("refs of given hosts: bad varint")
+			return nil, errors.New("given hosts: bad varint")
 		}
 		prev += d
-		refs = append(refs, int(prev))
+		out = append(out, int(prev))
 		blob = blob[n:]
 	}
-	return refs, nil
+	return out, nil
 }
 
 // ForgetGiven drops the set's rows from the connection's temporary
@@ -282,15 +289,12 @@ func (s *Store) ForgetGiven(ctx context.Context, given *Given) error {
 	if !given.used {
 		return nil
 	}
-	given.used, given.inserted, given.refs = false, nil, nil
+	given.used, given.inserted, given.refs, given.storedCalls = false, nil, nil, 0
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, givenTableSQL); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM temp.given_hosts WHERE writer = ?", given.id); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM temp.given_runs WHERE writer = ?", given.id)
+		_, err := tx.ExecContext(ctx, "DELETE FROM temp.given_hosts WHERE writer = ?", given.id)
 		return err
 	})
 	return mapErr("forget given hosts", err)

@@ -49,6 +49,15 @@ func TestStore_UpsertHostsOnce(t *testing.T) {
 		c != (UpsertCounts{Updated: 1}) || reps != nil {
 		t.Errorf("after forgetting = %+v, %v, %v; want an update", c, reps, err)
 	}
+	// A stored host given in one call is found in the next.
+	c, reps, err = s.UpsertHostsOnce(ctx, g, []HostInput{{Name: "PC-1", Group: "E"}, {Name: "PC-1", Group: "D"}, {Name: "PC-9"}},
+		[]int{9, 10, 11})
+	if err != nil || c != (UpsertCounts{Inserted: 1, Unchanged: 1}) {
+		t.Fatalf("stored host again = %+v, %v", c, err)
+	}
+	if diff := cmp.Diff([]Repeat{{Index: 0, Ref: 9, FirstRef: 1}}, reps); diff != "" {
+		t.Errorf("stored host's repeats (-want +got):\n%s", diff)
+	}
 	if err := s.ForgetGiven(ctx, other); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 // them; busy_timeout comes first so the others wait rather than fail.
 // synchronous(FULL): the audit trail and run logs must survive power loss.
 const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-	"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+	"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
@@ -55,12 +55,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// and a small cache spills dirty pages into the WAL mid-transaction
 	// and reads them back. It is an upper bound, reached only by large
 	// databases, and fixed whatever the size of an import.
-	//
-	// The writer's temporary database is a file (temp_store(FILE)), cached
-	// up to its own 2 MiB: the names an import has given (Given) grow with
-	// the input, and in memory they would make its memory grow too. The
-	// readers keep theirs in memory, for their sorts.
-	w, err := sql.Open("sqlite", file+"&_pragma=cache_size(-32768)&_pragma=temp_store(FILE)&_txlock=immediate")
+	w, err := sql.Open("sqlite", file+"&_pragma=cache_size(-32768)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -76,7 +71,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: optimize: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", file+"&_pragma=temp_store(MEMORY)&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", file+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
