@@ -74,11 +74,7 @@ func IsCritical(group string, critical []string) bool {
 // is one of critical, and whether there is one: a host is as critical as
 // the most critical group it is in, whichever of its groups that is.
 func (h Host) CriticalGroup(critical []string) (string, bool) {
-	groups := h.Groups
-	if len(groups) == 0 && h.Group != "" {
-		groups = []string{h.Group}
-	}
-	for _, g := range groups {
+	for _, g := range h.AllGroups() {
 		if IsCritical(g, critical) {
 			return g, true
 		}

@@ -109,7 +109,16 @@ func parseGroups(v string) ([]string, error) {
 }
 
 // InGroup reports whether h is in group, one of its groups, without case.
-func (h Host) InGroup(group string) bool { return group != "" && containsFold(h.Groups, group) }
+func (h Host) InGroup(group string) bool { return group != "" && containsFold(h.AllGroups(), group) }
+
+// AllGroups is every WSUS group of h, the primary first: Groups, or Group
+// alone for a Host built without them. The caller must not modify it.
+func (h Host) AllGroups() []string {
+	if len(h.Groups) == 0 && h.Group != "" {
+		return []string{h.Group}
+	}
+	return h.Groups
+}
 
 // otherGroups are h's groups but the primary, as host_groups keeps them;
 // nil for a host in one group or none, as most are.

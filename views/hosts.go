@@ -150,7 +150,7 @@ func stateLabel(state string) (string, string) {
 // orDash shows an em dash for an empty value, so a blank cell is never ambiguous.
 // groupsLabel names the host's WSUS groups, one or several.
 func groupsLabel(h store.Host) string {
-	if len(h.Groups) > 1 {
+	if len(h.AllGroups()) > 1 {
 		return "WSUS groups"
 	}
 	return "WSUS group"
