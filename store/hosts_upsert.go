@@ -271,11 +271,15 @@ func (u *hostUpsert) load(in []HostInput) error {
 	if err != nil {
 		return err
 	}
-	// name is COLLATE NOCASE, so IN matches names in any case.
-	rows, err := u.tx.QueryContext(u.ctx, `SELECT id, name, fqdn, address, os_caption, os_build, wsus_group, last_report_at,
-			wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at, gone_at,
-			created_at, `+groupsColumn+`
-		FROM hosts WHERE name IN (SELECT value FROM json_each(?))`, string(arg))
+	// name is COLLATE NOCASE, so = matches names in any case. Each name is
+	// one seek in the name index, the list outermost (CROSS JOIN): "name
+	// IN (SELECT ...)" would first copy the whole list into a temporary
+	// b-tree, half the query's work for a batch of new hosts.
+	rows, err := u.tx.QueryContext(u.ctx, `SELECT hosts.id, hosts.name, hosts.fqdn, hosts.address, hosts.os_caption,
+			hosts.os_build, hosts.wsus_group, hosts.last_report_at, hosts.wsus_server, hosts.wsus_computer_id,
+			hosts.wsus_failed, hosts.wsus_needed, hosts.wsus_pending_reboot, hosts.wsus_unknown, hosts.wsus_seen_at,
+			hosts.gone_at, hosts.created_at, `+groupsColumn+`
+		FROM json_each(?) j CROSS JOIN hosts ON hosts.name = j.value`, string(arg))
 	if err != nil {
 		return err
 	}
