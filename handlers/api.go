@@ -165,7 +165,8 @@ type apiHost struct {
 	Address    string      `json:"address,omitempty"`
 	OS         string      `json:"os"`
 	OSBuild    string      `json:"os_build"`
-	Group      string      `json:"group"`
+	Group      string      `json:"group"`  // the primary WSUS group
+	Groups     []string    `json:"groups"` // every WSUS group, the primary first
 	State      string      `json:"state"`
 	LastReport *time.Time  `json:"last_report,omitempty"`
 	Gone       bool        `json:"gone_from_wsus"`
@@ -174,7 +175,10 @@ type apiHost struct {
 
 func toAPIHost(h store.Host) apiHost {
 	a := apiHost{Name: h.Name, FQDN: h.FQDN, Address: h.Address, OS: h.OSCaption, OSBuild: h.OSBuild, Group: h.Group,
-		State: string(h.State), Gone: !h.GoneAt.IsZero()}
+		Groups: h.AllGroups(), State: string(h.State), Gone: !h.GoneAt.IsZero()}
+	if a.Groups == nil {
+		a.Groups = []string{}
+	}
 	if !h.LastReportAt.IsZero() {
 		t := h.LastReportAt
 		a.LastReport = &t

@@ -111,6 +111,16 @@ func TestAPI(t *testing.T) {
 		t.Errorf("paged through %d hosts, want %d, each once: %v", len(seen), want, seen)
 	}
 
+	// A host names its primary group and every group.
+	var grouped struct {
+		Group  string
+		Groups []string
+	}
+	if res := a.api(t, "GET", "/api/v1/hosts/"+seen[0], secret, nil, &grouped); res.StatusCode != http.StatusOK ||
+		grouped.Group == "" || len(grouped.Groups) == 0 || grouped.Groups[0] != grouped.Group {
+		t.Errorf("host %s: %d, group %q, groups %q", seen[0], res.StatusCode, grouped.Group, grouped.Groups)
+	}
+
 	var started struct {
 		ID          int64
 		State       string

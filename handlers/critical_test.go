@@ -19,6 +19,7 @@ func TestCriticalGroups(t *testing.T) {
 		{Name: "PAY-01", OSCaption: "Microsoft Windows 11 Enterprise", Group: "Payments"},
 		{Name: "SRV-01", OSCaption: "Microsoft Windows Server 2022 Standard", Group: "Servers"},
 		{Name: "PC-01", OSCaption: "Microsoft Windows 11 Enterprise", Group: "Workstations"},
+		{Name: "PAY-02", OSCaption: "Microsoft Windows 11 Enterprise", Groups: []string{"Workstations", "Payments"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +38,17 @@ func TestCriticalGroups(t *testing.T) {
 	_, doc = a.get(t, "/hosts/PAY-01/repair")
 	if got := doc.Find(`[data-testid="confirm-server"] strong`).Text(); got != "This host is in the critical group Payments" {
 		t.Errorf("single confirmation flag %q", got)
+	}
+	_, doc = a.get(t, "/hosts/PAY-02/repair")
+	if got := doc.Find(`[data-testid="confirm-server"] strong`).Text(); got != "This host is in the critical group Payments" {
+		t.Errorf("a host critical by its second group: flag %q", got)
+	}
+	_, doc = a.get(t, "/hosts/PAY-02")
+	if got := texts(doc, `[data-testid="host-group"]`); len(got) != 2 || got[0] != "Workstations" || got[1] != "Payments" {
+		t.Errorf("host page groups %q, want the primary then the other", got)
+	}
+	if href, _ := doc.Find(`[data-testid="host-group"]`).Last().Attr("href"); href != "/?group=Payments" {
+		t.Errorf("group link %q", href)
 	}
 	_, doc = a.get(t, "/hosts/PC-01/repair")
 	if doc.Find(`[data-testid="confirm-server"]`).Length() != 0 {

@@ -21,7 +21,7 @@ var openAPI = map[string]any{
 			"Failure": obj(map[string]any{"kb": str(), "title": str(), "hresult": str(), "symbol": str(), "meaning": str(),
 				"suggested_action": str(), "kb910336_applies": boolean(), "failed_at": dateTime()}),
 			"Host": obj(map[string]any{"name": str(), "fqdn": str(), "address": str(), "os": str(), "os_build": str(), "group": str(),
-				"state": str(), "last_report": dateTime(), "gone_from_wsus": boolean(), "failure": ref("Failure")}),
+				"groups": list(str()), "state": str(), "last_report": dateTime(), "gone_from_wsus": boolean(), "failure": ref("Failure")}),
 			"Run": obj(map[string]any{"id": integer(), "host": str(), "procedure": enum("repair", "check", "history"), "batch": integer(),
 				"state": str(), "outcome": str(), "summary": str(), "requested_by": str(), "created_at": dateTime(),
 				"started_at": dateTime(), "finished_at": dateTime(), "page": str()}),

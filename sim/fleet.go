@@ -33,13 +33,19 @@ type FleetConfig struct {
 // Host is one simulated computer's inventory and history, as the dashboard
 // would import it. Live, mutable state (services, folders) lives elsewhere.
 type Host struct {
-	Name          string // NetBIOS-style name, upper case, e.g. "FIN-LT-0042"
-	FQDN          string
-	OSCaption     string // e.g. "Microsoft Windows Server 2022 Standard"
-	OSBuild       string // e.g. "10.0.20348.2762"
-	PSVersion     string // Windows PowerShell version, e.g. "5.1.20348.2762"
-	Group         string // WSUS computer target group
-	Server        bool   // a server OS rather than a workstation
+	Name      string // NetBIOS-style name, upper case, e.g. "FIN-LT-0042"
+	FQDN      string
+	OSCaption string // e.g. "Microsoft Windows Server 2022 Standard"
+	OSBuild   string // e.g. "10.0.20348.2762"
+	PSVersion string // Windows PowerShell version, e.g. "5.1.20348.2762"
+	Group     string // WSUS computer target group, the computer's first
+	// OtherGroups are the further target groups the computer is in: WSUS
+	// lets a computer belong to several (IComputerTarget.
+	// GetComputerTargetGroups, "the collection of computer groups to which
+	// this computer belongs", and ComputerTargetGroupIds;
+	// https://learn.microsoft.com/en-us/previous-versions/windows/desktop/aa349540(v=vs.85)).
+	OtherGroups   []string
+	Server        bool // a server OS rather than a workstation
 	LastReport    time.Time
 	FreeDiskGB    int
 	RebootPending bool

@@ -140,18 +140,35 @@ func group(r *rand.Rand, p osProfile, name string) string {
 	}
 }
 
+// otherGroups are the groups a computer is in besides its first, as
+// estates use them: a patch ring across the kinds of computer, and for
+// servers a maintenance window. They come from a hash of the name, not
+// from r, so adding them left every other generated value as it was.
+func otherGroups(p osProfile, name string) []string {
+	h := fnv("groups:" + name)
+	var out []string
+	if h%5 == 0 {
+		out = append(out, "Patch Ring - Early")
+	}
+	if p.server && h/5%3 == 0 {
+		out = append(out, "Maintenance - Sunday 02:00")
+	}
+	return out
+}
+
 func newHost(r, hist *rand.Rand, rc releaseCache, domain, name string, p osProfile, cfg FleetConfig) Host {
 	rev := 1000 + r.IntN(6000)
 	h := Host{
-		Name:       name,
-		FQDN:       fmt.Sprintf("%s.%s", strings.ToLower(name), domain),
-		OSCaption:  p.caption,
-		OSBuild:    fmt.Sprintf("%s.%d", p.build, rev),
-		PSVersion:  p.ps,
-		Group:      group(r, p, name),
-		Server:     p.server,
-		FreeDiskGB: 8 + r.IntN(200),
-		LastReport: cfg.End.Add(-time.Duration(r.IntN(72*60)) * time.Minute),
+		Name:        name,
+		FQDN:        fmt.Sprintf("%s.%s", strings.ToLower(name), domain),
+		OSCaption:   p.caption,
+		OSBuild:     fmt.Sprintf("%s.%d", p.build, rev),
+		PSVersion:   p.ps,
+		Group:       group(r, p, name),
+		OtherGroups: otherGroups(p, name),
+		Server:      p.server,
+		FreeDiskGB:  8 + r.IntN(200),
+		LastReport:  cfg.End.Add(-time.Duration(r.IntN(72*60)) * time.Minute),
 	}
 	if p.ps != "4.0" {
 		h.PSVersion = fmt.Sprintf("%s.%d", p.ps, rev)

@@ -51,9 +51,12 @@ type HostState struct {
 	OSBuild   string
 	PSVersion string
 	Server    bool
-	// Group and LastReport are what the WSUS server knows of the host.
-	Group      string
-	LastReport time.Time
+	// Group, OtherGroups and LastReport are what the WSUS server knows of
+	// the host: its target groups (the first, then the others) and its
+	// last report.
+	Group       string
+	OtherGroups []string
+	LastReport  time.Time
 
 	// Services lists the update-related services present on this OS, in the
 	// order wuauserv, BITS, DoSvc, CryptSvc, UsoSvc (DoSvc and UsoSvc only on
@@ -121,6 +124,7 @@ func (st HostState) clone() HostState {
 	st.Backups = slices.Clone(st.Backups)
 	st.History = slices.Clone(st.History)
 	st.Downloaded = slices.Clone(st.Downloaded)
+	st.OtherGroups = slices.Clone(st.OtherGroups)
 	return st
 }
 
@@ -134,6 +138,7 @@ func newHostState(h Host) HostState {
 		PSVersion:            h.PSVersion,
 		Server:               h.Server,
 		Group:                h.Group,
+		OtherGroups:          slices.Clone(h.OtherGroups),
 		LastReport:           h.LastReport,
 		Services:             defaultServices(h.OSBuild),
 		SoftwareDistribution: true,

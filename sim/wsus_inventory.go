@@ -204,10 +204,16 @@ func (s *Server) inventory(since time.Time) []inventoryComputer {
 func (s *Server) inventoryRecord(h *host, st *HostState, failed int, done map[string]bool) scripts.InventoryComputer {
 	fqdn := wsusFQDN(h)
 	short, _, _ := strings.Cut(fqdn, ".")
+	// Every computer is in All Computers, and in each group it was put
+	// in, which may be several: GetComputerTargetGroups returns "the
+	// collection of computer groups to which this computer belongs", and
+	// ComputerTargetGroupIds their ids, which the collector reads
+	// (https://learn.microsoft.com/en-us/previous-versions/windows/desktop/aa349540(v=vs.85)).
 	groups := []string{allComputers}
 	if st.Group != "" {
 		groups = append(groups, st.Group)
 	}
+	groups = append(groups, st.OtherGroups...)
 	_, build := parseBuild(st.OSBuild)
 	installed := 0
 	clear(done)

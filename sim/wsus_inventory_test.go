@@ -91,11 +91,30 @@ func TestWSUSInventory_Full(t *testing.T) {
 	if c.FailedCount != len(pendingUpdates(h.History)) || len(c.Failed) != c.FailedCount ||
 		c.Failed[0].UpdateID != pendingUpdates(h.History)[0].UpdateID || len(c.ID) != 36 ||
 		!strings.HasPrefix(c.IP, "10.") || c.OS != strings.TrimPrefix(h.OSCaption, "Microsoft ") ||
-		!slices.Equal(c.Groups, []string{"All Computers", h.Group}) || c.LastReported != psDate(h.LastReport) {
+		!slices.Equal(c.Groups, append([]string{"All Computers", h.Group}, h.OtherGroups...)) || c.LastReported != psDate(h.LastReport) {
 		t.Errorf("computer %+v\nfor host %s (group %s, failure %#x)", c, h.Name, h.Group, st.Failure)
 	}
 	if _, build := parseBuild(h.OSBuild); c.OSBuild != build {
 		t.Errorf("os_build %d, want %d", c.OSBuild, build)
+	}
+
+	// Some computers are in several groups of their own, and each lists
+	// every one of them.
+	several := 0
+	for _, c := range cs {
+		h, ok := f.Host(strings.ToUpper(c.Name))
+		if !ok {
+			continue // the WSUS server itself
+		}
+		if !slices.Equal(c.Groups, append([]string{"All Computers", h.Group}, h.OtherGroups...)) {
+			t.Errorf("%s: groups %q, want All Computers, %q and %q", c.Name, c.Groups, h.Group, h.OtherGroups)
+		}
+		if len(c.Groups) > 2 {
+			several++
+		}
+	}
+	if several == 0 || several == len(cs) {
+		t.Errorf("%d of %d computers in several groups, want some", several, len(cs))
 	}
 }
 

@@ -69,3 +69,15 @@ func (s *Store) SetCriticalGroups(ctx context.Context, groups []string, by strin
 func IsCritical(group string, critical []string) bool {
 	return group != "" && slices.ContainsFunc(critical, func(c string) bool { return strings.EqualFold(c, group) })
 }
+
+// CriticalGroup returns the first of h's groups (the primary first) that
+// is one of critical, and whether there is one: a host is as critical as
+// the most critical group it is in, whichever of its groups that is.
+func (h Host) CriticalGroup(critical []string) (string, bool) {
+	for _, g := range h.AllGroups() {
+		if IsCritical(g, critical) {
+			return g, true
+		}
+	}
+	return "", false
+}

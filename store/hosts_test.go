@@ -38,7 +38,8 @@ func TestStore_UpsertHosts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Host{ID: h.ID, Name: "FIN-LT-0002", Address: "192.0.2.10:5986", Group: "Broad", State: StateUnknown}
+	want := Host{ID: h.ID, Name: "FIN-LT-0002", Address: "192.0.2.10:5986", Group: "Broad", Groups: []string{"Broad"},
+		State: StateUnknown}
 	if diff := cmp.Diff(want, h); diff != "" {
 		t.Fatalf("host (-want +got):\n%s", diff)
 	}

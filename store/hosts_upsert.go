@@ -24,26 +24,42 @@ import (
 // made large imports quadratic. UpsertHosts is the only code that inserts
 // hosts, and must stay so, or the search misses the others.
 func (s *Store) UpsertHosts(ctx context.Context, in []HostInput) (UpsertCounts, error) {
+	c, _, err := s.upsertHosts(ctx, in, nil)
+	return c, err
+}
+
+// upsertHosts is UpsertHosts, with setup run first in the transaction.
+func (s *Store) upsertHosts(ctx context.Context, in []HostInput, setup func(*hostUpsert) error) (UpsertCounts, []Repeat, error) {
 	for _, h := range in {
 		if err := checkHostInput(h); err != nil {
-			return UpsertCounts{}, fmt.Errorf("store: upsert hosts: %w", err)
+			return UpsertCounts{}, nil, fmt.Errorf("store: upsert hosts: %w", err)
 		}
 	}
 	if len(in) > 0 {
 		// A batch's hosts are all new on a first import or sync: their
 		// statement is the one to have ready.
 		if err := s.prepare(ctx, insertHostsSQL(min(len(in), insertChunk), in[0].WSUS != nil)); err != nil {
-			return UpsertCounts{}, mapErr("upsert hosts", err)
+			return UpsertCounts{}, nil, mapErr("upsert hosts", err)
 		}
 	}
 	var c UpsertCounts
+	var repeats []Repeat
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		u := hostUpsert{st: s, ctx: ctx, tx: tx, now: s.now().UnixMilli(), moves: complianceDelta{}}
+		if setup != nil {
+			if err := setup(&u); err != nil {
+				return err
+			}
+		}
 		var err error
 		c, err = u.run(in)
+		repeats = u.repeats
 		return err
 	})
-	return c, mapErr("upsert hosts", err)
+	if err != nil {
+		repeats = nil
+	}
+	return c, repeats, mapErr("upsert hosts", err)
 }
 
 // storedHost is what UpsertHosts compares a host's input with.
@@ -55,15 +71,28 @@ type storedHost struct {
 	wFailed, wNeeded, wReboot, wUnknown sql.NullInt64
 	wSeen, gone                         sql.NullInt64
 	state                               string
-	pending                             bool // queued for insert in this call, not yet written
+	created                             int64
+	groups                              []string // its other groups, host_groups
+	idx                                 int      // pending: its input's index
+	pending                             bool     // queued for insert in this call, not yet written
 }
 
 // sameHostFields reports whether h leaves the stored host's own fields as
 // they are; the stored texts compare byte for byte, as SQL's IS does.
 func (sh *storedHost) sameHostFields(h HostInput) bool {
 	lr := ms(h.LastReportAt)
-	return sh.fqdn == h.FQDN && sh.address == h.Address && sh.os == h.OSCaption && sh.build == h.OSBuild &&
-		sh.group == h.Group && sh.lastReport == lr
+	if sh.fqdn != h.FQDN || sh.address != h.Address || sh.os != h.OSCaption || sh.build != h.OSBuild ||
+		sh.lastReport != lr {
+		return false
+	}
+	if sh.group != primaryGroup(h) {
+		return false
+	}
+	if len(h.Groups) == 0 {
+		// In its primary group alone, as most hosts are.
+		return len(sh.groups) == 0
+	}
+	return sameGroups(sh.groups, otherGroups(h))
 }
 
 // sameWSUS reports whether f is what the host holds and the host is not
@@ -89,6 +118,28 @@ type hostUpsert struct {
 	refresh []int64                   // hosts whose failure summary WSUS's new facts may change
 	moves   complianceDelta           // updated hosts' changes to compliance_hosts
 	update  *sql.Stmt
+	// UpsertHostsOnce only, else nil: the set, the caller's ref of each
+	// input, the first ref of each name given (by lower-case name), the
+	// inputs left unwritten as repeats with other values, and the hosts to
+	// add to the set: stored ones by id, new ones in insertion order.
+	given     *Given
+	refs      []int
+	first     map[string]int
+	repeats   []Repeat
+	givenIDs  []int64
+	givenRefs []int
+	// The input index of each host of insert and insertW, and of every
+	// host inserted so far in the order of their ids; the hosts whose
+	// groups change, with their new groups.
+	insertIdx, insertWIdx []int
+	insertedIdx           []int
+	regroup               []regroup
+}
+
+// regroup is a stored host whose groups change.
+type regroup struct {
+	id     int64
+	groups []string
 }
 
 // insertChunk is how many hosts one INSERT carries at most: up to 16
@@ -105,17 +156,23 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 	if err := u.load(in); err != nil {
 		return c, err
 	}
+	if err := u.lookupGiven(); err != nil {
+		return c, err
+	}
 	defer func() {
 		if u.update != nil {
 			u.update.Close()
 		}
 	}()
-	for _, h := range in {
+	for i, h := range in {
 		key := strings.ToLower(h.Name)
+		firstRef, repeat := u.repeatOf(key, i)
 		sh := u.stored[key]
 		if sh != nil && sh.pending {
 			// The same name twice in one call: the first must exist before
-			// the second can update it.
+			// the second can update it. Its groups are written at the end
+			// of the call, so they are the first's input's until then.
+			first := sh.idx
 			if err := u.flushInserts(); err != nil {
 				return c, err
 			}
@@ -123,17 +180,20 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 				return c, err
 			}
 			sh = u.stored[key]
+			sh.groups = otherGroups(in[first])
 		}
 		if sh == nil {
-			q := &u.insert
+			q, qi := &u.insert, &u.insertIdx
 			if h.WSUS != nil {
-				q = &u.insertW
+				q, qi = &u.insertW, &u.insertWIdx
 			}
 			*q = append(*q, h)
-			u.stored[key] = &storedHost{pending: true}
+			*qi = append(*qi, i)
+			u.stored[key] = &storedHost{pending: true, idx: i}
 			// A new host is unknown (no history) and not gone: counted here,
-			// compliance_hosts needs no read of it back.
-			u.moves.move(complianceKey{}, false, complianceKey{h.Group, StateUnknown, reportDay(ms(h.LastReportAt))}, true)
+			// compliance_hosts needs no read of it back. The summaries
+			// count a host under its primary group.
+			u.moves.move(complianceKey{}, false, complianceKey{primaryGroup(h), StateUnknown, reportDay(ms(h.LastReportAt))}, true)
 			c.Inserted++
 			if len(*q) == insertChunk {
 				if err := u.flushInserts(); err != nil {
@@ -150,7 +210,13 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 		}
 		wsusChanged := h.WSUS != nil && !sh.sameWSUS(*h.WSUS)
 		changed := !sh.sameHostFields(h) || wsusChanged
+		if u.given != nil && !repeat {
+			u.givenIDs = append(u.givenIDs, sh.id)
+			u.givenRefs = append(u.givenRefs, u.refs[i])
+		}
 		switch {
+		case changed && repeat:
+			u.repeats = append(u.repeats, Repeat{Index: i, Ref: u.refs[i], FirstRef: firstRef})
 		case changed:
 			if err := u.updateHost(sh, h); err != nil {
 				return c, fmt.Errorf("host %q: %w", h.Name, err)
@@ -188,6 +254,12 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 	if err := u.moves.apply(u.ctx, u.tx); err != nil {
 		return c, fmt.Errorf("count new and moved hosts: %w", err)
 	}
+	if err := u.writeGroups(in); err != nil {
+		return c, err
+	}
+	if err := u.recordGiven(); err != nil {
+		return c, err
+	}
 	if err := u.flushSeen(); err != nil {
 		return c, err
 	}
@@ -208,20 +280,29 @@ func (u *hostUpsert) load(in []HostInput) error {
 	if err != nil {
 		return err
 	}
-	// name is COLLATE NOCASE, so IN matches names in any case.
-	rows, err := u.tx.QueryContext(u.ctx, `SELECT id, name, fqdn, address, os_caption, os_build, wsus_group, last_report_at,
-			wsus_server, wsus_computer_id, wsus_failed, wsus_needed, wsus_pending_reboot, wsus_unknown, wsus_seen_at, gone_at, state
-		FROM hosts WHERE name IN (SELECT value FROM json_each(?))`, string(arg))
+	// name is COLLATE NOCASE, so = matches names in any case. Each name is
+	// one seek in the name index, the list outermost (CROSS JOIN): "name
+	// IN (SELECT ...)" would first copy the whole list into a temporary
+	// b-tree, half the query's work for a batch of new hosts.
+	rows, err := u.tx.QueryContext(u.ctx, `SELECT hosts.id, hosts.name, hosts.fqdn, hosts.address, hosts.os_caption,
+			hosts.os_build, hosts.wsus_group, hosts.last_report_at, hosts.wsus_server, hosts.wsus_computer_id,
+			hosts.wsus_failed, hosts.wsus_needed, hosts.wsus_pending_reboot, hosts.wsus_unknown, hosts.wsus_seen_at,
+			hosts.gone_at, hosts.state, hosts.created_at, `+groupsColumn+`
+		FROM json_each(?) j CROSS JOIN hosts ON hosts.name = j.value`, string(arg))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var sh storedHost
-		var name string
+		var name, groups string
 		if err := rows.Scan(&sh.id, &name, &sh.fqdn, &sh.address, &sh.os, &sh.build, &sh.group, &sh.lastReport,
 			&sh.wsusServer, &sh.wsusID, &sh.wFailed, &sh.wNeeded, &sh.wReboot, &sh.wUnknown, &sh.wSeen, &sh.gone,
-			&sh.state); err != nil {
+			&sh.state, &sh.created, &groups); err != nil {
+			return err
+		}
+		var err error
+		if sh.groups, err = parseGroups(groups); err != nil {
 			return err
 		}
 		u.stored[strings.ToLower(name)] = &sh
@@ -237,9 +318,13 @@ func (u *hostUpsert) flushInserts() error {
 	if err := u.insertHosts(u.insertW, true); err != nil {
 		return err
 	}
+	// Their ids follow in this order: the plain ones, then those with
+	// WSUS facts.
+	u.insertedIdx = append(append(u.insertedIdx, u.insertIdx...), u.insertWIdx...)
 	clear(u.insert)
 	clear(u.insertW)
 	u.insert, u.insertW = u.insert[:0], u.insertW[:0]
+	u.insertIdx, u.insertWIdx = u.insertIdx[:0], u.insertWIdx[:0]
 	// The pending entries stay pending: a name given again reads its row.
 	return nil
 }
@@ -261,7 +346,7 @@ func (u *hostUpsert) insertHosts(hosts []HostInput, wsus bool) error {
 	args := make([]any, 1, 1+per*len(hosts))
 	args[0] = u.now
 	for _, h := range hosts {
-		args = append(args, h.Name, h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group, ms(h.LastReportAt))
+		args = append(args, h.Name, h.FQDN, h.Address, h.OSCaption, h.OSBuild, primaryGroup(h), ms(h.LastReportAt))
 		if w := h.WSUS; wsus {
 			args = append(args, w.Server, w.ComputerID, w.Failed, w.Needed, w.PendingReboot, w.Unknown, ms(w.SeenAt))
 		}
@@ -299,88 +384,4 @@ func insertHostsSQL(n int, wsus bool) string {
 	}
 	b.WriteString(") v")
 	return b.String()
-}
-
-// updateHost writes a changed host's fields and, when h carries them, its
-// WSUS facts, which also bring a gone host back.
-func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
-	if u.update == nil {
-		var err error
-		u.update, err = u.tx.PrepareContext(u.ctx, `UPDATE hosts SET fqdn = ?1, address = ?2, os_caption = ?3,
-				os_build = ?4, wsus_group = ?5, last_report_at = ?6, updated_at = ?7,
-				wsus_server = iif(?8, ?9, wsus_server), wsus_computer_id = iif(?8, ?10, wsus_computer_id),
-				wsus_failed = iif(?8, ?11, wsus_failed), wsus_needed = iif(?8, ?12, wsus_needed),
-				wsus_pending_reboot = iif(?8, ?13, wsus_pending_reboot), wsus_unknown = iif(?8, ?14, wsus_unknown),
-				wsus_seen_at = iif(?8, ?15, wsus_seen_at), gone_at = iif(?8, NULL, gone_at)
-			WHERE id = ?16`)
-		if err != nil {
-			return err
-		}
-	}
-	args := []any{h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group, ms(h.LastReportAt), u.now,
-		false, "", "", nil, nil, nil, nil, nil, sh.id}
-	if w := h.WSUS; w != nil {
-		args[7], args[8], args[9], args[10], args[11] = true, w.Server, w.ComputerID, w.Failed, w.Needed
-		args[12], args[13], args[14] = w.PendingReboot, w.Unknown, ms(w.SeenAt)
-	}
-	// The summaries (migration 0014) count hosts under their group and OS,
-	// and failing hosts only while not gone: a host that moves leaves
-	// them before the write and comes back after it. Hosts rarely move,
-	// so this costs an import or a sync next to nothing.
-	moved := sh.group != h.Group || sh.os != h.OSCaption
-	back := h.WSUS != nil && sh.gone.Valid
-	ids := idList(sh.id)
-	if err := u.adjust(ids, moved, back, -1); err != nil {
-		return err
-	}
-	if _, err := u.update.ExecContext(u.ctx, args...); err != nil {
-		return err
-	}
-	if err := u.adjust(ids, moved, back, 1); err != nil {
-		return err
-	}
-	u.moves.move(complianceKey{sh.group, sh.state, reportDay(sh.lastReport)}, !sh.gone.Valid,
-		complianceKey{h.Group, sh.state, reportDay(ms(h.LastReportAt))}, !sh.gone.Valid || h.WSUS != nil)
-	// A later row of the same call compares with what was written.
-	sh.fqdn, sh.address, sh.os, sh.build, sh.group = h.FQDN, h.Address, h.OSCaption, h.OSBuild, h.Group
-	sh.lastReport = ms(h.LastReportAt)
-	if w := h.WSUS; w != nil {
-		sh.wsusServer, sh.wsusID, sh.gone, sh.wSeen = w.Server, w.ComputerID, sql.NullInt64{}, ms(w.SeenAt)
-		sh.wFailed = sql.NullInt64{Int64: int64(w.Failed), Valid: true}
-		sh.wNeeded = sql.NullInt64{Int64: int64(w.Needed), Valid: true}
-		sh.wReboot = sql.NullInt64{Int64: int64(w.PendingReboot), Valid: true}
-		sh.wUnknown = sql.NullInt64{Int64: int64(w.Unknown), Valid: true}
-	}
-	return nil
-}
-
-// adjust adds sign times the host ids' part of the summaries that its
-// update changes: all of them when it moves group or OS, the failing
-// hosts when it comes back from gone.
-func (u *hostUpsert) adjust(ids string, moved, back bool, sign int) error {
-	if moved || back {
-		if err := adjustFailureDays(u.ctx, u.tx, ids, sign); err != nil {
-			return err
-		}
-	}
-	if moved {
-		return adjustHostRepairs(u.ctx, u.tx, ids, sign)
-	}
-	return nil
-}
-
-// flushSeen stamps the unchanged hosts a sync listed with its time, one
-// statement per time (a sync has one).
-func (u *hostUpsert) flushSeen() error {
-	for at, ids := range u.seen {
-		arg, err := json.Marshal(ids)
-		if err != nil {
-			return err
-		}
-		if _, err := u.tx.ExecContext(u.ctx, "UPDATE hosts SET wsus_seen_at = ? WHERE id IN (SELECT value FROM json_each(?))",
-			at, string(arg)); err != nil {
-			return fmt.Errorf("stamp %d hosts seen: %w", len(ids), err)
-		}
-	}
-	return nil
 }

@@ -39,6 +39,7 @@ type Store struct {
 	users    genMemo[int64, User]
 	counts   genMemo[string, []CodeCount] // FailureCounts by group and search
 	external externalWatch
+	givenSeq atomic.Int64 // numbers each Given
 }
 
 // Open opens (creating if needed) the database file at path and applies any

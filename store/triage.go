@@ -29,7 +29,7 @@ var sortColumns = map[string]string{
 // TriageFilter selects and orders failing hosts.
 type TriageFilter struct {
 	HResult *uint32 // only hosts whose newest failure has this code
-	Group   string  // only this WSUS group
+	Group   string  // only hosts in this WSUS group, any of theirs
 	Search  string  // substring of the host name, case-insensitive
 	Sort    string  // one of the Sort* keys; default SortFailedAt
 	Desc    bool
@@ -47,8 +47,8 @@ func (f TriageFilter) where() (string, []any) {
 		args = append(args, int64(*f.HResult))
 	}
 	if f.Group != "" {
-		conds = append(conds, "wsus_group = ?")
-		args = append(args, f.Group)
+		conds = append(conds, inGroup("id", "wsus_group", "?"))
+		args = append(args, f.Group, f.Group)
 	}
 	if c, a := nameSearch(f.Search); c != "" {
 		conds, args = append(conds, c), append(args, a)

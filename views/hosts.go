@@ -43,12 +43,12 @@ func (p RepairConfirmProps) Flag() string { return HostFlag(p.Host, p.Critical) 
 
 // HostFlag says why stopping Windows Update on h deserves a second look:
 // it runs a server edition of Windows, or sits in a WSUS group an admin
-// marked critical; "" otherwise.
+// marked critical, any of its groups; "" otherwise.
 func HostFlag(h store.Host, critical []string) string {
-	switch {
-	case store.IsCritical(h.Group, critical):
-		return "in the critical group " + h.Group
-	case strings.Contains(strings.ToLower(h.OSCaption), "server"):
+	if g, ok := h.CriticalGroup(critical); ok {
+		return "in the critical group " + g
+	}
+	if strings.Contains(strings.ToLower(h.OSCaption), "server") {
 		return "a server: " + h.OSCaption
 	}
 	return ""
@@ -148,6 +148,20 @@ func stateLabel(state string) (string, string) {
 }
 
 // orDash shows an em dash for an empty value, so a blank cell is never ambiguous.
+// groupsLabel names the host's WSUS groups, one or several.
+func groupsLabel(h store.Host) string {
+	if len(h.AllGroups()) > 1 {
+		return "WSUS groups"
+	}
+	return "WSUS group"
+}
+
+// groupHref is the triage list of the failing hosts in group, any of
+// their groups.
+func groupHref(group string) templ.SafeURL {
+	return templ.SafeURL("/?" + url.Values{"group": {group}}.Encode())
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "—"

@@ -22,17 +22,20 @@ Column names are case-insensitive and may come in any order. Every column
 listed must be present, though values may be empty unless marked required;
 an unknown column is an error, so a misspelt name is not ignored.
 
-hosts: name,fqdn,address,os,os_build,group,last_report
+hosts: name,fqdn,address,os,os_build,group,last_report[,groups]
   name         required; NetBIOS name or FQDN: letters, digits, hyphens, dots
   fqdn         DNS name
   address      IP or IP:port to connect to instead of resolving the name
                (IPv6 with a port in brackets: [fd00::5]:5986)
   os           OS caption, such as Microsoft Windows 11 Enterprise
   os_build     digits and dots, such as 10.0.26100.2894
-  group        WSUS computer target group
+  group        WSUS computer target group: the host's primary group
   last_report  time of the host's last WSUS report
+  groups       optional column: every WSUS group of the host, separated by
+               semicolons; the first is the primary when group is empty
   A host already in the database (same name, any case) is updated from the
-  row, and an empty value clears the stored one.
+  row, and an empty value clears the stored one. Its groups are group and
+  groups together: without a groups column, a host is in its group alone.
 
 history: host,time,kb,title,operation,result,hresult[,update_id]
   host         required; must be in the inventory

@@ -126,7 +126,7 @@ func TestImport_goodFiles(t *testing.T) {
 	}
 	want := store.Host{
 		ID: h.ID, Name: "FIN-LT-0001", FQDN: "fin-lt-0001.corp.example", Address: "10.1.0.11",
-		OSCaption: "Microsoft Windows 11 Enterprise", OSBuild: "10.0.26100.2894", Group: "Finance",
+		OSCaption: "Microsoft Windows 11 Enterprise", OSBuild: "10.0.26100.2894", Group: "Finance", Groups: []string{"Finance"},
 		LastReportAt: time.Date(2024, 5, 14, 9, 30, 0, 0, time.UTC), State: store.StateFailing,
 		Failure: &store.Failure{EventID: h.Failure.EventID, HResult: 0x80070002,
 			At: time.Date(2024, 5, 14, 8, 0, 0, 0, time.UTC), KB: "KB5037771",

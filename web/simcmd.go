@@ -132,10 +132,11 @@ func writeFleetFiles(dir string, f *sim.Fleet, srv *sim.Server) error {
 			return err
 		}
 	}
-	hosts := [][]string{{"name", "fqdn", "address", "os", "os_build", "group", "last_report"}}
+	hosts := [][]string{{"name", "fqdn", "address", "os", "os_build", "group", "last_report", "groups"}}
 	history := [][]string{{"host", "time", "kb", "title", "operation", "result", "hresult", "update_id"}}
 	for _, h := range f.Hosts {
-		hosts = append(hosts, []string{h.Name, h.FQDN, srv.Addr(), h.OSCaption, h.OSBuild, h.Group, h.LastReport.UTC().Format(time.RFC3339)})
+		hosts = append(hosts, []string{h.Name, h.FQDN, srv.Addr(), h.OSCaption, h.OSBuild, h.Group, h.LastReport.UTC().Format(time.RFC3339),
+			strings.Join(h.OtherGroups, ";")})
 		for _, ev := range h.History {
 			history = append(history, []string{h.Name, ev.Time.UTC().Format(time.RFC3339), ev.KB, ev.Title, ev.Operation,
 				string(ev.Result), fmt.Sprintf("0x%08X", ev.HResult), ev.UpdateID})

@@ -146,8 +146,9 @@ func (r *reader) batch(b scripts.ComputerBatch) {
 	}
 }
 
-// host is a computer as the inventory takes it. Its group is its first
-// own group: "All Computers" holds every computer and says nothing.
+// host is a computer as the inventory takes it. Its groups are its own
+// groups, the first its primary: "All Computers" holds every computer and
+// says nothing.
 func (r *reader) host(c scripts.InventoryComputer) (ingest.Host, error) {
 	// WSUS's IPAddress is where the client last reported from, not an
 	// address to dial instead of its name: it goes stale with DHCP and
@@ -163,11 +164,15 @@ func (r *reader) host(c scripts.InventoryComputer) (ingest.Host, error) {
 	case c.OSBuild > 0:
 		h.OSBuild = strconv.Itoa(c.OSBuild)
 	}
+	// Every group but "All Computers": a computer can be in several
+	// (IComputerTarget.GetComputerTargetGroups), the first is its primary.
 	for _, g := range c.Groups {
 		if !strings.EqualFold(g, "All Computers") {
-			h.Group = g
-			break
+			h.Groups = append(h.Groups, g)
 		}
+	}
+	if len(h.Groups) > 0 {
+		h.Group = h.Groups[0]
 	}
 	if c.LastReported != "" {
 		t, err := time.Parse(time.RFC3339, c.LastReported)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,25 @@ func TestSync_FullThenIncremental(t *testing.T) {
 	if got.WSUS == nil || got.WSUS.Server != "WSUS01" || len(got.WSUS.ComputerID) != 36 || got.WSUS.Failed == 0 ||
 		got.State != store.StateFailing || got.Failure == nil || !strings.EqualFold(got.FQDN, h.FQDN) || got.Group != h.Group {
 		t.Errorf("host %+v (wsus %+v)", got, got.WSUS)
+	}
+	// Every computer's own groups are stored, the first its primary.
+	several := 0
+	for _, fh := range f.Sim.Hosts {
+		got, err := st.HostByName(ctx, fh.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append([]string{fh.Group}, fh.OtherGroups...)
+		if got.Group != fh.Group || len(got.Groups) != len(want) || !got.InGroup(fh.Group) ||
+			slices.ContainsFunc(want, func(g string) bool { return !got.InGroup(g) }) {
+			t.Errorf("%s: groups %q %q, want %q", fh.Name, got.Group, got.Groups, want)
+		}
+		if len(want) > 1 {
+			several++
+		}
+	}
+	if several == 0 {
+		t.Errorf("no computer in several groups: the fleet should have some")
 	}
 
 	// One client reports; the next sync reads it alone.

@@ -153,3 +153,71 @@ func TestImportCSV_readError(t *testing.T) {
 		t.Errorf("store holds %d hosts (%v), want 2", n, err)
 	}
 }
+
+// TestImportCSV_repeatedHosts ensures a host given twice in one file is
+// found however far apart the rows are (across batches, in any case): the
+// same values count as a duplicate, other values are refused with both
+// lines, in line order among the other refusals, and nothing is lost.
+func TestImportCSV_repeatedHosts(t *testing.T) {
+	t.Parallel()
+	st := newTestStore(t)
+	content := hostsHeader +
+		"PC-1,,,,,Pilot,\n" + // line 2
+		"PC-2,,,,,,\n" +
+		"PC-3,,,,,,\n" +
+		"pc-1,,,,,Pilot,\n" + // 5: the same host again, another batch
+		"BAD HOST,,,,,,\n" +
+		"PC-2,,,,,Broad,\n" + // 7: other values
+		"PC-4,,,,,,\n" +
+		"PC-4,,,,,Broad,\n" // 9: other values, same batch
+	var msgs bytes.Buffer
+	c, err := ImportCSV(t.Context(), st, Hosts, strings.NewReader(content), CSVOptions{Name: "h.csv", Batch: 2, Messages: &msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Counts{Read: 8, Imported: 4, Duplicate: 1, Rejected: 3}); c != want {
+		t.Errorf("counts = %+v, want %+v", c, want)
+	}
+	want := "h.csv:6: name \"BAD HOST\": has ' ': only letters, digits, hyphens and dots are allowed\n" +
+		"h.csv:7: host PC-2 already given at line 3 with different values\n" +
+		"h.csv:9: host PC-4 already given at line 8 with different values\n"
+	if msgs.String() != want {
+		t.Errorf("messages:\n%s\nwant:\n%s", msgs.String(), want)
+	}
+	for name, group := range map[string]string{"PC-1": "Pilot", "PC-2": "", "PC-4": ""} {
+		if h, err := st.HostByName(t.Context(), name); err != nil || h.Group != group {
+			t.Errorf("%s = %+v, %v; want group %q", name, h, err, group)
+		}
+	}
+}
+
+// TestImportCSV_groups ensures the optional groups column gives a host
+// every WSUS group, the group column's first, and that a file without it
+// leaves each host in its group alone.
+func TestImportCSV_groups(t *testing.T) {
+	t.Parallel()
+	st := newTestStore(t)
+	ctx := t.Context()
+	content := "name,fqdn,address,os,os_build,group,last_report,groups\n" +
+		"PC-1,,,,,Broad,,Patch Ring - Early ; Broad;\n" +
+		"PC-2,,,,,,,Pilot;Finance\n" +
+		"PC-3,,,,,Broad,,\n"
+	if c, err := ImportCSV(ctx, st, Hosts, strings.NewReader(content), CSVOptions{Name: "h.csv"}); err != nil || c.Imported != 3 {
+		t.Fatalf("import = %+v, %v", c, err)
+	}
+	for name, want := range map[string][]string{
+		"PC-1": {"Broad", "Patch Ring - Early"}, "PC-2": {"Pilot", "Finance"}, "PC-3": {"Broad"},
+	} {
+		h, err := st.HostByName(ctx, name)
+		if err != nil || h.Group != want[0] || strings.Join(h.Groups, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: group %q, groups %q, %v; want %q", name, h.Group, h.Groups, err, want)
+		}
+	}
+	content = hostsHeader + "PC-1,,,,,Broad,\n"
+	if c, err := ImportCSV(ctx, st, Hosts, strings.NewReader(content), CSVOptions{Name: "h.csv"}); err != nil || c.Updated != 1 {
+		t.Fatalf("import without groups = %+v, %v", c, err)
+	}
+	if h, err := st.HostByName(ctx, "PC-1"); err != nil || len(h.Groups) != 1 {
+		t.Errorf("PC-1 after a file without groups: %q, %v", h.Groups, err)
+	}
+}

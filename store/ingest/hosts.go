@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"strings"
 	"time"
 
@@ -17,8 +16,9 @@ type Host struct {
 	FQDN       string // DNS name repairs connect to
 	Address    string // IP or IP:port to dial instead of resolving the name
 	OSCaption  string
-	OSBuild    string // digits and dots, such as 10.0.26100.2894
-	Group      string // WSUS computer target group
+	OSBuild    string   // digits and dots, such as 10.0.26100.2894
+	Group      string   // primary WSUS computer target group; the first of Groups when empty
+	Groups     []string // every WSUS group of the host, the primary among them or not
 	LastReport time.Time
 	// WSUS is what a WSUS sync read of the host; nil from an import.
 	WSUS *WSUSFacts
@@ -32,6 +32,14 @@ func validateHost(h Host, lastReportErr error) (store.HostInput, error) {
 		field{"os", h.OSCaption}, field{"os_build", h.OSBuild}, field{"group", h.Group})
 	if err != nil {
 		return store.HostInput{}, err
+	}
+	if len(h.Groups) > store.MaxHostGroups {
+		return store.HostInput{}, fmt.Errorf("groups: %d groups, at most %d", len(h.Groups), store.MaxHostGroups)
+	}
+	for _, g := range h.Groups {
+		if err := checkLength("group", g); err != nil {
+			return store.HostInput{}, err
+		}
 	}
 	if err := checkName("name", h.Name); err != nil {
 		return store.HostInput{}, err
@@ -56,41 +64,33 @@ func validateHost(h Host, lastReportErr error) (store.HostInput, error) {
 		return store.HostInput{}, err
 	}
 	return store.HostInput{Name: h.Name, FQDN: h.FQDN, Address: addr, OSCaption: h.OSCaption,
-		OSBuild: h.OSBuild, Group: h.Group, LastReportAt: h.LastReport, WSUS: wsus}, nil
+		OSBuild: h.OSBuild, Group: h.Group, Groups: h.Groups, LastReportAt: h.LastReport, WSUS: wsus}, nil
 }
 
 // HostWriter validates hosts and upserts them by name in transactions of
 // a batch. A host given twice with the same values counts as a duplicate,
-// and with different values is refused. It is not safe for concurrent use.
+// and with different values is refused. The names given so far are kept
+// by the store (store.Given), not in memory, so the writer's memory does
+// not grow with its input. It is not safe for concurrent use.
 type HostWriter struct {
-	q    batch[store.HostInput] // the queue, the counts and the store's failure
-	st   *store.Store
-	seen map[string]seenHost // by lower-case name: hosts given twice
-	seed maphash.Seed
-}
-
-// seenHost is a host already given: where, and a hash of its values.
-// Only the hash is kept, so a large inventory costs its names and a few
-// words a host, not every record; two different hosts hash alike with a
-// chance of one in 2^64.
-type seenHost struct {
-	ref int
-	sum uint64
+	q     batch[store.HostInput] // the queue, the counts and the store's failure
+	st    *store.Store
+	given *store.Given // the names stored so far: hosts given twice
 }
 
 // NewHostWriter returns a writer storing batch hosts per transaction
 // (DefaultBatch when batch is less than 1) and passing each refused host
 // to reject, which may be nil.
 func NewHostWriter(st *store.Store, batch int, reject RejectFunc) *HostWriter {
-	return &HostWriter{q: newBatch[store.HostInput](batch, reject), st: st, seen: map[string]seenHost{},
-		seed: maphash.MakeSeed()}
+	return &HostWriter{q: newBatch[store.HostInput](batch, reject), st: st, given: st.NewGiven()}
 }
 
 // Add validates h and queues it, storing the queue once it holds a batch.
 // ref identifies h in rejections; the message for a host given twice
 // calls the earlier one's ref its line. A refused host goes to the
-// writer's RejectFunc; the error is the store's, after which the writer
-// stores nothing more.
+// writer's RejectFunc, a repeat with other values once its batch is
+// stored; the error is the store's, after which the writer stores nothing
+// more.
 func (w *HostWriter) Add(ctx context.Context, h Host, ref int) error {
 	w.q.counts.Read++
 	in, err := validateHost(h, nil)
@@ -106,57 +106,10 @@ func (w *HostWriter) add(ctx context.Context, in store.HostInput, err error, ref
 		w.q.refuse(ref, err.Error())
 		return nil
 	}
-	key := strings.ToLower(in.Name)
-	sum := w.sum(in)
-	if prev, ok := w.seen[key]; ok {
-		if prev.sum != sum {
-			w.q.refuse(ref, fmt.Sprintf("host %s already given at line %d with different values", in.Name, prev.ref))
-		} else {
-			w.q.counts.Duplicate++
-		}
-		return nil
-	}
-	// A copy: the name may share its memory with the whole input record.
-	w.seen[strings.Clone(key)] = seenHost{ref, sum}
 	if w.q.push(in, ref) {
 		return w.flush(ctx)
 	}
 	return nil
-}
-
-// sum hashes what makes two records of one name the same host: every
-// value but the name's case, times as instants.
-func (w *HostWriter) sum(in store.HostInput) uint64 {
-	var h maphash.Hash
-	h.SetSeed(w.seed)
-	for _, v := range []string{in.FQDN, in.Address, in.OSCaption, in.OSBuild, in.Group} {
-		h.WriteString(v)
-		h.WriteByte(0)
-	}
-	writeTime(&h, in.LastReportAt)
-	if f := in.WSUS; f != nil {
-		h.WriteByte(1)
-		h.WriteString(f.Server)
-		h.WriteByte(0)
-		h.WriteString(f.ComputerID)
-		h.WriteByte(0)
-		for _, n := range []int{f.Failed, f.Needed, f.PendingReboot, f.Unknown} {
-			maphash.WriteComparable(&h, n)
-		}
-		writeTime(&h, f.SeenAt)
-	}
-	return h.Sum64()
-}
-
-// writeTime hashes t as an instant; the zero time apart from every other.
-func writeTime(h *maphash.Hash, t time.Time) {
-	if t.IsZero() {
-		h.WriteByte(0)
-		return
-	}
-	h.WriteByte(1)
-	maphash.WriteComparable(h, t.Unix())
-	maphash.WriteComparable(h, t.Nanosecond())
 }
 
 // Pending returns how many valid hosts wait for the next transaction.
@@ -167,10 +120,13 @@ func (w *HostWriter) flush(ctx context.Context) error {
 	if len(w.q.queue) == 0 || w.q.err != nil {
 		return w.q.err
 	}
-	c, err := w.st.UpsertHosts(ctx, w.q.queue)
+	c, repeats, err := w.st.UpsertHostsOnce(ctx, w.given, w.q.queue, w.q.refs)
 	if err != nil {
 		w.q.err = err
 		return err
+	}
+	for _, r := range repeats {
+		w.q.refuse(r.Ref, fmt.Sprintf("host %s already given at line %d with different values", w.q.queue[r.Index].Name, r.FirstRef))
 	}
 	w.q.counts.Imported += c.Inserted
 	w.q.counts.Updated += c.Updated
@@ -183,7 +139,11 @@ func (w *HostWriter) flush(ctx context.Context) error {
 // with the store's error if it failed, now or during an earlier Add. The
 // writer must not be used afterwards.
 func (w *HostWriter) Close(ctx context.Context) (Counts, error) {
+	w.given.Last()
 	err := w.flush(ctx)
+	if ferr := w.st.ForgetGiven(ctx, w.given); err == nil {
+		err = ferr
+	}
 	return w.q.counts, err
 }
 
@@ -192,26 +152,42 @@ func hostColumns() []string {
 	return []string{"name", "fqdn", "address", "os", "os_build", "group", "last_report"}
 }
 
+// hostOptional returns the hosts file's optional columns: groups is every
+// WSUS group of the host, separated by semicolons.
+func hostOptional() []string { return []string{"groups"} }
+
+// groupSeparator separates the names in a groups cell. WSUS allows it in
+// a group name, but a name with one can only be a host's primary group,
+// given in the group column.
+const groupSeparator = ";"
+
 // hostRows reads the hosts file's rows into a HostWriter.
 type hostRows struct {
 	w                           *HostWriter
 	name, fqdn, addr, os, build int
-	group, lastReport           int
+	group, groups, lastReport   int
 }
 
 func (r *hostRows) header(cols []string) error {
-	idx, err := columnIndex(cols, hostColumns(), nil)
+	idx, err := columnIndex(cols, hostColumns(), hostOptional())
 	if err != nil {
 		return err
 	}
 	r.name, r.fqdn, r.addr, r.os = idx["name"], idx["fqdn"], idx["address"], idx["os"]
-	r.build, r.group, r.lastReport = idx["os_build"], idx["group"], idx["last_report"]
+	r.build, r.group, r.groups, r.lastReport = idx["os_build"], idx["group"], idx["groups"], idx["last_report"]
 	return nil
 }
 
 func (r *hostRows) parse(rec []string) (store.HostInput, error) {
 	h := Host{Name: cell(rec, r.name), FQDN: cell(rec, r.fqdn), Address: cell(rec, r.addr),
 		OSCaption: cell(rec, r.os), OSBuild: cell(rec, r.build), Group: cell(rec, r.group)}
+	if v := cell(rec, r.groups); v != "" {
+		for g := range strings.SplitSeq(v, groupSeparator) {
+			if g = strings.TrimSpace(g); g != "" {
+				h.Groups = append(h.Groups, g)
+			}
+		}
+	}
 	var lastReportErr error
 	if v := cell(rec, r.lastReport); v != "" {
 		var err error

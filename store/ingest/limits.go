@@ -20,6 +20,8 @@ func maxLength(column string) (int, bool) {
 		return 1024, true
 	case "title":
 		return 4096, true
+	case "groups":
+		return 4096, true
 	case "group", "update_id":
 		return 255, true
 	case "address", "os_build", "last_report", "time":
