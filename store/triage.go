@@ -47,7 +47,7 @@ func (f TriageFilter) where() (string, []any) {
 		args = append(args, int64(*f.HResult))
 	}
 	if f.Group != "" {
-		conds = append(conds, inGroup("id", "wsus_group", "?"))
+		conds = append(conds, failingInGroup)
 		args = append(args, f.Group, f.Group)
 	}
 	if c, a := nameSearch(f.Search); c != "" {
