@@ -12,12 +12,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"wsusfix/handlers"
+	"wsusfix/handlers/sheet/sheettest"
 	"wsusfix/store"
 )
 
@@ -64,39 +63,6 @@ func jsonList(s []string) string {
 		out += `"` + v + `"`
 	}
 	return out + "]"
-}
-
-// peakHeap runs f while sampling the heap in use every 5 ms, and returns
-// how far it rose above where it started.
-func peakHeap(f func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	f()
-	close(done)
-	if p := peak.Load(); p > base {
-		return p - base
-	}
-	return 0
 }
 
 // BenchmarkReports measures the reports page and the large exports over
@@ -149,7 +115,7 @@ func BenchmarkReports(b *testing.B) {
 	b.Run("export-hosts.xlsx", func(b *testing.B) {
 		var grew uint64
 		for b.Loop() {
-			grew = max(grew, peakHeap(func() { get(b, "/export/hosts.xlsx") }))
+			grew = max(grew, sheettest.HeapGrowth(func() { get(b, "/export/hosts.xlsx") }))
 		}
 		b.ReportMetric(float64(grew)/(1<<20), "MB-heap-growth")
 	})

@@ -2,12 +2,11 @@ package sheet_test
 
 import (
 	"fmt"
-	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"wsusfix/handlers/sheet"
+	"wsusfix/handlers/sheet/sheettest"
 )
 
 // countingDiscard counts what is written to it and keeps none of it, so
@@ -15,36 +14,6 @@ import (
 type countingDiscard struct{ n int64 }
 
 func (c *countingDiscard) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
-
-// heapGrowth runs f while sampling the heap in use every 2 ms, and
-// returns how far it rose above where it started.
-func heapGrowth(f func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	var peak atomic.Uint64
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			var m runtime.MemStats
-			runtime.ReadMemStats(&m)
-			peak.Store(max(peak.Load(), m.HeapInuse))
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	f()
-	close(done)
-	<-stopped
-	return max(peak.Load(), base) - base
-}
 
 // BenchmarkXLSX measures the memory a workbook of 38,000 and 100,000 rows
 // of the hosts export's shape takes to stream (budget: growth under 50
@@ -70,7 +39,7 @@ func BenchmarkXLSX(b *testing.B) {
 			var size int64
 			for b.Loop() {
 				out := &countingDiscard{}
-				grew = max(grew, heapGrowth(func() {
+				grew = max(grew, sheettest.HeapGrowth(func() {
 					tb, err := sheet.NewTable(out, sheet.FormatXLSX, "Failing hosts", cols)
 					if err != nil {
 						b.Fatal(err)
