@@ -86,7 +86,7 @@ func (h *handler) cachedPages(next http.Handler) http.Handler {
 			return
 		}
 		h.metrics.PageCache(false)
-		rec := &pageRecorder{ResponseWriter: w}
+		rec := &pageRecorder{statusWriter: statusWriter{ResponseWriter: w}}
 		next.ServeHTTP(rec, r)
 		if rec.status == http.StatusOK && !rec.passed {
 			h.pages.put(key, cachedPage{gen: gen, body: rec.buf.Bytes(), kind: w.Header().Get("Content-Type")})
@@ -94,29 +94,18 @@ func (h *handler) cachedPages(next http.Handler) http.Handler {
 	})
 }
 
-// pageRecorder writes an answer through while keeping a copy of its body.
+// pageRecorder writes an answer through, noting its status (statusWriter)
+// and keeping a copy of its body.
 type pageRecorder struct {
-	http.ResponseWriter
-	status int
+	statusWriter
 	buf    bytes.Buffer
 	passed bool // something other than a plain body went by: don't keep it
 }
 
-// WriteHeader notes the status.
-func (p *pageRecorder) WriteHeader(status int) {
-	if p.status == 0 {
-		p.status = status
-	}
-	p.ResponseWriter.WriteHeader(status)
-}
-
 // Write keeps a copy of b and writes it through.
 func (p *pageRecorder) Write(b []byte) (int, error) {
-	if p.status == 0 {
-		p.status = http.StatusOK
-	}
 	p.buf.Write(b)
-	return p.ResponseWriter.Write(b)
+	return p.statusWriter.Write(b)
 }
 
 // Unwrap exposes the wrapped writer to http.ResponseController; a handler
