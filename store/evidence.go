@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"maps"
 	"strings"
-	"sync"
-	"time"
 
 	"wsusfix/store/run"
 )
@@ -46,45 +44,22 @@ func evidenceKind(o run.Outcome) func(*Evidence) *int {
 // code. Runs from before the store recorded a run's failure are not
 // counted.
 func (s *Store) RepairEvidence(ctx context.Context, f ReportFilter) (map[uint32]Evidence, error) {
-	// Triage and host pages ask for the same window on every request;
-	// its answer changes only when a run finishes, so it is kept until
-	// then. (Runs finished by another process sharing the file are seen
-	// at the next window, a day later, or a restart.)
+	// Triage and host pages ask for the same window whenever they are
+	// drawn; its answer is kept while the store's generation stands, so a
+	// page drawn again after an import counts it once, and a run finished
+	// by another process is seen as soon as any other change is.
 	plain := f.Group == "" && f.Code == 0 && f.Until.IsZero()
-	gen := s.runs.Load()
+	gen := s.Generation()
 	if plain {
-		if m, ok := s.evidence.get(gen, f.Since); ok {
-			return m, nil
+		if m, ok := s.evidence.get(f.Since.UnixMilli(), gen); ok {
+			return maps.Clone(m), nil
 		}
 	}
 	m, err := s.repairEvidence(ctx, f)
 	if err == nil && plain {
-		s.evidence.put(gen, f.Since, m)
+		s.evidence.put(f.Since.UnixMilli(), gen, maps.Clone(m))
 	}
 	return m, err
-}
-
-// evidenceMemo is the last unfiltered evidence and what it was counted at.
-type evidenceMemo struct {
-	mu    sync.Mutex
-	gen   uint64
-	since time.Time
-	val   map[uint32]Evidence
-}
-
-func (e *evidenceMemo) get(gen uint64, since time.Time) (map[uint32]Evidence, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.val == nil || e.gen != gen || !e.since.Equal(since) {
-		return nil, false
-	}
-	return maps.Clone(e.val), true
-}
-
-func (e *evidenceMemo) put(gen uint64, since time.Time, val map[uint32]Evidence) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.gen, e.since, e.val = gen, since, maps.Clone(val)
 }
 
 // repairEvidence counts the evidence. A window open to now is read from

@@ -131,7 +131,6 @@ type RunResult struct {
 // same transaction, so a watcher that sees the event sees the final row.
 // It returns that event. A run already finished is left alone (ErrConflict).
 func (s *Store) FinishRun(ctx context.Context, id int64, res RunResult) (run.Event, error) {
-	defer s.runs.Add(1) // after the commit: the evidence is recounted from then
 	var ev run.Event
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		now := s.now()
@@ -154,7 +153,6 @@ func (s *Store) FinishRun(ctx context.Context, id int64, res RunResult) (run.Eve
 // it at start-up: a run left active by a crash must not look alive, and is
 // never re-run by itself (its host may be half-repaired).
 func (s *Store) InterruptRuns(ctx context.Context, reason string) (int, error) {
-	defer s.runs.Add(1)
 	n := 0
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		n = 0

@@ -26,15 +26,12 @@ const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	write writer // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
-	gen   *atomic.Uint64
-	read  *sql.DB // query_only pool for everything else
-	now   func() time.Time
-	stmts stmtCache // the writer's bulk statements
-	// runs counts changes to finished runs, so figures drawn from them
-	// (the evidence beside suggestions) are recounted only when it moves.
-	runs     atomic.Uint64
-	evidence evidenceMemo
+	write    writer // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
+	gen      *atomic.Uint64
+	read     *sql.DB // query_only pool for everything else
+	now      func() time.Time
+	stmts    stmtCache                           // the writer's bulk statements
+	evidence genMemo[int64, map[uint32]Evidence] // RepairEvidence by window start (unix ms)
 	sessions sessionMemo
 	users    genMemo[int64, User]
 	counts   genMemo[string, []CodeCount] // FailureCounts by group and search
