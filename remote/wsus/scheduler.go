@@ -36,6 +36,7 @@ type Scheduler struct {
 	current *Status
 	next    time.Time
 	ctx     context.Context // the Run context; nil before Run
+	stopped bool            // Run is returning: no sync may start
 	wg      sync.WaitGroup
 	kick    chan struct{}
 }
@@ -107,7 +108,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.ctx = ctx
 	s.mu.Unlock()
-	defer s.wg.Wait()
+	defer func() {
+		// Under the lock, so no Start can add to the group once the
+		// wait begins.
+		s.mu.Lock()
+		s.stopped = true
+		s.mu.Unlock()
+		s.wg.Wait()
+	}()
 	if s.interval <= 0 {
 		<-ctx.Done()
 		return nil
@@ -122,17 +130,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
-		case <-s.kick:
-			// A sync on request ended: the schedule counts from it.
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
+			if _, err := s.start(ctx, store.SyncBySchedule, false, true); err != nil && !errors.Is(err, ErrBusy) {
+				s.log.Error("scheduled sync did not start", "server", s.opt.Server, "error", err)
 			}
-		}
-		if _, err := s.start(ctx, store.SyncBySchedule, false, true); err != nil && !errors.Is(err, ErrBusy) {
-			s.log.Error("scheduled sync did not start", "server", s.opt.Server, "error", err)
+		case <-s.kick:
+			// A sync on request ended: the schedule counts from it, so
+			// the next scheduled one is an interval away, not now.
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
 		}
 		s.mu.Lock()
 		s.next = time.Now().Add(s.interval)
@@ -159,11 +168,18 @@ func (s *Scheduler) Start(by string, full bool) (int64, error) {
 // caller's goroutine when wait is set, otherwise in the background.
 func (s *Scheduler) start(ctx context.Context, by string, full, wait bool) (int64, error) {
 	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return 0, errors.New("the sync scheduler is stopping")
+	}
 	if s.current != nil {
 		s.mu.Unlock()
 		return 0, ErrBusy
 	}
 	s.current = &Status{StartedBy: by, StartedAt: time.Now(), Full: full}
+	if !wait {
+		s.wg.Add(1) // claimed with the slot, before Run can begin waiting
+	}
 	s.mu.Unlock()
 
 	opt := s.opt
@@ -195,7 +211,6 @@ func (s *Scheduler) start(ctx context.Context, by string, full, wait bool) (int6
 		runSync()
 		return 0, nil
 	}
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		runSync()

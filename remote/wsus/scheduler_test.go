@@ -189,6 +189,44 @@ func TestScheduler_Schedule(t *testing.T) {
 	}
 }
 
+// TestScheduler_StartMovesTheSchedule ensures a sync started on request
+// counts as the schedule's: the next scheduled sync is an interval after
+// it ends, not another sync at once.
+func TestScheduler_StartMovesTheSchedule(t *testing.T) {
+	t.Parallel()
+	f := remotetest.NewFleetWith(t, 3, func(_ *sim.Fleet, o *sim.Options) { o.ScriptTimeScale = -1 })
+	st := newStore(t)
+	s := wsus.NewScheduler(st, dialFleet(t, f), wsus.SchedulerOptions{Options: wsus.Options{Server: "WSUS01"},
+		Interval: time.Hour, Delay: time.Hour})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var id int64
+	waitFor(t, func() bool {
+		var err error
+		id, err = s.Start("alice", false)
+		return err == nil
+	})
+	ended := time.Now()
+	waitFor(t, func() bool {
+		c, next := s.State()
+		return c == nil && next.After(ended.Add(59*time.Minute))
+	})
+	// Anything started by the kick would be recorded by now.
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	all, err := st.Syncs(t.Context(), 10)
+	if err != nil || len(all) != 1 || all[0].ID != id {
+		t.Errorf("syncs %+v, %v; want only alice's %d", all, err, id)
+	}
+	if _, err := s.Start("bob", false); err == nil {
+		t.Error("Start after Run returned succeeded")
+	}
+}
+
 // TestScheduler_FullWhenDue ensures the schedule reconciles in full once
 // the last full sync is older than FullEvery.
 func TestScheduler_FullWhenDue(t *testing.T) {
