@@ -39,6 +39,7 @@ func recorded(ctx context.Context, st *store.Store, dial Dial, opt Options, star
 			full = true
 		}
 	}
+	opt.Full = full // the sync does what its record says, whatever the cursor reads later
 	id, err := st.StartSync(ctx, opt.Server, full, startedBy)
 	if err != nil {
 		return store.Sync{}, Summary{}, err

@@ -230,6 +230,9 @@ func (s *Scheduler) start(ctx context.Context, by string, full, wait bool) (int6
 func (s *Scheduler) fullDue(ctx context.Context) bool {
 	c, err := s.st.WSUSCursor(ctx, s.opt.Server)
 	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("the sync cursor could not be read; reconciling in full", "server", s.opt.Server, "error", err)
+		}
 		return true // no cursor yet (a full sync in any case) or unreadable
 	}
 	return c.FullAt.IsZero() || time.Since(c.FullAt) >= s.fullEvery
