@@ -16,6 +16,7 @@ import (
 	"wsusfix/remote/wsus"
 	"wsusfix/sim"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // newStore opens a fresh database file under t.TempDir.
@@ -179,6 +180,7 @@ func TestSync_Faults(t *testing.T) {
 		{sim.FaultWSUSTimeout, scripts.ReasonWSUSTimeout, nil},
 		{sim.FaultWSUSAPIMissing, scripts.ReasonWSUSAPIMissing, nil},
 		{sim.FaultUnreachable, "", remote.ErrUnreachable},
+		{sim.FaultAuthRefused, "", remote.ErrAuth},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fault), func(t *testing.T) {
@@ -201,6 +203,44 @@ func TestSync_Faults(t *testing.T) {
 				t.Errorf("cursor after a failed sync: %v", err)
 			}
 		})
+	}
+}
+
+// TestSync_GhostUpdate ensures an update missing from the WSUS database
+// (WsusObjectNotFoundException, a "ghost") is skipped with a warning and
+// counted, and the sync still succeeds with every computer.
+func TestSync_GhostUpdate(t *testing.T) {
+	t.Parallel()
+	f, sess := newFleet(t, 3)
+	st := newStore(t)
+	first, err := wsus.Sync(t.Context(), sess, st, wsus.Options{Server: "WSUS01"})
+	if err != nil || first.Ghosts != 0 {
+		t.Fatalf("first sync: %v, ghosts %d", err, first.Ghosts)
+	}
+	h, err := st.HostByName(t.Context(), failingHost(t, f).Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, _, err := st.History(t.Context(), h.ID, 100, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost := ""
+	for _, e := range hist {
+		if e.Result == run.ResultFailed && e.UpdateID != "" {
+			ghost = e.UpdateID
+		}
+	}
+	if ghost == "" {
+		t.Fatalf("%s has no failed update with an id: %+v", h.Name, hist)
+	}
+	f.Srv.SetGhostUpdate(ghost)
+	sum, err := wsus.Sync(t.Context(), sess, st, wsus.Options{Server: "WSUS01", Full: true})
+	if err != nil || sum.Ghosts != 1 || sum.Computers != first.Computers {
+		t.Fatalf("sync with a ghost: %v, ghosts %d, computers %d (want 1 and %d)", err, sum.Ghosts, sum.Computers, first.Computers)
+	}
+	if len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0], "missing from the WSUS database") {
+		t.Errorf("warnings %q, want one naming the missing update", sum.Warnings)
 	}
 }
 
