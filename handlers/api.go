@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"wsusfix/store"
@@ -54,10 +55,65 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 			h.problem(w, r, http.StatusUnauthorized, "Token refused", "The token is unknown, revoked or expired, or its user is disabled.")
 			return
 		}
+		if u.Source == store.SourceDirectory {
+			var ok bool
+			if u, ok = h.recheckTokenUser(r, u); !ok {
+				h.problem(w, r, http.StatusUnauthorized, "Token refused", "The token is unknown, revoked or expired, or its user is disabled.")
+				return
+			}
+			if !t.Role.Allows(u.Role) { // a token's role is at most its user's
+				u.Role = t.Role
+			}
+		}
 		ctx := context.WithValue(r.Context(), userKey{}, u)
 		ctx = context.WithValue(ctx, tokenKey{}, t)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// recheckTokenUser asks the directory again about a directory user who
+// signs in with a token, once per re-check interval, as a session's user
+// is asked (refreshDirectoryRole): without it, someone taken out of every
+// group would keep the API until their token expired. ok is false when the
+// directory no longer admits u; recheck has then ended their sessions and
+// revoked their tokens. When the directory cannot answer, u keeps the role
+// last confirmed.
+func (h *handler) recheckTokenUser(r *http.Request, u store.User) (store.User, bool) {
+	if h.dir == nil || !h.tokenChecks.due(u.ID, h.dirRecheck) {
+		return u, true
+	}
+	nu, err := h.recheck(r, u)
+	var gone refusal
+	if errors.As(err, &gone) {
+		h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeDenied, gone.detail)
+		return u, false
+	}
+	if err != nil {
+		return u, true // logged by recheck
+	}
+	return nu, true
+}
+
+// checkTimes remembers when each user was last asked about, for checks
+// that a session cannot carry (a token has none).
+type checkTimes struct {
+	mu   sync.Mutex
+	last map[int64]time.Time
+}
+
+// due reports whether id was last checked every or longer ago, and if
+// so counts it as checked now. The map holds one entry per user.
+func (c *checkTimes) due(id int64, every time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.last[id]) < every {
+		return false
+	}
+	if c.last == nil {
+		c.last = map[int64]time.Time{}
+	}
+	c.last[id] = time.Now()
+	return true
 }
 
 // problemDoc is an RFC 9457 problem document.

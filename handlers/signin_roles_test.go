@@ -139,3 +139,57 @@ func TestDirectoryRepair_DirectoryDown(t *testing.T) {
 		t.Fatalf("the directory being down signed alice out (%q): it is not her fault", name)
 	}
 }
+
+// TestDirectoryToken_Rechecked ensures a directory user's API token
+// follows the directory like their session: moved from L2 to L1, alice's
+// operator token acts as a viewer; taken out of every group, it is
+// refused, and stays refused (revoked) whatever the directory says later.
+func TestDirectoryToken_Rechecked(t *testing.T) {
+	t.Parallel()
+	s := ldap.StartTest(t, helpdesk)
+	a := newApp(t, withDirectory(t, directoryConfig(s)), withRunner(), withHosts("PC-1"), withRecheck(time.Nanosecond))
+	loginFor(t, a, "alice", "Alice-Pa55-word")
+	u, err := a.st.UserByName(t.Context(), "dir:alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := a.st.CreateToken(t.Context(), u, "script", store.RoleOperator, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, a.srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+string(tok))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := call(http.MethodGet, "/api/v1/hosts"); code != http.StatusOK {
+		t.Fatalf("as an operator: %d", code)
+	}
+	if err := s.AddMember(t.Context(), "GG-Helpdesk-L1", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveMember(t.Context(), "GG-Helpdesk-L2", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if code := call(http.MethodPost, "/api/v1/runs/1/cancel"); code != http.StatusForbidden {
+		t.Errorf("cancel after the move to L1: %d, want 403", code)
+	}
+	if err := s.RemoveMember(t.Context(), "GG-Helpdesk-L1", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if code := call(http.MethodGet, "/api/v1/hosts"); code != http.StatusUnauthorized {
+		t.Fatalf("in no group: %d, want 401", code)
+	}
+	if err := s.AddMember(t.Context(), "GG-Helpdesk-L2", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if code := call(http.MethodGet, "/api/v1/hosts"); code != http.StatusUnauthorized {
+		t.Errorf("back in L2, the old token: %d, want 401 (revoked)", code)
+	}
+}

@@ -71,20 +71,28 @@ func (s *Store) DirectorySignIn(ctx context.Context, account, dn string, role Ro
 	return u, mapErr("directory sign-in "+account, err)
 }
 
-// EndDirectoryAccess ends every session of the directory user id, for
-// when the directory no longer grants them a role: the next request of
-// any of their sessions finds the epoch moved on. Signing in again, with
-// the directory's consent, is the only way back.
+// EndDirectoryAccess ends every session of the directory user id, and
+// revokes their API tokens, for when the directory no longer grants them
+// a role: the next request of any of their sessions finds the epoch moved
+// on, and their tokens are refused. Signing in again, with the
+// directory's consent, is the only way back.
 func (s *Store) EndDirectoryAccess(ctx context.Context, id int64) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE users SET session_epoch = session_epoch + 1, updated_at = ?
-		WHERE id = ? AND source = 'directory'`, s.now().UnixMilli(), id)
-	if err != nil {
-		return mapErr("end directory access", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	now := s.now().UnixMilli()
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET session_epoch = session_epoch + 1, updated_at = ?
+			WHERE id = ? AND source = 'directory'`, now, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return revokeUserTokens(ctx, tx, id, now)
+	})
+	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("store: end directory access of user %d: %w", id, ErrNotFound)
 	}
-	return nil
+	return mapErr("end directory access", err)
 }
 
 // HasLocalUser reports whether a local account called name (in any case)
