@@ -107,7 +107,7 @@ type handler struct {
 	dir            Directory
 	dirRecheck     time.Duration
 	pages          pageCache
-	tokenChecks    checkTimes // when each directory user's token use last asked the directory
+	tokenChecks    checkTimes        // when each directory user's token use last asked the directory
 	metricsToken   [sha256.Size]byte // of Deps.MetricsToken; zero when unset
 }
 
