@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -47,7 +46,7 @@ func (s *Store) SetCriticalGroups(ctx context.Context, groups []string, by strin
 	var clean []string
 	for _, g := range groups {
 		g = strings.TrimSpace(g)
-		if g == "" || slices.ContainsFunc(clean, func(c string) bool { return strings.EqualFold(c, g) }) {
+		if g == "" || containsFold(clean, g) {
 			continue
 		}
 		if len(g) > maxCriticalGroupLen {
@@ -67,7 +66,7 @@ func (s *Store) SetCriticalGroups(ctx context.Context, groups []string, by strin
 
 // IsCritical reports whether group is one of critical, without case.
 func IsCritical(group string, critical []string) bool {
-	return group != "" && slices.ContainsFunc(critical, func(c string) bool { return strings.EqualFold(c, group) })
+	return group != "" && containsFold(critical, group)
 }
 
 // CriticalGroup returns the first of h's groups (the primary first) that

@@ -109,9 +109,6 @@ func parseGroups(v string) ([]string, error) {
 	return groups, nil
 }
 
-// InGroup reports whether h is in group, one of its groups, without case.
-func (h Host) InGroup(group string) bool { return group != "" && containsFold(h.AllGroups(), group) }
-
 // AllGroups is every WSUS group of h, the primary first: Groups, or Group
 // alone for a Host built without them. The caller must not modify it.
 func (h Host) AllGroups() []string {

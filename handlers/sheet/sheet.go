@@ -69,7 +69,7 @@ const csvBuffer = 64 << 10
 // NewCSV returns a CSV writer on w.
 func NewCSV(w io.Writer) *CSV { return &CSV{w: bufio.NewWriterSize(w, csvBuffer)} }
 
-// Write writes one record. It changes the cells of row in place.
+// Write writes one record, each cell through the formula guard.
 func (c *CSV) Write(row []string) error {
 	b := c.line[:0]
 	for i := range row {
@@ -77,7 +77,6 @@ func (c *CSV) Write(row []string) error {
 			b = append(b, ',')
 		}
 		b = appendField(b, row[i])
-		row[i] = Cell(row[i])
 	}
 	c.line = b
 	return c.end()
