@@ -99,14 +99,15 @@ func (w *externalWatch) poll(gen *atomic.Uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), externalWait)
 	defer cancel()
 	var v int64
-	if err := w.db.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
-		// The writer is busy (or failing): this Store's own writes move
-		// the generation; assume one more change, which is always safe,
-		// and ask again at the next poll.
-		gen.Add(1)
+	err := w.db.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+	w.polled.Store(time.Now().UnixNano())
+	if err != nil {
+		// The writer is busy: inside this Store's own write, which holds
+		// the database's write lock (no other process can commit) and
+		// moves the generation itself. Ask again at the next poll rather
+		// than wait, or count a change that cannot have happened.
 		return
 	}
-	w.polled.Store(time.Now().UnixNano())
 	if v != w.version {
 		w.version = v
 		gen.Add(1)

@@ -70,7 +70,11 @@ func (m *sessionMemo) find(token string, now int64, gen uint64) ([]byte, bool) {
 
 // compare reports whether the store already holds data for token (same),
 // and whether it does with an expiry at most expiryGrain before the one
-// asked for (fresh).
+// asked for (fresh). It does not ask for the current generation, which a
+// commit of new data moves itself. (Two requests of one session committing
+// different data at once may leave the memo holding the one the database
+// does not; the session's values then differ only in when the directory
+// last confirmed the role, and the next change of data writes again.)
 func (m *sessionMemo) compare(token string, data []byte, expiry int64) (same, fresh bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -139,7 +143,6 @@ func (ss *Sessions) CommitCtx(ctx context.Context, token string, b []byte, expir
 // It moves the generation, so that no find that read the session before
 // it went can answer from the memo afterwards.
 func (ss *Sessions) DeleteCtx(ctx context.Context, token string) error {
-	ss.s.sessions.forget(token)
 	_, err := ss.s.write.ExecContext(ctx, `DELETE FROM sessions WHERE token = ?`, token)
 	ss.s.sessions.forget(token)
 	return mapErr("delete session", err)
