@@ -266,7 +266,7 @@ func (h *handler) streamTable(w http.ResponseWriter, r *http.Request, format she
 	if err == nil {
 		err = tb.Close()
 	} else {
-		_ = tb.Flush() // what was written goes out, then the cut shows
+		_ = tb.Abort() // what was written goes out, then the cut shows
 	}
 	if err != nil {
 		h.log.Error("export failed", "route", routePattern(r), "rows", n, "error", err,

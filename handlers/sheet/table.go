@@ -86,6 +86,10 @@ type Table interface {
 	Flush() error
 	// Close ends the file. It must be called once, after the last row.
 	Close() error
+	// Abort ends a list cut short, instead of Close: what the format can
+	// send goes out (CSV and JSON, left unterminated, so the cut shows),
+	// and whatever the table holds is let go (an XLSX's temporary file).
+	Abort() error
 }
 
 // NewTable starts a list called name (XLSX's sheet name) in format f on w,
@@ -147,6 +151,7 @@ func (t *csvTable) Row(vals []Value) error {
 
 func (t *csvTable) Flush() error { t.w.Flush(); return t.w.Error() }
 func (t *csvTable) Close() error { return t.Flush() }
+func (t *csvTable) Abort() error { return t.Flush() }
 
 // jsonTable is a list as a JSON array of objects keyed by column name.
 type jsonTable struct {
@@ -191,6 +196,7 @@ func (t *jsonTable) Row(vals []Value) error {
 }
 
 func (t *jsonTable) Flush() error { return t.w.Flush() }
+func (t *jsonTable) Abort() error { return t.w.Flush() }
 
 func (t *jsonTable) Close() error {
 	if _, err := t.w.WriteString("\n]\n"); err != nil {
@@ -215,8 +221,13 @@ type xlsxTable struct {
 // maxSheetName is Excel's limit on a sheet name's length.
 const maxSheetName = 31
 
-func newXLSX(w io.Writer, name string, cols []Column) (*xlsxTable, error) {
+func newXLSX(w io.Writer, name string, cols []Column) (_ *xlsxTable, err error) {
 	f := excelize.NewFile()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+		}
+	}()
 	// The workbook's zip goes straight to w. excelize would otherwise
 	// build the whole file in a buffer first (File.WriteToBuffer) and copy
 	// it out, holding it all in memory; that buffer is only needed to
@@ -290,6 +301,10 @@ func (t *xlsxTable) Row(vals []Value) error {
 
 // Flush does nothing: a workbook is a zip file, written whole at Close.
 func (t *xlsxTable) Flush() error { return nil }
+
+// Abort sends nothing (half a zip is no workbook) and removes the
+// temporary file excelize keeps a large sheet in.
+func (t *xlsxTable) Abort() error { return t.f.Close() }
 
 func (t *xlsxTable) Close() error {
 	defer t.f.Close()

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,5 +145,44 @@ func TestTable_CSVCellsOfEveryKind(t *testing.T) {
 		`" x",,1234567890123,false` + "\n"
 	if got := buf.String(); got != want {
 		t.Errorf("CSV\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestTable_XLSXAbortRemovesItsFile ensures an Excel export cut short
+// (the client gone, a database error) leaves no temporary file behind:
+// past 16 MiB of sheet, excelize keeps the sheet in one, which only
+// closing the workbook removes.
+func TestTable_XLSXAbortRemovesItsFile(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where excelize's os.CreateTemp puts it
+	cols := make([]sheet.Column, 12)
+	for i := range cols {
+		cols[i] = sheet.Col(fmt.Sprintf("col%d", i), sheet.Text)
+	}
+	tb, err := sheet.NewTable(io.Discard, sheet.FormatXLSX, "Cut", cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([]sheet.Value, len(cols))
+	for i := range vals {
+		vals[i] = sheet.S(strings.Repeat("x", 100))
+	}
+	spilled := func() []string {
+		m, _ := filepath.Glob(filepath.Join(tmp, "excelize-*"))
+		return m
+	}
+	for i := 0; len(spilled()) == 0; i++ {
+		if i == 100_000 {
+			t.Fatal("no temporary file after 100,000 rows of 1.2 kB")
+		}
+		if err := tb.Row(vals); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tb.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if left := spilled(); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }
