@@ -53,8 +53,8 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *interval < 0 {
-		return fmt.Errorf("-sync-interval %v: want 0 (off) or more", *interval)
+	if err := checkSyncInterval(*interval); err != nil {
+		return err
 	}
 	if *hosts < 1 || *hosts > 100000 {
 		return fmt.Errorf("-hosts %d: want 1 to 100000", *hosts)

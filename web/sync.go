@@ -120,6 +120,18 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
+// checkSyncInterval refuses a -sync-interval that is negative, or so short
+// that syncs would follow each other without a pause; 0 turns it off.
+func checkSyncInterval(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("-sync-interval %v: want 0 (off) or more", d)
+	}
+	if d > 0 && d < time.Minute {
+		return fmt.Errorf("-sync-interval %v: want at least 1m, or 0 to turn it off", d)
+	}
+	return nil
+}
+
 // scheduleFlags are serve's and demo's settings for syncing on schedule.
 type scheduleFlags struct {
 	wsus     *wsusFlags
@@ -145,11 +157,8 @@ func registerScheduleFlags(fs *flag.FlagSet, e env, defaultInterval time.Duratio
 // check refuses settings that cannot work, at start rather than at the
 // first sync.
 func (f *scheduleFlags) check() error {
-	if f.interval < 0 {
-		return fmt.Errorf("-sync-interval %v: want 0 (off) or more", f.interval)
-	}
-	if f.interval > 0 && f.interval < time.Minute {
-		return fmt.Errorf("-sync-interval %v: want at least 1m, or 0 to turn it off", f.interval)
+	if err := checkSyncInterval(f.interval); err != nil {
+		return err
 	}
 	if f.wsus.server == "" {
 		return nil

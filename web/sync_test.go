@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -79,5 +81,24 @@ func TestSync_AgainstSimulator(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "neither WSUS Administrators nor WSUS Reporters") ||
 		!strings.Contains(err.Error(), "wsus_access_denied") {
 		t.Errorf("sync without WSUS rights: %v\n%s", err, text)
+	}
+}
+
+// TestSyncInterval_Refused ensures serve and demo refuse the same
+// schedules at start: a negative interval, and one under a minute, which
+// would run syncs back to back.
+func TestSyncInterval_Refused(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"serve", "demo"} {
+		for _, d := range []string{"-1m", "1s"} {
+			// Accepted, it would serve until the deadline: then no error.
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			err := run(ctx, []string{cmd, "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "x.db"), "-sync-interval", d},
+				fakeEnv(map[string]string{"WSUSFIX_DEMO_PASSWORD": testDemoPassword}), io.Discard, io.Discard)
+			cancel()
+			if err == nil || !strings.Contains(err.Error(), "-sync-interval "+d) {
+				t.Errorf("%s -sync-interval %s: %v, want it refused", cmd, d, err)
+			}
+		}
 	}
 }
