@@ -140,9 +140,11 @@ func group(r *rand.Rand, p osProfile, name string) string {
 	}
 }
 
-// otherGroups are the groups a computer is in besides its first, as
-// estates use them: a patch ring across the kinds of computer, and for
-// servers a maintenance window. They come from a hash of the name, not
+// otherGroups are the groups a computer is in besides its first. A WSUS
+// computer may be in several target groups (IComputerTarget.
+// GetComputerTargetGroups returns a collection; Microsoft's WSUS API
+// reference). The names, a patch ring across the kinds of computer and a
+// maintenance window for servers, are this simulator's own invention. They come from a hash of the name, not
 // from r, so adding them left every other generated value as it was.
 func otherGroups(p osProfile, name string) []string {
 	h := fnv("groups:" + name)

@@ -277,7 +277,8 @@ func (s *Server) errorEvents(from, to time.Time) (map[string]errorEvent, int) {
 }
 
 // wsusFQDN is a computer's FullDomainName: the name the client reported
-// (IComputerTarget.FullDomainName, learn.microsoft.com), in whatever case it was
+// (the FullDomainName property of IComputerTarget, in Microsoft's WSUS
+// administration API reference), in whatever case it was
 // given; no documentation promises a case, so the simulator does not fold
 // it and the store matches names without case.
 func wsusFQDN(h *host) string {

@@ -1,7 +1,9 @@
 // Package ldap runs a real OpenLDAP slapd in a temporary directory, on
 // loopback, for tests: users with passwords, groups nested in groups (the
-// memberof overlay keeps every member's memberOf, as Active Directory
-// does), a service account that may read the tree, LDAPS and StartTLS with
+// memberof overlay keeps each member's memberOf, the groups it is directly
+// in, as Active Directory keeps its memberOf back-link: Microsoft's AD
+// schema, attribute Is-Member-Of-DL, learn.microsoft.com/windows/win32/adschema/a-memberof),
+// a service account that may read the tree, LDAPS and StartTLS with
 // a CA generated for the run. It never touches /etc/ldap's configuration:
 // slapd gets its own slapd.conf and database under the directory it is
 // given. It imports nothing of wsusfix.
@@ -9,7 +11,9 @@
 // A disabled account is modelled as Active Directory shows it: the
 // attribute userAccountControl (AD's own OID, 1.2.840.113556.1.4.8, from a
 // small schema written next to slapd.conf) with bit 2 (ACCOUNTDISABLE) set,
-// 514 rather than 512. slapd itself still accepts such a user's password,
+// 514 rather than 512 (NORMAL_ACCOUNT), the flag values of Microsoft's "Use
+// the UserAccountControl flags to manipulate user account properties"
+// (learn.microsoft.com/troubleshoot/windows-server/active-directory/useraccountcontrol-manipulate-account-properties). slapd itself still accepts such a user's password,
 // which is exactly what a client must not rely on a server to refuse.
 package ldap
 
@@ -48,8 +52,11 @@ type Config struct {
 type User struct {
 	Name     string // uid and cn
 	Password string
-	// Mail is the address-style name (AD's userPrincipalName is modelled by
-	// mail); default name@ the suffix's domain.
+	// Mail is the address-style name; default name@ the suffix's domain.
+	// OpenLDAP's schemas have no userPrincipalName, so mail stands in for
+	// it here, holding the user@domain form AD's userPrincipalName takes
+	// (learn.microsoft.com/windows/win32/adschema/a-userprincipalname);
+	// the stand-in is this simulator's choice, not a directory's behaviour.
 	Mail string
 	// Disabled sets userAccountControl to 514 (ACCOUNTDISABLE) instead of 512.
 	Disabled bool
@@ -184,7 +191,12 @@ objectclass ( 2.25.93902069794163448793543698163094629287 NAME 'wsusfixTestAccou
 
 // writeConfig writes the schema and slapd.conf. Simple binds need a TLS
 // layer (security simple_bind), so a client that forgot StartTLS on
-// ldap:// is refused, as a hardened domain controller refuses it.
+// ldap:// is refused, as a domain controller requiring LDAP signing
+// rejects simple binds on a connection without SSL/TLS (Microsoft, "How to
+// enable LDAP signing in Windows Server",
+// learn.microsoft.com/troubleshoot/windows-server/active-directory/enable-ldap-signing-in-windows-server).
+// The result code slapd answers with is its own; the client checks only
+// that the bind failed.
 func (s *Server) writeConfig(dir string, in install) error {
 	conf := fmt.Sprintf(`include %[1]s/core.schema
 include %[1]s/cosine.schema
