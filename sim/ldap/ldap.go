@@ -195,8 +195,8 @@ objectclass ( 2.25.93902069794163448793543698163094629287 NAME 'wsusfixTestAccou
 // rejects simple binds on a connection without SSL/TLS (Microsoft, "How to
 // enable LDAP signing in Windows Server",
 // learn.microsoft.com/troubleshoot/windows-server/active-directory/enable-ldap-signing-in-windows-server).
-// The result code slapd answers with is its own; the client checks only
-// that the bind failed.
+// The result code is slapd's own; no claim is made that it is the one a
+// domain controller sends.
 func (s *Server) writeConfig(dir string, in install) error {
 	conf := fmt.Sprintf(`include %[1]s/core.schema
 include %[1]s/cosine.schema
