@@ -196,6 +196,41 @@ func TestReplay_Check(t *testing.T) {
 	}
 }
 
+// TestReplay_RefreshHistory ensures Refresh history, against recorded
+// Windows answers that run a command but print no result line of ours,
+// fails its save-history step as "reported no result", stores no history,
+// keeps the host's own output in the log, and runs no preflight: the
+// procedure is connect and save-history alone.
+func TestReplay_RefreshHistory(t *testing.T) {
+	t.Parallel()
+	c, target, rs := replayHost(t, "test_winrs_standard.yml", "test_winrs_send.yml")
+	sink := &memSink{}
+	job := runner.Job{RunID: 1, HostID: 1, Procedure: run.ProcedureHistory, Target: target}
+	res := repair.RunFunc(c, remotetest.FastProcedure)(t.Context(), job, sink)
+	if res.State != run.StateFailed || !strings.Contains(res.Summary, "reported no result") {
+		t.Fatalf("refresh history against recorded Windows answers: %+v", res)
+	}
+	if ev, ok := sink.FinishedEvent(run.StepSaveHistory); !ok || ev.Status != "failed" {
+		t.Fatalf("save-history %+v", ev)
+	}
+	if _, ok := sink.FinishedEvent(run.StepPreflight); ok {
+		t.Error("a preflight ran; Refresh history has none")
+	}
+	if h := sink.History(); len(h) != 0 {
+		t.Errorf("history stored from a host that reported none: %+v", h)
+	}
+	var shown bool
+	for _, e := range sink.Events() {
+		shown = shown || (e.Kind == run.EventOutput && e.Step == run.StepSaveHistory && e.Text == "hi")
+	}
+	if !shown {
+		t.Error("the host's own output is not in the log")
+	}
+	if got := actions(rs); got != "Create,Command,Send,Receive,Signal,Delete" {
+		t.Errorf("requests %s", got)
+	}
+}
+
 // TestReplay_StdinChunksAndRefusedSend ensures stdin past one envelope goes
 // as several Sends with End only on the last, answered with the recorded
 // SendResponse, and that a Send the host refuses (here with the recorded
