@@ -1,7 +1,6 @@
 package remote_test
 
 import (
-	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"wsusfix/remote"
 	"wsusfix/remote/remotetest"
@@ -20,37 +18,11 @@ import (
 	"wsusfix/store/run"
 )
 
-// replayHost serves the named cassettes of sim/testdata/winrm-captures
-// (real Windows answers) over HTTPS and returns a client and target for it.
-func replayHost(t *testing.T, files ...string) (*remote.Client, remote.Target, *replay.Server) {
-	t.Helper()
-	var cassettes []*replay.Cassette
-	for _, f := range files {
-		c, err := replay.Load(filepath.Join("..", "sim", "testdata", "winrm-captures", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cassettes = append(cassettes, c)
-	}
-	rs := replay.New(cassettes...)
-	srv := httptest.NewTLSServer(rs)
-	t.Cleanup(srv.Close)
-	c, target := clientFor(t, srv)
-	return c, target, rs
-}
-
-// clientFor is a client and target for an httptest TLS server.
-func clientFor(t *testing.T, srv *httptest.Server) (*remote.Client, remote.Target) {
-	t.Helper()
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	c, err := remote.NewClient(remote.Config{HTTPS: true, CAPEM: ca, Auth: remote.AuthBasic, User: "vagrant",
-		Password: "vagrant", OperationTimeout: 2 * time.Second, DialTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// httptest's certificate names example.com; the address is the listener.
-	return c, remote.Target{Name: "example.com", Address: srv.Listener.Addr().String()}
-}
+// replayHost and clientFor are remotetest's.
+var (
+	replayHost = remotetest.ReplayHost
+	clientFor  = remotetest.ClientFor
+)
 
 // actions lists the requests' actions in order.
 func actions(rs *replay.Server) string {

@@ -298,3 +298,29 @@ func TestScheduler_ShutdownInterrupts(t *testing.T) {
 		t.Errorf("cursor after an interrupted first sync: %v", err)
 	}
 }
+
+// TestRecorded_RealWindowsAnswers ensures a sync over a session that
+// answers as the recorded Windows servers of sim/testdata/winrm-captures
+// do, running the command but printing nothing of the collector's, fails
+// with the reason that no result came, keeps the host's own output in its
+// log, and moves no cursor; and that a session lost to the recorded
+// operation timeout fails the same way, with the session's error.
+func TestRecorded_RealWindowsAnswers(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	c, target, _ := remotetest.ReplayHost(t, "test_winrs_standard.yml", "test_winrs_send.yml")
+	dial := func(ctx context.Context) (wsus.Session, error) { return c.Open(ctx, target) }
+	y, _, err := wsus.Recorded(t.Context(), st, dial, wsus.Options{Server: "WSUS01"}, "alice")
+	if err == nil || y.Outcome != store.SyncFailed || !strings.Contains(y.Error, "ended without its result") || !strings.Contains(y.Log, "output: hi") {
+		t.Errorf("sync against recorded answers: %v, recorded as %+v", err, y)
+	}
+	if _, err := st.WSUSCursor(t.Context(), "WSUS01"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("cursor after the failed sync: %v", err)
+	}
+	c2, target2, _ := remotetest.ReplayHost(t, "test_winrs_operation_timeout.yml")
+	dial2 := func(ctx context.Context) (wsus.Session, error) { return c2.Open(ctx, target2) }
+	y, _, err = wsus.Recorded(t.Context(), st, dial2, wsus.Options{Server: "WSUS01"}, "alice")
+	if err == nil || y.Outcome != store.SyncFailed || y.Error == "" {
+		t.Errorf("sync against a recorded operation timeout: %v, recorded as %+v", err, y)
+	}
+}
