@@ -48,7 +48,7 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="wsusfix", error="invalid_token"`)
 			if !errors.Is(err, store.ErrTokenRefused) {
-				h.apiFail(w, r, err)
+				h.fail(w, r, err)
 				return
 			}
 			h.log.Info("api token refused", "route", routePattern(r), "request_id", requestIDFrom(r.Context()))
@@ -138,22 +138,6 @@ func (h *handler) writeProblem(w http.ResponseWriter, r *http.Request, p problem
 	if r.Method != http.MethodHead {
 		_ = json.NewEncoder(w).Encode(p)
 	}
-}
-
-// apiFail is fail for the API: the same classification and words.
-func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
-	p, ok := h.classify(r, err)
-	if !ok {
-		return
-	}
-	d := problemDoc{Type: "about:blank", Title: p.Title, Status: p.Status, Detail: p.Message, Instance: r.URL.Path}
-	if p.Ref != "" {
-		d.Detail += " (reference " + p.Ref + ")"
-	}
-	if p.Link != "" {
-		d.Link = p.Link
-	}
-	h.writeProblem(w, r, d)
 }
 
 // writeJSON answers v as JSON with status.
@@ -283,24 +267,24 @@ func toAPIRun(rn store.Run) apiRun {
 func (h *handler) handleAPIHosts(w http.ResponseWriter, r *http.Request) {
 	_, f, err := parseTriageQuery(r.URL.Query())
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	offset, limit, err := apiPage(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	counts, err := h.store.FailureCounts(r.Context(), f)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	total := f.Matching(counts)
 	f.Limit, f.Offset = limit, offset
 	hosts, err := h.store.FailingHosts(r.Context(), f)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	out := make([]apiHost, len(hosts))
@@ -314,7 +298,7 @@ func (h *handler) handleAPIHosts(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleAPIHost(w http.ResponseWriter, r *http.Request) {
 	host, err := h.store.HostByName(r.Context(), r.PathValue("name"))
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	writeJSON(w, r, http.StatusOK, toAPIHost(host))
@@ -337,17 +321,17 @@ type apiEvent struct {
 func (h *handler) handleAPIHistory(w http.ResponseWriter, r *http.Request) {
 	host, err := h.store.HostByName(r.Context(), r.PathValue("name"))
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	offset, limit, err := apiPage(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	events, total, err := h.store.History(r.Context(), host.ID, limit, offset)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	out := make([]apiEvent, len(events))
@@ -364,18 +348,18 @@ func (h *handler) handleAPIHistory(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleAPIRuns(w http.ResponseWriter, r *http.Request) {
 	_, f, err := parseRunsQuery(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	offset, limit, err := apiPage(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	f.Limit, f.Offset = limit, offset
 	runs, total, err := h.store.Runs(r.Context(), f)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	out := make([]apiRun, len(runs))
@@ -389,12 +373,12 @@ func (h *handler) handleAPIRuns(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleAPIRun(w http.ResponseWriter, r *http.Request) {
 	rn, err := h.runFromPath(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	events, err := h.store.RunEvents(r.Context(), rn.ID, 0, 0)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	type step struct {
@@ -415,12 +399,12 @@ func (h *handler) handleAPIRun(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleAPIRunEvents(w http.ResponseWriter, r *http.Request) {
 	rn, err := h.runFromPath(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	events, err := h.store.RunEvents(r.Context(), rn.ID, lastEventID(r), 0)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	out := make([]sseEvent, len(events))
@@ -437,19 +421,19 @@ func (h *handler) handleAPIRunEvents(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleAPIStartRun(w http.ResponseWriter, r *http.Request) {
 	host, err := h.store.HostByName(r.Context(), r.PathValue("name"))
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	procedure := run.Procedure(r.PostFormValue("procedure"))
 	switch procedure {
 	case run.ProcedureRepair, run.ProcedureCheck, run.ProcedureHistory:
 	default:
-		h.apiFail(w, r, badRequest{"procedure must be repair, check or history."})
+		h.fail(w, r, badRequest{"procedure must be repair, check or history."})
 		return
 	}
 	rn, err := h.startRun(r, host, procedure, 0)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/runs/"+strconv.FormatInt(rn.ID, 10))
@@ -461,7 +445,7 @@ func (h *handler) handleAPIStartRun(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleAPICancelRun(w http.ResponseWriter, r *http.Request) {
 	rn, err := h.runFromPath(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if rn.Active() {

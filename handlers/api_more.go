@@ -42,14 +42,14 @@ func toAPIBatch(b store.Batch, runs, ended int, outcomes map[run.Outcome]int) ap
 func (h *handler) handleAPIStartBatch(w http.ResponseWriter, r *http.Request) {
 	hosts, q, _, err := h.bulkHosts(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	procedure := run.Procedure(r.PostFormValue("procedure"))
 	switch procedure {
 	case run.ProcedureRepair, run.ProcedureCheck:
 	default:
-		h.apiFail(w, r, badRequest{"procedure must be repair or check."})
+		h.fail(w, r, badRequest{"procedure must be repair or check."})
 		return
 	}
 	desc := fmt.Sprintf("%d hosts", len(hosts))
@@ -58,7 +58,7 @@ func (h *handler) handleAPIStartBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := h.startBatch(r, hosts, procedure, desc)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/batches/"+strconv.FormatInt(b.ID, 10))
@@ -69,12 +69,12 @@ func (h *handler) handleAPIStartBatch(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleAPIBatches(w http.ResponseWriter, r *http.Request) {
 	offset, limit, err := apiPage(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	list, total, err := h.store.Batches(r.Context(), limit, offset)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	out := make([]apiBatch, len(list))
@@ -89,7 +89,7 @@ func (h *handler) handleAPIBatches(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleAPIBatch(w http.ResponseWriter, r *http.Request) {
 	p, err := h.batchProps(r)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	runs := make([]map[string]any, len(p.Runs))
@@ -120,7 +120,7 @@ func (h *handler) handleAPIReport(w http.ResponseWriter, r *http.Request) {
 func (h *handler) handleAPISync(w http.ResponseWriter, r *http.Request) {
 	syncs, err := h.store.Syncs(r.Context(), syncsShown)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	type apiSync struct {
@@ -163,7 +163,7 @@ func (h *handler) handleAPISync(w http.ResponseWriter, r *http.Request) {
 // a full reconcile): 202 with the sync's id, or 409 while one runs.
 func (h *handler) handleAPISyncStart(w http.ResponseWriter, r *http.Request) {
 	if h.syncer == nil {
-		h.apiFail(w, r, unavailable{"No WSUS server is configured: start wsusfix serve with -wsus-server."})
+		h.fail(w, r, unavailable{"No WSUS server is configured: start wsusfix serve with -wsus-server."})
 		return
 	}
 	id, err := h.syncer.Start(h.actor(r), r.PostFormValue("full") == "1")
@@ -172,7 +172,7 @@ func (h *handler) handleAPISyncStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	writeJSON(w, r, http.StatusAccepted, map[string]any{"id": id, "page": string(views.SyncHref(id))})

@@ -256,3 +256,48 @@ func TestProfile_TokenRefused(t *testing.T) {
 		t.Errorf("tokens made: %+v, %v", toks, err)
 	}
 }
+
+// TestAPI_ErrorsAreProblems ensures every error on the API is a problem
+// document, including those from code the pages share (a report list's
+// bad filter), from before the token is read (a body too large), and for
+// an address the API does not have.
+func TestAPI_ErrorsAreProblems(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("root", store.RoleAdmin))
+	u, err := a.st.UserByName(t.Context(), "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := a.st.CreateToken(t.Context(), u, "errors", store.RoleAdmin, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		method, path string
+		body         io.Reader
+		status       int
+	}{
+		{http.MethodGet, "/api/v1/reports/codes?from=yesterday", nil, http.StatusBadRequest},
+		{http.MethodGet, "/api/v1/no-such-call", nil, http.StatusNotFound},
+		{http.MethodPost, "/api/v1/batches", strings.NewReader(strings.Repeat("x", 8<<20)), http.StatusRequestEntityTooLarge},
+	} {
+		req, _ := http.NewRequest(tt.method, a.srv.URL+tt.path, tt.body)
+		req.Header.Set("Authorization", "Bearer "+string(tok))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Status int    `json:"status"`
+			Title  string `json:"title"`
+		}
+		derr := json.NewDecoder(res.Body).Decode(&doc)
+		res.Body.Close()
+		if res.StatusCode != tt.status || res.Header.Get("Content-Type") != "application/problem+json" || derr != nil ||
+			doc.Status != tt.status || doc.Title == "" {
+			t.Errorf("%s %s: %d %q, %+v (%v); want %d as a problem document", tt.method, tt.path, res.StatusCode,
+				res.Header.Get("Content-Type"), doc, derr, tt.status)
+		}
+	}
+}

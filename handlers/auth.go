@@ -144,23 +144,13 @@ func (h *handler) require(perm permission) func(http.Handler) http.Handler {
 }
 
 // refuse answers a refusal in the request's own terms: a problem
-// document to the API (a token came with it), an error page otherwise.
+// document to the API, an error page otherwise.
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	if _, api := currentToken(r); api {
+	if isAPI(r) {
 		h.problem(w, r, status, title, message)
 		return
 	}
 	h.render(w, r, status, views.ErrorPage(views.ErrorProps{Status: status, Title: title, Message: message}))
-}
-
-// failAny is fail for pages and apiFail for the API, for the middleware
-// both share.
-func (h *handler) failAny(w http.ResponseWriter, r *http.Request, err error) {
-	if _, api := currentToken(r); api {
-		h.apiFail(w, r, err)
-		return
-	}
-	h.fail(w, r, err)
 }
 
 // toLogin sends an anonymous request to the sign-in page: 303 for pages

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"wsusfix/store"
 	"wsusfix/views"
@@ -18,16 +19,32 @@ type badRequest struct{ msg string }
 // Error returns the message.
 func (e badRequest) Error() string { return e.msg }
 
-// fail is the one place an error becomes a page. It logs once, here,
-// and shows a safe message; err.Error() never reaches the client. The API
-// answers the same errors, with the same words, through apiFail.
+// fail is the one place an error becomes an answer. It logs once, here,
+// and shows a safe message; err.Error() never reaches the client.
+//
+// The API (any path under /api/) gets the same words as an RFC 9457
+// problem document; so do refusals there made before a token is read
+// (limitInput), and whatever shared code (exports, report lists, event
+// streams) fails while serving it.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p, ok := h.classify(r, err)
 	if !ok {
 		return
 	}
+	if isAPI(r) {
+		d := problemDoc{Type: "about:blank", Title: p.Title, Status: p.Status, Detail: p.Message, Instance: r.URL.Path}
+		if p.Ref != "" {
+			d.Detail += " (reference " + p.Ref + ")"
+		}
+		d.Link = p.Link
+		h.writeProblem(w, r, d)
+		return
+	}
 	h.render(w, r, p.Status, views.ErrorPage(p))
 }
+
+// isAPI reports whether r is a call of the API, answered in JSON.
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
 // classify turns err into what the client is told, and logs it once. It
 // reports false when there is no one left to tell (the client went away).
@@ -104,12 +121,20 @@ func sizeWords(n int64) string {
 // host hint, which only fits a host that is gone.
 func (h *handler) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	h.log.Debug("no route", "path_len", len(r.URL.Path), "request_id", requestIDFrom(r.Context()))
+	if isAPI(r) {
+		h.problem(w, r, http.StatusNotFound, "Not found", "There is no API call at this address; see /api/v1/openapi.json.")
+		return
+	}
 	h.render(w, r, http.StatusNotFound, views.ErrorPage(views.ErrorProps{Status: http.StatusNotFound, Title: "Not found",
 		Message: "There is no page at this address.", Link: "/", LinkFor: "Failing hosts"}))
 }
 
 // handleMethodNotAllowed answers 405 with an Allow-less plain page.
 func (h *handler) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if isAPI(r) {
+		h.problem(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This address does not accept that kind of request.")
+		return
+	}
 	h.render(w, r, http.StatusMethodNotAllowed, views.ErrorPage(views.ErrorProps{
 		Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
 		Message: "This address does not accept that kind of request."}))

@@ -131,7 +131,7 @@ func (h *handler) freshRole(perm permission) func(http.Handler) http.Handler {
 					"Ask an administrator if you need it.")
 			case err != nil:
 				h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeError, directoryDetail(err))
-				h.failAny(w, r, unavailable{"The directory could not confirm your role, so nothing was started. " +
+				h.fail(w, r, unavailable{"The directory could not confirm your role, so nothing was started. " +
 					"Try again in a minute; if it keeps happening, tell an administrator."})
 			case !u.Role.Allows(need):
 				h.log.Warn("access denied by the directory's current role", "user", u.Name, "role", u.Role, "need", need,
