@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -52,17 +51,13 @@ func (h *handler) handleAPIStartBatch(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, badRequest{"procedure must be repair or check."})
 		return
 	}
-	desc := fmt.Sprintf("%d hosts", len(hosts))
-	if q.Code != "" {
-		desc = fmt.Sprintf("%d hosts with %s", len(hosts), q.Code)
-	}
-	b, err := h.startBatch(r, hosts, procedure, desc)
+	b, queued, err := h.startBatch(r, hosts, procedure, bulkDescription(len(hosts), q))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/batches/"+strconv.FormatInt(b.ID, 10))
-	writeJSON(w, r, http.StatusCreated, toAPIBatch(b, len(hosts), 0, nil))
+	writeJSON(w, r, http.StatusCreated, toAPIBatch(b, queued, 0, nil))
 }
 
 // handleAPIBatches answers GET /api/v1/batches, newest first.

@@ -95,11 +95,7 @@ func (h *handler) handleRepairCreate(w http.ResponseWriter, r *http.Request) {
 	if procedure != run.ProcedureCheck {
 		procedure = run.ProcedureRepair
 	}
-	desc := fmt.Sprintf("%d hosts", len(hosts))
-	if q.Code != "" {
-		desc = fmt.Sprintf("%d hosts with %s", len(hosts), q.Code)
-	}
-	batch, err := h.startBatch(r, hosts, procedure, desc)
+	batch, _, err := h.startBatch(r, hosts, procedure, bulkDescription(len(hosts), q))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -107,24 +103,37 @@ func (h *handler) handleRepairCreate(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, string(views.BatchHref(batch.ID)), http.StatusSeeOther)
 }
 
-// startBatch creates a batch and queues a run for each host.
-func (h *handler) startBatch(r *http.Request, hosts []store.Host, procedure run.Procedure, desc string) (store.Batch, error) {
+// bulkDescription names a bulk run of n hosts chosen by q.
+func bulkDescription(n int, q views.TriageQuery) string {
+	if q.Code != "" {
+		return fmt.Sprintf("%d hosts with %s", n, q.Code)
+	}
+	return fmt.Sprintf("%d hosts", n)
+}
+
+// startBatch creates a batch and queues a run for each host, and returns
+// how many it queued: a host already being repaired is left to its run.
+func (h *handler) startBatch(r *http.Request, hosts []store.Host, procedure run.Procedure, desc string) (store.Batch, int, error) {
 	if off := h.repairOff(); off != "" {
-		return store.Batch{}, unavailable{off}
+		return store.Batch{}, 0, unavailable{off}
 	}
 	if len(hosts) == 0 {
-		return store.Batch{}, badRequest{"No hosts to repair."}
+		return store.Batch{}, 0, badRequest{"No hosts to repair."}
 	}
 	batch, err := h.store.CreateBatch(r.Context(), store.Batch{Procedure: procedure, RequestedBy: h.actor(r), Description: desc})
 	if err != nil {
-		return batch, err
+		return batch, 0, err
 	}
+	queued := 0
 	for _, host := range hosts {
-		if _, err := h.startRun(r, host, procedure, batch.ID); err != nil && !errors.Is(err, store.ErrConflict) {
-			return batch, err
+		switch _, err := h.startRun(r, host, procedure, batch.ID); {
+		case err == nil:
+			queued++
+		case !errors.Is(err, store.ErrConflict):
+			return batch, queued, err
 		}
 	}
-	return batch, nil
+	return batch, queued, nil
 }
 
 // handleBatchShow renders GET /batches/{id}: counts and runs.
@@ -206,7 +215,7 @@ func (h *handler) handleBatchRerun(w http.ResponseWriter, r *http.Request) {
 			hosts = append(hosts, host)
 		}
 	}
-	batch, err := h.startBatch(r, hosts, p.Batch.Procedure,
+	batch, _, err := h.startBatch(r, hosts, p.Batch.Procedure,
 		fmt.Sprintf("re-run of %d failed from batch %s", len(hosts), strconv.FormatInt(p.Batch.ID, 10)))
 	if err != nil {
 		h.fail(w, r, err)
