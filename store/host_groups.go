@@ -43,8 +43,11 @@ func primaryGroup(h HostInput) string {
 	return ""
 }
 
-// checkGroups refuses a host in too many groups.
-func checkGroups(h HostInput) error {
+// CheckGroups refuses a host in more than MaxHostGroups groups, counted
+// as the store keeps them: the primary and the others, each once whatever
+// its case. An import asks it of each row, so that one such row is refused
+// with its line, not the whole batch it would be written in.
+func CheckGroups(h HostInput) error {
 	if _, groups := hostGroups(h); len(groups) > MaxHostGroups {
 		return fmt.Errorf("%.64q is in %d groups, more than %d", h.Name, len(groups), MaxHostGroups)
 	}

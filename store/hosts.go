@@ -132,7 +132,7 @@ func checkHostInput(h HostInput) error {
 	if err := ValidateHostName(h.Name); err != nil {
 		return err
 	}
-	if err := checkGroups(h); err != nil {
+	if err := CheckGroups(h); err != nil {
 		return err
 	}
 	if h.FQDN != "" {

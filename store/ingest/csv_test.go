@@ -221,3 +221,36 @@ func TestImportCSV_groups(t *testing.T) {
 		t.Errorf("PC-1 after a file without groups: %q, %v", h.Groups, err)
 	}
 }
+
+// TestImportCSV_tooManyGroups ensures a row in more groups than a host may
+// be in (its primary and the others, counted once each whatever their
+// case) is refused with its line, and the rows around it still import;
+// and that repeats of one group in another case are no excess.
+func TestImportCSV_tooManyGroups(t *testing.T) {
+	t.Parallel()
+	st := newTestStore(t)
+	var others []string
+	for i := range store.MaxHostGroups {
+		others = append(others, fmt.Sprintf("G%02d", i))
+	}
+	repeats := strings.Repeat("Ring;ring;RING;", store.MaxHostGroups)
+	content := "name,fqdn,address,os,os_build,group,last_report,groups\n" +
+		"PC-1,,,,,Pilot,,\n" +
+		"PC-2,,,,,Primary,," + strings.Join(others, ";") + "\n" + // line 3: the primary makes one too many
+		"PC-3,,,,,Pilot,," + strings.TrimSuffix(repeats, ";") + "\n" +
+		"PC-4,,,,,Pilot,,\n"
+	var msgs bytes.Buffer
+	c, err := ImportCSV(t.Context(), st, Hosts, strings.NewReader(content), CSVOptions{Name: "h.csv", Batch: 10, Messages: &msgs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Counts{Read: 4, Imported: 3, Rejected: 1}); c != want {
+		t.Errorf("counts = %+v, want %+v\n%s", c, want, msgs.String())
+	}
+	if !strings.HasPrefix(msgs.String(), "h.csv:3: groups: ") || strings.Count(msgs.String(), "\n") != 1 {
+		t.Errorf("messages:\n%s\nwant one refusal of line 3", msgs.String())
+	}
+	if h, err := st.HostByName(t.Context(), "PC-3"); err != nil || len(h.Groups) != 2 {
+		t.Errorf("PC-3 = %+v, %v; want Pilot and Ring", h, err)
+	}
+}

@@ -33,9 +33,6 @@ func validateHost(h Host, lastReportErr error) (store.HostInput, error) {
 	if err != nil {
 		return store.HostInput{}, err
 	}
-	if len(h.Groups) > store.MaxHostGroups {
-		return store.HostInput{}, fmt.Errorf("groups: %d groups, at most %d", len(h.Groups), store.MaxHostGroups)
-	}
 	for _, g := range h.Groups {
 		if err := checkLength("group", g); err != nil {
 			return store.HostInput{}, err
@@ -63,8 +60,12 @@ func validateHost(h Host, lastReportErr error) (store.HostInput, error) {
 	if err != nil {
 		return store.HostInput{}, err
 	}
-	return store.HostInput{Name: h.Name, FQDN: h.FQDN, Address: addr, OSCaption: h.OSCaption,
-		OSBuild: h.OSBuild, Group: h.Group, Groups: h.Groups, LastReportAt: h.LastReport, WSUS: wsus}, nil
+	in := store.HostInput{Name: h.Name, FQDN: h.FQDN, Address: addr, OSCaption: h.OSCaption,
+		OSBuild: h.OSBuild, Group: h.Group, Groups: h.Groups, LastReportAt: h.LastReport, WSUS: wsus}
+	if err := store.CheckGroups(in); err != nil {
+		return store.HostInput{}, fmt.Errorf("groups: %w", err)
+	}
+	return in, nil
 }
 
 // HostWriter validates hosts and upserts them by name in transactions of
