@@ -54,7 +54,7 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 	defer st.Close()
 	u, err := st.UserByName(ctx, *user)
 	if err != nil {
-		return fmt.Errorf("token create: no user %q", *user)
+		return fmt.Errorf("token create: %w", userErr(*user, err))
 	}
 	if u.Disabled {
 		return fmt.Errorf("token create: user %q is disabled", *user)
@@ -66,7 +66,7 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("token create: %w", err)
 	}
-	if err := st.Audit(ctx, store.AuditEntry{Actor: "command line", Action: store.ActionTokenCreate,
+	if err := st.Audit(ctx, store.AuditEntry{Actor: cliActor(e), Client: "local", Action: store.ActionTokenCreate,
 		Target: "token " + t.Name + " of " + u.Name, Outcome: store.OutcomeOK}); err != nil {
 		return fmt.Errorf("token create: audit: %w", err)
 	}

@@ -23,7 +23,7 @@ func TestToken_Create(t *testing.T) {
 	}
 	var out, errs bytes.Buffer
 	err := run(ctx, []string{"token", "create", "-db", db, "-user", "olga", "-name", "nightly", "-role", "operator", "-days", "7"},
-		fakeEnv(nil), &out, &errs)
+		fakeEnv(map[string]string{"USER": "root"}), &out, &errs)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errs.String())
 	}
@@ -40,7 +40,12 @@ func TestToken_Create(t *testing.T) {
 		t.Errorf("an admin token for an operator: %v", err)
 	}
 	entries, _, err := st.AuditEntries(ctx, store.AuditFilter{Action: store.ActionTokenCreate})
-	if err != nil || len(entries) != 1 || entries[0].Target != "token nightly of olga" {
-		t.Errorf("audit %+v, %v", entries, err)
+	if err != nil || len(entries) != 1 || entries[0].Target != "token nightly of olga" || entries[0].Actor != "cli:root" ||
+		entries[0].Client != "local" {
+		t.Errorf("audit %+v, %v; want the token, made by cli:root at the server", entries, err)
+	}
+	err = run(ctx, []string{"token", "create", "-db", db, "-user", "nobody", "-name", "x"}, fakeEnv(nil), &out, &errs)
+	if err == nil || !strings.Contains(err.Error(), `no user called "nobody"`) {
+		t.Errorf("a token for no one: %v", err)
 	}
 }

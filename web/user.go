@@ -80,7 +80,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer st.Close()
-	u := userCmd{ctx: ctx, st: st, out: stdout, actor: "cli:" + e.str("USER", e.str("USERNAME", "unknown"))}
+	u := userCmd{ctx: ctx, st: st, out: stdout, actor: cliActor(e)}
 	switch cmd {
 	case "list":
 		return u.list()
@@ -102,6 +102,10 @@ type userCmd struct {
 	out   io.Writer
 	actor string
 }
+
+// cliActor names who ran a command on the server in the audit log: the
+// operating system's user, as the shell gives it.
+func cliActor(e env) string { return "cli:" + e.str("USER", e.str("USERNAME", "unknown")) }
 
 func (u userCmd) audit(action, target, detail string) {
 	_ = u.st.Audit(u.ctx, store.AuditEntry{Actor: u.actor, Client: "local", Action: action, Target: target,
