@@ -17,27 +17,32 @@ import (
 // The few writes nothing a page shows depends on go through quiet instead,
 // so they do not throw those copies away: session expiries, the audit log,
 // token use and run log lines.
+//
+// The pool itself is not exposed: a write through it could not be missed
+// by the generation without saying so (quiet).
 type writer struct {
-	*sql.DB
+	db  *sql.DB
 	gen *atomic.Uint64
 }
 
 // ExecContext runs a statement, then moves the generation.
 func (w writer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	defer w.gen.Add(1)
-	return w.DB.ExecContext(ctx, query, args...)
+	return w.db.ExecContext(ctx, query, args...)
 }
 
 // QueryRowContext runs a statement that returns a row (INSERT … RETURNING);
 // the generation moves once the row is scanned, which is when SQLite has
 // finished the statement and committed it.
 func (w writer) QueryRowContext(ctx context.Context, query string, args ...any) scannedRow {
-	return scannedRow{w.DB.QueryRowContext(ctx, query, args...), w.gen}
+	return scannedRow{w.db.QueryRowContext(ctx, query, args...), w.gen}
 }
 
-// quiet is the connection without the generation, for writes no page
-// depends on (see writer).
-func (w writer) quiet() *sql.DB { return w.DB }
+// quiet is the connection without the generation: for writes no page
+// depends on (see writer), and for what moves the generation itself
+// (Store.withTx's transactions, prepared statements they run, the poll of
+// data_version).
+func (w writer) quiet() *sql.DB { return w.db }
 
 // scannedRow is a written row whose Scan moves the generation.
 type scannedRow struct {

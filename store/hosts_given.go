@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -83,7 +82,8 @@ func (s *Store) UpsertHostsOnce(ctx context.Context, given *Given, in []HostInpu
 	}
 	if len(in) > 0 && !given.used && !given.last {
 		// The statements name the tables, which must exist to prepare one.
-		if _, err := s.write.ExecContext(ctx, givenTableSQL); err != nil {
+		// A temporary table is the connection's own: no page shows it.
+		if _, err := s.write.quiet().ExecContext(ctx, givenTableSQL); err != nil {
 			return UpsertCounts{}, nil, mapErr("upsert hosts", err)
 		}
 	}
@@ -290,12 +290,7 @@ func (s *Store) ForgetGiven(ctx context.Context, given *Given) error {
 		return nil
 	}
 	given.used, given.inserted, given.refs, given.storedCalls = false, nil, nil, 0
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, givenTableSQL); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM temp.given_hosts WHERE writer = ?", given.id)
-		return err
-	})
+	// used says the table exists; its rows are the connection's own.
+	_, err := s.write.quiet().ExecContext(ctx, "DELETE FROM temp.given_hosts WHERE writer = ?", given.id)
 	return mapErr("forget given hosts", err)
 }

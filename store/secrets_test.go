@@ -117,7 +117,7 @@ func TestStore_WinRMSettings(t *testing.T) {
 		t.Fatalf("other key file: %v", err)
 	}
 	// A ciphertext moved to another row does not decrypt there.
-	s.write.Exec(`UPDATE settings SET value = (SELECT value FROM settings WHERE name = 'winrm.password') WHERE name = 'winrm.user'`)
+	s.write.quiet().Exec(`UPDATE settings SET value = (SELECT value FROM settings WHERE name = 'winrm.password') WHERE name = 'winrm.user'`)
 	var moved string
 	s.read.QueryRow(`SELECT value FROM settings WHERE name = 'winrm.user'`).Scan(&moved)
 	if _, err := k.Open(moved, secretAAD(settingWinRMUser)); !errors.Is(err, ErrUndecryptable) {

@@ -30,7 +30,7 @@ func (s *Store) prepare(ctx context.Context, query string) error {
 	if ok || full {
 		return nil
 	}
-	st, err := s.write.PrepareContext(ctx, query)
+	st, err := s.write.quiet().PrepareContext(ctx, query)
 	if err != nil {
 		return err
 	}

@@ -113,9 +113,9 @@ func Files(path string) []string {
 
 // Close runs PRAGMA optimize and closes both pools. Call it last.
 func (s *Store) Close() error {
-	_, _ = s.write.Exec("PRAGMA optimize")
+	_, _ = s.write.quiet().Exec("PRAGMA optimize")
 	s.stmts.close()
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.read.Close(), s.write.quiet().Close())
 }
 
 // Ping checks that the database answers a read.
@@ -145,7 +145,7 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // quietTx is withTx for changes no page shows (run log lines): it leaves
 // the generation where it is.
 func (s *Store) quietTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.write.quiet().BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

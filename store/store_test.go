@@ -62,7 +62,7 @@ func TestOpen_NewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.write.Exec("PRAGMA user_version = 999"); err != nil {
+	if _, err := s.write.quiet().Exec("PRAGMA user_version = 999"); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
