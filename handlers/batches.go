@@ -147,18 +147,12 @@ func (h *handler) handleBatchShow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) batchProps(r *http.Request) (views.BatchProps, error) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return views.BatchProps{}, err
-	}
-	p := views.BatchProps{}
-	if p.Batch, err = h.store.Batch(r.Context(), id); err != nil {
+	var p views.BatchProps
+	var err error
+	if p.Batch, p.Runs, err = h.batchRuns(r); err != nil {
 		return p, err
 	}
-	if p.Runs, _, err = h.store.Runs(r.Context(), store.RunFilter{BatchID: id}); err != nil {
-		return p, err
-	}
-	if p.States, p.Outcomes, err = h.store.BatchCounts(r.Context(), id); err != nil {
+	if p.States, p.Outcomes, err = h.store.BatchCounts(r.Context(), p.Batch.ID); err != nil {
 		return p, err
 	}
 	active := p.States[run.StateQueued] + p.States[run.StateRunning]
@@ -179,33 +173,49 @@ func (h *handler) batchProps(r *http.Request) (views.BatchProps, error) {
 	return p, nil
 }
 
+// batchRuns reads the batch the path names, and its runs: what cancel,
+// re-run and the batch's event stream need, without the page's counts,
+// steps and estimate.
+func (h *handler) batchRuns(r *http.Request) (store.Batch, []store.Run, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.Batch{}, nil, err
+	}
+	b, err := h.store.Batch(r.Context(), id)
+	if err != nil {
+		return b, nil, err
+	}
+	runs, _, err := h.store.Runs(r.Context(), store.RunFilter{BatchID: id})
+	return b, runs, err
+}
+
 // handleBatchCancel handles POST /batches/{id}/cancel, cancel-all: every
 // run of the batch still queued or running is cancelled as one would be
 // (its host's services restored), and the batch page shows them ending.
 func (h *handler) handleBatchCancel(w http.ResponseWriter, r *http.Request) {
-	p, err := h.batchProps(r)
+	b, runs, err := h.batchRuns(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	for _, rn := range p.Runs {
+	for _, rn := range runs {
 		if rn.Active() {
 			h.cancelRun(r, rn)
 		}
 	}
-	http.Redirect(w, r, string(views.BatchHref(p.Batch.ID)), http.StatusSeeOther)
+	http.Redirect(w, r, string(views.BatchHref(b.ID)), http.StatusSeeOther)
 }
 
 // handleBatchRerun handles POST /batches/{id}/rerun: a new batch of the
 // hosts whose runs failed or were interrupted.
 func (h *handler) handleBatchRerun(w http.ResponseWriter, r *http.Request) {
-	p, err := h.batchProps(r)
+	b, runs, err := h.batchRuns(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	var hosts []store.Host
-	for _, done := range p.Runs {
+	for _, done := range runs {
 		if done.State == run.StateFailed || done.State == run.StateInterrupted {
 			host, err := h.store.HostByID(r.Context(), done.HostID)
 			if err != nil {
@@ -215,8 +225,8 @@ func (h *handler) handleBatchRerun(w http.ResponseWriter, r *http.Request) {
 			hosts = append(hosts, host)
 		}
 	}
-	batch, _, err := h.startBatch(r, hosts, p.Batch.Procedure,
-		fmt.Sprintf("re-run of %d failed from batch %s", len(hosts), strconv.FormatInt(p.Batch.ID, 10)))
+	batch, _, err := h.startBatch(r, hosts, b.Procedure,
+		fmt.Sprintf("re-run of %d failed from batch %s", len(hosts), strconv.FormatInt(b.ID, 10)))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,18 +165,19 @@ const batchEventGap = 500 * time.Millisecond
 // and the estimate are written in one place (the views).
 func (h *handler) handleBatchEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	p, err := h.batchProps(r)
+	b, runs, err := h.batchRuns(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	active := slices.ContainsFunc(runs, store.Run.Active)
 	rc := startStream(w)
 	if r.Method == http.MethodHead {
 		return
 	}
 	defer h.metrics.Watching()()
 	done := func() { _ = writeSSE(w, 0, "done", "{}"); _ = rc.Flush() }
-	if !p.Active || h.runner == nil {
+	if !active || h.runner == nil {
 		done()
 		return
 	}
@@ -188,7 +190,7 @@ func (h *handler) handleBatchEvents(w http.ResponseWriter, r *http.Request) {
 		default:
 		}
 	}
-	for _, rn := range p.Runs {
+	for _, rn := range runs {
 		if !rn.Active() {
 			continue
 		}
@@ -208,7 +210,7 @@ func (h *handler) handleBatchEvents(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-changed:
-			states, _, err := h.store.BatchCounts(ctx, p.Batch.ID)
+			states, _, err := h.store.BatchCounts(ctx, b.ID)
 			if err != nil {
 				return
 			}
