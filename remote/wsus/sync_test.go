@@ -135,6 +135,39 @@ func TestSync_FullThenIncremental(t *testing.T) {
 	}
 }
 
+// TestSync_ResumesFromTheCursor ensures an incremental sync that fails
+// (the WSUS API timing out) leaves the cursor of the last good sync, so
+// the next one reads from there and misses nothing that changed since.
+func TestSync_ResumesFromTheCursor(t *testing.T) {
+	t.Parallel()
+	f, sess := newFleet(t, 5)
+	st := newStore(t)
+	ctx := t.Context()
+	if _, err := wsus.Sync(ctx, sess, st, wsus.Options{Server: "WSUS01"}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := st.WSUSCursor(ctx, "WSUS01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := failingHost(t, f)
+	m, _ := f.Srv.Machine(h.Name)
+	m.Update(func(s *sim.HostState) { s.LastReport = time.Now().UTC() })
+
+	f.Srv.SetFault("WSUS01", sim.FaultWSUSTimeout)
+	if _, err := wsus.Sync(ctx, sess, st, wsus.Options{Server: "WSUS01"}); err == nil {
+		t.Fatal("the sync under a timing-out API succeeded")
+	}
+	if c, err := st.WSUSCursor(ctx, "WSUS01"); err != nil || !c.At.Equal(before.At) {
+		t.Fatalf("cursor after the failed sync %+v, %v; want the last good one, %v", c, err, before.At)
+	}
+	f.Srv.SetFault("WSUS01", sim.FaultNone)
+	sum, err := wsus.Sync(ctx, sess, st, wsus.Options{Server: "WSUS01"})
+	if err != nil || sum.Full || !sum.Since.Equal(before.At.Add(-wsus.DefaultOverlap)) || sum.Computers != 1 || sum.Updated != 1 {
+		t.Errorf("the sync after: %+v, %v; want %s alone, read from the last good cursor", sum, err, h.Name)
+	}
+}
+
 // TestSync_FullMarksGone ensures a full reconcile marks gone the hosts
 // WSUS no longer lists and takes them out of triage, and that an
 // incremental sync marks none.
