@@ -101,13 +101,17 @@ func (s *Store) MarkWSUSGone(ctx context.Context, server string, seenSince time.
 }
 
 // FailedUpdateKnown reports whether the named host's history already
-// holds a failed attempt of the update. A WSUS sync asks before storing a
-// failure whose error event WSUS has expired: dated only by the host's
-// last report, it would otherwise add an entry on every sync, and repeat
-// what the host's own history said.
+// holds a failed attempt of the update that no later attempt installed. A
+// WSUS sync asks before storing a failure whose error event WSUS has
+// expired: dated only by the host's last report, it would otherwise add an
+// entry on every sync, and repeat what the host's own history said. A
+// failure after an install that succeeded is news, and is stored.
 func (s *Store) FailedUpdateKnown(ctx context.Context, host, updateID string) (bool, error) {
 	var known bool
 	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM update_events e JOIN hosts h ON h.id = e.host_id
-		WHERE h.name = ? AND e.update_id = ? COLLATE NOCASE AND e.result = ?)`, host, updateID, run.ResultFailed).Scan(&known)
+		WHERE h.name = ?1 AND e.update_id = ?2 COLLATE NOCASE AND e.result = ?3
+			AND NOT EXISTS (SELECT 1 FROM update_events i WHERE i.host_id = e.host_id AND i.update_id = ?2 COLLATE NOCASE
+				AND i.at > e.at AND i.result IN (?4, ?5)))`,
+		host, updateID, run.ResultFailed, run.ResultSucceeded, run.ResultSucceededWithErrors).Scan(&known)
 	return known, mapErr(fmt.Sprintf("failed update of %q", host), err)
 }

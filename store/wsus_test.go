@@ -155,3 +155,34 @@ func TestStore_WSUSClearsAFixedFailure(t *testing.T) {
 		t.Errorf("after a new failure: %s", got)
 	}
 }
+
+// TestStore_FailedUpdateKnown ensures a failure is known while no later
+// attempt of the update installed it, and news again after one did.
+func TestStore_FailedUpdateKnown(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	addHosts(t, s, HostInput{Name: "PC-1"})
+	known := func() bool {
+		t.Helper()
+		k, err := s.FailedUpdateKnown(t.Context(), "pc-1", "U1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	if known() {
+		t.Error("known with no history")
+	}
+	addEvents(t, s, ev("PC-1", 1, "u1", run.ResultFailed, fileNotFound))
+	if !known() {
+		t.Error("a failed attempt is not known")
+	}
+	addEvents(t, s, ev("PC-1", 2, "u1", run.ResultSucceeded, 0))
+	if known() {
+		t.Error("still known after the update installed: a new failure would be dropped")
+	}
+	addEvents(t, s, ev("PC-1", 3, "u1", run.ResultFailed, fileNotFound))
+	if !known() {
+		t.Error("the failure after the install is not known")
+	}
+}
