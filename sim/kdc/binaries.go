@@ -3,9 +3,8 @@ package kdc
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
+
+	"wsusfix/sim/internal/daemon"
 )
 
 // The MIT Kerberos programs a KDC needs. Debian and Ubuntu ship them in
@@ -50,18 +49,7 @@ func findBinaries() (binaries, error) {
 	return b, nil
 }
 
-func lookPath(name string) (string, bool) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, true
-	}
-	for _, dir := range sbinDirs {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-			return p, true
-		}
-	}
-	return "", false
-}
+func lookPath(name string) (string, bool) { return daemon.LookProgram(name, sbinDirs) }
 
 // Available reports whether the KDC programs are installed, and if not,
 // why not.

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"wsusfix/sim/internal/daemon"
+
 	"github.com/jcmturner/gokrb5/v8/keytab"
 )
 
@@ -212,7 +214,7 @@ func (k *KDC) createRealm(ctx context.Context, bins binaries, dir string, cfg Co
 	}
 	// kadmin.local exits 0 even when a command on its input failed.
 	if want := fmt.Sprintf("Principal %q created", cfg.User+"@"+k.realm); !strings.Contains(out, want) {
-		return fmt.Errorf("kdc: kadmin.local did not create %s@%s: %s", cfg.User, k.realm, lastLines(out, 5))
+		return fmt.Errorf("kdc: kadmin.local did not create %s@%s: %s", cfg.User, k.realm, daemon.LastLines(out, 5))
 	}
 	k.keytab = []byte{}
 	if len(spns) == 0 {
@@ -232,7 +234,7 @@ func (k *KDC) createRealm(ctx context.Context, bins binaries, dir string, cfg Co
 	}
 	for _, spn := range spns {
 		if !have[spn+"@"+k.realm] {
-			return fmt.Errorf("kdc: the keytab lacks %s: %s", spn, lastLines(out, 5))
+			return fmt.Errorf("kdc: the keytab lacks %s: %s", spn, daemon.LastLines(out, 5))
 		}
 	}
 	k.keytab = b
@@ -248,7 +250,7 @@ func (k *KDC) serve(ctx context.Context, bins binaries, dir string) error {
 	cmd := exec.Command(bins.kdc, args...)
 	cmd.Env = env(dir)
 	cmd.Dir = dir
-	w := &lockedBuffer{}
+	w := &daemon.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("kdc: starting krb5kdc: %w", err)
@@ -268,7 +270,7 @@ func (k *KDC) serve(ctx context.Context, bins binaries, dir string) error {
 		select {
 		case <-k.exited:
 			log, _ := os.ReadFile(filepath.Join(dir, "kdc.log"))
-			return fmt.Errorf("kdc: krb5kdc exited at start: %s %s", lastLines(w.String(), 5), lastLines(string(log), 5))
+			return fmt.Errorf("kdc: krb5kdc exited at start: %s %s", daemon.LastLines(w.String(), 5), daemon.LastLines(string(log), 5))
 		case <-ctx.Done():
 			k.Close()
 			return fmt.Errorf("kdc: waiting for krb5kdc: %w", ctx.Err())
@@ -343,7 +345,7 @@ func runTool(ctx context.Context, dir string, stdin *strings.Reader, path string
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return string(out), fmt.Errorf("kdc: %s: %w: %s", filepath.Base(path), err, lastLines(string(out), 5))
+		return string(out), fmt.Errorf("kdc: %s: %w: %s", filepath.Base(path), err, daemon.LastLines(string(out), 5))
 	}
 	return string(out), nil
 }
@@ -364,28 +366,4 @@ func freePort() (int, error) {
 		}
 	}
 	return 0, errors.New("kdc: no loopback port free for both TCP and UDP")
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], " | ")
-}
-
-// lockedBuffer collects a process's output; exec writes it from its own
-// goroutine while errors read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+
+	"wsusfix/sim/internal/daemon"
 )
 
 // Debian and Ubuntu ship slapd in /usr/sbin (package slapd), which is often
@@ -37,18 +38,9 @@ type install struct {
 func findInstall() (install, error) {
 	var in install
 	var missing []string
-	if p, err := exec.LookPath(progSlapd); err == nil {
+	if p, ok := daemon.LookProgram(progSlapd, sbinDirs); ok {
 		in.slapd = p
 	} else {
-		for _, dir := range sbinDirs {
-			p := filepath.Join(dir, progSlapd)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-				in.slapd = p
-				break
-			}
-		}
-	}
-	if in.slapd == "" {
 		missing = append(missing, progSlapd)
 	}
 	in.modules = firstDirWith(moduleDirs, "memberof.la", "back_mdb.la")

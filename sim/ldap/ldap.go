@@ -33,6 +33,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"wsusfix/sim/internal/daemon"
 )
 
 // Config chooses the directory's suffix and content.
@@ -81,7 +83,7 @@ type Server struct {
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when slapd has been waited for
-	out    *lockedBuffer
+	out    *daemon.LockedBuffer
 	once   sync.Once
 }
 
@@ -253,7 +255,7 @@ func (s *Server) serve(ctx context.Context, dir string, in install) error {
 	cmd := exec.Command(in.slapd, "-f", filepath.Join(dir, "slapd.conf"), "-h", urls, "-d", "0")
 	cmd.Dir = dir
 	orphanProof(cmd)
-	s.out = &lockedBuffer{}
+	s.out = &daemon.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("ldap: starting slapd: %w", err)
@@ -273,7 +275,7 @@ func (s *Server) serve(ctx context.Context, dir string, in install) error {
 			}
 			select {
 			case <-s.exited:
-				return fmt.Errorf("ldap: slapd exited at start: %s%s", lastLines(s.out.String(), 5), apparmorHint(s.out.String()))
+				return fmt.Errorf("ldap: slapd exited at start: %s%s", daemon.LastLines(s.out.String(), 5), apparmorHint(s.out.String()))
 			case <-ctx.Done():
 				s.Close()
 				return fmt.Errorf("ldap: waiting for slapd: %w", ctx.Err())
@@ -281,7 +283,7 @@ func (s *Server) serve(ctx context.Context, dir string, in install) error {
 			}
 			if time.Now().After(deadline) {
 				s.Close()
-				return fmt.Errorf("ldap: slapd did not listen on %s within 10s: %s", addr, lastLines(s.out.String(), 5))
+				return fmt.Errorf("ldap: slapd did not listen on %s within 10s: %s", addr, daemon.LastLines(s.out.String(), 5))
 			}
 		}
 	}
@@ -373,32 +375,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], " | ")
-}
-
-// lockedBuffer collects slapd's output; exec writes it from its own
-// goroutine while errors read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p under the lock.
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns everything written so far.
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // errUnknown names a user or group the directory does not hold.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"wsusfix/sim/internal/daemon"
 )
 
 // StartTest starts a directory for a test, in a directory of its own, and
@@ -13,12 +15,7 @@ import (
 // packages can never pass by skipping the directory tests.
 func StartTest(tb testing.TB, cfg Config) *Server {
 	tb.Helper()
-	if err := Available(); err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("%v; CI is set, so this is a failure, not a skip", err)
-		}
-		tb.Skipf("%v; skipping (apt-get install slapd ldap-utils)", err)
-	}
+	daemon.Need(tb, Available(), "slapd ldap-utils")
 	s, err := Start(tb.Context(), tb.TempDir(), cfg)
 	if errors.Is(err, ErrNoBinaries) && os.Getenv("CI") == "" {
 		tb.Skip(err)
