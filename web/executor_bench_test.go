@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"runtime/metrics"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"wsusfix/sim"
+	"wsusfix/store/storetest"
 )
 
 // BenchmarkFleetRepair repairs 250 and 1,000 simulated hosts at a concurrency of 50
@@ -30,30 +28,11 @@ func benchFleetRepair(b *testing.B, hosts int, sealed bool) {
 	for b.Loop() {
 		f := newBulkFixture(b, hosts, concurrency, false, sim.Options{Latency: latency, ScriptTimeScale: -1,
 			MaxOperationTimeout: 2 * time.Second, RequireEncryption: sealed})
-		var peak atomic.Uint64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			// The live heap after each collection: what the process holds,
-			// not garbage awaiting the next GC.
-			sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-			for {
-				metrics.Read(sample)
-				if v := sample[0].Value.Uint64(); v > peak.Load() {
-					peak.Store(v)
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(20 * time.Millisecond):
-				}
-			}
-		})
+		_, stopHeap := storetest.SampleHeap()
 		start := time.Now()
 		f.repairAll(b, 10*time.Minute)
 		wall := time.Since(start)
-		close(stop)
-		wg.Wait()
+		peak := stopHeap()
 		var requests int64
 		for _, n := range f.srv.TotalCounters().Requests {
 			requests += n
@@ -63,6 +42,6 @@ func benchFleetRepair(b *testing.B, hosts int, sealed bool) {
 		b.ReportMetric(ideal.Seconds(), "ideal-s")
 		b.ReportMetric(wall.Seconds()/ideal.Seconds(), "x-ideal")
 		b.ReportMetric(float64(requests)/float64(hosts), "requests/host")
-		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-live-heap-MB")
+		b.ReportMetric(float64(peak.Live)/(1<<20), "peak-live-heap-MB")
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"wsusfix/handlers/sheet"
-	"wsusfix/handlers/sheet/sheettest"
+	"wsusfix/store/storetest"
 )
 
 // countingDiscard counts what is written to it and keeps none of it, so
@@ -35,11 +35,12 @@ func BenchmarkXLSX(b *testing.B) {
 	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 	for _, n := range []int{38_000, 100_000} {
 		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
-			var grew uint64
+			var inUse, live uint64
 			var size int64
 			for b.Loop() {
 				out := &countingDiscard{}
-				grew = max(grew, sheettest.HeapGrowth(func() {
+				start, stop := storetest.SampleHeap()
+				func() {
 					tb, err := sheet.NewTable(out, sheet.FormatXLSX, "Failing hosts", cols)
 					if err != nil {
 						b.Fatal(err)
@@ -67,10 +68,13 @@ func BenchmarkXLSX(b *testing.B) {
 					if err := tb.Close(); err != nil {
 						b.Fatal(err)
 					}
-				}))
+				}()
+				peak := stop()
+				inUse, live = max(inUse, peak.InUse-start.InUse), max(live, peak.Live-start.Live)
 				size = out.n
 			}
-			b.ReportMetric(float64(grew)/(1<<20), "MB-heap-growth")
+			b.ReportMetric(float64(inUse)/(1<<20), "MB-heap-growth")
+			b.ReportMetric(float64(live)/(1<<20), "MB-live-heap-growth")
 			b.ReportMetric(float64(size)/(1<<20), "MB-file")
 		})
 	}

@@ -4,11 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +14,7 @@ import (
 	"wsusfix/sim"
 	"wsusfix/store"
 	"wsusfix/store/run"
+	"wsusfix/store/storetest"
 )
 
 // BenchmarkSync runs a full sync of a simulated WSUS server into a fresh
@@ -62,8 +59,7 @@ func BenchmarkSync(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			base := liveHeap()
-			stop := peakHeap()
+			base, stop := storetest.SampleHeap()
 			full, err := wsus.Sync(b.Context(), sess, st, wsus.Options{Server: "WSUS01"})
 			if err != nil {
 				b.Fatal(err)
@@ -76,7 +72,7 @@ func BenchmarkSync(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			peak := stop()
+			peak := stop().Live
 			if incr.Full || incr.Computers != changed || incr.Updated != changed || incr.History < changed {
 				b.Fatalf("incremental sync %+v, want %d computers updated", incr, changed)
 			}
@@ -88,7 +84,7 @@ func BenchmarkSync(b *testing.B) {
 			b.ReportMetric(incr.Duration.Seconds(), "incremental-s")
 			b.ReportMetric(float64(changed), "incremental-computers")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MB")
-			b.ReportMetric(float64(base)/(1<<20), "before-live-heap-MB")
+			b.ReportMetric(float64(base.Live)/(1<<20), "before-live-heap-MB")
 			st.Close()
 			sess.Close()
 		}
@@ -130,41 +126,4 @@ func benchScale(tb testing.TB) float64 {
 		tb.Fatalf("WSUSFIX_BENCH_SCALE=%q: want a number in (0, 10]", v)
 	}
 	return f
-}
-
-// liveHeap returns the live heap after a collection, in bytes: before a
-// sync, the simulated fleet's share of the peak.
-func liveHeap() uint64 {
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(sample)
-	return sample[0].Value.Uint64()
-}
-
-// peakHeap samples the live heap until stop is called and returns the
-// highest value seen, in bytes.
-func peakHeap() (stop func() uint64) {
-	runtime.GC()
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		for {
-			metrics.Read(sample)
-			if v := sample[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	})
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		return peak.Load()
-	}
 }

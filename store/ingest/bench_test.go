@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"wsusfix/store"
+	"wsusfix/store/storetest"
 )
 
 // The import benchmarks time ImportCSV of a generated file into a fresh
@@ -95,11 +96,11 @@ func openBenchStore(b *testing.B, dir string) *store.Store {
 // what the import cost and the peak live heap.
 func timeImport(b *testing.B, st *store.Store, kind Kind, csvPath string, rows, hosts int) (cost, uint64) {
 	b.Helper()
-	stop := peakHeap()
+	_, stop := storetest.SampleHeap()
 	start, cpu := time.Now(), processCPU()
 	c, err := importFile(b.Context(), st, kind, csvPath)
 	d := cost{wall: time.Since(start), cpu: processCPU() - cpu}
-	peak := stop()
+	peak := stop().Live
 	if err != nil {
 		b.Fatal(err)
 	}

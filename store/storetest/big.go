@@ -1,5 +1,6 @@
-// Package storetest builds the large inventories the benchmarks of several
-// packages measure against, through the store's own bulk writes.
+// Package storetest is what the benchmarks of several packages share: the
+// large inventories they measure against, built through the store's own
+// bulk writes, and the one way they measure the heap.
 package storetest
 
 import (
