@@ -216,8 +216,8 @@ func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix strin
 // streamTable sends a download named prefix-<time>.<format>: the header,
 // then every row walk emits, each text cell of CSV and XLSX through the
 // spreadsheet guard (package sheet), flushed as it goes so memory does not
-// grow with the rows (XLSX rows wait in excelize's temporary file until
-// the workbook is written). Nothing is sent until walk emits its first row
+// grow with the rows (an XLSX's rows too, compressed into its zip as they
+// come). Nothing is sent until walk emits its first row
 // or ends, so a failure before that (a query the database refuses) is an
 // ordinary error page; a failure after that cuts the response short, so
 // the download visibly fails rather than looking complete. HEAD gets the

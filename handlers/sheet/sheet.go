@@ -1,8 +1,8 @@
-// Package sheet writes the spreadsheet files wsusfix produces (CSV today)
-// so that no cell can run as a formula when someone opens the file. Every
-// writer of a spreadsheet format in the product goes through Cell, here
-// and nowhere else; a test fails when encoding/csv's writer or a
-// spreadsheet library is used in any other package.
+// Package sheet writes the lists wsusfix exports (CSV, XLSX, and JSON for
+// programs) so that no cell can run as a formula when someone opens the
+// file. Every writer of a spreadsheet format in the product goes through
+// Cell, here and nowhere else; a test fails when encoding/csv's writer or
+// a spreadsheet library is used in any other package.
 package sheet
 
 import (

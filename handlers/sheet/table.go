@@ -1,15 +1,12 @@
 package sheet
 
 import (
-	"archive/zip"
 	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // Format is a file format a list is exported in.
@@ -77,18 +74,19 @@ func N(n int64) Value { return Value{N: n} }
 func B(b bool) Value { return Value{B: b} }
 
 // Table writes one list in one format, a row at a time, without holding
-// the rows (XLSX keeps them in excelize's temporary file until Close).
+// the rows: each format, XLSX too, sends them as they come.
 type Table interface {
 	// Row writes one row; vals follow the columns. It keeps nothing of
 	// vals, which the caller may reuse for the next row.
 	Row(vals []Value) error
-	// Flush sends what is buffered, where the format allows (not XLSX).
+	// Flush sends what is buffered (of XLSX, what its compressor has
+	// finished).
 	Flush() error
 	// Close ends the file. It must be called once, after the last row.
 	Close() error
 	// Abort ends a list cut short, instead of Close: what the format can
-	// send goes out (CSV and JSON, left unterminated, so the cut shows),
-	// and whatever the table holds is let go (an XLSX's temporary file).
+	// send goes out, left unterminated so the cut shows (an XLSX without
+	// its zip directory opens as no workbook).
 	Abort() error
 }
 
@@ -203,121 +201,4 @@ func (t *jsonTable) Close() error {
 		return err
 	}
 	return t.w.Flush()
-}
-
-// xlsxTable is a list as one sheet of a workbook: a bold, frozen header
-// row, typed cells (dates formatted as dates), and a table over the rows
-// so every column has a filter.
-type xlsxTable struct {
-	out       io.Writer
-	f         *excelize.File
-	sw        *excelize.StreamWriter
-	cols      []Column
-	cells     []any // the row being written, reused
-	row       int
-	dateStyle int
-}
-
-// maxSheetName is Excel's limit on a sheet name's length.
-const maxSheetName = 31
-
-func newXLSX(w io.Writer, name string, cols []Column) (_ *xlsxTable, err error) {
-	f := excelize.NewFile()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-		}
-	}()
-	// The workbook's zip goes straight to w. excelize would otherwise
-	// build the whole file in a buffer first (File.WriteToBuffer) and copy
-	// it out, holding it all in memory; that buffer is only needed to
-	// patch the headers of a part over 4 GB, which no export reaches.
-	f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zip.NewWriter(w) })
-	if len(name) > maxSheetName {
-		name = name[:maxSheetName]
-	}
-	if err := f.SetSheetName("Sheet1", name); err != nil {
-		return nil, err
-	}
-	sw, err := f.NewStreamWriter(name)
-	if err != nil {
-		return nil, err
-	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err != nil {
-		return nil, err
-	}
-	dates, err := f.NewStyle(&excelize.Style{CustomNumFmt: ptr("yyyy-mm-dd hh:mm:ss")})
-	if err != nil {
-		return nil, err
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return nil, err
-	}
-	header := make([]any, len(cols))
-	for i, c := range cols {
-		header[i] = excelize.Cell{StyleID: bold, Value: c.Name}
-	}
-	if err := sw.SetRow("A1", header); err != nil {
-		return nil, err
-	}
-	return &xlsxTable{out: w, f: f, sw: sw, cols: cols, row: 1, dateStyle: dates}, nil
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func (t *xlsxTable) Row(vals []Value) error {
-	t.row++
-	// SetRow writes the cells out before it returns: one slice serves
-	// every row, since each row's garbage brings the next collection closer.
-	if t.cells == nil {
-		t.cells = make([]any, len(t.cols))
-	}
-	cells := t.cells
-	clear(cells)
-	for i, c := range t.cols {
-		v := vals[i]
-		switch c.Kind {
-		case Time:
-			if !v.T.IsZero() {
-				// Excel has no time zones: the sheet's times are UTC, as
-				// its header says.
-				cells[i] = excelize.Cell{StyleID: t.dateStyle, Value: v.T.UTC()}
-			}
-		case Int:
-			cells[i] = v.N
-		case Bool:
-			cells[i] = v.B
-		default:
-			cells[i] = Cell(v.S)
-		}
-	}
-	ref, err := excelize.CoordinatesToCellName(1, t.row)
-	if err != nil {
-		return err
-	}
-	return t.sw.SetRow(ref, cells)
-}
-
-// Flush does nothing: a workbook is a zip file, written whole at Close.
-func (t *xlsxTable) Flush() error { return nil }
-
-// Abort sends nothing (half a zip is no workbook) and removes the
-// temporary file excelize keeps a large sheet in.
-func (t *xlsxTable) Abort() error { return t.f.Close() }
-
-func (t *xlsxTable) Close() error {
-	defer t.f.Close()
-	last, err := excelize.CoordinatesToCellName(len(t.cols), max(t.row, 2))
-	if err != nil {
-		return err
-	}
-	if err := t.sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: "list", StyleName: "TableStyleLight9"}); err != nil {
-		return err
-	}
-	if err := t.sw.Flush(); err != nil {
-		return err
-	}
-	_, err = t.f.WriteTo(t.out)
-	return err
 }

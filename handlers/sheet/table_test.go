@@ -1,11 +1,11 @@
 package sheet_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,41 +148,64 @@ func TestTable_CSVCellsOfEveryKind(t *testing.T) {
 	}
 }
 
-// TestTable_XLSXAbortRemovesItsFile ensures an Excel export cut short
-// (the client gone, a database error) leaves no temporary file behind:
-// past 16 MiB of sheet, excelize keeps the sheet in one, which only
-// closing the workbook removes.
-func TestTable_XLSXAbortRemovesItsFile(t *testing.T) {
+// TestTable_XLSXStreams ensures an Excel export sends its rows as they
+// come, with nothing in a temporary file (excelize's stream writer held
+// 16 MiB in memory, then the rest on disk, and sent nothing before the
+// end), and that one cut short is no workbook, while one closed is.
+func TestTable_XLSXStreams(t *testing.T) {
 	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp) // where excelize's os.CreateTemp puts it
+	t.Setenv("TMPDIR", tmp) // where a temporary file would go
 	cols := make([]sheet.Column, 12)
 	for i := range cols {
 		cols[i] = sheet.Col(fmt.Sprintf("col%d", i), sheet.Text)
 	}
-	tb, err := sheet.NewTable(io.Discard, sheet.FormatXLSX, "Cut", cols)
+	vals := make([]sheet.Value, len(cols))
+	for i := range vals {
+		vals[i] = sheet.S(fmt.Sprintf("%d-%s", i, strings.Repeat("x", 100)))
+	}
+	const rows = 20_000 // 24 MB of cells
+	export := func(end func(sheet.Table) error) (sent []int, body []byte) {
+		var out bytes.Buffer
+		tb, err := sheet.NewTable(&out, sheet.FormatXLSX, "Cut", cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rows {
+			if err := tb.Row(vals); err != nil {
+				t.Fatal(err)
+			}
+			if i%5000 == 4999 {
+				if err := tb.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				sent = append(sent, out.Len())
+			}
+		}
+		if err := end(tb); err != nil {
+			t.Fatal(err)
+		}
+		return sent, out.Bytes()
+	}
+	sent, cut := export(sheet.Table.Abort)
+	for i := 1; i < len(sent); i++ {
+		if sent[i] <= sent[i-1] {
+			t.Errorf("sent %v bytes after each 5,000 rows: want more after each", sent)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
+		t.Errorf("temporary files: %v", left)
+	}
+	if _, err := zip.NewReader(bytes.NewReader(cut), int64(len(cut))); err == nil {
+		t.Errorf("an export cut short after %d bytes reads as a whole zip", len(cut))
+	}
+	_, whole := export(sheet.Table.Close)
+	f, err := excelize.OpenReader(bytes.NewReader(whole))
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals := make([]sheet.Value, len(cols))
-	for i := range vals {
-		vals[i] = sheet.S(strings.Repeat("x", 100))
-	}
-	spilled := func() []string {
-		m, _ := filepath.Glob(filepath.Join(tmp, "excelize-*"))
-		return m
-	}
-	for i := 0; len(spilled()) == 0; i++ {
-		if i == 100_000 {
-			t.Fatal("no temporary file after 100,000 rows of 1.2 kB")
-		}
-		if err := tb.Row(vals); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tb.Abort(); err != nil {
-		t.Fatal(err)
-	}
-	if left := spilled(); len(left) != 0 {
-		t.Errorf("left behind: %v", left)
+	defer f.Close()
+	got, err := f.GetRows("Cut")
+	if err != nil || len(got) != rows+1 || got[rows][11] != vals[11].S {
+		t.Errorf("%d rows read back (%v), want %d and a header", len(got), err, rows)
 	}
 }
