@@ -16,7 +16,11 @@ import (
 // store and the sqlite3 CLI's .import of the same file, one after the
 // other in the same run, and report both, their ratio (the CLI's time
 // over ours: 0.5 means half its speed), the CPU time of each and the peak
-// live heap of ours. Each runs at two sizes, the second ten times the
+// live heap of ours. Beside them runs the floor under any import through
+// this driver (driverImport: the CLI's work alone, through
+// modernc.org/sqlite), so the two costs can be told apart: what the
+// transpiled engine costs against native SQLite, and what the store's own
+// work (validation, indexes, search, summaries) adds. Each runs at two sizes, the second ten times the
 // first, so the heap can be compared. The sizes are the times
 // WSUSFIX_BENCH_SCALE (0.1 when unset); WSUSFIX_BENCH_ROUNDS runs each side
 // that many times, alternately, and keeps the best of each, since the
@@ -32,7 +36,7 @@ func BenchmarkImportHosts(b *testing.B) {
 			dir := b.TempDir()
 			csvPath := writeHostsCSV(b, dir, n)
 			for b.Loop() {
-				var ours, cli cost
+				var ours, cli, floor1, floor100 cost
 				var peak uint64
 				for range benchRounds(b) {
 					st := openBenchStore(b, dir)
@@ -40,8 +44,11 @@ func BenchmarkImportHosts(b *testing.B) {
 					st.Close()
 					ours, peak = ours.best(c), max(peak, p)
 					cli = cli.best(sqliteImport(b, dir, sqliteHostsTable, "hosts", csvPath))
+					floor1 = floor1.best(driverImport(b, dir, sqliteHostsTable, "hosts", csvPath, 1))
+					floor100 = floor100.best(driverImport(b, dir, sqliteHostsTable, "hosts", csvPath, 100))
 				}
 				reportImport(b, n, ours, cli, peak)
+				reportFloor(b, cli, floor1, floor100)
 			}
 		})
 	}
@@ -60,7 +67,7 @@ func BenchmarkImportHistory(b *testing.B) {
 			hostsPath := writeHostsCSV(b, dir, hosts)
 			csvPath := writeHistoryCSV(b, dir, hosts, perHost)
 			for b.Loop() {
-				var ours, cli cost
+				var ours, cli, floor1, floor100 cost
 				var peak uint64
 				for range benchRounds(b) {
 					st := openBenchStore(b, dir)
@@ -71,8 +78,11 @@ func BenchmarkImportHistory(b *testing.B) {
 					st.Close()
 					ours, peak = ours.best(c), max(peak, p)
 					cli = cli.best(sqliteImport(b, dir, sqliteHistoryTable, "history", csvPath))
+					floor1 = floor1.best(driverImport(b, dir, sqliteHistoryTable, "history", csvPath, 1))
+					floor100 = floor100.best(driverImport(b, dir, sqliteHistoryTable, "history", csvPath, 100))
 				}
 				reportImport(b, n, ours, cli, peak)
+				reportFloor(b, cli, floor1, floor100)
 			}
 		})
 	}
@@ -137,4 +147,13 @@ func reportImport(b *testing.B, rows int, ours, cli cost, peak uint64) {
 	b.ReportMetric(ours.cpu.Seconds(), "wsusfix-cpu-s")
 	b.ReportMetric(cli.cpu.Seconds(), "sqlite3-cpu-s")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-live-heap-MB")
+}
+
+// reportFloor reports the driver's floor (driverImport) against the CLI:
+// one row an INSERT, as .import does, and a hundred.
+func reportFloor(b *testing.B, cli, floor1, floor100 cost) {
+	b.ReportMetric(floor1.wall.Seconds(), "driver-1-s")
+	b.ReportMetric(floor100.wall.Seconds(), "driver-100-s")
+	b.ReportMetric(cli.wall.Seconds()/floor1.wall.Seconds(), "x-sqlite3-driver-1")
+	b.ReportMetric(cli.wall.Seconds()/floor100.wall.Seconds(), "x-sqlite3-driver-100")
 }

@@ -2,7 +2,10 @@ package ingest
 
 import (
 	"bufio"
+	"database/sql"
+	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,4 +167,87 @@ func sqliteImport(tb testing.TB, dir, create, table, csvPath string) cost {
 		tb.Fatalf("sqlite3: %v\n%s", err, out)
 	}
 	return cost{wall: d, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+}
+
+// driverImport is the floor under any import through the product's
+// driver: it times csvPath read with encoding/csv and inserted through
+// modernc.org/sqlite, the transpiled SQLite the store uses, into a fresh
+// database holding create's table (the CLI's, so the same work as
+// sqlite3's .import and nothing of the store's: no validation, indexes
+// but the unique key, search index or summaries), WAL and synchronous FULL,
+// in one transaction, rows per INSERT (1 is .import's own way). Its ratio
+// to the CLI is as fast as an import can be with this driver.
+func driverImport(tb testing.TB, dir, create, table, csvPath string, rows int) cost {
+	tb.Helper()
+	path := filepath.Join(dir, "driver-"+table+".db")
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		os.Remove(f)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(create); err != nil {
+		tb.Fatal(err)
+	}
+	start, cpu := time.Now(), processCPU()
+	f, err := os.Open(csvPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
+	r.ReuseRecord = true
+	header, err := r.Read()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cols := len(header)
+	tx, err := db.Begin()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stmts := map[int]*sql.Stmt{}
+	insert := func(args []any) {
+		n := len(args) / cols
+		st := stmts[n]
+		if st == nil {
+			one := "(?" + strings.Repeat(",?", cols-1) + ")"
+			q := "INSERT INTO " + table + " VALUES " + one + strings.Repeat(","+one, n-1)
+			if st, err = tx.Prepare(q); err != nil {
+				tb.Fatal(err)
+			}
+			stmts[n] = st
+		}
+		if _, err := st.Exec(args...); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	args := make([]any, 0, rows*cols)
+	n := 0
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, v := range rec {
+			args = append(args, strings.Clone(v))
+		}
+		if n++; len(args) == rows*cols {
+			insert(args)
+			args = args[:0]
+		}
+	}
+	if len(args) > 0 {
+		insert(args)
+	}
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+	return cost{wall: time.Since(start), cpu: processCPU() - cpu}
 }
