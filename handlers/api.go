@@ -440,8 +440,17 @@ func (h *handler) handleAPIStartRun(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusCreated, toAPIRun(rn))
 }
 
+// apiCancel is the answer to a cancel: the run as stored once the cancel
+// was recorded. Cancelling is true while a running run is being stopped:
+// the executor records it cancelled only once its host's services are
+// restored, so until then its state is still running.
+type apiCancel struct {
+	apiRun
+	Cancelling bool `json:"cancelling"`
+}
+
 // handleAPICancelRun answers POST /api/v1/runs/{id}/cancel: 202 while the
-// run ends (its host's services restored), with the run as it stands.
+// run ends (its host's services restored), with the run after the cancel.
 func (h *handler) handleAPICancelRun(w http.ResponseWriter, r *http.Request) {
 	rn, err := h.runFromPath(r)
 	if err != nil {
@@ -450,6 +459,12 @@ func (h *handler) handleAPICancelRun(w http.ResponseWriter, r *http.Request) {
 	}
 	if rn.Active() {
 		h.cancelRun(r, rn)
+		// The cancel may have ended the run already (a queued one, or one
+		// no worker had): the client is told what it did, not what was.
+		if rn, err = h.store.Run(r.Context(), rn.ID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
-	writeJSON(w, r, http.StatusAccepted, toAPIRun(rn))
+	writeJSON(w, r, http.StatusAccepted, apiCancel{apiRun: toAPIRun(rn), Cancelling: rn.Active()})
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -148,6 +149,9 @@ type fakeRunner struct {
 	mu        sync.Mutex
 	got       []runner.Job
 	cancelled []int64 // Cancel calls, in order
+	// onCancel, when set, is called for each run Cancel knows, as the
+	// executor ends a queued run at once; set it before any request.
+	onCancel func(runID int64)
 }
 
 func (f *fakeRunner) Submit(job runner.Job) error {
@@ -157,17 +161,17 @@ func (f *fakeRunner) Submit(job runner.Job) error {
 	return nil
 }
 
-// Cancel records the call; it knows the runs it was given.
+// Cancel records the call; it knows the runs it was given. onCancel is
+// called without the lock, so it may use the store and the runner.
 func (f *fakeRunner) Cancel(id int64) bool {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.cancelled = append(f.cancelled, id)
-	for _, j := range f.got {
-		if j.RunID == id {
-			return true
-		}
+	known := slices.ContainsFunc(f.got, func(j runner.Job) bool { return j.RunID == id })
+	f.mu.Unlock()
+	if known && f.onCancel != nil {
+		f.onCancel(id)
 	}
-	return false
+	return known
 }
 func (f *fakeRunner) Subscribe(id int64) (<-chan run.Event, func()) {
 	return f.hub.Subscribe(id)

@@ -213,6 +213,15 @@ func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix strin
 	})
 }
 
+// downloadHeaders sets the headers of a download named
+// prefix-<time>.<format>, the same for GET and HEAD.
+func downloadHeaders(w http.ResponseWriter, format sheet.Format, prefix string) {
+	name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + "." + string(format)
+	w.Header().Set("Content-Type", format.ContentType())
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+}
+
 // streamTable sends a download named prefix-<time>.<format>: the header,
 // then every row walk emits, each text cell of CSV and XLSX through the
 // spreadsheet guard (package sheet), flushed as it goes so memory does not
@@ -220,22 +229,21 @@ func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix strin
 // come). Nothing is sent until walk emits its first row
 // or ends, so a failure before that (a query the database refuses) is an
 // ordinary error page; a failure after that cuts the response short, so
-// the download visibly fails rather than looking complete. HEAD gets the
+// the download visibly fails rather than looking complete. HEAD gets GET's
 // headers only.
 func (h *handler) streamTable(w http.ResponseWriter, r *http.Request, format sheet.Format, prefix, title string,
 	cols []sheet.Column, walk func(emit func(row []sheet.Value) error) error) {
 	var tb sheet.Table
 	start := func() error {
-		name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + "." + string(format)
-		w.Header().Set("Content-Type", format.ContentType())
-		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		w.Header().Set("Cache-Control", "no-store")
+		downloadHeaders(w, format, prefix)
 		var err error
 		tb, err = sheet.NewTable(w, format, title, cols)
 		return err
 	}
 	if r.Method == http.MethodHead {
-		w.Header().Set("Content-Type", format.ContentType())
+		// What GET would send, without reading a row: a client checking
+		// the download (its name, that it is not cached) runs no query.
+		downloadHeaders(w, format, prefix)
 		return
 	}
 	n := 0

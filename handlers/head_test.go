@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,9 +29,13 @@ func (idleRunner) Subscribe(int64) (<-chan run.Event, func()) {
 	return make(chan run.Event), func() {}
 }
 
+// downloadStamp is the time in a download's file name.
+var downloadStamp = regexp.MustCompile(`-\d{8}-\d{4}\.`)
+
 // TestHead_EveryGETRoute ensures HEAD works wherever GET does: the same
-// status and content type, and no body written, even from the CSV export
-// and the event stream of an active rn, which would otherwise run on.
+// status, content type, download name and caching, and no body written,
+// even from the CSV export and the event stream of an active rn, which
+// would otherwise run on.
 func TestHead_EveryGETRoute(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -86,7 +91,7 @@ func TestHead_EveryGETRoute(t *testing.T) {
 		}
 		return rec
 	}
-	checked := 0
+	checked, downloads := 0, 0
 	err = chi.Walk(mux.(chi.Routes), func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		if method != http.MethodGet {
 			return nil
@@ -100,9 +105,19 @@ func TestHead_EveryGETRoute(t *testing.T) {
 		path = strings.NewReplacer("{format:csv|xlsx|json}", "xlsx", "{list:compliance|activity|codes}", "codes", "{name}", "PC-1", "{id}", strconv.FormatInt(rn.ID, 10), "*", "nothing").Replace(path)
 		for _, signedIn := range []bool{false, true} {
 			get, head := serve(http.MethodGet, path, signedIn), serve(http.MethodHead, path, signedIn)
-			if head.Code != get.Code || head.Header().Get("Content-Type") != get.Header().Get("Content-Type") {
-				t.Errorf("HEAD %s (signed in %v): %d %q; GET: %d %q", path, signedIn, head.Code,
-					head.Header().Get("Content-Type"), get.Code, get.Header().Get("Content-Type"))
+			if head.Code != get.Code {
+				t.Errorf("HEAD %s (signed in %v): %d; GET: %d", path, signedIn, head.Code, get.Code)
+			}
+			for _, key := range []string{"Content-Type", "Content-Disposition", "Cache-Control"} {
+				// A download's name carries the minute it was made, which
+				// two requests may straddle.
+				g := downloadStamp.ReplaceAllString(get.Header().Get(key), "-.")
+				if hd := downloadStamp.ReplaceAllString(head.Header().Get(key), "-."); hd != g {
+					t.Errorf("HEAD %s (signed in %v): %s %q; GET: %q", path, signedIn, key, hd, g)
+				}
+			}
+			if get.Header().Get("Content-Disposition") != "" {
+				downloads++
 			}
 			if head.Body.Len() != 0 {
 				t.Errorf("HEAD %s (signed in %v) wrote %d bytes of body", path, signedIn, head.Body.Len())
@@ -116,6 +131,9 @@ func TestHead_EveryGETRoute(t *testing.T) {
 	}
 	if checked < 20 {
 		t.Fatalf("checked only %d GET routes", checked/2)
+	}
+	if downloads != 5 {
+		t.Errorf("%d GETs named a download, want 5 (the exports, signed in)", downloads)
 	}
 	entries, _, err := st.AuditEntries(ctx, store.AuditFilter{Action: store.ActionExport})
 	// Five export routes (hosts, runs, a host's history, a report's list,

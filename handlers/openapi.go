@@ -59,8 +59,9 @@ var openAPI = map[string]any{
 		"/api/v1/runs/{id}/stream": map[string]any{"get": map[string]any{"summary": "The run's log as Server-Sent Events (the run page's stream), resuming after Last-Event-ID.",
 			"parameters": []any{pathParam("id")},
 			"responses":  map[string]any{"200": map[string]any{"description": "text/event-stream", "content": map[string]any{"text/event-stream": map[string]any{}}}}}},
-		"/api/v1/runs/{id}/cancel": map[string]any{"post": op("Cancel a run (operators): its host's services are restored.",
-			[]any{pathParam("id")}, "202", ref("Run"), true)},
+		"/api/v1/runs/{id}/cancel": map[string]any{"post": op("Cancel a run (operators): its host's services are restored. "+
+			"The answer is the run after the cancel; cancelling is true while a running run is being stopped.",
+			[]any{pathParam("id")}, "202", map[string]any{"allOf": []any{ref("Run"), obj(map[string]any{"cancelling": boolean()})}}, true)},
 		"/api/v1/batches": map[string]any{
 			"get": op("Bulk runs, newest first, with their progress and outcomes.", []any{cursorParam, limitParam}, "200",
 				obj(map[string]any{"batches": list(ref("Batch")), "total": integer(), "next_cursor": str()}), true),
