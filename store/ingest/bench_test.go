@@ -20,7 +20,9 @@ import (
 // this driver (driverImport: the CLI's work alone, through
 // modernc.org/sqlite), so the two costs can be told apart: what the
 // transpiled engine costs against native SQLite, and what the store's own
-// work (validation, indexes, search, summaries) adds. Each runs at two sizes, the second ten times the
+// work (validation, indexes, search, summaries) adds; for hosts also the
+// floor with the store's own table (schemaImport), which parts what the
+// schema costs from what the store's Go does. Each runs at two sizes, the second ten times the
 // first, so the heap can be compared. The sizes are the times
 // WSUSFIX_BENCH_SCALE (0.1 when unset); WSUSFIX_BENCH_ROUNDS runs each side
 // that many times, alternately, and keeps the best of each, since the
@@ -36,9 +38,10 @@ func BenchmarkImportHosts(b *testing.B) {
 			dir := b.TempDir()
 			csvPath := writeHostsCSV(b, dir, n)
 			for b.Loop() {
-				var ours, cli, floor1, floor100 cost
+				var ours, cli, floor1, floor100, schema cost
 				var peak uint64
 				for range benchRounds(b) {
+					schema = schema.best(schemaImport(b, dir, csvPath, 100))
 					st := openBenchStore(b, dir)
 					c, p := timeImport(b, st, Hosts, csvPath, n, 0)
 					st.Close()
@@ -49,6 +52,8 @@ func BenchmarkImportHosts(b *testing.B) {
 				}
 				reportImport(b, n, ours, cli, peak)
 				reportFloor(b, cli, floor1, floor100)
+				b.ReportMetric(schema.wall.Seconds(), "schema-100-s")
+				b.ReportMetric(cli.wall.Seconds()/schema.wall.Seconds(), "x-sqlite3-schema-100")
 			}
 		})
 	}

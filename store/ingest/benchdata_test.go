@@ -183,15 +183,45 @@ func driverImport(tb testing.TB, dir, create, table, csvPath string, rows int) c
 	for _, f := range []string{path, path + "-wal", path + "-shm"} {
 		os.Remove(f)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	db := openDriver(tb, path)
 	defer db.Close()
-	db.SetMaxOpenConns(1)
 	if _, err := db.Exec(create); err != nil {
 		tb.Fatal(err)
 	}
+	return insertCSV(tb, db, table, csvPath, rows, nil, "")
+}
+
+// schemaImport is driverImport into the store's own hosts table, as the
+// migrations make it (its indexes and search index), with nothing of the
+// store's Go: the floor under a hosts import with this schema.
+func schemaImport(tb *testing.B, dir, csvPath string, rows int) cost {
+	tb.Helper()
+	st := openBenchStore(tb, dir)
+	st.Close()
+	db := openDriver(tb, filepath.Join(dir, "wsusfix.db"))
+	defer db.Close()
+	now := time.Now().UnixMilli()
+	return insertCSV(tb, db, "hosts (name, fqdn, address, os_caption, os_build, wsus_group, last_report_at, created_at, updated_at)",
+		csvPath, rows, []any{now, now}, "INSERT INTO hosts_search (rowid, name) SELECT id, name FROM hosts")
+}
+
+// openDriver opens path through the driver alone, as the store's writer
+// is opened: WAL, synchronous FULL, a 32 MiB page cache.
+func openDriver(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-32768)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	return db
+}
+
+// insertCSV times csvPath's rows inserted into target (a table and its
+// columns), rows per INSERT, each row's cells followed by extra, then
+// after (when not empty), in one transaction.
+func insertCSV(tb testing.TB, db *sql.DB, target, csvPath string, rows int, extra []any, after string) cost {
+	tb.Helper()
 	start, cpu := time.Now(), processCPU()
 	f, err := os.Open(csvPath)
 	if err != nil {
@@ -204,19 +234,19 @@ func driverImport(tb testing.TB, dir, create, table, csvPath string, rows int) c
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cols := len(header)
+	cols := len(header) + len(extra)
 	tx, err := db.Begin()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	defer tx.Rollback()
 	stmts := map[int]*sql.Stmt{}
 	insert := func(args []any) {
 		n := len(args) / cols
 		st := stmts[n]
 		if st == nil {
 			one := "(?" + strings.Repeat(",?", cols-1) + ")"
-			q := "INSERT INTO " + table + " VALUES " + one + strings.Repeat(","+one, n-1)
-			if st, err = tx.Prepare(q); err != nil {
+			if st, err = tx.Prepare("INSERT INTO " + target + " VALUES " + one + strings.Repeat(","+one, n-1)); err != nil {
 				tb.Fatal(err)
 			}
 			stmts[n] = st
@@ -226,7 +256,6 @@ func driverImport(tb testing.TB, dir, create, table, csvPath string, rows int) c
 		}
 	}
 	args := make([]any, 0, rows*cols)
-	n := 0
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -238,13 +267,18 @@ func driverImport(tb testing.TB, dir, create, table, csvPath string, rows int) c
 		for _, v := range rec {
 			args = append(args, strings.Clone(v))
 		}
-		if n++; len(args) == rows*cols {
+		if args = append(args, extra...); len(args) == rows*cols {
 			insert(args)
 			args = args[:0]
 		}
 	}
 	if len(args) > 0 {
 		insert(args)
+	}
+	if after != "" {
+		if _, err := tx.Exec(after); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
