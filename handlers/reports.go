@@ -147,7 +147,9 @@ func (h *handler) handleReportExport(w http.ResponseWriter, r *http.Request) {
 }
 
 // reportList streams one list of the report in format, for the export
-// and for the API.
+// and for the API. Each list is read inside streamTable's walk, so a HEAD
+// request, which gets only the headers, runs no report query; a query
+// that fails there, before any row, is still an ordinary error answer.
 func (h *handler) reportList(w http.ResponseWriter, r *http.Request, format sheet.Format) {
 	ctx := r.Context()
 	_, f, err := parseReportsQuery(r)
@@ -157,12 +159,11 @@ func (h *handler) reportList(w http.ResponseWriter, r *http.Request, format shee
 	}
 	switch list := r.PathValue("list"); list {
 	case "compliance":
-		groups, err := h.store.ComplianceByGroup(ctx, f)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
 		h.streamTable(w, r, format, "compliance", "Compliance", complianceColumns, func(emit func([]sheet.Value) error) error {
+			groups, err := h.store.ComplianceByGroup(ctx, f)
+			if err != nil {
+				return err
+			}
 			for _, g := range groups {
 				if err := emit([]sheet.Value{sheet.S(g.Group), sheet.N(int64(g.Hosts)), sheet.N(int64(g.Failing)),
 					sheet.N(int64(g.Stale)), sheet.N(int64(g.Unknown)), sheet.N(int64(g.Okay))}); err != nil {
@@ -172,12 +173,11 @@ func (h *handler) reportList(w http.ResponseWriter, r *http.Request, format shee
 			return nil
 		})
 	case "activity":
-		weeks, err := h.store.RepairActivity(ctx, f)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
 		h.streamTable(w, r, format, "repair-activity", "Repair activity", activityColumns, func(emit func([]sheet.Value) error) error {
+			weeks, err := h.store.RepairActivity(ctx, f)
+			if err != nil {
+				return err
+			}
 			for _, wk := range weeks {
 				if err := emit([]sheet.Value{sheet.T(wk.Week), sheet.N(int64(wk.Runs())), sheet.N(int64(wk.Repaired)),
 					sheet.N(int64(wk.StillFailing)), sheet.N(int64(wk.CouldNotRun)), sheet.N(int64(wk.NoProof)),
@@ -188,12 +188,11 @@ func (h *handler) reportList(w http.ResponseWriter, r *http.Request, format shee
 			return nil
 		})
 	case "codes":
-		codes, err := h.codeEvidence(r, f)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
 		h.streamTable(w, r, format, "repair-by-code", "Repair by code", codeColumns, func(emit func([]sheet.Value) error) error {
+			codes, err := h.codeEvidence(r, f)
+			if err != nil {
+				return err
+			}
 			for _, c := range codes {
 				e := c.E
 				if err := emit([]sheet.Value{sheet.S(c.Error.Code), sheet.S(c.Error.Symbol), sheet.N(int64(e.Hosts)),

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -98,5 +99,41 @@ func TestReports(t *testing.T) {
 	}
 	if res, err := a.client.Get(a.srv.URL + "/reports?stale=0"); err != nil || res.StatusCode != http.StatusBadRequest {
 		t.Errorf("stale=0: %v %v", res.StatusCode, err)
+	}
+}
+
+// TestReports_HeadReadsNoReport ensures a HEAD request for a report list
+// gets the download's headers without running its query: with the
+// summaries it reads gone, GET fails while HEAD still answers.
+func TestReports_HeadReadsNoReport(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, signedInAs("vera", store.RoleViewer))
+	db, err := sql.Open("sqlite", "file:"+a.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, table := range []string{"compliance_hosts", "repair_days", "repair_host_days", "repair_latest_days"} {
+		if _, err := db.Exec("DROP TABLE " + table); err != nil { // a fixed name, not input
+			t.Fatal(err)
+		}
+	}
+	for _, path := range []string{"/reports/compliance.csv", "/reports/activity.xlsx", "/reports/codes.json"} {
+		for _, method := range []string{http.MethodHead, http.MethodGet} {
+			req, _ := http.NewRequestWithContext(t.Context(), method, a.srv.URL+path, nil)
+			res, err := a.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if method == http.MethodHead {
+				if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Content-Disposition"), "attachment") {
+					t.Errorf("HEAD %s: %d %q, want 200 with the download's name, no query run", path, res.StatusCode,
+						res.Header.Get("Content-Disposition"))
+				}
+			} else if res.StatusCode != http.StatusInternalServerError {
+				t.Errorf("GET %s: %d, want 500 with its summaries gone", path, res.StatusCode)
+			}
+		}
 	}
 }
