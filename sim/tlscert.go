@@ -2,18 +2,14 @@ package sim
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
 	"time"
+
+	"wsusfix/sim/internal/pki"
 )
 
 // HTTPS certificates. A CA is generated when the Server is built; clients
@@ -28,8 +24,7 @@ import (
 // certAuthority issues and caches the simulator's certificates. It is safe
 // for concurrent use.
 type certAuthority struct {
-	cert    *x509.Certificate
-	key     *ecdsa.PrivateKey
+	ca      *pki.CA
 	pem     []byte
 	leafKey *ecdsa.PrivateKey // shared by all leaves: issuing stays cheap
 	domain  string
@@ -39,47 +34,21 @@ type certAuthority struct {
 }
 
 func newCertAuthority(domain string) (*certAuthority, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.New("wsusfix simulated fleet CA", 365*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "wsusfix simulated fleet CA", Organization: []string{"wsusfix sim"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
+	leafKey, err := pki.NewKey()
 	if err != nil {
 		return nil, err
 	}
 	return &certAuthority{
-		cert:    cert,
-		key:     key,
-		pem:     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		ca:      ca,
+		pem:     ca.PEM,
 		leafKey: leafKey,
 		domain:  strings.ToLower(domain),
 		leaves:  map[string]*tls.Certificate{},
 	}, nil
-}
-
-// serial returns a random 128-bit certificate serial number.
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	return n
 }
 
 // serverConfig is the TLS configuration of the listener; known reports
@@ -114,18 +83,7 @@ func (ca *certAuthority) leaf(name string) (*tls.Certificate, error) {
 		}
 		ips = []net.IP{net.IPv4(127, 0, 0, 1)}
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: dns[0]},
-		DNSNames:     dns,
-		IPAddresses:  ips,
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(0, 3, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &ca.leafKey.PublicKey, ca.key)
+	der, err := ca.ca.Issue(ca.leafKey, dns, ips, 90*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}

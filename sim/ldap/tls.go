@@ -1,18 +1,15 @@
 package ldap
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
+
+	simpki "wsusfix/sim/internal/pki"
 )
 
 // pki is a test CA and the server certificate it issued, as PEM.
@@ -23,43 +20,15 @@ type pki struct {
 // newPKI makes a CA named name and a server certificate for 127.0.0.1 and
 // localhost, the names a client on loopback verifies.
 func newPKI(name string) (pki, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := simpki.New(name, 7*24*time.Hour)
 	if err != nil {
 		return pki{}, err
 	}
-	now := time.Now()
-	ca := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"wsusfix sim"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(0, 0, 7),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	key, err := simpki.NewKey()
 	if err != nil {
 		return pki{}, err
 	}
-	if ca, err = x509.ParseCertificate(caDER); err != nil {
-		return pki{}, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return pki{}, err
-	}
-	leaf := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.AddDate(0, 0, 7),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	der, err := ca.Issue(key, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, 7*24*time.Hour)
 	if err != nil {
 		return pki{}, err
 	}
@@ -68,7 +37,7 @@ func newPKI(name string) (pki, error) {
 		return pki{}, err
 	}
 	return pki{
-		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		caPEM:   ca.PEM,
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	}, nil
@@ -82,12 +51,6 @@ func (p pki) write(dir string) error {
 		}
 	}
 	return nil
-}
-
-// serial returns a random 128-bit certificate serial number.
-func serial() *big.Int {
-	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	return n
 }
 
 // OtherCA returns a CA certificate (PEM) that signed nothing this server
