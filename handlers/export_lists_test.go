@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,6 +141,13 @@ func referenceRuns(t *testing.T, st *store.Store, f store.RunFilter) [][]sheet.V
 	if err != nil || len(runs) != total {
 		t.Fatalf("runs: %d of %d, %v", len(runs), total, err)
 	}
+	// The order is checked here too, since the export and this read
+	// share it: a change to it must show.
+	if !slices.IsSortedFunc(runs, func(a, b store.Run) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
+	}) {
+		t.Fatal("the runs are not newest first, the id breaking ties")
+	}
 	var rows [][]sheet.Value
 	for _, rn := range runs {
 		var took int64
@@ -168,6 +177,11 @@ func referenceHistory(t *testing.T, st *store.Store, name string) [][]sheet.Valu
 	events, _, err := st.History(ctx, h.ID, total+1, 0)
 	if err != nil || len(events) != total {
 		t.Fatalf("history: %d of %d, %v", len(events), total, err)
+	}
+	if !slices.IsSortedFunc(events, func(a, b store.UpdateEvent) int {
+		return cmp.Or(b.At.Compare(a.At), cmp.Compare(b.ID, a.ID))
+	}) {
+		t.Fatal("the history is not newest first, the id breaking ties")
 	}
 	var rows [][]sheet.Value
 	for _, e := range events {
