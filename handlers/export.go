@@ -115,11 +115,10 @@ var runColumns = []sheet.Column{sheet.Col("run", sheet.Int), sheet.Col("host", s
 	sheet.Col("requested_by", sheet.Text), sheet.Col("created_at", sheet.Time), sheet.Col("started_at", sheet.Time), sheet.Col("finished_at", sheet.Time),
 	sheet.Col("duration_s", sheet.Int)}
 
-// exportPage is how many rows an export reads from the store at a time.
-const exportPage = 1000
-
 // handleExportRuns streams GET /export/runs.{format}: the runs under the
-// runs list's filters, newest first, a page of the store at a time.
+// runs list's filters, newest first, from one query (store.EachRun), so
+// the file is the runs as they stood when it began and memory does not
+// grow with the rows.
 func (h *handler) handleExportRuns(w http.ResponseWriter, r *http.Request) {
 	_, f, err := parseRunsQuery(r)
 	if err != nil {
@@ -127,33 +126,17 @@ func (h *handler) handleExportRuns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.streamTable(w, r, exportFormat(r), "runs", "Runs", runColumns, func(emit func([]sheet.Value) error) error {
-		// Runs created after the export began are left out, so the pages
-		// below (newest first) do not shift while it reads them.
-		if now := time.Now(); f.Until.IsZero() || f.Until.After(now) {
-			f.Until = now
-		}
-		f.Limit = exportPage
-		for {
-			page, _, err := h.store.Runs(r.Context(), f)
-			if err != nil {
-				return err
+		vals := make([]sheet.Value, len(runColumns)) // a Table keeps nothing of a row: one slice serves all
+		return h.store.EachRun(r.Context(), f, func(rn *store.Run) error {
+			var took int64
+			if !rn.StartedAt.IsZero() && !rn.FinishedAt.IsZero() {
+				took = int64(rn.FinishedAt.Sub(rn.StartedAt).Round(time.Second) / time.Second)
 			}
-			for _, rn := range page {
-				var took int64
-				if !rn.StartedAt.IsZero() && !rn.FinishedAt.IsZero() {
-					took = int64(rn.FinishedAt.Sub(rn.StartedAt).Round(time.Second) / time.Second)
-				}
-				if err := emit([]sheet.Value{sheet.N(rn.ID), sheet.S(rn.HostName), sheet.S(string(rn.Procedure)),
-					sheet.N(rn.BatchID), sheet.S(string(rn.State)), sheet.S(string(rn.Outcome)), sheet.S(rn.Summary),
-					sheet.S(rn.RequestedBy), sheet.T(rn.CreatedAt), sheet.T(rn.StartedAt), sheet.T(rn.FinishedAt), sheet.N(took)}); err != nil {
-					return err
-				}
-			}
-			if len(page) < exportPage {
-				return nil
-			}
-			f.Offset += len(page)
-		}
+			vals[0], vals[1], vals[2], vals[3] = sheet.N(rn.ID), sheet.S(rn.HostName), sheet.S(string(rn.Procedure)), sheet.N(rn.BatchID)
+			vals[4], vals[5], vals[6], vals[7] = sheet.S(string(rn.State)), sheet.S(string(rn.Outcome)), sheet.S(rn.Summary), sheet.S(rn.RequestedBy)
+			vals[8], vals[9], vals[10], vals[11] = sheet.T(rn.CreatedAt), sheet.T(rn.StartedAt), sheet.T(rn.FinishedAt), sheet.N(took)
+			return emit(vals)
+		})
 	})
 }
 
@@ -163,7 +146,9 @@ var historyColumns = []sheet.Column{sheet.Col("host", sheet.Text), sheet.Col("ti
 	sheet.Col("symbol", sheet.Text), sheet.Col("source", sheet.Text), sheet.Col("update_id", sheet.Text)}
 
 // handleExportHistory streams GET /hosts/{name}/history.{format}: the
-// host's whole update history, newest first.
+// host's whole update history, newest first, from one query
+// (store.EachHistory), so a "Refresh history" committed meanwhile neither
+// shifts nor splits it, and memory does not grow with the rows.
 func (h *handler) handleExportHistory(w http.ResponseWriter, r *http.Request) {
 	host, err := h.store.HostByName(r.Context(), r.PathValue("name"))
 	if err != nil {
@@ -171,23 +156,20 @@ func (h *handler) handleExportHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.streamTable(w, r, exportFormat(r), "history-"+host.Name, "History", historyColumns, func(emit func([]sheet.Value) error) error {
-		for offset := 0; ; offset += exportPage {
-			page, _, err := h.store.History(r.Context(), host.ID, exportPage, offset)
-			if err != nil {
-				return err
+		// A history holds a few codes many times: each is decoded once.
+		codes := map[uint32]views.ErrorInfo{}
+		vals := make([]sheet.Value, len(historyColumns))
+		return h.store.EachHistory(r.Context(), host.ID, func(e *store.UpdateEvent) error {
+			d, ok := codes[e.HResult]
+			if !ok {
+				d = decode(e.HResult)
+				codes[e.HResult] = d
 			}
-			for _, e := range page {
-				d := decode(e.HResult)
-				if err := emit([]sheet.Value{sheet.S(host.Name), sheet.T(e.At), sheet.S(e.KB), sheet.S(e.Title),
-					sheet.S(e.Operation), sheet.S(string(e.Result)), sheet.S(d.Code), sheet.S(d.Symbol), sheet.S(e.Source),
-					sheet.S(e.UpdateID)}); err != nil {
-					return err
-				}
-			}
-			if len(page) < exportPage {
-				return nil
-			}
-		}
+			vals[0], vals[1], vals[2], vals[3] = sheet.S(host.Name), sheet.T(e.At), sheet.S(e.KB), sheet.S(e.Title)
+			vals[4], vals[5], vals[6], vals[7] = sheet.S(e.Operation), sheet.S(string(e.Result)), sheet.S(d.Code), sheet.S(d.Symbol)
+			vals[8], vals[9] = sheet.S(e.Source), sheet.S(e.UpdateID)
+			return emit(vals)
+		})
 	})
 }
 

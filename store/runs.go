@@ -211,6 +211,64 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, int, error) {
 	if err := checkFilterText("runs", f.Host, string(f.State), f.Who); err != nil {
 		return nil, 0, err
 	}
+	from, args := f.from()
+	var total int
+	if err := s.read.QueryRowContext(ctx, "SELECT count(*)"+from, args...).Scan(&total); err != nil {
+		return nil, 0, mapErr("runs", err)
+	}
+	q := "SELECT " + runColumns + from + runOrder
+	if f.Limit > 0 {
+		q += " LIMIT ? OFFSET ?"
+		args = append(args, f.Limit, f.Offset)
+	}
+	var out []Run
+	err := s.queryRuns(ctx, "runs", q, args, func(r *Run) error { out = append(out, *r); return nil })
+	return out, total, err
+}
+
+// EachRun calls fn for every run the filter selects, in Runs' order
+// (newest first); Limit and Offset are ignored, since an export wants
+// them all. The runs come from one query, which SQLite answers from one
+// snapshot of the database however long fn takes: a run created, changed
+// or removed meanwhile cannot shift, repeat or drop a row. (The snapshot
+// also keeps the WAL from being checkpointed past it until the walk
+// ends.) It fills one Run for every row: fn must not keep it. fn's error
+// stops the walk and is returned.
+func (s *Store) EachRun(ctx context.Context, f RunFilter, fn func(*Run) error) error {
+	if err := checkFilterText("each run", f.Host, string(f.State), f.Who); err != nil {
+		return err
+	}
+	from, args := f.from()
+	return s.queryRuns(ctx, "each run", "SELECT "+runColumns+from+runOrder, args, fn)
+}
+
+// queryRuns runs q, which selects runColumns, and calls fn with each run
+// in one Run it reuses; op names the operation in errors.
+func (s *Store) queryRuns(ctx context.Context, op, q string, args []any, fn func(*Run) error) error {
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	defer rows.Close()
+	var r Run
+	for rows.Next() {
+		if r, err = scanRun(rows); err != nil {
+			return mapErr(op, err)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return mapErr(op, rows.Err())
+}
+
+// runOrder is the order of every list of runs: newest first, the id
+// ordering runs created in the same millisecond (index runs_created).
+const runOrder = " ORDER BY r.created_at DESC, r.id DESC"
+
+// from is the FROM and WHERE clauses selecting the filter's runs, with
+// their arguments; Limit and Offset are left to the caller.
+func (f RunFilter) from() (string, []any) {
 	conds := []string{"1 = 1"}
 	var args []any
 	add := func(cond string, v any) { conds = append(conds, cond); args = append(args, v) }
@@ -238,30 +296,7 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, int, error) {
 	if !f.Until.IsZero() {
 		add("r.created_at < ?", f.Until.UnixMilli())
 	}
-	from := " FROM runs r JOIN hosts h ON h.id = r.host_id WHERE " + strings.Join(conds, " AND ")
-	var total int
-	if err := s.read.QueryRowContext(ctx, "SELECT count(*)"+from, args...).Scan(&total); err != nil {
-		return nil, 0, mapErr("runs", err)
-	}
-	q := "SELECT " + runColumns + from + " ORDER BY r.created_at DESC, r.id DESC"
-	if f.Limit > 0 {
-		q += " LIMIT ? OFFSET ?"
-		args = append(args, f.Limit, f.Offset)
-	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, 0, mapErr("runs", err)
-	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, 0, mapErr("runs", err)
-		}
-		out = append(out, r)
-	}
-	return out, total, mapErr("runs", rows.Err())
+	return " FROM runs r JOIN hosts h ON h.id = r.host_id WHERE " + strings.Join(conds, " AND "), args
 }
 
 // SetHostState records what a repair's verification says about a host.

@@ -2,8 +2,11 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"wsusfix/store/run"
 )
@@ -213,4 +216,108 @@ func TestStore_CurrentSteps(t *testing.T) {
 	if err != nil || len(got) != 1 || got[r1.ID] != run.StepStopServices {
 		t.Errorf("current steps %v, %v; want run %d at stop-services only", got, err, r1.ID)
 	}
+}
+
+// TestStore_EachRun ensures EachRun gives, under each filter, the runs
+// Runs lists, in its order (newest first, the id breaking ties), whatever
+// the Limit and Offset; that fn's error stops the walk and is what it
+// returns; and that a walk during which runs are created and finished
+// gives the runs as they were when it began, none twice or missed.
+func TestStore_EachRun(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	b, err := s.CreateBatch(ctx, Batch{Procedure: run.ProcedureRepair, RequestedBy: "olga"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := []Host{newRunHost(t, s, "PC-1"), newRunHost(t, s, "PC-2"), newRunHost(t, s, "LAP-1")}
+	addEvents(t, s, ev("PC-1", 1, "5001", run.ResultFailed, fileNotFound), ev("LAP-1", 1, "5002", run.ResultFailed, pathNotFound))
+	for i := range 30 {
+		// Three runs to each moment: the id orders them.
+		s.now = func() time.Time { return fixedNow.Add(time.Duration(i/3) * time.Hour) }
+		in := RunInput{HostID: hosts[i%3].ID, Procedure: run.ProcedureRepair, RequestedBy: []string{"olga", "bob"}[i%2]}
+		if i%4 == 0 {
+			in.BatchID = b.ID
+		}
+		if i%5 == 0 {
+			in.Procedure = run.ProcedureCheck
+		}
+		r, err := s.CreateRun(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= 27 {
+			continue // each host's last run stays queued
+		}
+		if _, err := s.FinishRun(ctx, r.ID, RunResult{State: []run.State{run.StateSucceeded, run.StateFailed}[i%2],
+			Outcome: run.OutcomeRepaired}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.now = func() time.Time { return fixedNow.Add(time.Hour) }
+	each := func(f RunFilter) []Run {
+		t.Helper()
+		var got []Run
+		if err := s.EachRun(ctx, f, func(r *Run) error { got = append(got, *r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, f := range []RunFilter{{}, {HostID: hosts[1].ID}, {Host: "pc-"}, {State: run.StateFailed}, {Who: "bob"},
+		{BatchID: b.ID}, {Code: fileNotFound}, {Since: fixedNow.Add(2 * time.Hour), Until: fixedNow.Add(5 * time.Hour)}} {
+		want, total, err := s.Runs(ctx, f)
+		if err != nil || total == 0 || total == 30 && f != (RunFilter{}) {
+			t.Fatalf("Runs(%+v): %d, %v: the filter selects nothing to compare", f, total, err)
+		}
+		if got := each(f); !slices.Equal(got, want) {
+			t.Errorf("EachRun(%+v): %d runs, Runs lists %d\n got %v\nwant %v", f, len(got), len(want), ids(got), ids(want))
+		}
+	}
+	all, _, _ := s.Runs(ctx, RunFilter{})
+	if got := each(RunFilter{Limit: 2, Offset: 5}); !slices.Equal(got, all) {
+		t.Errorf("EachRun with a Limit: %d runs, want all %d", len(got), len(all))
+	}
+
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.EachRun(ctx, RunFilter{}, func(*Run) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("fn failing: %v after %d calls, want its error after 1", err, calls)
+	}
+
+	// While the walk is at its first run, the second (queued) is
+	// cancelled and a run newer than all is created.
+	var got []Run
+	err = s.EachRun(ctx, RunFilter{}, func(r *Run) error {
+		if len(got) == 0 {
+			if _, err := s.FinishRun(ctx, all[1].ID, RunResult{State: run.StateCancelled}); err != nil {
+				return err
+			}
+			pc3 := newRunHost(t, s, "PC-3")
+			s.now = func() time.Time { return fixedNow.Add(24 * time.Hour) }
+			if _, err := s.CreateRun(ctx, RunInput{HostID: pc3.ID, Procedure: run.ProcedureCheck, RequestedBy: "olga"}); err != nil {
+				return err
+			}
+		}
+		got = append(got, *r)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, all) {
+		t.Errorf("a walk during changes: %v\nwant the runs as it began: %v", ids(got), ids(all))
+	}
+	if now, _, _ := s.Runs(ctx, RunFilter{}); len(now) != len(all)+1 {
+		t.Errorf("after the walk: %d runs, want %d", len(now), len(all)+1)
+	}
+}
+
+// ids are the runs' ids, and their states, in order, for messages.
+func ids(runs []Run) []string {
+	out := make([]string, len(runs))
+	for i, r := range runs {
+		out[i] = fmt.Sprintf("%d:%s", r.ID, r.State)
+	}
+	return out
 }

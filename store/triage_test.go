@@ -121,6 +121,7 @@ func TestStore_FilterTextTooLong(t *testing.T) {
 		"FailingHosts":  func() error { _, err := s.FailingHosts(ctx, TriageFilter{Search: long}); return err },
 		"FailureCounts": func() error { _, err := s.FailureCounts(ctx, TriageFilter{Group: long}); return err },
 		"Runs":          func() error { _, _, err := s.Runs(ctx, RunFilter{Host: long}); return err },
+		"EachRun":       func() error { return s.EachRun(ctx, RunFilter{Who: long}, func(*Run) error { return nil }) },
 		"AuditEntries":  func() error { _, _, err := s.AuditEntries(ctx, AuditFilter{Target: long}); return err },
 		"EachAuditEntry": func() error {
 			return s.EachAuditEntry(ctx, AuditFilter{Actor: long}, func(AuditEntry) error { return nil })
@@ -148,5 +149,8 @@ func TestStore_FilterTextTooLong(t *testing.T) {
 	}
 	if _, _, err := s.Runs(ctx, RunFilter{Host: most}); err != nil {
 		t.Errorf("Runs with %d wildcards: %v", MaxFilterText, err)
+	}
+	if err := s.EachRun(ctx, RunFilter{Host: most}, func(*Run) error { return nil }); err != nil {
+		t.Errorf("EachRun with %d wildcards: %v", MaxFilterText, err)
 	}
 }

@@ -240,22 +240,58 @@ func (s *Store) History(ctx context.Context, hostID int64, limit, offset int) ([
 	if err != nil {
 		return nil, 0, mapErr("history", err)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, host_id, at, update_id, kb, title, operation, result, hresult, source
-		FROM update_events WHERE host_id = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`, hostID, limit, offset)
+	var out []UpdateEvent
+	err = s.queryEvents(ctx, "history", "SELECT "+eventColumns+" FROM update_events WHERE host_id = ?"+eventOrder+" LIMIT ? OFFSET ?",
+		[]any{hostID, limit, offset}, func(e *UpdateEvent) error { out = append(out, *e); return nil })
+	return out, total, err
+}
+
+// EachHistory calls fn for every entry of the host's update history, in
+// History's order (newest first). The entries come from one query, which
+// SQLite answers from one snapshot of the database however long fn takes:
+// a "Refresh history" committed meanwhile cannot shift, repeat or drop an
+// entry. (The snapshot also keeps the WAL from being checkpointed past it
+// until the walk ends.) It fills one UpdateEvent for every entry: fn must
+// not keep it. fn's error stops the walk and is returned.
+func (s *Store) EachHistory(ctx context.Context, hostID int64, fn func(*UpdateEvent) error) error {
+	return s.queryEvents(ctx, "each history", "SELECT "+eventColumns+" FROM update_events WHERE host_id = ?"+eventOrder,
+		[]any{hostID}, fn)
+}
+
+// queryEvents runs q, which selects eventColumns, and calls fn with each
+// entry in one UpdateEvent it reuses; op names the operation in errors.
+func (s *Store) queryEvents(ctx context.Context, op, q string, args []any, fn func(*UpdateEvent) error) error {
+	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, 0, mapErr("history", err)
+		return mapErr(op, err)
 	}
 	defer rows.Close()
-	var out []UpdateEvent
+	var e UpdateEvent
 	for rows.Next() {
-		var e UpdateEvent
-		var at, code int64
-		if err := rows.Scan(&e.ID, &e.HostID, &at, &e.UpdateID, &e.KB, &e.Title, &e.Operation,
-			&e.Result, &code, &e.Source); err != nil {
-			return nil, 0, mapErr("history", err)
+		if err := scanEvent(rows, &e); err != nil {
+			return mapErr(op, err)
 		}
-		e.At, e.HResult = time.UnixMilli(at).UTC(), uint32(code)
-		out = append(out, e)
+		if err := fn(&e); err != nil {
+			return err
+		}
 	}
-	return out, total, mapErr("history", rows.Err())
+	return mapErr(op, rows.Err())
+}
+
+// eventColumns are the columns scanEvent reads, and eventOrder the order
+// of a host's history: newest first, the id ordering entries of the same
+// millisecond (the unique key's (host_id, at) prefix serves it).
+const (
+	eventColumns = "id, host_id, at, update_id, kb, title, operation, result, hresult, source"
+	eventOrder   = " ORDER BY at DESC, id DESC"
+)
+
+// scanEvent reads eventColumns into e, overwriting every field.
+func scanEvent(sc interface{ Scan(...any) error }, e *UpdateEvent) error {
+	var at, code int64
+	if err := sc.Scan(&e.ID, &e.HostID, &at, &e.UpdateID, &e.KB, &e.Title, &e.Operation, &e.Result, &code, &e.Source); err != nil {
+		return err
+	}
+	e.At, e.HResult = time.UnixMilli(at).UTC(), uint32(code)
+	return nil
 }

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"wsusfix/store/run"
@@ -150,5 +153,67 @@ func TestStore_AddUpdateEventsStoredAsGiven(t *testing.T) {
 			e.Operation != want.Operation || e.Result != want.Result || e.HResult != want.HResult || e.Source != want.Source {
 			t.Errorf("entry %d = %+v, want %+v", i, e, want)
 		}
+	}
+}
+
+// TestStore_EachHistory ensures EachHistory gives a host's whole history
+// as History lists it, in its order (newest first, the id breaking ties),
+// and no other host's; that fn's error stops the walk and is what it
+// returns; and that a walk during which a refresh commits entries newer
+// and older than all gives the history as it was when it began.
+func TestStore_EachHistory(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s, HostInput{Name: "PC1"}, HostInput{Name: "PC2"}, HostInput{Name: "PC3"})
+	var in []EventInput
+	for i := range 60 {
+		e := ev("PC1", 10+i/3, fmt.Sprint(5000+i), []run.UpdateResult{run.ResultSucceeded, run.ResultFailed}[i%2], fileNotFound)
+		in = append(in, e, EventInput{HostName: "PC2", At: e.At, UpdateID: e.UpdateID, Operation: e.Operation,
+			Result: e.Result, Source: SourceWSUS})
+	}
+	addEvents(t, s, in...)
+	pc1, _ := s.HostByName(ctx, "PC1")
+	pc3, _ := s.HostByName(ctx, "PC3")
+	each := func(hostID int64, fn func()) []UpdateEvent {
+		t.Helper()
+		var got []UpdateEvent
+		if err := s.EachHistory(ctx, hostID, func(e *UpdateEvent) error {
+			if len(got) == 0 && fn != nil {
+				fn()
+			}
+			got = append(got, *e)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want, total, err := s.History(ctx, pc1.ID, 1000, 0)
+	if err != nil || total != 60 {
+		t.Fatalf("History: %d entries, %v", total, err)
+	}
+	if got := each(pc1.ID, nil); !slices.Equal(got, want) {
+		t.Errorf("EachHistory: %d entries, History lists %d\n got %v\nwant %v", len(got), len(want), got[:3], want[:3])
+	}
+	if got := each(pc3.ID, nil); len(got) != 0 {
+		t.Errorf("a host without history: %d entries", len(got))
+	}
+
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.EachHistory(ctx, pc1.ID, func(*UpdateEvent) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("fn failing: %v after %d calls, want its error after 1", err, calls)
+	}
+
+	got := each(pc1.ID, func() {
+		addEvents(t, s, ev("PC1", 30, "6001", run.ResultSucceeded, 0), ev("PC1", 30, "6002", run.ResultSucceeded, 0),
+			ev("PC1", 1, "6003", run.ResultFailed, pathNotFound))
+	})
+	if !slices.Equal(got, want) {
+		t.Errorf("a walk during a refresh: %d entries\n got %v\nwant the history as it began, %d entries", len(got), got[:3], len(want))
+	}
+	if now, total, _ := s.History(ctx, pc1.ID, 1, 0); total != 63 || now[0].UpdateID != "6002" {
+		t.Errorf("after the walk: %d entries, newest %+v; want 63, 6002 first", total, now)
 	}
 }
