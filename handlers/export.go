@@ -3,19 +3,23 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"wsusfix/handlers/sheet"
 	"wsusfix/store"
+	"wsusfix/store/ingest"
 	"wsusfix/store/run"
 	"wsusfix/views"
 )
 
 // hostColumns are the columns of /export/hosts.{csv,xlsx,json}: the
 // triage list, with each host's last run and whether it was a verified
-// repair.
+// repair. group is the primary WSUS group; groups is every group, the
+// primary first, separated by semicolons as an import's groups column is.
 var hostColumns = []sheet.Column{sheet.Col("host", sheet.Text), sheet.Col("fqdn", sheet.Text), sheet.Col("address", sheet.Text),
-	sheet.Col("os", sheet.Text), sheet.Col("os_build", sheet.Text), sheet.Col("group", sheet.Text), sheet.Col("kb", sheet.Text), sheet.Col("title", sheet.Text),
+	sheet.Col("os", sheet.Text), sheet.Col("os_build", sheet.Text), sheet.Col("group", sheet.Text), sheet.Col("groups", sheet.Text),
+	sheet.Col("kb", sheet.Text), sheet.Col("title", sheet.Text),
 	sheet.Col("hresult", sheet.Text), sheet.Col("symbol", sheet.Text), sheet.Col("meaning", sheet.Text), sheet.Col("suggested_action", sheet.Text),
 	sheet.Col("kb910336_applies", sheet.Bool), sheet.Col("failed_at", sheet.Time), sheet.Col("last_run", sheet.Int),
 	sheet.Col("last_run_procedure", sheet.Text), sheet.Col("last_run_outcome", sheet.Text), sheet.Col("last_run_at", sheet.Time),
@@ -43,11 +47,16 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 				codes[host.HResult] = d
 			}
 			vals[0], vals[1], vals[2], vals[3] = sheet.S(host.Name), sheet.S(host.FQDN), sheet.S(host.Address), sheet.S(host.OSCaption)
-			vals[4], vals[5], vals[6], vals[7] = sheet.S(host.OSBuild), sheet.S(host.Group), sheet.S(host.KB), sheet.S(host.Title)
-			vals[8], vals[9], vals[10], vals[11] = sheet.S(d.Code), sheet.S(d.Symbol), sheet.S(d.Meaning), sheet.S(d.Action)
-			vals[12], vals[13], vals[14] = sheet.B(d.RepairApplies), sheet.T(host.FailedAt), sheet.N(host.LastRun)
-			vals[15], vals[16] = sheet.S(string(host.LastProcedure)), sheet.S(string(host.LastOutcome))
-			vals[17], vals[18] = sheet.T(host.LastFinishedAt), sheet.B(host.LastOutcome == run.OutcomeRepaired)
+			groups := host.Group // most hosts are in one group: no join
+			if len(host.Others) > 0 {
+				groups = strings.Join(host.AllGroups(), ingest.GroupSeparator)
+			}
+			vals[4], vals[5], vals[6] = sheet.S(host.OSBuild), sheet.S(host.Group), sheet.S(groups)
+			vals[7], vals[8] = sheet.S(host.KB), sheet.S(host.Title)
+			vals[9], vals[10], vals[11], vals[12] = sheet.S(d.Code), sheet.S(d.Symbol), sheet.S(d.Meaning), sheet.S(d.Action)
+			vals[13], vals[14], vals[15] = sheet.B(d.RepairApplies), sheet.T(host.FailedAt), sheet.N(host.LastRun)
+			vals[16], vals[17] = sheet.S(string(host.LastProcedure)), sheet.S(string(host.LastOutcome))
+			vals[18], vals[19] = sheet.T(host.LastFinishedAt), sheet.B(host.LastOutcome == run.OutcomeRepaired)
 			return emit(vals)
 		})
 	})

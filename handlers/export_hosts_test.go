@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"wsusfix/handlers/sheet"
@@ -33,7 +34,7 @@ func referenceHostsCSV(t *testing.T, st *store.Store, f store.TriageFilter) []by
 		t.Fatal(err)
 	}
 	cols := []sheet.Column{sheet.Col("host", sheet.Text), sheet.Col("fqdn", sheet.Text), sheet.Col("address", sheet.Text),
-		sheet.Col("os", sheet.Text), sheet.Col("os_build", sheet.Text), sheet.Col("group", sheet.Text), sheet.Col("kb", sheet.Text),
+		sheet.Col("os", sheet.Text), sheet.Col("os_build", sheet.Text), sheet.Col("group", sheet.Text), sheet.Col("groups", sheet.Text), sheet.Col("kb", sheet.Text),
 		sheet.Col("title", sheet.Text), sheet.Col("hresult", sheet.Text), sheet.Col("symbol", sheet.Text), sheet.Col("meaning", sheet.Text),
 		sheet.Col("suggested_action", sheet.Text), sheet.Col("kb910336_applies", sheet.Bool), sheet.Col("failed_at", sheet.Time),
 		sheet.Col("last_run", sheet.Int), sheet.Col("last_run_procedure", sheet.Text), sheet.Col("last_run_outcome", sheet.Text),
@@ -47,7 +48,7 @@ func referenceHostsCSV(t *testing.T, st *store.Store, f store.TriageFilter) []by
 		d := hresult.Decode(hresult.Code(h.Failure.HResult))
 		rn := last[h.ID]
 		if err := tb.Row([]sheet.Value{sheet.S(h.Name), sheet.S(h.FQDN), sheet.S(h.Address), sheet.S(h.OSCaption),
-			sheet.S(h.OSBuild), sheet.S(h.Group), sheet.S(h.Failure.KB), sheet.S(h.Failure.Title),
+			sheet.S(h.OSBuild), sheet.S(h.Group), sheet.S(strings.Join(h.AllGroups(), ";")), sheet.S(h.Failure.KB), sheet.S(h.Failure.Title),
 			sheet.S(d.Code.String()), sheet.S(d.Symbol), sheet.S(d.Meaning), sheet.S(d.Action), sheet.B(d.RepairApplies),
 			sheet.T(h.Failure.At), sheet.N(rn.ID), sheet.S(string(rn.Procedure)), sheet.S(string(rn.Outcome)),
 			sheet.T(rn.FinishedAt), sheet.B(rn.Outcome == run.OutcomeRepaired)}); err != nil {
@@ -64,17 +65,20 @@ func referenceHostsCSV(t *testing.T, st *store.Store, f store.TriageFilter) []by
 // byte, the failing hosts with their newest runs as the store's general
 // reads give them, under each filter and sort: hosts with no run, an
 // active run, a check, repairs that worked and did not, texts a
-// spreadsheet would run as formulas, quotes, commas and line breaks, and
-// codes the catalogue does not know.
+// spreadsheet would run as formulas, quotes, commas and line breaks,
+// codes the catalogue does not know, and hosts in several groups.
 func TestExportHosts_CSVMatchesReference(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, signedInAs("tester", store.RoleViewer))
 	hosts, fails := fleet(90)
 	hosts = append(hosts,
-		store.HostInput{Name: "EVIL", Group: "=HYPERLINK(\"http://x\")", OSCaption: "@SUM(A1)", FQDN: "evil.corp.test"},
+		store.HostInput{Name: "EVIL", Group: "=HYPERLINK(\"http://x\")", OSCaption: "@SUM(A1)", FQDN: "evil.corp.test",
+			Groups: []string{"=HYPERLINK(\"http://x\")", "zeta", "Alpha", "-1"}},
+		store.HostInput{Name: "MANY", Group: "Pilot", Groups: []string{"Pilot", "Servers; Tier 2", "Berlin"}},
+		store.HostInput{Name: "NOPRIMARY", Groups: []string{"b", "a"}},
 		store.HostInput{Name: "ODD", Group: "Pilot", OSCaption: "Windows \"11\", LTSC\nsecond line", Address: "10.0.0.9:5986",
 			OSBuild: " -1"})
-	fails["EVIL"], fails["ODD"] = 0x80070002, 0x8BADF00D
+	fails["EVIL"], fails["ODD"], fails["MANY"], fails["NOPRIMARY"] = 0x80070002, 0x8BADF00D, 0x80070002, 0x80070002
 	a.seed(t, hosts, fails)
 
 	ctx := context.Background()

@@ -138,7 +138,8 @@ func BenchmarkReports(b *testing.B) {
 			b.Log("sqlite3 not installed: no side-by-side figure")
 			return
 		}
-		q := `SELECT h.name, h.fqdn, h.address, h.os_caption, h.os_build, h.wsus_group, h.fail_kb, h.fail_title,
+		q := `SELECT h.name, h.fqdn, h.address, h.os_caption, h.os_build, h.wsus_group,
+			(SELECT group_concat(name, ';') FROM host_groups WHERE host_id = h.id), h.fail_kb, h.fail_title,
 			printf('0x%08X', h.fail_hresult), h.fail_at FROM hosts h WHERE state = 'failing' AND gone_at IS NULL ORDER BY fail_at DESC`
 		t0 := time.Now()
 		const reps = 3

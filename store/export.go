@@ -12,6 +12,7 @@ import (
 // columns and the host's newest run.
 type ExportHost struct {
 	Name, FQDN, Address, OSCaption, OSBuild, Group string
+	Others                                         []string // its groups but the primary, sorted; nil for most hosts
 	KB, Title                                      string
 	HResult                                        uint32
 	FailedAt                                       time.Time
@@ -19,6 +20,15 @@ type ExportHost struct {
 	LastProcedure                                  run.Procedure
 	LastOutcome                                    run.Outcome
 	LastFinishedAt                                 time.Time // zero while it runs
+}
+
+// AllGroups is every WSUS group of h, the primary first, as Host.AllGroups
+// gives a host's.
+func (h *ExportHost) AllGroups() []string {
+	if h.Group == "" {
+		return h.Others
+	}
+	return append([]string{h.Group}, h.Others...)
 }
 
 // EachExportHost calls fn for every host the filter selects, in its order,
@@ -33,7 +43,7 @@ func (s *Store) EachExportHost(ctx context.Context, f TriageFilter, fn func(*Exp
 	}
 	where, args := f.where()
 	q := `SELECT name, fqdn, address, os_caption, os_build, wsus_group, fail_kb, fail_title, ifnull(fail_hresult, 0), fail_at,
-			ifnull(last_run_id, 0), last_run_procedure, last_run_outcome, last_run_finished_at
+			ifnull(last_run_id, 0), last_run_procedure, last_run_outcome, last_run_finished_at, ` + groupsColumn + `
 		FROM hosts` + where + f.orderBy()
 	if f.Limit > 0 {
 		q += " LIMIT ? OFFSET ?"
@@ -48,13 +58,20 @@ func (s *Store) EachExportHost(ctx context.Context, f TriageFilter, fn func(*Exp
 		h                ExportHost
 		code             int64
 		failed, finished sql.NullInt64
+		others           string
 	)
 	for rows.Next() {
 		if err := rows.Scan(&h.Name, &h.FQDN, &h.Address, &h.OSCaption, &h.OSBuild, &h.Group, &h.KB, &h.Title, &code, &failed,
-			&h.LastRun, &h.LastProcedure, &h.LastOutcome, &finished); err != nil {
+			&h.LastRun, &h.LastProcedure, &h.LastOutcome, &finished, &others); err != nil {
 			return mapErr("export hosts", err)
 		}
 		h.HResult, h.FailedAt, h.LastFinishedAt = uint32(code), fromMS(failed), fromMS(finished)
+		more, err := parseGroups(others)
+		if err != nil {
+			return mapErr("export hosts", err)
+		}
+		h.Others = allGroups("", more) // sorted as a Host's are
+
 		if err := fn(&h); err != nil {
 			return err
 		}

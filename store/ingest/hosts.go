@@ -157,10 +157,11 @@ func hostColumns() []string {
 // WSUS group of the host, separated by semicolons.
 func hostOptional() []string { return []string{"groups"} }
 
-// groupSeparator separates the names in a groups cell. WSUS allows it in
-// a group name, but a name with one can only be a host's primary group,
-// given in the group column.
-const groupSeparator = ";"
+// GroupSeparator separates the names in a groups cell (the hosts export
+// writes its groups column with it too). WSUS allows it in a group name,
+// but a name with one can only be a host's primary group, given in the
+// group column.
+const GroupSeparator = ";"
 
 // hostRows reads the hosts file's rows into a HostWriter.
 type hostRows struct {
@@ -183,7 +184,7 @@ func (r *hostRows) parse(rec []string) (store.HostInput, error) {
 	h := Host{Name: cell(rec, r.name), FQDN: cell(rec, r.fqdn), Address: cell(rec, r.addr),
 		OSCaption: cell(rec, r.os), OSBuild: cell(rec, r.build), Group: cell(rec, r.group)}
 	if v := cell(rec, r.groups); v != "" {
-		for g := range strings.SplitSeq(v, groupSeparator) {
+		for g := range strings.SplitSeq(v, GroupSeparator) {
 			if g = strings.TrimSpace(g); g != "" {
 				h.Groups = append(h.Groups, g)
 			}
