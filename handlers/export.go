@@ -40,7 +40,10 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 		// once, and one row of values serves every host.
 		codes := map[uint32]views.ErrorInfo{}
 		vals := make([]sheet.Value, len(hostColumns))
-		return readAhead(r.Context(), h.store, f, func(host *store.ExportHost) error {
+		hosts := func(ctx context.Context, fn func(*store.ExportHost) error) error {
+			return h.store.EachExportHost(ctx, f, fn)
+		}
+		return readAhead(r.Context(), hosts, func(host *store.ExportHost) error {
 			d, ok := codes[host.HResult]
 			if !ok {
 				d = decode(host.HResult)
@@ -62,22 +65,24 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// exportBatch is how many hosts readAhead hands over at a time.
+// exportBatch is how many rows readAhead hands over at a time.
 const exportBatch = 256
 
-// readAhead calls fn for every host EachExportHost gives, in order, on the
-// caller's goroutine, while the store reads the next hosts on another: the
-// database's work and the writing of rows overlap on two cores instead of
-// taking turns. Two batches of hosts exist at most, so memory does not
-// grow with the rows. When fn fails, the read is cancelled; readAhead
-// returns only after the reading goroutine has ended.
-func readAhead(ctx context.Context, st *store.Store, f store.TriageFilter, fn func(*store.ExportHost) error) error {
+// readAhead calls fn for every row each walks (a store iterator: the
+// hosts, runs or history an export lists), in order, on the caller's
+// goroutine, while each reads the next rows on another: the database's
+// work and the writing of rows overlap on two cores instead of taking
+// turns. Rows are copied out of the iterator's reused value, so T must
+// hold nothing the iterator reuses. Two batches exist at most, so memory
+// does not grow with the rows. When fn fails, the read is cancelled;
+// readAhead returns only after the reading goroutine has ended.
+func readAhead[T any](ctx context.Context, each func(context.Context, func(*T) error) error, fn func(*T) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	full := make(chan []store.ExportHost, 1)
-	free := make(chan []store.ExportHost, 2)
-	free <- make([]store.ExportHost, 0, exportBatch)
-	free <- make([]store.ExportHost, 0, exportBatch)
+	full := make(chan []T, 1)
+	free := make(chan []T, 2)
+	free <- make([]T, 0, exportBatch)
+	free <- make([]T, 0, exportBatch)
 	read := make(chan error, 1)
 	go func() {
 		defer close(full)
@@ -91,8 +96,8 @@ func readAhead(ctx context.Context, st *store.Store, f store.TriageFilter, fn fu
 			batch = <-free // the writer returns each batch it takes
 			return nil
 		}
-		err := st.EachExportHost(ctx, f, func(h *store.ExportHost) error {
-			if batch = append(batch, *h); len(batch) == exportBatch {
+		err := each(ctx, func(row *T) error {
+			if batch = append(batch, *row); len(batch) == exportBatch {
 				return hand()
 			}
 			return nil
@@ -136,7 +141,8 @@ func (h *handler) handleExportRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	h.streamTable(w, r, exportFormat(r), "runs", "Runs", runColumns, func(emit func([]sheet.Value) error) error {
 		vals := make([]sheet.Value, len(runColumns)) // a Table keeps nothing of a row: one slice serves all
-		return h.store.EachRun(r.Context(), f, func(rn *store.Run) error {
+		runs := func(ctx context.Context, fn func(*store.Run) error) error { return h.store.EachRun(ctx, f, fn) }
+		return readAhead(r.Context(), runs, func(rn *store.Run) error {
 			var took int64
 			if !rn.StartedAt.IsZero() && !rn.FinishedAt.IsZero() {
 				took = int64(rn.FinishedAt.Sub(rn.StartedAt).Round(time.Second) / time.Second)
@@ -168,7 +174,10 @@ func (h *handler) handleExportHistory(w http.ResponseWriter, r *http.Request) {
 		// A history holds a few codes many times: each is decoded once.
 		codes := map[uint32]views.ErrorInfo{}
 		vals := make([]sheet.Value, len(historyColumns))
-		return h.store.EachHistory(r.Context(), host.ID, func(e *store.UpdateEvent) error {
+		history := func(ctx context.Context, fn func(*store.UpdateEvent) error) error {
+			return h.store.EachHistory(ctx, host.ID, fn)
+		}
+		return readAhead(r.Context(), history, func(e *store.UpdateEvent) error {
 			d, ok := codes[e.HResult]
 			if !ok {
 				d = decode(e.HResult)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -76,11 +77,14 @@ func TestReadAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := store.TriageFilter{Sort: store.SortName}
+	each := func(ctx context.Context, fn func(*store.ExportHost) error) error {
+		return h.store.EachExportHost(ctx, f, fn)
+	}
 	var want, got []string
 	if err := h.store.EachExportHost(ctx, f, func(e *store.ExportHost) error { want = append(want, e.Name); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := readAhead(ctx, h.store, f, func(e *store.ExportHost) error { got = append(got, e.Name); return nil }); err != nil {
+	if err := readAhead(ctx, each, func(e *store.ExportHost) error { got = append(got, e.Name); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(want) != n || !slices.Equal(got, want) {
@@ -89,7 +93,7 @@ func TestReadAhead(t *testing.T) {
 
 	full := errors.New("disk full")
 	seen := 0
-	err := readAhead(ctx, h.store, f, func(*store.ExportHost) error {
+	err := readAhead(ctx, each, func(*store.ExportHost) error {
 		if seen++; seen == exportBatch+5 {
 			return full
 		}
