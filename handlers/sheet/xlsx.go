@@ -55,6 +55,9 @@ const tableName = "list"
 const xlsxBuffer = 64 << 10
 
 func newXLSX(w io.Writer, name string, cols []Column) (_ *xlsxTable, err error) {
+	if len(cols) == 0 {
+		return nil, errors.New("sheet: a sheet needs a column")
+	}
 	f := excelize.NewFile()
 	defer func() {
 		if err != nil {
