@@ -15,6 +15,7 @@ import (
 	"wsusfix/remote/runner"
 	"wsusfix/store"
 	"wsusfix/store/run"
+	"wsusfix/store/storetest"
 )
 
 // app is the real handler over a real database file, served on loopback:
@@ -108,16 +109,11 @@ func newApp(t testing.TB, opts ...appOption) *app {
 	return a
 }
 
-// openStore opens (creating) the database file at path and closes it when
-// the test ends.
+// openStore opens (creating from the migrated schema) the database file
+// at path and closes it when the test ends.
 func openStore(tb testing.TB, path string) *store.Store {
 	tb.Helper()
-	st, err := store.Open(tb.Context(), path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = st.Close() })
-	return st
+	return storetest.Open(tb, path)
 }
 
 // lockedBuffer collects log output from concurrent handlers.

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"wsusfix/store"
+	"wsusfix/store/storetest"
 )
 
 // access is who may use a route.
@@ -104,17 +105,13 @@ func (a access) rank() int {
 // table says: allowed, sign in first (303 to /login), or 403.
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "authz.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "authz.db"))
 	h := newHandler(Deps{Logger: slog.New(slog.DiscardHandler), Store: st})
 	mux := h.routes()
 
 	type route struct{ method, pattern string }
 	var routes []route
-	err = chi.Walk(mux.(chi.Routes), func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+	err := chi.Walk(mux.(chi.Routes), func(method, pattern string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		routes = append(routes, route{method, pattern})
 		return nil
 	})

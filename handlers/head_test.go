@@ -17,6 +17,7 @@ import (
 	"wsusfix/remote/runner"
 	"wsusfix/store"
 	"wsusfix/store/run"
+	"wsusfix/store/storetest"
 )
 
 // idleRunner accepts runs and never reports on them, so an event stream
@@ -39,11 +40,7 @@ var downloadStamp = regexp.MustCompile(`-\d{8}-\d{4}\.`)
 func TestHead_EveryGETRoute(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "head.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "head.db"))
 	if _, err := st.UpsertHosts(ctx, []store.HostInput{{Name: "PC-1"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"wsusfix/store"
+	"wsusfix/store/storetest"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -20,11 +20,7 @@ import (
 // limitsApp is the real router over a fresh database.
 func limitsApp(t *testing.T) (*handler, http.Handler) {
 	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "limits.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "limits.db"))
 	h := newHandler(Deps{Logger: slog.New(slog.DiscardHandler), Store: st})
 	return h, h.routes()
 }

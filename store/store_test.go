@@ -10,10 +10,15 @@ import (
 
 var fixedNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
-// newTestStore opens a fresh database file under t.TempDir.
+// newTestStore opens a fresh database file under t.TempDir, made from the
+// migrated schema (NewFile; TestMigrations runs the migrations).
 func newTestStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	path := filepath.Join(t.TempDir(), "test.db")
+	if err := NewFile(path); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"wsusfix/store"
+	"wsusfix/store/storetest"
 )
 
 // TestWinRMSource ensures a run gets the environment's WinRM settings when
@@ -33,11 +34,7 @@ import (
 // error when neither is there.
 func TestWinRMSource(t *testing.T) {
 	t.Parallel()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "w.db"))
 	keys, _ := store.NewKeyring(bytes.Repeat([]byte{3}, 32))
 	flagsFor := func(env map[string]string, args ...string) *winrmFlags {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)
@@ -52,7 +49,7 @@ func TestWinRMSource(t *testing.T) {
 	if _, err := none.Config(t.Context()); !errors.Is(err, errNoWinRM) {
 		t.Fatalf("nothing configured: %v", err)
 	}
-	err = st.SaveWinRMSettings(t.Context(), keys, store.WinRMSettings{User: `CORP\stored`, Auth: "ntlm", HTTPS: true,
+	err := st.SaveWinRMSettings(t.Context(), keys, store.WinRMSettings{User: `CORP\stored`, Auth: "ntlm", HTTPS: true,
 		Port: 15986, Password: "stored-secret"}, "admin")
 	if err != nil {
 		t.Fatal(err)

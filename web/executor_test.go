@@ -13,6 +13,7 @@ import (
 	"wsusfix/remote/repair"
 	"wsusfix/remote/runner"
 	runs "wsusfix/store/run"
+	"wsusfix/store/storetest"
 
 	"wsusfix/remote"
 	"wsusfix/sim"
@@ -31,11 +32,7 @@ type bulkFixture struct {
 func newBulkFixture(t testing.TB, hosts, concurrency int, faults bool, opt sim.Options) *bulkFixture {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "bulk.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "bulk.db"))
 	fleet := sim.NewFleet(sim.FleetConfig{Seed: 11, Hosts: hosts, End: time.Now()})
 	for i := range fleet.Hosts {
 		if !faults {

@@ -9,6 +9,7 @@ import (
 	"wsusfix/remote/runner"
 	"wsusfix/store"
 	runs "wsusfix/store/run"
+	"wsusfix/store/storetest"
 )
 
 // TestRecorder_SaveHistoryChecksTheHost ensures history read from a host
@@ -18,11 +19,7 @@ import (
 // twice.
 func TestRecorder_SaveHistoryChecksTheHost(t *testing.T) {
 	ctx := t.Context()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "recorder.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "recorder.db"))
 	if _, err := st.UpsertHosts(ctx, []store.HostInput{{Name: "pc042", FQDN: "pc042.corp.example"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"wsusfix/store"
 	"wsusfix/store/ingest"
 	runs "wsusfix/store/run"
+	"wsusfix/store/storetest"
 )
 
 // TestRefreshHistory_EndToEnd ensures Refresh history, through the real
@@ -22,11 +23,7 @@ import (
 func TestRefreshHistory_EndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "refresh.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "refresh.db"))
 	fleet := sim.NewFleet(sim.FleetConfig{Seed: 5, Hosts: 10, End: time.Now()})
 	h := fleet.Hosts[0]
 	// The inventory knows the host, not yet its history.

@@ -10,6 +10,7 @@ import (
 
 	"wsusfix/remote"
 	"wsusfix/store"
+	"wsusfix/store/storetest"
 )
 
 // TestWinRMFlags_Krb5Conf ensures -winrm-krb5-conf is read into the WinRM
@@ -81,11 +82,7 @@ func TestWinRMFlags_Krb5Conf(t *testing.T) {
 	}
 
 	// Settings stored on the settings page read the flag's file too.
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "w.db"))
 	keys, _ := store.NewKeyring(bytes.Repeat([]byte{3}, 32))
 	err = st.SaveWinRMSettings(t.Context(), keys, store.WinRMSettings{User: "svc@FLAG.TEST", Auth: remote.AuthKerberos, HTTPS: true,
 		Password: "stored-secret"}, "admin")

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"wsusfix/handlers/metrics"
-	"wsusfix/store"
 	"wsusfix/store/run"
+	"wsusfix/store/storetest"
 )
 
 // TestRegistry ensures a nil registry records nothing without failing,
@@ -23,11 +23,7 @@ func TestRegistry(t *testing.T) {
 	none.Watching()()
 
 	path := filepath.Join(t.TempDir(), "m.db")
-	st, err := store.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, path)
 	m := metrics.New(st, path)
 	m.RunFinished(run.ProcedureRepair, run.OutcomeAuth)
 	m.RunFinished(run.ProcedureRepair, run.OutcomeRepaired)

@@ -151,7 +151,8 @@ func TestTable_CSVCellsOfEveryKind(t *testing.T) {
 // TestTable_XLSXStreams ensures an Excel export sends its rows as they
 // come, with nothing in a temporary file (excelize's stream writer held
 // 16 MiB in memory, then the rest on disk, and sent nothing before the
-// end), and that one cut short is no workbook, while one closed is.
+// end), and that one cut short is no workbook, while one closed is. Its
+// memory is the benchmark's (BenchmarkXLSX).
 func TestTable_XLSXStreams(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where a temporary file would go
@@ -163,7 +164,7 @@ func TestTable_XLSXStreams(t *testing.T) {
 	for i := range vals {
 		vals[i] = sheet.S(fmt.Sprintf("%d-%s", i, strings.Repeat("x", 100)))
 	}
-	const rows = 20_000 // 24 MB of cells
+	const rows, flushEvery = 4_000, 1_000 // 5 MB of cells
 	export := func(end func(sheet.Table) error) (sent []int, body []byte) {
 		var out bytes.Buffer
 		tb, err := sheet.NewTable(&out, sheet.FormatXLSX, "Cut", cols)
@@ -174,7 +175,7 @@ func TestTable_XLSXStreams(t *testing.T) {
 			if err := tb.Row(vals); err != nil {
 				t.Fatal(err)
 			}
-			if i%5000 == 4999 {
+			if i%flushEvery == flushEvery-1 {
 				if err := tb.Flush(); err != nil {
 					t.Fatal(err)
 				}
@@ -189,7 +190,7 @@ func TestTable_XLSXStreams(t *testing.T) {
 	sent, cut := export(sheet.Table.Abort)
 	for i := 1; i < len(sent); i++ {
 		if sent[i] <= sent[i-1] {
-			t.Errorf("sent %v bytes after each 5,000 rows: want more after each", sent)
+			t.Errorf("sent %v bytes after each %d rows: want more after each", sent, flushEvery)
 		}
 	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {

@@ -17,16 +17,13 @@ import (
 	"wsusfix/sim"
 	"wsusfix/store"
 	"wsusfix/store/run"
+	"wsusfix/store/storetest"
 )
 
 // newStore opens a fresh database file under t.TempDir.
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "wsusfix.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "wsusfix.db"))
 	return st
 }
 

@@ -10,16 +10,13 @@ import (
 
 	"wsusfix/store"
 	"wsusfix/store/run"
+	"wsusfix/store/storetest"
 )
 
 // newTestStore opens a fresh database file under t.TempDir.
 func newTestStore(t *testing.T) *store.Store {
 	t.Helper()
-	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, filepath.Join(t.TempDir(), "test.db"))
 	return st
 }
 
