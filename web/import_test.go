@@ -427,6 +427,9 @@ func TestImport_malformed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "w.db")
+			if err := store.NewFile(db); err != nil { // migrated once, not once a case
+				t.Fatal(err)
+			}
 			if tt.kind == "history" {
 				// PC1 is the inventory the history cases refer to.
 				if r := doImport(t, db, "hosts", writeCSV(t, "hosts.csv", hostsHeader+"PC1,,,,,,\n")); r.err != nil {
