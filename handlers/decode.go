@@ -17,3 +17,17 @@ func decode(code uint32) views.ErrorInfo {
 		RepairApplies: in.RepairApplies,
 	}
 }
+
+// decodeMemo decodes each code once: an export lists a few codes across
+// thousands of rows.
+type decodeMemo map[uint32]views.ErrorInfo
+
+// decode is decode(code), from the memo after the first time.
+func (m decodeMemo) decode(code uint32) views.ErrorInfo {
+	d, ok := m[code]
+	if !ok {
+		d = decode(code)
+		m[code] = d
+	}
+	return d
+}

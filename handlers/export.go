@@ -10,7 +10,6 @@ import (
 	"wsusfix/store"
 	"wsusfix/store/ingest"
 	"wsusfix/store/run"
-	"wsusfix/views"
 )
 
 // hostColumns are the columns of /export/hosts.{csv,xlsx,json}: the
@@ -36,19 +35,14 @@ func (h *handler) handleExportHosts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.streamTable(w, r, exportFormat(r), "failing-hosts", "Failing hosts", hostColumns, func(emit func([]sheet.Value) error) error {
-		// A few codes fail across thousands of hosts: each is decoded
-		// once, and one row of values serves every host.
-		codes := map[uint32]views.ErrorInfo{}
+		// One row of values serves every host.
+		codes := decodeMemo{}
 		vals := make([]sheet.Value, len(hostColumns))
 		hosts := func(ctx context.Context, fn func(*store.ExportHost) error) error {
 			return h.store.EachExportHost(ctx, f, fn)
 		}
 		return readAhead(r.Context(), hosts, func(host *store.ExportHost) error {
-			d, ok := codes[host.HResult]
-			if !ok {
-				d = decode(host.HResult)
-				codes[host.HResult] = d
-			}
+			d := codes.decode(host.HResult)
 			vals[0], vals[1], vals[2], vals[3] = sheet.S(host.Name), sheet.S(host.FQDN), sheet.S(host.Address), sheet.S(host.OSCaption)
 			groups := host.Group // most hosts are in one group: no join
 			if len(host.Others) > 0 {
@@ -171,18 +165,13 @@ func (h *handler) handleExportHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.streamTable(w, r, exportFormat(r), "history-"+host.Name, "History", historyColumns, func(emit func([]sheet.Value) error) error {
-		// A history holds a few codes many times: each is decoded once.
-		codes := map[uint32]views.ErrorInfo{}
+		codes := decodeMemo{}
 		vals := make([]sheet.Value, len(historyColumns))
 		history := func(ctx context.Context, fn func(*store.UpdateEvent) error) error {
 			return h.store.EachHistory(ctx, host.ID, fn)
 		}
 		return readAhead(r.Context(), history, func(e *store.UpdateEvent) error {
-			d, ok := codes[e.HResult]
-			if !ok {
-				d = decode(e.HResult)
-				codes[e.HResult] = d
-			}
+			d := codes.decode(e.HResult)
 			vals[0], vals[1], vals[2], vals[3] = sheet.S(host.Name), sheet.T(e.At), sheet.S(e.KB), sheet.S(e.Title)
 			vals[4], vals[5], vals[6], vals[7] = sheet.S(e.Operation), sheet.S(string(e.Result)), sheet.S(d.Code), sheet.S(d.Symbol)
 			vals[8], vals[9] = sheet.S(e.Source), sheet.S(e.UpdateID)
