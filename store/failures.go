@@ -47,28 +47,30 @@ func refreshFailures(ctx context.Context, q querier, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := q.QueryContext(ctx, `WITH winners AS (
+	rows, err := q.QueryContext(ctx, `WITH newest AS (
+			-- A host's newest failure is found streaming along the index
+			-- with no sort; of the failures at its time (ties are rare) the
+			-- last stored wins, looked for among the later entries at that
+			-- time only, so each entry walked is checked once (finding the
+			-- time, then the failures at it, walked and checked twice).
 			SELECT t.value AS host_id, (
-				-- Of the newest such failures, which share a time, the last
-				-- stored; the time is found first, streaming along the index
-				-- with no sort, and ties are rare.
-				SELECT max(f.id) FROM update_events f
-				WHERE f.host_id = t.value AND `+newestFailure("f")+` AND f.at = (
-					SELECT g.at FROM update_events g
-					WHERE g.host_id = t.value AND `+newestFailure("g")+`
-					ORDER BY g.at DESC LIMIT 1)) AS event_id
+				SELECT g.id FROM update_events g
+				WHERE g.host_id = t.value AND `+newestFailure("g")+`
+				ORDER BY g.at DESC LIMIT 1) AS event_id
 			FROM json_each(?1) t
-		), cleared AS (
+		), winners AS (
+			SELECT n.host_id, ifnull((
+				SELECT max(f.id) FROM update_events f
+				WHERE f.host_id = n.host_id AND f.at = e.at AND f.id > e.id AND `+newestFailure("f")+`), e.id) AS event_id
+			FROM newest n LEFT JOIN update_events e ON e.id = n.event_id
+		), summary AS (
 			-- WSUS's word on the newest failure: when it is over, so are the
 			-- older ones (notClearedByWSUS), and one check a host does.
-			SELECT w.host_id, CASE WHEN `+notClearedByWSUS("e")+` THEN e.id END AS event_id
-			FROM winners w LEFT JOIN update_events e ON e.id = w.event_id
-		), summary AS (
 			SELECT w.host_id, e.id AS event_id, e.hresult, e.at, ifnull(e.kb, '') AS kb, ifnull(e.title, '') AS title,
 				CASE WHEN e.id IS NOT NULL THEN 'failing'
 					WHEN EXISTS (SELECT 1 FROM update_events x WHERE x.host_id = w.host_id) THEN 'ok'
 					ELSE 'unknown' END AS state
-			FROM cleared w LEFT JOIN update_events e ON e.id = w.event_id
+			FROM winners w LEFT JOIN update_events e ON e.id = w.event_id AND `+notClearedByWSUS("e")+`
 		)
 		SELECT h.id, h.wsus_group, h.gone_at IS NOT NULL, ifnull(h.last_report_at, 0) / 86400000,
 			h.state, h.fail_at / 86400000, ifnull(h.fail_hresult, 0),
