@@ -45,8 +45,10 @@ func (f ReportFilter) dayArgs(since, until int64) []any {
 // failure_days, as they stand now. Whatever rewrites a host's state,
 // failure, group or gone mark subtracts its part before and adds it
 // after, in the same transaction, so failure_days stays the count of
-// failing hosts it summarizes without a trigger on every host. The adding
-// half also drops the counts that came to nothing.
+// failing hosts it summarizes without a trigger on every host; a refresh
+// of failure summaries, which knows each changed host before and after,
+// counts its changes itself (failureChanges) instead. The adding half also
+// drops the counts that came to nothing.
 func adjustFailureDays(ctx context.Context, q querier, ids string, sign int) error {
 	if _, err := q.ExecContext(ctx, `INSERT INTO failure_days (day, grp, code, hosts)
 		SELECT fail_at / 86400000, wsus_group, ifnull(fail_hresult, 0), ?2 * count(*) FROM hosts
