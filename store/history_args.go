@@ -9,11 +9,24 @@ import (
 
 // The bulk insert of history binds as few values as it can: the driver
 // binds, and later clears, every parameter by a call of its own, which
-// cost a third of an import. An entry's operation, result, source and
-// HRESULT travel packed in one integer, its update ID as NULL when it is
-// the KB, and SQL unpacks them. An entry whose words are not the known
-// ones (only a caller outside ingest could give one) sends its chunk
-// unpacked instead, exactly as given.
+// cost a third of an import. An entry's operation, result, source, HRESULT
+// and host travel packed in one integer, its update ID not at all when
+// every entry of the chunk has the KB for one (NULL for the KB otherwise),
+// and SQL unpacks them. An entry whose words are not the known ones (only
+// a caller outside ingest could give one) or whose host's id is too large
+// to pack sends its chunk unpacked instead, exactly as given.
+
+// eventShape is how a chunk of history entries travels to SQL.
+type eventShape int
+
+const (
+	shapeWords    eventShape = iota // every value as given, nine an entry
+	shapePacked                     // packed, with the update ID or NULL for the KB: five an entry
+	shapePackedKB                   // packed, every update ID the KB: four an entry
+)
+
+// maxPackedHost bounds the host ids packed: the bits above the words.
+const maxPackedHost = 1<<19 - 1
 
 var (
 	operations = []string{"Installation", "Uninstallation"}
@@ -39,14 +52,37 @@ var resultWords = func() []string {
 	return out
 }()
 
-// packWords packs an entry's words and HRESULT, or reports that a word is
-// not a known one.
-func packWords(e EventInput) (int64, bool) {
+// packWords packs an entry's words, HRESULT and host id, or reports that
+// a word is not a known one or the id too large.
+func packWords(e EventInput, hostID int64) (int64, bool) {
 	op, res, src := code(e.Operation, operations), code(string(e.Result), resultWords), code(e.Source, sources)
-	if op == 0 || res == 0 || src == 0 {
+	if op == 0 || res == 0 || src == 0 || hostID < 0 || hostID > maxPackedHost {
 		return 0, false
 	}
-	return int64(e.HResult) | op<<32 | res<<36 | src<<40, true
+	return int64(e.HResult) | op<<32 | res<<36 | src<<40 | hostID<<44, true
+}
+
+// kbIsUpdate reports whether e's update ID is its KB.
+func kbIsUpdate(e EventInput) bool { return e.UpdateID == "" || e.UpdateID == e.KB }
+
+// shapeOf is the shape the entries in[i] for i in chunk, whose hosts are
+// ids, travel in; with ids nil, the one they would if their hosts' ids
+// pack.
+func shapeOf(in []EventInput, chunk []int, ids []int64) eventShape {
+	shape := shapePackedKB
+	for k, i := range chunk {
+		var id int64
+		if ids != nil {
+			id = ids[k]
+		}
+		if _, ok := packWords(in[i], id); !ok {
+			return shapeWords
+		}
+		if !kbIsUpdate(in[i]) {
+			shape = shapePacked
+		}
+	}
+	return shape
 }
 
 // unpack is the SQL that turns a packed column back into a word.
@@ -63,51 +99,54 @@ func unpack(col string, shift int, words []string) string {
 // historyArgs returns the INSERT of in[i] for i in chunk, whose hosts are
 // ids, and its arguments appended to args.
 func historyArgs(in []EventInput, chunk []int, ids []int64, args []any) (string, []any) {
-	packed := true
-	for _, i := range chunk {
-		if _, ok := packWords(in[i]); !ok {
-			packed = false
-			break
-		}
-	}
+	shape := shapeOf(in, chunk, ids)
 	for k, i := range chunk {
 		e := in[i]
-		if !packed {
+		switch shape {
+		case shapeWords:
 			updateID := e.UpdateID
 			if updateID == "" {
 				updateID = e.KB
 			}
 			args = append(args, ids[k], e.At.UnixMilli(), updateID, e.KB, e.Title, e.Operation, string(e.Result),
 				int64(e.HResult), e.Source)
-			continue
+		case shapePacked:
+			var updateID any // NULL: the KB
+			if !kbIsUpdate(e) {
+				updateID = e.UpdateID
+			}
+			p, _ := packWords(e, ids[k])
+			args = append(args, e.At.UnixMilli(), updateID, e.KB, e.Title, p)
+		default:
+			p, _ := packWords(e, ids[k])
+			args = append(args, e.At.UnixMilli(), e.KB, e.Title, p)
 		}
-		var updateID any // NULL: the KB
-		if e.UpdateID != "" && e.UpdateID != e.KB {
-			updateID = e.UpdateID
-		}
-		p, _ := packWords(e)
-		args = append(args, ids[k], e.At.UnixMilli(), updateID, e.KB, e.Title, p)
 	}
-	return insertEventsSQL(len(chunk), packed), args
+	return insertEventsSQL(len(chunk), shape), args
 }
 
-// insertEventsSQL is the INSERT of n history entries, packed (six values
-// each, see historyArgs) or not (nine). Plain ? only: the driver looks each
-// named or numbered parameter's name up in a list as long as the
-// statement's, once per parameter.
-func insertEventsSQL(n int, packed bool) string {
+// insertEventsSQL is the INSERT of n history entries of the given shape.
+// Plain ? only: the driver looks each named or numbered parameter's name
+// up in a list as long as the statement's, once per parameter.
+func insertEventsSQL(n int, shape eventShape) string {
 	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	head := "INSERT INTO update_events (host_id, at, update_id, kb, title, operation, result, hresult, source) "
 	var b strings.Builder
-	if packed {
-		row = "(?, ?, ?, ?, ?, ?)"
+	switch shape {
+	case shapeWords:
+		head += "VALUES "
+	default:
 		// A VALUES list names its columns column1, column2, …; WHERE true
 		// tells the parser the ON CONFLICT is the upsert's, not a join's.
-		head += "SELECT column1, column2, ifnull(column3, column4), column4, column5, " +
-			unpack("column6", 32, operations) + ", " + unpack("column6", 36, resultWords) + ", " +
-			"column6 & 4294967295, " + unpack("column6", 40, sources) + " FROM (VALUES "
-	} else {
-		head += "VALUES "
+		row, head = "(?, ?, ?, ?, ?)", head+"SELECT column5 >> 44, column1, ifnull(column2, column3), column3, column4, "
+		p := "column5"
+		if shape == shapePackedKB {
+			row, head = "(?, ?, ?, ?)", strings.Replace(head, "column5 >> 44, column1, ifnull(column2, column3), column3, column4, ",
+				"column4 >> 44, column1, column2, column2, column3, ", 1)
+			p = "column4"
+		}
+		head += unpack(p, 32, operations) + ", " + unpack(p, 36, resultWords) + ", " +
+			p + " & 4294967295, " + unpack(p, 40, sources) + " FROM (VALUES "
 	}
 	b.Grow(n*(len(row)+1) + len(head) + 64)
 	b.WriteString(head)
@@ -117,7 +156,7 @@ func insertEventsSQL(n int, packed bool) string {
 		}
 		b.WriteString(row)
 	}
-	if packed {
+	if shape != shapeWords {
 		b.WriteString(") WHERE true")
 	}
 	b.WriteString(" ON CONFLICT DO NOTHING")

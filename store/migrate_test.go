@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestMigration_RunsRebuiltWithTheirEvents ensures migration 6, which
@@ -64,5 +66,81 @@ func TestMigration_RunsRebuiltWithTheirEvents(t *testing.T) {
 	}
 	if err := s.read.QueryRowContext(ctx, "SELECT count(*) FROM run_events").Scan(&events); err != nil || events != 0 {
 		t.Errorf("events of a deleted host's runs: %d, %v; want none", events, err)
+	}
+}
+
+// TestMigration_HistoryRebuiltWithItsChecks ensures migration 16, which
+// rebuilds update_events to write its source check as comparisons, keeps
+// every entry of an existing database as it was, with its id, and every
+// rule the table had: the source and HRESULT checks, the unique key, and
+// the cascade from a deleted host.
+func TestMigration_HistoryRebuiltWithItsChecks(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+pragmas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := migrateTo(ctx, db, ms, 15); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO hosts (id, name, created_at, updated_at) VALUES (1, 'PC-1', 1, 1), (2, 'PC-2', 1, 1)`,
+		`INSERT INTO hosts_search (rowid, name) SELECT id, name FROM hosts`, // as UpsertHosts does
+		`INSERT INTO update_events (id, host_id, at, update_id, kb, title, operation, result, hresult, source) VALUES
+			(5, 1, 10, 'KB1', 'KB1', 'One', 'Installation', 'Failed', 4294967295, 'wsus'),
+			(9, 1, 11, '{guid}', '', '', 'Uninstallation', 'Succeeded', 0, 'host'),
+			(12, 2, 10, 'KB1', 'KB1', 'Ünï', 'Installation', 'Aborted', 2147942402, 'repair'),
+			(13, 2, 12, 'KB2', 'KB2', 'Two', 'Installation', 'Succeeded', 0, 'import')`,
+		`UPDATE hosts SET state = 'failing', fail_event_id = 5 WHERE id = 1`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	const all = "SELECT * FROM update_events"
+	before := dbRows(t, db, all)
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if d := cmp.Diff(before, tableRows(t, s, all)); d != "" {
+		t.Errorf("history after the migration (-before +after):\n%s", d)
+	}
+	var parent string
+	if err := s.read.QueryRowContext(ctx, `SELECT "table" FROM pragma_foreign_key_list('update_events')`).Scan(&parent); err != nil || parent != "hosts" {
+		t.Fatalf("update_events refers to %q, %v", parent, err)
+	}
+	for _, bad := range []struct{ what, q string }{
+		{"an unknown source", `INSERT INTO update_events (host_id, at, update_id, operation, result, source) VALUES (1, 20, 'x', 'Installation', 'Failed', 'other')`},
+		{"an HRESULT above 32 bits", `INSERT INTO update_events (host_id, at, update_id, operation, result, hresult, source) VALUES (1, 20, 'x', 'Installation', 'Failed', 4294967296, 'wsus')`},
+		{"a negative HRESULT", `INSERT INTO update_events (host_id, at, update_id, operation, result, hresult, source) VALUES (1, 20, 'x', 'Installation', 'Failed', -1, 'wsus')`},
+		{"an unknown host", `INSERT INTO update_events (host_id, at, update_id, operation, result, source) VALUES (3, 20, 'x', 'Installation', 'Failed', 'wsus')`},
+		{"a repeated entry", `INSERT INTO update_events (host_id, at, update_id, operation, result, source) VALUES (1, 10, 'KB1', 'Installation', 'Succeeded', 'import')`},
+	} {
+		if _, err := s.write.ExecContext(ctx, bad.q); err == nil {
+			t.Errorf("%s was stored", bad.what)
+		}
+	}
+	for _, src := range []string{SourceWSUS, SourceHost, SourceImport, SourceRepair} {
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO update_events (host_id, at, update_id, operation, result, source)
+			VALUES (2, 30, ?, 'Installation', 'Succeeded', ?)`, src, src); err != nil {
+			t.Errorf("source %s refused: %v", src, err)
+		}
+	}
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM hosts WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if rows := tableRows(t, s, "SELECT count(*) FROM update_events WHERE host_id = 1"); len(rows) != 1 || rows[0] != "0" {
+		t.Errorf("a deleted host's history: %v; want none", rows)
 	}
 }

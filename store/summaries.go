@@ -45,8 +45,10 @@ func (f ReportFilter) dayArgs(since, until int64) []any {
 // failure_days, as they stand now. Whatever rewrites a host's state,
 // failure, group or gone mark subtracts its part before and adds it
 // after, in the same transaction, so failure_days stays the count of
-// failing hosts it summarizes without a trigger on every host. The adding
-// half also drops the counts that came to nothing.
+// failing hosts it summarizes without a trigger on every host; a refresh
+// of failure summaries, which knows each changed host before and after,
+// counts its changes itself (failureChanges) instead. The adding half also
+// drops the counts that came to nothing.
 func adjustFailureDays(ctx context.Context, q querier, ids string, sign int) error {
 	if _, err := q.ExecContext(ctx, `INSERT INTO failure_days (day, grp, code, hosts)
 		SELECT fail_at / 86400000, wsus_group, ifnull(fail_hresult, 0), ?2 * count(*) FROM hosts
@@ -111,7 +113,8 @@ func (d complianceDelta) move(from complianceKey, wasIn bool, to complianceKey, 
 	}
 }
 
-// apply writes the changes in one statement.
+// apply writes the changes in one statement, and drops the counts that
+// came to nothing.
 func (d complianceDelta) apply(ctx context.Context, q querier) error {
 	rows := make([][4]any, 0, len(d))
 	for k, n := range d {
@@ -119,6 +122,42 @@ func (d complianceDelta) apply(ctx context.Context, q querier) error {
 			rows = append(rows, [4]any{k.group, k.state, k.day, n})
 		}
 	}
+	return addCounts(ctx, q, rows, `INSERT INTO compliance_hosts (grp, state, day, hosts)
+		SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
+		ON CONFLICT (grp, state, day) DO UPDATE SET hosts = hosts + excluded.hosts`,
+		"DELETE FROM compliance_hosts WHERE hosts = 0")
+}
+
+// failureKey is one row of failure_days.
+type failureKey struct {
+	day   int64
+	group string
+	code  int64
+}
+
+// failureDelta is changes to failure_days gathered in Go, as
+// complianceDelta is for compliance_hosts.
+type failureDelta map[failureKey]int
+
+// apply writes the changes in one statement, and drops the counts that
+// came to nothing.
+func (d failureDelta) apply(ctx context.Context, q querier) error {
+	rows := make([][4]any, 0, len(d))
+	for k, n := range d {
+		if n != 0 {
+			rows = append(rows, [4]any{k.day, k.group, k.code, n})
+		}
+	}
+	return addCounts(ctx, q, rows, `INSERT INTO failure_days (day, grp, code, hosts)
+		SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
+		ON CONFLICT (day, grp, code) DO UPDATE SET hosts = hosts + excluded.hosts`,
+		"DELETE FROM failure_days WHERE hosts = 0")
+}
+
+// addCounts adds rows, each a summary's key and a count (its last value),
+// with upsert, then runs prune when a count went down: only a count that
+// went down can have come to nothing.
+func addCounts(ctx context.Context, q querier, rows [][4]any, upsert, prune string) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -126,13 +165,16 @@ func (d complianceDelta) apply(ctx context.Context, q querier) error {
 	if err != nil {
 		return err
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO compliance_hosts (grp, state, day, hosts)
-		SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
-		ON CONFLICT (grp, state, day) DO UPDATE SET hosts = hosts + excluded.hosts`, string(arg)); err != nil {
+	if _, err := q.ExecContext(ctx, upsert, string(arg)); err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, "DELETE FROM compliance_hosts WHERE hosts = 0")
-	return err
+	for _, r := range rows {
+		if r[3].(int) < 0 {
+			_, err := q.ExecContext(ctx, prune)
+			return err
+		}
+	}
+	return nil
 }
 
 // reportDay is the day number of a time in milliseconds, 0 for none, as

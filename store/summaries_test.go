@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,7 +53,13 @@ var recounts = []struct{ table, stored, fresh string }{
 // tableRows reads a query's rows as text, sorted, to compare row sets.
 func tableRows(t *testing.T, s *Store, q string) []string {
 	t.Helper()
-	rows, err := s.read.QueryContext(t.Context(), q)
+	return dbRows(t, s.read, q)
+}
+
+// dbRows is tableRows through any pool on the file.
+func dbRows(t *testing.T, db *sql.DB, q string) []string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}

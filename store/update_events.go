@@ -71,8 +71,8 @@ func (s *Store) AppendUpdateEvents(ctx context.Context, in []EventInput) (EventC
 	return s.addUpdateEvents(ctx, in, false)
 }
 
-// eventChunk is how many entries one INSERT carries at most: 6 values
-// each (9 unpacked, see historyArgs), under SQLite's 32,766 variables, and
+// eventChunk is how many entries one INSERT carries at most: 4 or 5
+// values each (9 unpacked, see historyArgs), under SQLite's 32,766 variables, and
 // a divisor of DefaultBatch in ingest, so every statement of a large
 // import is the one prepared.
 const eventChunk = 2500
@@ -80,8 +80,13 @@ const eventChunk = 2500
 func (s *Store) addUpdateEvents(ctx context.Context, in []EventInput, refresh bool) (EventCounts, error) {
 	if len(in) > 0 {
 		// Prepared outside the transaction, which holds the writer's one
-		// connection: a full batch's statement is the common one.
-		if err := s.prepare(ctx, insertEventsSQL(min(len(in), eventChunk), true)); err != nil {
+		// connection: a full batch's statement is the common one, and its
+		// first chunk's shape the likely one.
+		first := make([]int, min(len(in), eventChunk))
+		for i := range first {
+			first[i] = i
+		}
+		if err := s.prepare(ctx, insertEventsSQL(len(first), shapeOf(in, first, nil))); err != nil {
 			return EventCounts{}, mapErr("add update events", err)
 		}
 	}

@@ -117,41 +117,73 @@ func TestStore_HResultRange(t *testing.T) {
 }
 
 // TestStore_AddUpdateEventsStoredAsGiven ensures the bulk insert stores
-// every field as given: an update ID apart from the KB, none (the KB
-// then), codes with the top bit set, and words outside the known ones.
+// every field as given, in each of the shapes a chunk travels in: update
+// IDs apart from the KB, none (the KB then), codes with the top bit set,
+// words outside the known ones, and a host whose id is too large to pack.
 func TestStore_AddUpdateEventsStoredAsGiven(t *testing.T) {
 	t.Parallel()
 	s := newTestStore(t)
 	ctx := t.Context()
 	addHosts(t, s, HostInput{Name: "PC1"})
-	in := []EventInput{
-		{HostName: "PC1", At: day(1), UpdateID: "guid-1", KB: "KB5001", Title: "a", Operation: "Installation",
-			Result: run.ResultFailed, HResult: 0x80070002, Source: SourceWSUS},
-		{HostName: "PC1", At: day(2), KB: "KB5002", Title: "b", Operation: "Uninstallation",
-			Result: run.ResultSucceededWithErrors, HResult: 0xFFFFFFFF, Source: SourceRepair},
+	// Hosts are numbered in order, so one inserted with the largest id
+	// packed makes the next one too large.
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO hosts (id, name, created_at, updated_at) VALUES (?, 'PC0', 1, 1)`,
+		maxPackedHost); err != nil {
+		t.Fatal(err)
 	}
-	odd := []EventInput{{HostName: "PC1", At: day(3), KB: "KB5003", Title: "c", Operation: "Installation",
-		Result: "Weird", Source: SourceHost}}
-	if c := addEvents(t, s, in...); c.Inserted != 2 {
-		t.Fatalf("counts %+v", c)
+	addHosts(t, s, HostInput{Name: "BIG"})
+	pc1, _ := s.HostByName(ctx, "PC1")
+	big, _ := s.HostByName(ctx, "BIG")
+	batches := []struct {
+		shape eventShape
+		in    []EventInput
+	}{
+		{shapePacked, []EventInput{
+			{HostName: "PC1", At: day(1), UpdateID: "guid-1", KB: "KB5001", Title: "a", Operation: "Installation",
+				Result: run.ResultFailed, HResult: 0x80070002, Source: SourceWSUS},
+			{HostName: "PC1", At: day(2), KB: "KB5002", Title: "b", Operation: "Uninstallation",
+				Result: run.ResultSucceededWithErrors, HResult: 0xFFFFFFFF, Source: SourceRepair},
+		}},
+		{shapeWords, []EventInput{{HostName: "PC1", At: day(3), KB: "KB5003", Title: "c", Operation: "Installation",
+			Result: "Weird", Source: SourceHost}}},
+		{shapePackedKB, []EventInput{{HostName: "PC1", At: day(4), UpdateID: "KB5004", KB: "KB5004", Title: "d",
+			Operation: "Installation", Result: run.ResultAborted, HResult: 1, Source: SourceImport}}},
+		{shapePackedKB, []EventInput{{HostName: "PC0", At: day(5), KB: "KB5005", Title: "e", Operation: "Installation",
+			Result: run.ResultFailed, HResult: 0x80070003, Source: SourceImport}}},
+		{shapeWords, []EventInput{{HostName: "BIG", At: day(5), KB: "KB5005", Title: "e", Operation: "Installation",
+			Result: run.ResultFailed, HResult: 0x80070003, Source: SourceImport}}},
 	}
-	if c := addEvents(t, s, odd...); c.Inserted != 1 {
-		t.Fatalf("counts %+v", c)
-	}
-	h, _ := s.HostByName(ctx, "PC1")
-	got, _, err := s.History(ctx, h.ID, 10, 0)
-	if err != nil || len(got) != 3 {
-		t.Fatalf("history %+v, %v", got, err)
-	}
-	for i, want := range []EventInput{odd[0], in[1], in[0]} {
-		e := got[i]
-		wantID := want.UpdateID
-		if wantID == "" {
-			wantID = want.KB
+	want := map[int64][]EventInput{}
+	for _, b := range batches {
+		chunk, ids := []int{}, []int64{}
+		for i, e := range b.in {
+			chunk, ids = append(chunk, i), append(ids, map[string]int64{"PC0": maxPackedHost, "PC1": pc1.ID, "BIG": big.ID}[e.HostName])
 		}
-		if !e.At.Equal(want.At) || e.UpdateID != wantID || e.KB != want.KB || e.Title != want.Title ||
-			e.Operation != want.Operation || e.Result != want.Result || e.HResult != want.HResult || e.Source != want.Source {
-			t.Errorf("entry %d = %+v, want %+v", i, e, want)
+		if got := shapeOf(b.in, chunk, ids); got != b.shape {
+			t.Fatalf("%+v: shape %d, want %d: the test no longer covers every shape", b.in, got, b.shape)
+		}
+		if c := addEvents(t, s, b.in...); c.Inserted != len(b.in) {
+			t.Fatalf("counts %+v", c)
+		}
+		for k, e := range b.in {
+			want[ids[k]] = append([]EventInput{e}, want[ids[k]]...) // newest first
+		}
+	}
+	for id, want := range want {
+		got, _, err := s.History(ctx, id, 10, 0)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("history of %d: %+v, %v", id, got, err)
+		}
+		for i, w := range want {
+			e := got[i]
+			wantID := w.UpdateID
+			if wantID == "" {
+				wantID = w.KB
+			}
+			if e.HostID != id || !e.At.Equal(w.At) || e.UpdateID != wantID || e.KB != w.KB || e.Title != w.Title ||
+				e.Operation != w.Operation || e.Result != w.Result || e.HResult != w.HResult || e.Source != w.Source {
+				t.Errorf("entry %d of host %d = %+v, want %+v", i, id, e, w)
+			}
 		}
 	}
 }
