@@ -129,25 +129,21 @@ func historyArgs(in []EventInput, chunk []int, ids []int64, args []any) (string,
 // Plain ? only: the driver looks each named or numbered parameter's name
 // up in a list as long as the statement's, once per parameter.
 func insertEventsSQL(n int, shape eventShape) string {
-	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	head := "INSERT INTO update_events (host_id, at, update_id, kb, title, operation, result, hresult, source) "
-	var b strings.Builder
+	// A VALUES list names its columns column1, column2, …; WHERE true tells
+	// the parser the ON CONFLICT is the upsert's, not a join's.
+	var row, tail string
 	switch shape {
 	case shapeWords:
-		head += "VALUES "
-	default:
-		// A VALUES list names its columns column1, column2, …; WHERE true
-		// tells the parser the ON CONFLICT is the upsert's, not a join's.
-		row, head = "(?, ?, ?, ?, ?)", head+"SELECT column5 >> 44, column1, ifnull(column2, column3), column3, column4, "
-		p := "column5"
-		if shape == shapePackedKB {
-			row, head = "(?, ?, ?, ?)", strings.Replace(head, "column5 >> 44, column1, ifnull(column2, column3), column3, column4, ",
-				"column4 >> 44, column1, column2, column2, column3, ", 1)
-			p = "column4"
-		}
-		head += unpack(p, 32, operations) + ", " + unpack(p, 36, resultWords) + ", " +
-			p + " & 4294967295, " + unpack(p, 40, sources) + " FROM (VALUES "
+		row, head = "(?, ?, ?, ?, ?, ?, ?, ?, ?)", head+"VALUES "
+	case shapePacked: // at, the update ID or NULL for the KB, KB, title, packed
+		row, tail = "(?, ?, ?, ?, ?)", ") WHERE true"
+		head += "SELECT column5 >> 44, column1, ifnull(column2, column3), column3, column4, " + unpacked("column5") + " FROM (VALUES "
+	case shapePackedKB: // at, KB (the update ID too), title, packed
+		row, tail = "(?, ?, ?, ?)", ") WHERE true"
+		head += "SELECT column4 >> 44, column1, column2, column2, column3, " + unpacked("column4") + " FROM (VALUES "
 	}
+	var b strings.Builder
 	b.Grow(n*(len(row)+1) + len(head) + 64)
 	b.WriteString(head)
 	for i := range n {
@@ -156,9 +152,13 @@ func insertEventsSQL(n int, shape eventShape) string {
 		}
 		b.WriteString(row)
 	}
-	if shape != shapeWords {
-		b.WriteString(") WHERE true")
-	}
+	b.WriteString(tail)
 	b.WriteString(" ON CONFLICT DO NOTHING")
 	return b.String()
+}
+
+// unpacked is the operation, result, HRESULT and source packed in col
+// (packWords), as SQL.
+func unpacked(col string) string {
+	return unpack(col, 32, operations) + ", " + unpack(col, 36, resultWords) + ", " + col + " & 4294967295, " + unpack(col, 40, sources)
 }
