@@ -2,7 +2,6 @@ package sheet
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -106,9 +105,7 @@ func NewTable(w io.Writer, f Format, name string, cols []Column) (Table, error) 
 	case FormatXLSX:
 		return newXLSX(w, name, cols)
 	case FormatJSON:
-		t := &jsonTable{w: bufio.NewWriterSize(w, 32<<10), cols: cols}
-		_, err := t.w.WriteString("[")
-		return t, err
+		return newJSON(w, cols)
 	}
 	return nil, fmt.Errorf("sheet: unknown format %q", f)
 }
@@ -151,45 +148,61 @@ func (t *csvTable) Flush() error { t.w.Flush(); return t.w.Error() }
 func (t *csvTable) Close() error { return t.Flush() }
 func (t *csvTable) Abort() error { return t.Flush() }
 
-// jsonTable is a list as a JSON array of objects keyed by column name.
+// jsonTable is a list as a JSON array of objects keyed by column name,
+// the fields in the columns' order. Each object is built in one reused
+// buffer: encoding/json's map per row took twice the CSV's time.
 type jsonTable struct {
 	w    *bufio.Writer
 	cols []Column
+	keys [][]byte // each column's `"name":`, encoded once
+	line []byte   // the object being built, reused
 	n    int
 }
 
+func newJSON(w io.Writer, cols []Column) (*jsonTable, error) {
+	t := &jsonTable{w: bufio.NewWriterSize(w, 32<<10), cols: cols, keys: make([][]byte, len(cols))}
+	for i, c := range cols {
+		t.keys[i] = append(appendJSONString(nil, c.Name), ':')
+	}
+	_, err := t.w.WriteString("[")
+	return t, err
+}
+
 func (t *jsonTable) Row(vals []Value) error {
-	obj := make(map[string]any, len(t.cols))
+	b := t.line[:0]
+	if t.n == 0 {
+		b = append(b, '\n')
+	} else {
+		b = append(b, ",\n"...)
+	}
+	t.n++
+	b = append(b, '{')
 	for i, c := range t.cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, t.keys[i]...)
 		v := vals[i]
 		switch c.Kind {
 		case Time:
 			if v.T.IsZero() {
-				obj[c.Name] = nil
+				b = append(b, "null"...)
 			} else {
-				obj[c.Name] = v.T.UTC().Format(time.RFC3339)
+				b = append(b, '"')
+				b = v.T.UTC().AppendFormat(b, time.RFC3339)
+				b = append(b, '"')
 			}
 		case Int:
-			obj[c.Name] = v.N
+			b = strconv.AppendInt(b, v.N, 10)
 		case Bool:
-			obj[c.Name] = v.B
+			b = strconv.AppendBool(b, v.B)
 		default:
-			obj[c.Name] = v.S
+			b = appendJSONString(b, v.S)
 		}
 	}
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	sep := ",\n"
-	if t.n == 0 {
-		sep = "\n"
-	}
-	t.n++
-	if _, err := t.w.WriteString(sep); err != nil {
-		return err
-	}
-	_, err = t.w.Write(b)
+	b = append(b, '}')
+	t.line = b
+	_, err := t.w.Write(b)
 	return err
 }
 
