@@ -1,7 +1,9 @@
 package store
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -60,5 +62,59 @@ func TestStore_UpsertHostsOnce(t *testing.T) {
 	}
 	if err := s.ForgetGiven(ctx, other); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStore_UpsertHostsOnce_FailedCallForgotten ensures a call that fails
+// after it recorded what it gave leaves nothing of itself in the set: the
+// record rolls back with its hosts, so giving those hosts again, with
+// other values, neither counts them as repeats nor keeps the failed
+// values, even where SQLite hands the new row the id the failed one had
+// and the clock has not moved (the store's is fixed here). The names
+// given before the failure stay given.
+func TestStore_UpsertHostsOnce_FailedCallForgotten(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	seen := func(min int) *WSUSFacts {
+		return &WSUSFacts{Server: "WSUS01", ComputerID: "c-boom", SeenAt: fixedNow.Add(time.Duration(min) * time.Minute)}
+	}
+	g := s.NewGiven()
+	if c, _, err := s.UpsertHostsOnce(ctx, g, []HostInput{{Name: "PC-1", Group: "A"}, {Name: "BOOM", WSUS: seen(0)}},
+		[]int{2, 3}); err != nil || c.Inserted != 2 {
+		t.Fatalf("first call = %+v, %v", c, err)
+	}
+	// BOOM given again, unchanged but seen later, is the call's last write
+	// (the seen stamp, after the set's record): the database refuses it.
+	if _, err := s.write.ExecContext(ctx, `CREATE TRIGGER refuse_boom BEFORE UPDATE OF wsus_seen_at ON hosts
+		WHEN new.name = 'BOOM' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.UpsertHostsOnce(ctx, g, []HostInput{{Name: "PC-2", Group: "X"}, {Name: "boom", WSUS: seen(5)}},
+		[]int{4, 5})
+	if err == nil || !strings.Contains(err.Error(), "refused for the test") {
+		t.Fatalf("a call with a refused host: %v", err)
+	}
+	if _, err := s.HostByName(ctx, "PC-2"); err == nil {
+		t.Fatal("PC-2 was stored by a call that failed")
+	}
+	c, reps, err := s.UpsertHostsOnce(ctx, g, []HostInput{{Name: "PC-2", Group: "Y"}, {Name: "PC-1", Group: "A"},
+		{Name: "pc-1", Group: "B"}}, []int{6, 7, 8})
+	if err != nil || c != (UpsertCounts{Inserted: 1, Unchanged: 1}) {
+		t.Fatalf("the call after the failure = %+v, %v; want PC-2 new and PC-1 as given before", c, err)
+	}
+	if diff := cmp.Diff([]Repeat{{Index: 2, Ref: 8, FirstRef: 2}}, reps); diff != "" {
+		t.Errorf("repeats (-want +got):\n%s", diff)
+	}
+	if h, err := s.HostByName(ctx, "PC-2"); err != nil || h.Group != "Y" {
+		t.Errorf("PC-2 = %+v, %v; want the values given after the failure", h, err)
+	}
+	// PC-2 is now given by the call that stored it, not the one that failed.
+	_, reps, err = s.UpsertHostsOnce(ctx, g, []HostInput{{Name: "PC-2", Group: "Z"}}, []int{9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Repeat{{Index: 0, Ref: 9, FirstRef: 6}}, reps); diff != "" {
+		t.Errorf("PC-2 given again (-want +got):\n%s", diff)
 	}
 }
