@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // The writes of stored hosts an upsert changes or only saw again.
@@ -11,19 +12,6 @@ import (
 // updateHost writes a changed host's fields and, when h carries them, its
 // WSUS facts, which also bring a gone host back.
 func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
-	if u.update == nil {
-		var err error
-		u.update, err = u.tx.PrepareContext(u.ctx, `UPDATE hosts SET fqdn = ?1, address = ?2, os_caption = ?3,
-				os_build = ?4, wsus_group = ?5, last_report_at = ?6, updated_at = ?7,
-				wsus_server = iif(?8, ?9, wsus_server), wsus_computer_id = iif(?8, ?10, wsus_computer_id),
-				wsus_failed = iif(?8, ?11, wsus_failed), wsus_needed = iif(?8, ?12, wsus_needed),
-				wsus_pending_reboot = iif(?8, ?13, wsus_pending_reboot), wsus_unknown = iif(?8, ?14, wsus_unknown),
-				wsus_seen_at = iif(?8, ?15, wsus_seen_at), gone_at = iif(?8, NULL, gone_at)
-			WHERE id = ?16`)
-		if err != nil {
-			return err
-		}
-	}
 	primary, groups := primaryGroup(h), otherGroups(h)
 	args := []any{h.FQDN, h.Address, h.OSCaption, h.OSBuild, primary, ms(h.LastReportAt), u.now,
 		false, "", "", nil, nil, nil, nil, nil, sh.id}
@@ -31,21 +19,15 @@ func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
 		args[7], args[8], args[9], args[10], args[11] = true, w.Server, w.ComputerID, w.Failed, w.Needed
 		args[12], args[13], args[14] = w.PendingReboot, w.Unknown, ms(w.SeenAt)
 	}
+	u.updates = append(u.updates, args)
 	// The summaries (migration 0014) count hosts under their primary group
 	// and OS, and failing hosts only while not gone: a host that moves
-	// leaves them before the write and comes back after it. Hosts rarely
-	// move, so this costs an import or a sync next to nothing.
-	moved := sh.group != primary || sh.os != h.OSCaption
-	back := h.WSUS != nil && sh.gone.Valid
-	ids := idList(sh.id)
-	if err := u.adjust(ids, moved, back, -1); err != nil {
-		return err
-	}
-	if _, err := u.update.ExecContext(u.ctx, args...); err != nil {
-		return err
-	}
-	if err := u.adjust(ids, moved, back, 1); err != nil {
-		return err
+	// leaves them before the write and comes back after it (flushUpdates).
+	switch {
+	case sh.group != primary || sh.os != h.OSCaption:
+		u.movedIDs = append(u.movedIDs, sh.id)
+	case h.WSUS != nil && sh.gone.Valid:
+		u.backIDs = append(u.backIDs, sh.id)
 	}
 	u.moves.move(complianceKey{sh.group, sh.state, reportDay(sh.lastReport)}, !sh.gone.Valid,
 		complianceKey{primary, sh.state, reportDay(ms(h.LastReportAt))}, !sh.gone.Valid || h.WSUS != nil)
@@ -65,18 +47,52 @@ func (u *hostUpsert) updateHost(sh *storedHost, h HostInput) error {
 	return nil
 }
 
-// adjust adds sign times the host ids' part of the summaries that its
-// update changes: all of them when it moves group or OS, the failing
-// hosts when it comes back from gone.
-func (u *hostUpsert) adjust(ids string, moved, back bool, sign int) error {
-	if moved || back {
-		if err := adjustFailureDays(u.ctx, u.tx, ids, sign); err != nil {
-			return err
+// flushUpdates writes the stored hosts' updates of the call. The hosts
+// that move group or OS leave the summaries before the writes and come
+// back after them, all in one statement each way: a first sync after an
+// import, whose OS captions are WSUS's own, moves most hosts, and a
+// statement a host each way took most of such a sync's time. A host
+// updated twice in the call leaves once and comes back once, as the
+// lists are sets to SQL (IN).
+func (u *hostUpsert) flushUpdates() error {
+	if len(u.updates) == 0 {
+		return nil
+	}
+	failures, repairs := idList(append(slices.Clone(u.movedIDs), u.backIDs...)...), idList(u.movedIDs...)
+	adjust := func(sign int) error {
+		if len(u.movedIDs)+len(u.backIDs) > 0 {
+			if err := adjustFailureDays(u.ctx, u.tx, failures, sign); err != nil {
+				return err
+			}
+		}
+		if len(u.movedIDs) > 0 {
+			return adjustHostRepairs(u.ctx, u.tx, repairs, sign)
+		}
+		return nil
+	}
+	if err := adjust(-1); err != nil {
+		return err
+	}
+	update, err := u.tx.PrepareContext(u.ctx, `UPDATE hosts SET fqdn = ?1, address = ?2, os_caption = ?3,
+			os_build = ?4, wsus_group = ?5, last_report_at = ?6, updated_at = ?7,
+			wsus_server = iif(?8, ?9, wsus_server), wsus_computer_id = iif(?8, ?10, wsus_computer_id),
+			wsus_failed = iif(?8, ?11, wsus_failed), wsus_needed = iif(?8, ?12, wsus_needed),
+			wsus_pending_reboot = iif(?8, ?13, wsus_pending_reboot), wsus_unknown = iif(?8, ?14, wsus_unknown),
+			wsus_seen_at = iif(?8, ?15, wsus_seen_at), gone_at = iif(?8, NULL, gone_at)
+		WHERE id = ?16`)
+	if err != nil {
+		return err
+	}
+	defer update.Close()
+	for _, args := range u.updates {
+		if _, err := update.ExecContext(u.ctx, args...); err != nil {
+			return fmt.Errorf("host %d: %w", args[len(args)-1], err)
 		}
 	}
-	if moved {
-		return adjustHostRepairs(u.ctx, u.tx, ids, sign)
+	if err := adjust(1); err != nil {
+		return err
 	}
+	u.updates, u.movedIDs, u.backIDs = nil, nil, nil
 	return nil
 }
 

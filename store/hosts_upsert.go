@@ -117,7 +117,12 @@ type hostUpsert struct {
 	seen    map[sql.NullInt64][]int64 // unchanged hosts whose time seen moves: time -> ids
 	refresh []int64                   // hosts whose failure summary WSUS's new facts may change
 	moves   complianceDelta           // updated hosts' changes to compliance_hosts
-	update  *sql.Stmt
+	// The stored hosts' UPDATEs, run together once every input is read
+	// (flushUpdates), and the hosts among them that move group or OS, or
+	// come back from gone: the summaries they change are taken out and put
+	// back once for all of them, not once a host.
+	updates           [][]any
+	movedIDs, backIDs []int64
 	// UpsertHostsOnce only, else nil: the set, the caller's ref of each
 	// input, the first ref of each name given (by lower-case name), the
 	// inputs left unwritten as repeats with other values, and the hosts to
@@ -159,11 +164,6 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 	if err := u.lookupGiven(); err != nil {
 		return c, err
 	}
-	defer func() {
-		if u.update != nil {
-			u.update.Close()
-		}
-	}()
 	for i, h := range in {
 		key := strings.ToLower(h.Name)
 		firstRef, repeat := u.repeatOf(key, i)
@@ -237,6 +237,9 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			}
 			c.Unchanged++
 		}
+	}
+	if err := u.flushUpdates(); err != nil {
+		return c, err
 	}
 	if err := u.flushInserts(); err != nil {
 		return c, err

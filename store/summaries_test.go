@@ -203,6 +203,15 @@ func TestStore_SummariesFollowChanges(t *testing.T) {
 	addHosts(t, s, HostInput{Name: "B1", Group: "Branch", OSCaption: "Server 2022", LastReportAt: fixedNow,
 		WSUS: &WSUSFacts{Server: "wsus1", ComputerID: "id-B1", Failed: 0, SeenAt: fixedNow}})
 	checkSummaries(t, s, "back from gone")
+	// Several hosts move in one call, one of them twice, one back from gone
+	// too: each leaves the summaries once and comes back once, where it
+	// ends.
+	addHosts(t, s, HostInput{Name: "A1", Group: "Lab", OSCaption: "Windows 11 24H2", LastReportAt: recent},
+		HostInput{Name: "A3", Group: "Servers", OSCaption: "Windows 11 23H2"},
+		HostInput{Name: "B1", Group: "Branch", OSCaption: "Server 2025", LastReportAt: fixedNow,
+			WSUS: &WSUSFacts{Server: "wsus1", ComputerID: "id-B1", SeenAt: fixedNow}},
+		HostInput{Name: "a1", Group: "Branch", OSCaption: "Windows 10", LastReportAt: recent})
+	checkSummaries(t, s, "several moved in one call")
 
 	b2, _ := s.HostByName(ctx, "B2")
 	if err := s.SetHostState(ctx, b2.ID, "repaired"); err != nil {
