@@ -9,14 +9,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestMigration_RunsRebuiltWithTheirEvents ensures migration 6, which
-// rebuilds runs to allow the history procedure, keeps every run and event
-// of an existing database, leaves run_events pointing at runs (a deleted
-// host still takes its runs and their events with it), and then takes a
-// history run.
-func TestMigration_RunsRebuiltWithTheirEvents(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
+// migratedTo makes a database under t.TempDir with the migrations up to
+// version applied, as a program of that version left it; it returns its
+// path and its connection (one, as the store's writer), which the test
+// closes before it opens the database with the store.
+func migratedTo(t *testing.T, version int) (string, *sql.DB) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "old.db")
 	ms, err := migrations()
 	if err != nil {
@@ -27,9 +25,21 @@ func TestMigration_RunsRebuiltWithTheirEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
-	if err := migrateTo(ctx, db, ms, 5); err != nil {
+	if err := migrateTo(t.Context(), db, ms, version); err != nil {
 		t.Fatal(err)
 	}
+	return path, db
+}
+
+// TestMigration_RunsRebuiltWithTheirEvents ensures migration 6, which
+// rebuilds runs to allow the history procedure, keeps every run and event
+// of an existing database, leaves run_events pointing at runs (a deleted
+// host still takes its runs and their events with it), and then takes a
+// history run.
+func TestMigration_RunsRebuiltWithTheirEvents(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path, db := migratedTo(t, 5)
 	for _, q := range []string{
 		`INSERT INTO hosts (id, name, created_at, updated_at) VALUES (1, 'PC-1', 1, 1)`,
 		`INSERT INTO runs (id, host_id, procedure, requested_by, state, outcome, created_at) VALUES (7, 1, 'check', 'alice', 'succeeded', 'checked', 2)`,
@@ -77,19 +87,7 @@ func TestMigration_RunsRebuiltWithTheirEvents(t *testing.T) {
 func TestMigration_HistoryRebuiltWithItsChecks(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+pragmas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	if err := migrateTo(ctx, db, ms, 15); err != nil {
-		t.Fatal(err)
-	}
+	path, db := migratedTo(t, 15)
 	for _, q := range []string{
 		`INSERT INTO hosts (id, name, created_at, updated_at) VALUES (1, 'PC-1', 1, 1), (2, 'PC-2', 1, 1)`,
 		`INSERT INTO hosts_search (rowid, name) SELECT id, name FROM hosts`, // as UpsertHosts does
