@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,7 +15,7 @@ import (
 func TestBrowser_LoginTriageHostLogout(t *testing.T) {
 	t.Parallel()
 	ctx := newBrowser(t)
-	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "200")
+	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", demoDB(t), "-hosts", "200")
 
 	// Anonymous: the runs page sends us to the form, remembering where we were going.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/runs")); err != nil {

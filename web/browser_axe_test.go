@@ -114,7 +114,7 @@ func TestBrowser_Accessibility(t *testing.T) {
 	t.Parallel()
 	script := axeScript(t)
 	ctx := newBrowser(t)
-	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "120")
+	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", demoDB(t), "-hosts", "120")
 
 	schemes := []string{"light", "dark"}
 	for _, scheme := range schemes {

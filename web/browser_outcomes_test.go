@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,7 +23,7 @@ func TestBrowser_OutcomesAndSearch(t *testing.T) {
 	t.Parallel()
 	const hosts = 300
 	ctx := newBrowser(t)
-	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "300")
+	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", demoDB(t), "-hosts", "300")
 	browserSignIn(t, ctx, base, "demo", testDemoPassword)
 
 	// The demo's fleet, as the demo builds it, says which host is which.

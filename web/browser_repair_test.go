@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +31,7 @@ func demoRepairable(t *testing.T, hosts int) string {
 func TestBrowser_LoginRepairLogout(t *testing.T) {
 	t.Parallel()
 	ctx := newBrowser(t)
-	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "200")
+	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", demoDB(t), "-hosts", "200")
 	host := demoRepairable(t, 200)
 	browserSignIn(t, ctx, base, "demo", testDemoPassword)
 
@@ -115,7 +114,7 @@ func TestBrowser_LoginRepairLogout(t *testing.T) {
 func TestBrowser_BulkRepairLive(t *testing.T) {
 	t.Parallel()
 	ctx := newBrowser(t)
-	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "200")
+	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", demoDB(t), "-hosts", "200")
 	f := sim.NewFleet(sim.FleetConfig{Seed: 1, Hosts: 200, End: time.Now()})
 	var picked []string
 	for _, h := range f.Hosts {

@@ -37,7 +37,7 @@ func TestBrowser_ReportPrintsToPDF(t *testing.T) {
 	t.Parallel()
 	pdftotext, pdfinfo := pdfTools(t)
 	ctx := newBrowser(t)
-	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "200")
+	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", demoDB(t), "-hosts", "200")
 	browserSignIn(t, ctx, base, "demo", testDemoPassword)
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/reports"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="report-summary"]`))); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"wsusfix/store"
 )
 
 // chromiumPath finds Debian's Chromium. Without it the browser tests skip,
@@ -161,4 +163,17 @@ func openFirstHost(t *testing.T, ctx context.Context, want string) string {
 		t.Fatal(err)
 	}
 	return host
+}
+
+// demoDB is a new database file for a browser test's demo, made from the
+// migrated schema (store.NewFile): the pages are what these tests check,
+// and the demo's own first start, migrations included, is checked by
+// TestDemo_EndToEnd.
+func demoDB(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "demo.db")
+	if err := store.NewFile(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -17,7 +16,7 @@ import (
 func TestBrowser_SelectionAcrossPages(t *testing.T) {
 	t.Parallel()
 	ctx := newBrowser(t)
-	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "demo.db"), "-hosts", "400")
+	base, _ := startProgram(t, "demo", "-addr", "127.0.0.1:0", "-db", demoDB(t), "-hosts", "400")
 	browserSignIn(t, ctx, base, "demo", testDemoPassword)
 
 	first := tickFirst(t, ctx, base+"/")
