@@ -151,7 +151,7 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 		return nil, 0, mapErr("audit entries", err)
 	}
 	var out []AuditEntry
-	err := s.eachAudit(ctx, f, func(e AuditEntry) error {
+	err := s.eachAudit(ctx, s.read, f, func(e AuditEntry) error {
 		out = append(out, e)
 		return nil
 	})
@@ -161,10 +161,10 @@ func (s *Store) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, 
 // EachAuditEntry calls fn for every entry matching f, newest first, without
 // holding them all in memory (for exports). An error from fn stops the walk.
 func (s *Store) EachAuditEntry(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
-	return s.eachAudit(ctx, f, fn)
+	return s.eachAudit(ctx, s.exports, f, fn)
 }
 
-func (s *Store) eachAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
+func (s *Store) eachAudit(ctx context.Context, db *sql.DB, f AuditFilter, fn func(AuditEntry) error) error {
 	if err := checkFilterText("audit entries", f.Actor, f.Action, f.Outcome, f.Target); err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (s *Store) eachAudit(ctx context.Context, f AuditFilter, fn func(AuditEntry
 		q += ` LIMIT ? OFFSET ?`
 		args = append(args, f.Limit, f.Offset)
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return mapErr("audit entries", err)
 	}

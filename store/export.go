@@ -49,7 +49,7 @@ func (s *Store) EachExportHost(ctx context.Context, f TriageFilter, fn func(*Exp
 		q += " LIMIT ? OFFSET ?"
 		args = append(args, f.Limit, f.Offset)
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
+	rows, err := s.exports.QueryContext(ctx, q, args...)
 	if err != nil {
 		return mapErr("export hosts", err)
 	}

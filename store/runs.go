@@ -222,7 +222,7 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]Run, int, error) {
 		args = append(args, f.Limit, f.Offset)
 	}
 	var out []Run
-	err := s.queryRuns(ctx, "runs", q, args, func(r *Run) error { out = append(out, *r); return nil })
+	err := s.queryRuns(ctx, s.read, "runs", q, args, func(r *Run) error { out = append(out, *r); return nil })
 	return out, total, err
 }
 
@@ -239,13 +239,13 @@ func (s *Store) EachRun(ctx context.Context, f RunFilter, fn func(*Run) error) e
 		return err
 	}
 	from, args := f.from()
-	return s.queryRuns(ctx, "each run", "SELECT "+runColumns+from+runOrder, args, fn)
+	return s.queryRuns(ctx, s.exports, "each run", "SELECT "+runColumns+from+runOrder, args, fn)
 }
 
 // queryRuns runs q, which selects runColumns, and calls fn with each run
 // in one Run it reuses; op names the operation in errors.
-func (s *Store) queryRuns(ctx context.Context, op, q string, args []any, fn func(*Run) error) error {
-	rows, err := s.read.QueryContext(ctx, q, args...)
+func (s *Store) queryRuns(ctx context.Context, db *sql.DB, op, q string, args []any, fn func(*Run) error) error {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return mapErr(op, err)
 	}

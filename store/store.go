@@ -24,11 +24,19 @@ import (
 const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 	"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
 
+// exportConns is how many exports read at once. An export's walk holds
+// its connection for as long as its client takes to download, so the
+// exports have a pool of their own: slow downloads make only other
+// downloads wait, never a page. A walk is one query, so a waiting export
+// starts once one ends.
+const exportConns = 4
+
 // Store is the database. It is safe for concurrent use.
 type Store struct {
 	write    writer // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
 	gen      *atomic.Uint64
 	read     *sql.DB // query_only pool for everything else
+	exports  *sql.DB // query_only pool of the exports' walks (exportConns)
 	now      func() time.Time
 	stmts    stmtCache                           // the writer's bulk statements
 	evidence genMemo[int64, map[uint32]Evidence] // RepairEvidence by window start (unix ms)
@@ -80,8 +88,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	r.SetMaxIdleConns(max(4, runtime.NumCPU()))
+	x, err := sql.Open("sqlite", file+"&_pragma=query_only(1)")
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	x.SetMaxOpenConns(exportConns)
 	gen := new(atomic.Uint64)
-	s := &Store{write: writer{w, gen}, gen: gen, read: r, now: time.Now, external: externalWatch{db: w}}
+	s := &Store{write: writer{w, gen}, gen: gen, read: r, exports: x, now: time.Now, external: externalWatch{db: w}}
 	s.external.poll(gen) // the version to compare with from now on
 	return s, nil
 }
@@ -115,7 +130,7 @@ func Files(path string) []string {
 func (s *Store) Close() error {
 	_, _ = s.write.quiet().Exec("PRAGMA optimize")
 	s.stmts.close()
-	return errors.Join(s.read.Close(), s.write.quiet().Close())
+	return errors.Join(s.exports.Close(), s.read.Close(), s.write.quiet().Close())
 }
 
 // Ping checks that the database answers a read.

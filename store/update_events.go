@@ -246,7 +246,7 @@ func (s *Store) History(ctx context.Context, hostID int64, limit, offset int) ([
 		return nil, 0, mapErr("history", err)
 	}
 	var out []UpdateEvent
-	err = s.queryEvents(ctx, "history", "SELECT "+eventColumns+" FROM update_events WHERE host_id = ?"+eventOrder+" LIMIT ? OFFSET ?",
+	err = s.queryEvents(ctx, s.read, "history", "SELECT "+eventColumns+" FROM update_events WHERE host_id = ?"+eventOrder+" LIMIT ? OFFSET ?",
 		[]any{hostID, limit, offset}, func(e *UpdateEvent) error { out = append(out, *e); return nil })
 	return out, total, err
 }
@@ -259,14 +259,14 @@ func (s *Store) History(ctx context.Context, hostID int64, limit, offset int) ([
 // until the walk ends.) It fills one UpdateEvent for every entry: fn must
 // not keep it. fn's error stops the walk and is returned.
 func (s *Store) EachHistory(ctx context.Context, hostID int64, fn func(*UpdateEvent) error) error {
-	return s.queryEvents(ctx, "each history", "SELECT "+eventColumns+" FROM update_events WHERE host_id = ?"+eventOrder,
+	return s.queryEvents(ctx, s.exports, "each history", "SELECT "+eventColumns+" FROM update_events WHERE host_id = ?"+eventOrder,
 		[]any{hostID}, fn)
 }
 
 // queryEvents runs q, which selects eventColumns, and calls fn with each
 // entry in one UpdateEvent it reuses; op names the operation in errors.
-func (s *Store) queryEvents(ctx context.Context, op, q string, args []any, fn func(*UpdateEvent) error) error {
-	rows, err := s.read.QueryContext(ctx, q, args...)
+func (s *Store) queryEvents(ctx context.Context, db *sql.DB, op, q string, args []any, fn func(*UpdateEvent) error) error {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return mapErr(op, err)
 	}
