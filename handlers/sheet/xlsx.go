@@ -286,7 +286,7 @@ func (p *workbookParts) sheet() (head, tail []byte, err error) {
 // withoutDimension drops the sheet's dimension element, which names the
 // cells in use: written before the rows, it would name the header alone,
 // and readers that trust it (openpyxl's read-only mode) would see no rows.
-// It is optional (ECMA-376 Part 1, 18.3.1.99 and CT_Worksheet).
+// It is optional (ECMA-376 Part 1: CT_Worksheet gives it minOccurs 0).
 func withoutDimension(head []byte) []byte {
 	i := bytes.Index(head, []byte("<dimension"))
 	if i < 0 {
