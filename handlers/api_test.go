@@ -160,8 +160,10 @@ func TestAPI(t *testing.T) {
 		t.Errorf("the batch: %d %+v", res.StatusCode, one)
 	}
 	var codes []map[string]any
-	if res := a.api(t, "GET", "/api/v1/reports/codes", secret, nil, &codes); res.StatusCode != http.StatusOK {
-		t.Errorf("report codes: %d", res.StatusCode)
+	if res := a.api(t, "GET", "/api/v1/reports/codes", secret, nil, &codes); res.StatusCode != http.StatusOK ||
+		res.Header.Get("Content-Disposition") != "" || res.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("report codes: %d, %q, %q: want JSON data, not a download", res.StatusCode,
+			res.Header.Get("Content-Disposition"), res.Header.Get("Content-Type"))
 	}
 	var noSync problem
 	if res := a.api(t, "GET", "/api/v1/sync", secret, nil, &noSync); res.StatusCode != http.StatusForbidden {

@@ -203,12 +203,16 @@ func (h *handler) streamCSV(w http.ResponseWriter, r *http.Request, prefix strin
 }
 
 // downloadHeaders sets the headers of a download named
-// prefix-<time>.<format>, the same for GET and HEAD.
-func downloadHeaders(w http.ResponseWriter, format sheet.Format, prefix string) {
-	name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + "." + string(format)
+// prefix-<time>.<format>, the same for GET and HEAD; an API answer is not
+// named as a download.
+func downloadHeaders(w http.ResponseWriter, r *http.Request, format sheet.Format, prefix string) {
 	w.Header().Set("Content-Type", format.ContentType())
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Cache-Control", "no-store")
+	if isAPI(r) {
+		return // an API answer is data for the program that asked, not a file to save
+	}
+	name := prefix + "-" + time.Now().UTC().Format("20060102-1504") + "." + string(format)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 }
 
 // streamTable sends a download named prefix-<time>.<format>: the header,
@@ -224,7 +228,7 @@ func (h *handler) streamTable(w http.ResponseWriter, r *http.Request, format she
 	cols []sheet.Column, walk func(emit func(row []sheet.Value) error) error) {
 	var tb sheet.Table
 	start := func() error {
-		downloadHeaders(w, format, prefix)
+		downloadHeaders(w, r, format, prefix)
 		var err error
 		tb, err = sheet.NewTable(w, format, title, cols)
 		return err
@@ -232,7 +236,7 @@ func (h *handler) streamTable(w http.ResponseWriter, r *http.Request, format she
 	if r.Method == http.MethodHead {
 		// What GET would send, without reading a row: a client checking
 		// the download (its name, that it is not cached) runs no query.
-		downloadHeaders(w, format, prefix)
+		downloadHeaders(w, r, format, prefix)
 		return
 	}
 	n := 0
