@@ -59,18 +59,18 @@ func (u *hostUpsert) flushUpdates() error {
 		return nil
 	}
 	failures, repairs := idList(append(slices.Clone(u.movedIDs), u.backIDs...)...), idList(u.movedIDs...)
-	adjust := func(sign int) error {
+	shares := func(sign int) error {
 		if len(u.movedIDs)+len(u.backIDs) > 0 {
-			if err := adjustFailureDays(u.ctx, u.tx, failures, sign); err != nil {
+			if err := adjustShares(u.ctx, u.tx, failures, sign, failureDaysShare); err != nil {
 				return err
 			}
 		}
 		if len(u.movedIDs) > 0 {
-			return adjustHostRepairs(u.ctx, u.tx, repairs, sign)
+			return adjustShares(u.ctx, u.tx, repairs, sign, repairShares...)
 		}
 		return nil
 	}
-	if err := adjust(-1); err != nil {
+	if err := shares(-1); err != nil {
 		return err
 	}
 	update, err := u.tx.PrepareContext(u.ctx, `UPDATE hosts SET fqdn = ?1, address = ?2, os_caption = ?3,
@@ -89,7 +89,7 @@ func (u *hostUpsert) flushUpdates() error {
 			return fmt.Errorf("host %d: %w", args[len(args)-1], err)
 		}
 	}
-	if err := adjust(1); err != nil {
+	if err := shares(1); err != nil {
 		return err
 	}
 	u.updates, u.movedIDs, u.backIDs = nil, nil, nil

@@ -41,54 +41,85 @@ func (f ReportFilter) dayArgs(since, until int64) []any {
 	return []any{since, until, f.Group, int64(f.Code)}
 }
 
-// adjustFailureDays adds sign (1 or -1) times the given hosts' part of
-// failure_days, as they stand now. Whatever rewrites a host's state,
-// failure, group or gone mark subtracts its part before and adds it
-// after, in the same transaction, so failure_days stays the count of
-// failing hosts it summarizes without a trigger on every host; a refresh
-// of failure summaries, which knows each changed host before and after,
-// counts its changes itself (failureChanges) instead. The adding half also
-// drops the counts that came to nothing.
-func adjustFailureDays(ctx context.Context, q querier, ids string, sign int) error {
-	if _, err := q.ExecContext(ctx, `INSERT INTO failure_days (day, grp, code, hosts)
+// summaryShare is one summary table's share of some hosts: the upsert
+// adding ?2 (1 or -1) times the share of the hosts in the JSON array ?1,
+// as they stand now, and the DELETE of the counts that came to nothing.
+type summaryShare struct{ upsert, prune string }
+
+// The shares an update of hosts moves. Whatever rewrites a host's state,
+// failure, group, OS or gone mark subtracts its shares before and adds
+// them after, in the same transaction, so the summaries stay the counts
+// they summarize without a trigger on every host; a refresh of failure
+// summaries, which knows each changed host before and after, counts its
+// changes itself (failureChanges) instead.
+var (
+	// failureDaysShare: failing hosts (not gone) by day, group and code.
+	failureDaysShare = summaryShare{`INSERT INTO failure_days (day, grp, code, hosts)
 		SELECT fail_at / 86400000, wsus_group, ifnull(fail_hresult, 0), ?2 * count(*) FROM hosts
 		WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'failing' AND gone_at IS NULL AND fail_at IS NOT NULL
 		GROUP BY 1, 2, 3
-		ON CONFLICT (day, grp, code) DO UPDATE SET hosts = hosts + excluded.hosts`, ids, sign); err != nil {
-		return err
-	}
-	if sign < 0 {
-		return nil
-	}
-	_, err := q.ExecContext(ctx, "DELETE FROM failure_days WHERE hosts = 0")
-	return err
-}
-
-// adjustCompliance adds sign (1 or -1) times the given hosts' part of
-// compliance_hosts, as they stand now, the way adjustFailureDays does for
-// failure_days.
-func adjustCompliance(ctx context.Context, q querier, ids string, sign int) error {
-	if _, err := q.ExecContext(ctx, `INSERT INTO compliance_hosts (grp, state, day, hosts)
+		ON CONFLICT (day, grp, code) DO UPDATE SET hosts = hosts + excluded.hosts`,
+		"DELETE FROM failure_days WHERE hosts = 0"}
+	// complianceShare: hosts (not gone) by group, state and report day.
+	complianceShare = summaryShare{`INSERT INTO compliance_hosts (grp, state, day, hosts)
 		SELECT wsus_group, state, ifnull(last_report_at, 0) / 86400000, ?2 * count(*) FROM hosts
 		WHERE id IN (SELECT value FROM json_each(?1)) AND gone_at IS NULL
 		GROUP BY 1, 2, 3
-		ON CONFLICT (grp, state, day) DO UPDATE SET hosts = hosts + excluded.hosts`, ids, sign); err != nil {
-		return err
+		ON CONFLICT (grp, state, day) DO UPDATE SET hosts = hosts + excluded.hosts`,
+		"DELETE FROM compliance_hosts WHERE hosts = 0"}
+	// repairShares: the hosts' repairs under their group and OS (the
+	// triggers of migration 0014 count runs as they end, under the host's
+	// group then), so a host that moves carries its runs along.
+	repairShares = []summaryShare{
+		{`INSERT INTO repair_days (day, grp, code, outcome, runs)
+			SELECT r.created_at / 86400000, h.wsus_group, ifnull(r.fail_hresult, 0), r.outcome, ?2 * count(*)
+			FROM runs r JOIN hosts h ON h.id = r.host_id
+			WHERE r.host_id IN (SELECT value FROM json_each(?1)) AND r.procedure = 'repair'
+				AND r.state NOT IN ('queued', 'running')
+			GROUP BY 1, 2, 3, 4
+			ON CONFLICT (day, grp, code, outcome) DO UPDATE SET runs = runs + excluded.runs`,
+			"DELETE FROM repair_days WHERE runs = 0"},
+		{`INSERT INTO repair_latest_days (day, grp, os, code, outcome, hosts)
+			SELECT l.created_at / 86400000, h.wsus_group, h.os_caption, l.code, l.outcome, ?2 * count(*)
+			FROM repair_latest l JOIN hosts h ON h.id = l.host_id
+			WHERE l.host_id IN (SELECT value FROM json_each(?1))
+			GROUP BY 1, 2, 3, 4, 5
+			ON CONFLICT (day, grp, os, code, outcome) DO UPDATE SET hosts = hosts + excluded.hosts`,
+			"DELETE FROM repair_latest_days WHERE hosts = 0"},
+		{`INSERT INTO repair_host_days (day, grp, os, outcome, hosts)
+			SELECT l.created_at / 86400000, h.wsus_group, h.os_caption, l.outcome, ?2 * count(*)
+			FROM repair_host_latest l JOIN hosts h ON h.id = l.host_id
+			WHERE l.host_id IN (SELECT value FROM json_each(?1))
+			GROUP BY 1, 2, 3, 4
+			ON CONFLICT (day, grp, os, outcome) DO UPDATE SET hosts = hosts + excluded.hosts`,
+			"DELETE FROM repair_host_days WHERE hosts = 0"},
+	}
+)
+
+// adjustShares adds sign (1 or -1) times the hosts' (ids, a JSON array)
+// shares of the summaries; the adding half drops the counts that came to
+// nothing, once for all the hosts.
+func adjustShares(ctx context.Context, q querier, ids string, sign int, shares ...summaryShare) error {
+	for _, sh := range shares {
+		if _, err := q.ExecContext(ctx, sh.upsert, ids, sign); err != nil {
+			return err
+		}
 	}
 	if sign < 0 {
 		return nil
 	}
-	_, err := q.ExecContext(ctx, "DELETE FROM compliance_hosts WHERE hosts = 0")
-	return err
+	for _, sh := range shares {
+		if _, err := q.ExecContext(ctx, sh.prune); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// adjustHostSummaries is adjustFailureDays and adjustCompliance: what a
-// change of hosts' state or gone mark moves.
+// adjustHostSummaries adds sign times the hosts' shares that a change of
+// their state or gone mark moves: failure_days and compliance_hosts.
 func adjustHostSummaries(ctx context.Context, q querier, ids string, sign int) error {
-	if err := adjustFailureDays(ctx, q, ids, sign); err != nil {
-		return err
-	}
-	return adjustCompliance(ctx, q, ids, sign)
+	return adjustShares(ctx, q, ids, sign, failureDaysShare, complianceShare)
 }
 
 // complianceKey is one row of compliance_hosts.
@@ -180,53 +211,6 @@ func addCounts(ctx context.Context, q querier, rows [][4]any, upsert, prune stri
 // reportDay is the day number of a time in milliseconds, 0 for none, as
 // the summaries store it.
 func reportDay(ms sql.NullInt64) int64 { return ms.Int64 / msPerDay }
-
-// adjustHostRepairs adds sign (1 or -1) times the given hosts' part of the
-// repair summaries, under their group and OS as they stand now: a change
-// of either moves the host's runs from one to the other (the triggers of
-// migration 0014 count runs as they end, under the host's group then).
-// Like adjustFailureDays, the adding half drops the counts that came to
-// nothing.
-func adjustHostRepairs(ctx context.Context, q querier, ids string, sign int) error {
-	for _, stmt := range []string{
-		`INSERT INTO repair_days (day, grp, code, outcome, runs)
-			SELECT r.created_at / 86400000, h.wsus_group, ifnull(r.fail_hresult, 0), r.outcome, ?2 * count(*)
-			FROM runs r JOIN hosts h ON h.id = r.host_id
-			WHERE r.host_id IN (SELECT value FROM json_each(?1)) AND r.procedure = 'repair'
-				AND r.state NOT IN ('queued', 'running')
-			GROUP BY 1, 2, 3, 4
-			ON CONFLICT (day, grp, code, outcome) DO UPDATE SET runs = runs + excluded.runs`,
-		`INSERT INTO repair_latest_days (day, grp, os, code, outcome, hosts)
-			SELECT l.created_at / 86400000, h.wsus_group, h.os_caption, l.code, l.outcome, ?2 * count(*)
-			FROM repair_latest l JOIN hosts h ON h.id = l.host_id
-			WHERE l.host_id IN (SELECT value FROM json_each(?1))
-			GROUP BY 1, 2, 3, 4, 5
-			ON CONFLICT (day, grp, os, code, outcome) DO UPDATE SET hosts = hosts + excluded.hosts`,
-		`INSERT INTO repair_host_days (day, grp, os, outcome, hosts)
-			SELECT l.created_at / 86400000, h.wsus_group, h.os_caption, l.outcome, ?2 * count(*)
-			FROM repair_host_latest l JOIN hosts h ON h.id = l.host_id
-			WHERE l.host_id IN (SELECT value FROM json_each(?1))
-			GROUP BY 1, 2, 3, 4
-			ON CONFLICT (day, grp, os, outcome) DO UPDATE SET hosts = hosts + excluded.hosts`,
-	} {
-		if _, err := q.ExecContext(ctx, stmt, ids, sign); err != nil {
-			return err
-		}
-	}
-	if sign < 0 {
-		return nil
-	}
-	for _, stmt := range []string{
-		"DELETE FROM repair_days WHERE runs = 0",
-		"DELETE FROM repair_latest_days WHERE hosts = 0",
-		"DELETE FROM repair_host_days WHERE hosts = 0",
-	} {
-		if _, err := q.ExecContext(ctx, stmt); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // idList is ids as the JSON array the summaries' statements read.
 func idList(ids ...int64) string {
