@@ -82,16 +82,7 @@ func (h *handler) recheckTokenUser(r *http.Request, u store.User) (store.User, b
 	if h.dir == nil || !h.tokenChecks.due(u.ID, h.dirRecheck) {
 		return u, true
 	}
-	nu, err := h.recheck(r, u)
-	var gone refusal
-	if errors.As(err, &gone) {
-		h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeDenied, gone.detail)
-		return u, false
-	}
-	if err != nil {
-		return u, true // logged by recheck
-	}
-	return nu, true
+	return h.recheckRole(r, u)
 }
 
 // checkTimes remembers when each user was last asked about, for checks

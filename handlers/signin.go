@@ -168,13 +168,24 @@ func (h *handler) refreshDirectoryRole(r *http.Request, u store.User) (store.Use
 	if h.dir == nil || time.Since(last) < h.dirRecheck {
 		return u, true
 	}
+	nu, ok := h.recheckRole(r, u)
+	if ok {
+		h.sessions.Put(ctx, sessDirChecked, time.Now().Unix())
+	}
+	return nu, ok
+}
+
+// recheckRole asks the directory about u again (recheck), for a session
+// and for a token alike. ok is false when the directory no longer admits
+// u: the refusal is audited, and recheck has ended their sessions. When
+// the directory cannot answer, u keeps the role last confirmed.
+func (h *handler) recheckRole(r *http.Request, u store.User) (_ store.User, ok bool) {
 	nu, err := h.recheck(r, u)
 	var gone refusal
 	if errors.As(err, &gone) {
 		h.audit(r, store.ActionAccessDenied, r.Method+" "+r.URL.Path, store.OutcomeDenied, gone.detail)
 		return u, false
 	}
-	h.sessions.Put(ctx, sessDirChecked, time.Now().Unix())
 	if err != nil {
 		return u, true // logged by recheck
 	}
