@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -73,21 +71,10 @@ func jsonList(s []string) string {
 // sqlite3 is installed).
 // Run: go test -run '^$' -bench Reports -benchtime 10x ./handlers/
 func BenchmarkReports(b *testing.B) {
-	path := os.Getenv("WSUSFIX_BENCH_DB")
-	if path == "" {
-		path = filepath.Join(b.TempDir(), "big.db")
-	}
-	_, statErr := os.Stat(path)
+	path := bigDB(b)
+	addBenchRuns(b, path, 50_000)
 	st, err := store.Open(b.Context(), path)
 	if err != nil {
-		b.Fatal(err)
-	}
-	if statErr != nil {
-		buildBig(b, st, 100_000, 20)
-	}
-	st.Close()
-	addBenchRuns(b, path, 50_000)
-	if st, err = store.Open(b.Context(), path); err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
@@ -95,16 +82,7 @@ func BenchmarkReports(b *testing.B) {
 	// An admin, so a database kept between runs (WSUSFIX_BENCH_DB) always
 	// keeps the one enabled admin the store insists on.
 	cookie := sessionCookie(b, h, st, "bench-admin", store.RoleAdmin)
-	get := func(b *testing.B, path string) *httptest.ResponseRecorder {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		req.AddCookie(cookie)
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("%s: status %d", path, rec.Code)
-		}
-		return rec
-	}
+	get := func(b *testing.B, path string) *httptest.ResponseRecorder { return benchGet(b, h, cookie, path) }
 	for _, path := range []string{"/reports", "/reports?group=Servers+-+Tier+1&code=0x80070002", "/reports/codes.xlsx"} {
 		b.Run(path, func(b *testing.B) {
 			for b.Loop() {
