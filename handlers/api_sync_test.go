@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"wsusfix/handlers"
 	"wsusfix/remote/wsus"
 	"wsusfix/store"
 )
@@ -36,23 +35,11 @@ func TestAPI_SyncStart_NotConfigured(t *testing.T) {
 func TestAPI_SyncStart_Busy(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	var sched *wsus.Scheduler
-	a := newApp(t, withSyncer(func(st *store.Store) handlers.Syncer {
-		dial := func(ctx context.Context) (wsus.Session, error) {
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			return nil, errors.New("test: no WSUS server behind this dial")
-		}
-		sched = wsus.NewScheduler(st, dial, wsus.SchedulerOptions{Options: wsus.Options{Server: "WSUS01"}})
-		return sched
+	var sync heldSync
+	a := newApp(t, withHeldSync(&sync, release, func(context.Context) (wsus.Session, error) {
+		return nil, errors.New("test: no WSUS server behind this dial")
 	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = sched.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	sync.run(t)
 	token := a.apiToken(t, "root", store.RoleAdmin)
 
 	type started struct {
@@ -81,11 +68,11 @@ func TestAPI_SyncStart_Busy(t *testing.T) {
 	}
 
 	close(release)
-	waitUntil(t, func() bool { cur, _ := sched.State(); return cur == nil })
+	waitUntil(t, sync.idle)
 	var again started
 	if res := a.api(t, http.MethodPost, "/api/v1/sync", token, url.Values{}, &again); res.StatusCode != http.StatusAccepted ||
 		again.ID == 0 || again.ID == first.ID {
 		t.Errorf("sync after the first ended: %d %+v", res.StatusCode, again)
 	}
-	waitUntil(t, func() bool { cur, _ := sched.State(); return cur == nil })
+	waitUntil(t, sync.idle)
 }

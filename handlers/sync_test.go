@@ -21,6 +21,38 @@ func withSyncer(make func(*store.Store) handlers.Syncer) appOption {
 	return func(c *appConfig) { c.syncer = make }
 }
 
+// heldSync is the scheduler of a test's app, syncing WSUS01 through a dial
+// held until the test closes release, so the test sees its sync running;
+// open then makes the session.
+type heldSync struct{ sched *wsus.Scheduler }
+
+// withHeldSync gives the app h's scheduler.
+func withHeldSync(h *heldSync, release <-chan struct{}, open func(context.Context) (wsus.Session, error)) appOption {
+	return withSyncer(func(st *store.Store) handlers.Syncer {
+		dial := func(ctx context.Context) (wsus.Session, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return open(ctx)
+		}
+		h.sched = wsus.NewScheduler(st, dial, wsus.SchedulerOptions{Options: wsus.Options{Server: "WSUS01"}})
+		return h.sched
+	})
+}
+
+// run starts the scheduler's loop, stopped when the test ends.
+func (h *heldSync) run(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.sched.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// idle reports whether no sync is running.
+func (h *heldSync) idle() bool { cur, _ := h.sched.State(); return cur == nil }
+
 // TestSyncPage_SyncNow ensures an admin sees the WSUS server and its
 // schedule, starts a sync with Sync now and follows it running, is told
 // a second one waits for it, and then sees its counts on its page, in the
@@ -30,24 +62,12 @@ func TestSyncPage_SyncNow(t *testing.T) {
 	t.Parallel()
 	f := remotetest.NewFleetWith(t, 4, func(_ *sim.Fleet, o *sim.Options) { o.ScriptTimeScale = -1 })
 	client := f.Client(t, nil)
-	release := make(chan struct{})
-	var sched *wsus.Scheduler
-	a := newApp(t, signedInAs("admin", store.RoleAdmin), withSyncer(func(st *store.Store) handlers.Syncer {
-		dial := func(ctx context.Context) (wsus.Session, error) {
-			select {
-			case <-release: // held until the test has seen it running
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			return client.Open(ctx, remote.Target{Name: f.Sim.WSUSServer})
-		}
-		sched = wsus.NewScheduler(st, dial, wsus.SchedulerOptions{Options: wsus.Options{Server: "WSUS01"}})
-		return sched
+	release := make(chan struct{}) // the sync is held until the test has seen it running
+	var sync heldSync
+	a := newApp(t, signedInAs("admin", store.RoleAdmin), withHeldSync(&sync, release, func(ctx context.Context) (wsus.Session, error) {
+		return client.Open(ctx, remote.Target{Name: f.Sim.WSUSServer})
 	}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = sched.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	sync.run(t)
 
 	_, doc := a.get(t, "/admin/sync")
 	if got := doc.Find(`[data-testid="sync-server"]`).Text(); got != "WSUS01" {
@@ -85,7 +105,7 @@ func TestSyncPage_SyncNow(t *testing.T) {
 	}
 
 	close(release)
-	waitUntil(t, func() bool { cur, _ := sched.State(); return cur == nil })
+	waitUntil(t, sync.idle)
 	_, doc = a.get(t, syncURL)
 	if got := doc.Find(`[data-testid="sync-outcome"]`).Text(); got != "succeeded" {
 		t.Errorf("outcome %q", got)
