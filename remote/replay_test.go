@@ -156,11 +156,7 @@ func TestReplay_Check(t *testing.T) {
 	if !ok || ev.Status != "failed" {
 		t.Fatalf("preflight %+v", ev)
 	}
-	var shown bool
-	for _, e := range sink.Events() {
-		shown = shown || (e.Kind == run.EventOutput && e.Step == run.StepPreflight && e.Text == "hi")
-	}
-	if !shown {
+	if !sink.Printed(run.StepPreflight, "hi") {
 		t.Error("the host's own output is not in the log")
 	}
 	if got := actions(rs); got != "Create,Command,Send,Receive,Signal,Delete" {
@@ -191,11 +187,7 @@ func TestReplay_RefreshHistory(t *testing.T) {
 	if h := sink.History(); len(h) != 0 {
 		t.Errorf("history stored from a host that reported none: %+v", h)
 	}
-	var shown bool
-	for _, e := range sink.Events() {
-		shown = shown || (e.Kind == run.EventOutput && e.Step == run.StepSaveHistory && e.Text == "hi")
-	}
-	if !shown {
+	if !sink.Printed(run.StepSaveHistory, "hi") {
 		t.Error("the host's own output is not in the log")
 	}
 	if got := actions(rs); got != "Create,Command,Send,Receive,Signal,Delete" {

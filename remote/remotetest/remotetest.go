@@ -201,6 +201,16 @@ func (m *Sink) History() []runner.HistoryEntry {
 	return slices.Clone(m.history)
 }
 
+// Printed reports whether step's output holds the line text.
+func (m *Sink) Printed(step run.Step, text string) bool {
+	for _, ev := range m.Events() {
+		if ev.Kind == run.EventOutput && ev.Step == step && ev.Text == text {
+			return true
+		}
+	}
+	return false
+}
+
 // Finished maps each finished step to its status.
 func (m *Sink) Finished() map[run.Step]string {
 	out := map[run.Step]string{}
