@@ -61,14 +61,22 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 				h.problem(w, r, http.StatusUnauthorized, "Token refused", "The token is unknown, revoked or expired, or its user is disabled.")
 				return
 			}
-			if !t.Role.Allows(u.Role) { // a token's role is at most its user's
-				u.Role = t.Role
-			}
+			u = tokenRole(u, t)
 		}
 		ctx := context.WithValue(r.Context(), userKey{}, u)
 		ctx = context.WithValue(ctx, tokenKey{}, t)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// tokenRole is u acting through t: a token's role is at most its user's.
+// The store's AuthenticateToken applies it too; a directory re-check,
+// which reads the user's role as stored, gives it back uncapped.
+func tokenRole(u store.User, t store.Token) store.User {
+	if !t.Role.Allows(u.Role) {
+		u.Role = t.Role
+	}
+	return u
 }
 
 // recheckTokenUser asks the directory again about a directory user who

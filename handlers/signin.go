@@ -123,6 +123,9 @@ func (h *handler) freshRole(perm permission) func(http.Handler) http.Handler {
 				return
 			}
 			u, err := h.recheck(r, u)
+			if t, ok := currentToken(r); ok {
+				u = tokenRole(u, t)
+			}
 			var gone refusal
 			switch {
 			case errors.As(err, &gone):
@@ -197,6 +200,12 @@ func (h *handler) recheckRole(r *http.Request, u store.User) (_ store.User, ok b
 // ended. Any other error is the directory's (or its settings').
 func (h *handler) recheck(r *http.Request, u store.User) (store.User, error) {
 	ctx := r.Context()
+	// The role to compare is the one stored, not one a token capped (the
+	// caller caps it again, tokenRole): a token's lower role is no change
+	// in the directory. The read is the store's per-generation memo.
+	if stored, err := h.store.UserByID(ctx, u.ID); err == nil {
+		u = stored
+	}
 	if h.dir == nil {
 		h.log.Error("a directory user tried to start a repair, but no directory is configured", "user", u.Name,
 			"request_id", requestIDFrom(ctx))

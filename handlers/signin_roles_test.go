@@ -193,3 +193,48 @@ func TestDirectoryToken_Rechecked(t *testing.T) {
 		t.Errorf("back in L2, the old token: %d, want 401 (revoked)", code)
 	}
 }
+
+// TestDirectoryToken_KeepsItsLowerRole ensures a directory user's token
+// with a lower role than theirs keeps that role across every re-check,
+// and that the re-check sees no change in the directory (it compares the
+// stored role, not the token's): an operator's viewer token cannot
+// cancel, and nothing is logged or written as a role change.
+func TestDirectoryToken_KeepsItsLowerRole(t *testing.T) {
+	t.Parallel()
+	s := ldap.StartTest(t, helpdesk)
+	a := newApp(t, withDirectory(t, directoryConfig(s)), withRunner(), withHosts("PC-1"), withRecheck(time.Nanosecond))
+	loginFor(t, a, "alice", "Alice-Pa55-word") // L2: an operator
+	u, err := a.st.UserByName(t.Context(), "dir:alice")
+	if err != nil || u.Role != store.RoleOperator {
+		t.Fatalf("alice = %+v, %v; want an operator", u, err)
+	}
+	tok, _, err := a.st.CreateToken(t.Context(), u, "read-only script", store.RoleViewer, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path string) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, a.srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+string(tok))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for range 3 {
+		if code := call(http.MethodGet, "/api/v1/hosts"); code != http.StatusOK {
+			t.Fatalf("reading with the viewer token: %d", code)
+		}
+		if code := call(http.MethodPost, "/api/v1/runs/1/cancel"); code != http.StatusForbidden {
+			t.Errorf("cancelling with the viewer token: %d, want 403", code)
+		}
+	}
+	if log := a.log.String(); strings.Contains(log, "directory role changed since sign-in") {
+		t.Errorf("the token's lower role was taken for a change in the directory:\n%s", log)
+	}
+	if after, err := a.st.UserByName(t.Context(), "dir:alice"); err != nil || after.Role != store.RoleOperator {
+		t.Errorf("alice after the re-checks = %+v, %v; want still an operator", after, err)
+	}
+}
