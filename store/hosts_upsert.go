@@ -218,12 +218,14 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 		case changed && repeat:
 			u.repeats = append(u.repeats, Repeat{Index: i, Ref: u.refs[i], FirstRef: firstRef})
 		case changed:
+			// WSUS's counts or report time decide whether a failure is over
+			// (notClearedByWSUS): the summary is read again. Asked before
+			// updateHost, which moves sh to the new values.
+			reported := sh.lastReport != ms(h.LastReportAt)
 			if err := u.updateHost(sh, h); err != nil {
 				return c, fmt.Errorf("host %q: %w", h.Name, err)
 			}
-			if wsusChanged || sh.lastReport != ms(h.LastReportAt) {
-				// WSUS's counts or report time decide whether a failure is
-				// over (notClearedByWSUS): the summary is read again.
+			if wsusChanged || reported {
 				u.refresh = append(u.refresh, sh.id)
 			}
 			c.Updated++

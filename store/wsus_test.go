@@ -154,6 +154,14 @@ func TestStore_WSUSClearsAFixedFailure(t *testing.T) {
 	if got := state(); got != "failing" {
 		t.Errorf("after a new failure: %s", got)
 	}
+	// The same facts (still none counted) at a report after that failure:
+	// the report time alone ends it.
+	if _, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1", LastReportAt: day(15), WSUS: facts(0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got != "ok" {
+		t.Errorf("with no failure counted at a later report, the facts otherwise the same: %s, want ok", got)
+	}
 }
 
 // TestStore_FailedUpdateKnown ensures a failure is known while no later
