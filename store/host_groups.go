@@ -141,22 +141,25 @@ func otherGroups(h HostInput) []string {
 func (u *hostUpsert) writeGroups(in []HostInput) error {
 	var ids []int64
 	var names []string
-	// A new host given again in the call with other groups is among
-	// regroup, whose groups are its latest.
-	later := make(map[int64]bool, len(u.regroup))
-	for _, c := range u.regroup {
-		later[c.id] = true
+	// A host given again in the call with other groups is in regroup once
+	// a time; its last groups are the ones it keeps.
+	latest := make(map[int64]int, len(u.regroup)) // id -> its last entry in regroup
+	for k, c := range u.regroup {
+		latest[c.id] = k
 	}
 	for k, i := range u.insertedIdx {
 		id := u.maxID + 1 + int64(k)
-		if len(in[i].Groups) == 0 || later[id] {
+		if _, again := latest[id]; len(in[i].Groups) == 0 || again {
 			continue
 		}
 		for _, g := range otherGroups(in[i]) {
 			ids, names = append(ids, id), append(names, g)
 		}
 	}
-	for _, c := range u.regroup {
+	for k, c := range u.regroup {
+		if latest[c.id] != k {
+			continue // an earlier list of a host given again
+		}
 		if _, err := u.tx.ExecContext(u.ctx, "DELETE FROM host_groups WHERE host_id = ?", c.id); err != nil {
 			return fmt.Errorf("groups of host %d: %w", c.id, err)
 		}

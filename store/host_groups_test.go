@@ -104,6 +104,31 @@ func TestStore_HostGroups(t *testing.T) {
 	}
 }
 
+// TestStore_HostGroups_GivenAgainInOneCall ensures a host given several
+// times in one call, stored or new, keeps the groups it was given last,
+// not every list it was given.
+func TestStore_HostGroups_GivenAgainInOneCall(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s, HostInput{Name: "PC-1", Groups: []string{"A", "X"}})
+	addHosts(t, s,
+		HostInput{Name: "PC-1", Groups: []string{"A", "Y"}},
+		HostInput{Name: "PC-1", Groups: []string{"A", "Z"}},
+		HostInput{Name: "PC-2", Groups: []string{"A", "V"}},
+		HostInput{Name: "PC-2", Groups: []string{"A", "W"}},
+		HostInput{Name: "PC-2", Groups: []string{"A", "W"}})
+	for name, want := range map[string][]string{"PC-1": {"A", "Z"}, "PC-2": {"A", "W"}} {
+		h, err := s.HostByName(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, h.Groups); diff != "" {
+			t.Errorf("%s groups (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
 // TestHost_CriticalGroup ensures a host is critical when any of its
 // groups is, whichever one, without case.
 func TestHost_CriticalGroup(t *testing.T) {
