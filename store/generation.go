@@ -107,10 +107,12 @@ func (w *externalWatch) poll(gen *atomic.Uint64) {
 	err := w.db.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
 	w.polled.Store(time.Now().UnixNano())
 	if err != nil {
-		// The writer is busy: inside this Store's own write, which holds
-		// the database's write lock (no other process can commit) and
-		// moves the generation itself. Ask again at the next poll rather
-		// than wait, or count a change that cannot have happened.
+		// The writer connection is busy with this Store's own write, or
+		// waiting for another process's lock. A counted write moves the
+		// generation itself; a quiet one (a run's log line) does not, and
+		// a commit by another process meanwhile is seen at a later poll,
+		// externalPollInterval on. Waiting here instead would hold up the
+		// page that asked.
 		return
 	}
 	if v != w.version {

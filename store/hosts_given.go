@@ -289,8 +289,13 @@ func (s *Store) ForgetGiven(ctx context.Context, given *Given) error {
 	if !given.used {
 		return nil
 	}
+	// used says the table exists; its rows are the connection's own, and
+	// stay until the process ends unless dropped here, so a cancelled
+	// import still drops them.
+	_, err := s.write.quiet().ExecContext(context.WithoutCancel(ctx), "DELETE FROM temp.given_hosts WHERE writer = ?", given.id)
+	if err != nil {
+		return mapErr("forget given hosts", err)
+	}
 	given.used, given.inserted, given.refs, given.storedCalls = false, nil, nil, 0
-	// used says the table exists; its rows are the connection's own.
-	_, err := s.write.quiet().ExecContext(ctx, "DELETE FROM temp.given_hosts WHERE writer = ?", given.id)
-	return mapErr("forget given hosts", err)
+	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,35 @@ func TestStore_UpsertHostsOnce_FailedCallForgotten(t *testing.T) {
 	}
 	if diff := cmp.Diff([]Repeat{{Index: 0, Ref: 9, FirstRef: 6}}, reps); diff != "" {
 		t.Errorf("PC-2 given again (-want +got):\n%s", diff)
+	}
+}
+
+// TestStore_ForgetGiven_Cancelled ensures a set is dropped from the
+// connection's temporary table even when the import that owned it was
+// cancelled: its rows would otherwise stay until the process ends.
+func TestStore_ForgetGiven_Cancelled(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	g := s.NewGiven()
+	if _, _, err := s.UpsertHostsOnce(t.Context(), g, []HostInput{{Name: "PC-1"}, {Name: "PC-2"}}, []int{2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	rows := func() int {
+		var n int
+		if err := s.write.quiet().QueryRowContext(t.Context(), "SELECT count(*) FROM temp.given_hosts").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if rows() == 0 {
+		t.Fatal("the set recorded nothing: the test tests nothing")
+	}
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := s.ForgetGiven(cancelled, g); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n != 0 {
+		t.Errorf("%d rows of a forgotten set left", n)
 	}
 }
