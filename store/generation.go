@@ -66,8 +66,8 @@ func (r scannedRow) Scan(dest ...any) error {
 // dashboard runs, `wsusfix user disable`) move it within
 // externalPollInterval, when SQLite's data_version says the file changed.
 func (s *Store) Generation() uint64 {
-	s.external.poll(s.gen)
-	return s.gen.Load()
+	s.external.poll(s.write.gen)
+	return s.write.gen.Load()
 }
 
 // externalPollInterval bounds how long a change committed by another

@@ -73,8 +73,9 @@ func sameGroups(a, b []string) bool {
 	return true
 }
 
-// failingInGroup is the one SQL condition that a failing host (not
-// gone) is in a WSUS group, any of its groups; the group is a plain ?
+// failingInGroup is the one SQL condition, for the failing-host queries
+// (whose own conditions keep the hosts failing and not gone), that a host
+// is in a WSUS group, any of its groups; the group is a plain ?
 // placeholder the condition holds twice, so the caller passes it twice.
 // The host's id is looked up in the union of the group's failing primary
 // members (the failing-group index answers) and its other members

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -268,7 +267,6 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 	if err := u.flushSeen(); err != nil {
 		return c, err
 	}
-	slices.Sort(u.refresh)
 	return c, refreshFailures(u.ctx, u.tx, u.refresh)
 }
 

@@ -15,7 +15,7 @@ type ReportFilter struct {
 	// Group is a primary WSUS group (hosts.wsus_group). Reports divide
 	// the estate by each host's primary group, so that every host counts
 	// once and a report's groups add up to the estate; triage, which
-	// finds hosts, matches a host in any of its groups (inGroup).
+	// finds hosts, matches a host in any of its groups (failingInGroup).
 	Group string
 	Code  uint32 // 0: every code
 	Since time.Time

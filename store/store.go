@@ -34,7 +34,6 @@ const exportConns = 4
 // Store is the database. It is safe for concurrent use.
 type Store struct {
 	write    writer // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
-	gen      *atomic.Uint64
 	read     *sql.DB // query_only pool for everything else
 	exports  *sql.DB // query_only pool of the exports' walks (exportConns)
 	now      func() time.Time
@@ -96,7 +95,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	x.SetMaxOpenConns(exportConns)
 	gen := new(atomic.Uint64)
-	s := &Store{write: writer{w, gen}, gen: gen, read: r, exports: x, now: time.Now, external: externalWatch{db: w}}
+	s := &Store{write: writer{w, gen}, read: r, exports: x, now: time.Now, external: externalWatch{db: w}}
 	s.external.poll(gen) // the version to compare with from now on
 	return s, nil
 }
@@ -153,7 +152,7 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := s.quietTx(ctx, fn); err != nil {
 		return err
 	}
-	s.gen.Add(1) // after the commit: see writer
+	s.write.gen.Add(1) // after the commit: see writer
 	return nil
 }
 
