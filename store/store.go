@@ -33,7 +33,7 @@ const exportConns = 4
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
-	write    writer // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
+	write    writer  // one connection, BEGIN IMMEDIATE: writers queue in Go, not in SQLite
 	read     *sql.DB // query_only pool for everything else
 	exports  *sql.DB // query_only pool of the exports' walks (exportConns)
 	now      func() time.Time
