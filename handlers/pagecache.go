@@ -47,14 +47,19 @@ func (c *pageCache) put(key string, p cachedPage) {
 	}
 	if len(c.pages) >= maxCachedPages {
 		// Drop the out-of-date pages first; if every page is current
-		// (many users or filters at once), start again.
+		// (many users or filters at once), one of them, at random (Go's
+		// map order), makes room: emptying it all would throw out the
+		// pages everyone shares because one user paged far.
 		for k, old := range c.pages {
 			if old.gen != p.gen {
 				delete(c.pages, k)
 			}
 		}
-		if len(c.pages) >= maxCachedPages {
-			clear(c.pages)
+		for k := range c.pages {
+			if len(c.pages) < maxCachedPages {
+				break
+			}
+			delete(c.pages, k)
 		}
 	}
 	c.pages[key] = p

@@ -147,7 +147,6 @@ func stateLabel(state string) (string, string) {
 	}
 }
 
-// orDash shows an em dash for an empty value, so a blank cell is never ambiguous.
 // groupsLabel names the host's WSUS groups, one or several.
 func groupsLabel(h store.Host) string {
 	if len(h.AllGroups()) > 1 {
@@ -158,10 +157,9 @@ func groupsLabel(h store.Host) string {
 
 // groupHref is the triage list of the failing hosts in group, any of
 // their groups.
-func groupHref(group string) templ.SafeURL {
-	return templ.SafeURL("/?" + url.Values{"group": {group}}.Encode())
-}
+func groupHref(group string) templ.SafeURL { return TriageQuery{Group: group}.Href("/") }
 
+// orDash shows an em dash for an empty value, so a blank cell is never ambiguous.
 func orDash(s string) string {
 	if s == "" {
 		return "—"
