@@ -52,13 +52,13 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 				return
 			}
 			h.log.Info("api token refused", "route", routePattern(r), "request_id", requestIDFrom(r.Context()))
-			h.problem(w, r, http.StatusUnauthorized, "Token refused", "The token is unknown, revoked or expired, or its user is disabled.")
+			h.tokenRefused(w, r)
 			return
 		}
 		if u.Source == store.SourceDirectory {
 			var ok bool
 			if u, ok = h.recheckTokenUser(r, u); !ok {
-				h.problem(w, r, http.StatusUnauthorized, "Token refused", "The token is unknown, revoked or expired, or its user is disabled.")
+				h.tokenRefused(w, r)
 				return
 			}
 			u = tokenRole(u, t)
@@ -67,6 +67,12 @@ func (h *handler) bearer(next http.Handler) http.Handler {
 		ctx = context.WithValue(ctx, tokenKey{}, t)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// tokenRefused is the one answer to a token that does not sign in,
+// whatever was wrong with it, so the answer tells an attacker nothing.
+func (h *handler) tokenRefused(w http.ResponseWriter, r *http.Request) {
+	h.problem(w, r, http.StatusUnauthorized, "Token refused", "The token is unknown, revoked or expired, or its user is disabled.")
 }
 
 // tokenRole is u acting through t: a token's role is at most its user's.
