@@ -3,7 +3,7 @@
 // password and an HTTP/<fqdn> service principal per host, whose keys it
 // exports as a keytab. It never touches /etc or the system's Kerberos
 // configuration: the programs it starts get their own through KRB5_CONFIG
-// and KRB5_KDC_PROFILE. It imports nothing of wsusfix.
+// and KRB5_KDC_PROFILE. It imports nothing of wsusfix outside sim/internal.
 package kdc
 
 import (

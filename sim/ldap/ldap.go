@@ -6,7 +6,7 @@
 // a service account that may read the tree, LDAPS and StartTLS with
 // a CA generated for the run. It never touches /etc/ldap's configuration:
 // slapd gets its own slapd.conf and database under the directory it is
-// given. It imports nothing of wsusfix.
+// given. It imports nothing of wsusfix outside sim/internal.
 //
 // A disabled account is modelled as Active Directory shows it: the
 // attribute userAccountControl (AD's own OID, 1.2.840.113556.1.4.8, from a
