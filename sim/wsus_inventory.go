@@ -209,6 +209,10 @@ func (s *Server) inventoryRecord(h *host, st *HostState, failed int, done map[st
 	// collection of computer groups to which this computer belongs", and
 	// ComputerTargetGroupIds their ids, which the collector reads
 	// (https://learn.microsoft.com/en-us/previous-versions/windows/desktop/aa349540(v=vs.85)).
+	// The list's order is the simulator's own, as Microsoft documents
+	// none: All Computers, the group the fleet calls primary, the others.
+	// The store keeps a stored primary whatever the order, so a real
+	// server's order decides only a host's first primary.
 	groups := []string{allComputers}
 	if st.Group != "" {
 		groups = append(groups, st.Group)

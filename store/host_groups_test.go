@@ -129,6 +129,42 @@ func TestStore_HostGroups_GivenAgainInOneCall(t *testing.T) {
 	}
 }
 
+// TestStore_HostGroups_PrimaryStays ensures groups given with no primary
+// named, in another order (as a sync reads them from WSUS, which documents
+// no order), keep the stored primary while they hold it, and leave the
+// host unchanged; once they no longer hold it, the first listed becomes
+// the primary. A primary named outright is taken as given.
+func TestStore_HostGroups_PrimaryStays(t *testing.T) {
+	t.Parallel()
+	s := newTestStore(t)
+	ctx := t.Context()
+	addHosts(t, s, HostInput{Name: "PC-1", Groups: []string{"A", "B"}})
+	primary := func() (string, []string) {
+		t.Helper()
+		h, err := s.HostByName(ctx, "PC-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Group, h.Groups
+	}
+	c, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1", Groups: []string{"B", "A"}}})
+	if g, groups := primary(); err != nil || g != "A" || c != (UpsertCounts{Unchanged: 1}) {
+		t.Errorf("the same groups in another order: primary %q %q, %+v, %v; want A kept and the host unchanged", g, groups, c, err)
+	}
+	if _, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1", Groups: []string{"C", "B"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if g, groups := primary(); g != "C" || !cmp.Equal(groups, []string{"C", "B"}) {
+		t.Errorf("out of its primary: %q %q, want C first", g, groups)
+	}
+	if _, err := s.UpsertHosts(ctx, []HostInput{{Name: "PC-1", Group: "B", Groups: []string{"C", "B"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := primary(); g != "B" {
+		t.Errorf("a primary named outright: %q, want B", g)
+	}
+}
+
 // TestHost_CriticalGroup ensures a host is critical when any of its
 // groups is, whichever one, without case.
 func TestHost_CriticalGroup(t *testing.T) {

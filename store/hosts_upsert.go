@@ -181,6 +181,13 @@ func (u *hostUpsert) run(in []HostInput) (UpsertCounts, error) {
 			sh = u.stored[key]
 			sh.groups = otherGroups(in[first])
 		}
+		if sh != nil && h.Group == "" && containsFold(h.Groups, sh.group) {
+			// Groups with no primary named (a sync: WSUS lists a computer's
+			// groups in no documented order) keep the stored primary while
+			// it is among them, so the summaries and the triage group do
+			// not move with the order of a list.
+			h.Group = sh.group
+		}
 		if sh == nil {
 			q, qi := &u.insert, &u.insertIdx
 			if h.WSUS != nil {

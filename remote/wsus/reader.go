@@ -165,14 +165,14 @@ func (r *reader) host(c scripts.InventoryComputer) (ingest.Host, error) {
 		h.OSBuild = strconv.Itoa(c.OSBuild)
 	}
 	// Every group but "All Computers": a computer can be in several
-	// (IComputerTarget.GetComputerTargetGroups), the first is its primary.
+	// (IComputerTarget.GetComputerTargetGroups), in an order Microsoft's
+	// documentation does not give. No primary is named, so the store keeps
+	// a host's stored primary while WSUS still lists it, and takes the
+	// first listed for a new host or one moved out of it.
 	for _, g := range c.Groups {
 		if !strings.EqualFold(g, "All Computers") {
 			h.Groups = append(h.Groups, g)
 		}
-	}
-	if len(h.Groups) > 0 {
-		h.Group = h.Groups[0]
 	}
 	if c.LastReported != "" {
 		t, err := time.Parse(time.RFC3339, c.LastReported)
