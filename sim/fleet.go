@@ -6,6 +6,7 @@
 package sim
 
 import (
+	"slices"
 	"time"
 
 	"wsusfix/store/run"
@@ -51,6 +52,15 @@ type Host struct {
 	RebootPending bool
 	Fault         Fault   // simulated misbehaviour, FaultNone for most hosts
 	History       []Event // newest first
+}
+
+// AllGroups is every target group of h but All Computers: its primary
+// group first (when it has one), then the others.
+func (h Host) AllGroups() []string {
+	if h.Group == "" {
+		return slices.Clone(h.OtherGroups)
+	}
+	return append([]string{h.Group}, h.OtherGroups...)
 }
 
 // Failure returns the HRESULT of the host's newest failed installation, or 0

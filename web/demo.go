@@ -163,7 +163,7 @@ func seedFleet(ctx context.Context, st *store.Store, f *sim.Fleet) error {
 	hosts := ingest.NewHostWriter(st, ingest.DefaultBatch, reject)
 	for i, h := range f.Hosts {
 		err := hosts.Add(ctx, ingest.Host{Name: h.Name, FQDN: h.FQDN, OSCaption: h.OSCaption,
-			OSBuild: h.OSBuild, Group: h.Group, Groups: append([]string{h.Group}, h.OtherGroups...), LastReport: h.LastReport}, i+1)
+			OSBuild: h.OSBuild, Group: h.Group, Groups: h.AllGroups(), LastReport: h.LastReport}, i+1)
 		if err != nil {
 			break // Close returns it
 		}

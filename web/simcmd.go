@@ -15,6 +15,7 @@ import (
 
 	"wsusfix/handlers/sheet"
 	"wsusfix/sim"
+	"wsusfix/store/ingest"
 )
 
 // faultFlags collects repeated -fault NAME=FAULT flags.
@@ -136,7 +137,7 @@ func writeFleetFiles(dir string, f *sim.Fleet, srv *sim.Server) error {
 	history := [][]string{{"host", "time", "kb", "title", "operation", "result", "hresult", "update_id"}}
 	for _, h := range f.Hosts {
 		hosts = append(hosts, []string{h.Name, h.FQDN, srv.Addr(), h.OSCaption, h.OSBuild, h.Group, h.LastReport.UTC().Format(time.RFC3339),
-			strings.Join(h.OtherGroups, ";")})
+			strings.Join(h.AllGroups(), ingest.GroupSeparator)})
 		for _, ev := range h.History {
 			history = append(history, []string{h.Name, ev.Time.UTC().Format(time.RFC3339), ev.KB, ev.Title, ev.Operation,
 				string(ev.Result), fmt.Sprintf("0x%08X", ev.HResult), ev.UpdateID})
