@@ -1,14 +1,11 @@
 package handlers_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,40 +14,6 @@ import (
 	"wsusfix/store/run"
 	"wsusfix/store/storetest"
 )
-
-// buildBig fills st with hosts hosts and perHost history rows each (see
-// storetest.BuildBig).
-func buildBig(b *testing.B, st *store.Store, hosts, perHost int) {
-	start := time.Now()
-	if err := storetest.BuildBig(context.Background(), st, hosts, perHost); err != nil {
-		b.Fatal(err)
-	}
-	fmt.Fprintf(os.Stderr, "built %d hosts and %d history rows in %v\n", hosts, hosts*perHost, time.Since(start).Round(time.Millisecond))
-}
-
-// bigDB is the path of the 100,000-host, 2,000,000-row database the
-// benchmarks share: WSUSFIX_BENCH_DB, kept between runs since building it
-// takes longer than measuring it, or a new file under b.TempDir. It is
-// built when missing, and closed, so the benchmark opens it as serve
-// would after an import, with the planner's statistics.
-func bigDB(b *testing.B) string {
-	path := os.Getenv("WSUSFIX_BENCH_DB")
-	if path == "" {
-		path = filepath.Join(b.TempDir(), "big.db")
-	}
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	st, err := store.Open(b.Context(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	buildBig(b, st, 100_000, 20)
-	if err := st.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return path
-}
 
 // benchGet serves GET path through h with cookie, failing on any status
 // but 200.
@@ -69,7 +32,7 @@ func benchGet(b *testing.B, h http.Handler, cookie *http.Cookie, path string) *h
 // 100,000 hosts with 2,000,000 history rows (budget: well under 50 ms).
 // Run: go test -run '^$' -bench Pages -benchtime 20x ./handlers/
 func BenchmarkPages(b *testing.B) {
-	st, err := store.Open(b.Context(), bigDB(b))
+	st, err := store.Open(b.Context(), storetest.BigDB(b))
 	if err != nil {
 		b.Fatal(err)
 	}

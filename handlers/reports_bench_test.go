@@ -71,7 +71,7 @@ func jsonList(s []string) string {
 // sqlite3 is installed).
 // Run: go test -run '^$' -bench Reports -benchtime 10x ./handlers/
 func BenchmarkReports(b *testing.B) {
-	path := bigDB(b)
+	path := storetest.BigDB(b)
 	addBenchRuns(b, path, 50_000)
 	st, err := store.Open(b.Context(), path)
 	if err != nil {

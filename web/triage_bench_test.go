@@ -86,28 +86,16 @@ func BenchmarkTriageVsStatic(b *testing.B) {
 	}
 }
 
-// benchInventory is the database the benchmark serves: WSUSFIX_BENCH_DB
-// (built there if missing) or one built in a temporary directory. It
-// holds the benchmark's user.
+// benchInventory is the database the benchmark serves (storetest.BigDB),
+// holding the benchmark's user.
 func benchInventory(b *testing.B) string {
-	path := os.Getenv("WSUSFIX_BENCH_DB")
-	if path == "" {
-		path = filepath.Join(b.TempDir(), "big.db")
-	}
-	_, statErr := os.Stat(path)
+	path := storetest.BigDB(b)
 	ctx := context.Background()
 	st, err := store.Open(ctx, path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if statErr != nil {
-		start := time.Now()
-		if err := storetest.BuildBig(ctx, st, 100_000, 20); err != nil {
-			b.Fatal(err)
-		}
-		fmt.Fprintf(os.Stderr, "built 100000 hosts and 2000000 history rows in %v\n", time.Since(start).Round(time.Millisecond))
-	}
 	if _, err := st.UserByName(ctx, "bench-wrk"); err != nil {
 		if _, err := st.CreateUser(ctx, "bench-wrk", store.RoleViewer, "bench wrk password 1"); err != nil {
 			b.Fatal(err)

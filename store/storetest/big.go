@@ -6,6 +6,9 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
 	"time"
 
 	"wsusfix/store"
@@ -45,4 +48,34 @@ func BuildBig(ctx context.Context, st *store.Store, hosts, perHost int) error {
 		}
 	}
 	return nil
+}
+
+// BigDB is the path of the 100,000-host, 2,000,000-row inventory the
+// benchmarks of several packages serve: WSUSFIX_BENCH_DB, kept between
+// runs since building it takes longer than measuring it, or a new file
+// under tb.TempDir. It is built (BuildBig) when missing and left closed,
+// so a benchmark opens it as serve would after an import, with the
+// planner's statistics.
+func BigDB(tb testing.TB) string {
+	tb.Helper()
+	path := os.Getenv("WSUSFIX_BENCH_DB")
+	if path == "" {
+		path = filepath.Join(tb.TempDir(), "big.db")
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	st, err := store.Open(tb.Context(), path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	start := time.Now()
+	if err := BuildBig(tb.Context(), st, 100_000, 20); err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "built 100000 hosts and 2000000 history rows in %v\n", time.Since(start).Round(time.Millisecond))
+	return path
 }
