@@ -235,6 +235,12 @@ func TestSync_Faults(t *testing.T) {
 			if _, err := st.WSUSCursor(t.Context(), "WSUS01"); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("cursor after a failed sync: %v", err)
 			}
+			// Nothing half-written: each fault comes before the first
+			// batch (the simulator's, as a real server's refusal or a
+			// missing API does), so no computer was stored.
+			if n, err := st.CountHosts(t.Context()); err != nil || n != 0 || sum.Computers != 0 {
+				t.Errorf("after a failed sync: %d hosts stored, %d committed, %v; want none", n, sum.Computers, err)
+			}
 		})
 	}
 }
