@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"wsusfix/handlers"
 	"wsusfix/handlers/sheet"
 	"wsusfix/store"
+	"wsusfix/store/run"
 )
 
 // hookWriter runs hook once, as the first bytes of the body go out: in a
@@ -83,6 +85,64 @@ func TestExportHistory_Snapshot(t *testing.T) {
 		sameExport(t, string(format), format, got, writeTable(t, format, "History", historyCols, before))
 		if after := referenceHistory(t, st, "PC-000"); len(after) != len(before)+600 {
 			t.Fatalf("%s: %d entries after the refresh, want %d", format, len(after), len(before)+600)
+		}
+	}
+}
+
+// TestExportRuns_Snapshot ensures a runs export during which new runs are
+// started, newer than every run listed, lists exactly the runs it began
+// with: none skipped, none twice, none of the new. The runs are started
+// through the handler's own store, from inside the export's first write.
+func TestExportRuns_Snapshot(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "app.db")
+	st := openStore(t, path)
+	ctx := context.Background()
+	var hosts []store.HostInput
+	for i := range 60 {
+		hosts = append(hosts, store.HostInput{Name: "PC-" + strconv.Itoa(100+i)})
+	}
+	if _, err := st.UpsertHosts(ctx, hosts); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := st.CreateBatch(ctx, store.Batch{Procedure: run.ProcedureRepair, RequestedBy: "olga", Description: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertRuns(t, path, []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, []int64{batch.ID}, 2500) // hosts 11-60 run nothing yet
+	var hook atomic.Pointer[hookWriter]
+	h := handlers.New(handlers.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hw := hook.Swap(nil); hw != nil && strings.HasPrefix(r.URL.Path, "/export/runs.") {
+			hw.ResponseWriter, w = w, hw
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	a := &app{srv: srv, st: st, client: signIn(t, srv.URL, st, "tester", store.RoleViewer)}
+	next := int64(11)
+	for _, format := range []sheet.Format{sheet.FormatCSV, sheet.FormatJSON} {
+		before := referenceRuns(t, st, store.RunFilter{})
+		started := 0
+		hw := &hookWriter{hook: func() {
+			for range 20 {
+				if _, err := st.CreateRun(context.Background(), store.RunInput{HostID: next, Procedure: run.ProcedureCheck,
+					RequestedBy: "bob"}); err != nil {
+					t.Errorf("a run started during the export: %v", err)
+					return
+				}
+				next++
+				started++
+			}
+		}}
+		hook.Store(hw)
+		_, got := a.download(t, "/export/runs."+string(format))
+		if started != 20 || hw.first >= len(got)/2 {
+			t.Fatalf("%s: %d runs started, at byte %d of %d: not in the middle of the export", format, started, hw.first, len(got))
+		}
+		sameExport(t, string(format), format, got, writeTable(t, format, "Runs", runCols, before))
+		if after := referenceRuns(t, st, store.RunFilter{}); len(after) != len(before)+20 {
+			t.Fatalf("%s: %d runs after, want %d", format, len(after), len(before)+20)
 		}
 	}
 }
