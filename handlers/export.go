@@ -96,8 +96,12 @@ func readAhead[T any](ctx context.Context, each func(context.Context, func(*T) e
 			}
 			return nil
 		})
-		if err == nil && len(batch) > 0 {
-			err = hand()
+		// What was read goes to the writer even when the read then
+		// failed, so a cut-short export ends where the read did.
+		if len(batch) > 0 {
+			if herr := hand(); err == nil {
+				err = herr
+			}
 		}
 		read <- err
 	}()

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,5 +102,52 @@ func TestReadAhead(t *testing.T) {
 	})
 	if !errors.Is(err, full) || seen != exportBatch+5 {
 		t.Errorf("after a failure at host %d: %v after %d hosts", exportBatch+5, err, seen)
+	}
+}
+
+// TestReadAhead_Faults ensures readAhead hands over every row the store
+// read before it failed, then returns the store's error; and that a
+// writing failure cancels the read and returns only once the reading
+// goroutine has ended.
+func TestReadAhead_Faults(t *testing.T) {
+	t.Parallel()
+	broken := errors.New("disk I/O error")
+	rows := 2*exportBatch + 10
+	failing := func(ctx context.Context, fn func(*int) error) error {
+		for i := range rows {
+			if err := fn(&i); err != nil {
+				return err
+			}
+		}
+		return broken
+	}
+	got := 0
+	if err := readAhead(t.Context(), failing, func(*int) error { got++; return nil }); !errors.Is(err, broken) || got != rows {
+		t.Errorf("a read failing after %d rows: %d handed over, %v", rows, got, err)
+	}
+
+	var cancelled, ended atomic.Bool
+	endless := func(ctx context.Context, fn func(*int) error) error {
+		defer ended.Store(true)
+		for i := 0; ; i++ {
+			if err := ctx.Err(); err != nil {
+				cancelled.Store(true)
+				return err
+			}
+			if err := fn(&i); err != nil {
+				return err
+			}
+		}
+	}
+	full := errors.New("client gone")
+	seen := 0
+	err := readAhead(t.Context(), endless, func(*int) error {
+		if seen++; seen == 3 {
+			return full
+		}
+		return nil
+	})
+	if !errors.Is(err, full) || !cancelled.Load() || !ended.Load() {
+		t.Errorf("a write failing: %v, read cancelled %v, reader ended %v", err, cancelled.Load(), ended.Load())
 	}
 }
