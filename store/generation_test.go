@@ -88,5 +88,39 @@ func TestGeneration(t *testing.T) {
 	if _, err := other.UpsertHosts(ctx, []HostInput{{Name: "PC-2"}}); err != nil {
 		t.Fatal(err)
 	}
-	moved("another process's upsert", g)
+	g = moved("another process's upsert", g)
+
+	// What the memos keep follows another process too: a user disabled
+	// there (`wsusfix user disable`) and a session deleted there are no
+	// longer given here once the generation has moved.
+	if _, err := s.CreateUser(ctx, "gen-admin", RoleAdmin, "gen admin password 1"); err != nil { // the one enabled admin the store keeps
+		t.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, "gen-user", RoleOperator, "gen user password 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UserByID(ctx, u.ID); err != nil || got.Disabled {
+		t.Fatalf("the user before: %+v, %v", got, err)
+	}
+	if err := ss.CommitCtx(ctx, "tok2", []byte("data"), exp.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := ss.FindCtx(ctx, "tok2"); err != nil || !found {
+		t.Fatalf("the session before: %v, %v", found, err)
+	}
+	g = settle()
+	if _, err := other.SetDisabled(ctx, "gen-user", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Sessions().DeleteCtx(ctx, "tok2"); err != nil {
+		t.Fatal(err)
+	}
+	moved("another process disabling a user and deleting a session", g)
+	if got, err := s.UserByID(ctx, u.ID); err != nil || !got.Disabled {
+		t.Errorf("the user after another process disabled it: %+v, %v", got, err)
+	}
+	if _, found, err := ss.FindCtx(ctx, "tok2"); err != nil || found {
+		t.Errorf("the session after another process deleted it: found %v, %v", found, err)
+	}
 }
