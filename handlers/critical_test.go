@@ -54,10 +54,11 @@ func TestCriticalGroups(t *testing.T) {
 	if doc.Find(`[data-testid="confirm-server"]`).Length() != 0 {
 		t.Error("an ordinary workstation is flagged")
 	}
-	_, doc = a.get(t, "/repairs/new?host=PAY-01&host=SRV-01&host=PC-01")
+	_, doc = a.get(t, "/repairs/new?host=PAY-01&host=PAY-02&host=SRV-01&host=PC-01")
 	got := texts(doc, `[data-testid="bulk-flagged-host"]`)
-	if len(got) != 2 || !strings.HasPrefix(got[0], "PAY-01, in the critical group") || !strings.HasPrefix(got[1], "SRV-01, a server") {
-		t.Errorf("bulk confirmation flags %q", got)
+	if len(got) != 3 || !strings.HasPrefix(got[0], "PAY-01, in the critical group") ||
+		!strings.HasPrefix(got[1], "PAY-02, in the critical group") || !strings.HasPrefix(got[2], "SRV-01, a server") {
+		t.Errorf("bulk confirmation flags %q, want PAY-01, PAY-02 (by its second group) and SRV-01", got)
 	}
 	entries, _, err := a.st.AuditEntries(t.Context(), store.AuditFilter{Action: store.ActionSettings})
 	if err != nil || len(entries) != 1 || entries[0].Target != "critical groups" {
